@@ -1,0 +1,243 @@
+"""The `agenteval` command. Thin: parse options, call one library function, print, exit.
+
+Exit codes: 0 ok, 1 a gate failed, 2 usage or input error, 3 too many trial errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agenteval.errors import AgentEvalError, ConfigError, ExitCode
+
+
+def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an AgentEvalError into one `error:` line and exit code 2, with no traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AgentEvalError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(ExitCode.USAGE_ERROR)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="agenteval")
+def main() -> None:
+    """Score how well a model routes requests to your Claude Code subagents."""
+
+
+def _config(config_path: Path | None, **overrides: Any) -> Any:
+    from agenteval.config import EvalConfig, load_config
+
+    config = load_config(config_path) if config_path else EvalConfig(name="agents")
+    data = config.model_dump()
+    data["base_dir"] = config.base_dir
+    router = dict(data["router"])
+    cwd_paths = {"agents": overrides.pop("agents", ()), "datasets": overrides.pop("datasets", ())}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in {"backend", "model", "threshold"}:
+            router[key] = value
+        else:
+            data[key] = value
+    data["router"] = router
+    for key, paths in cwd_paths.items():
+        if paths:  # command-line paths are relative to where the command runs
+            data[key] = [str(Path(p).resolve()) for p in paths]
+    try:
+        return EvalConfig.model_validate(data)
+    except Exception as exc:  # pydantic's error, from a bad command-line value
+        raise ConfigError(f"invalid option: {exc}", hint="see agenteval run --help") from exc
+
+
+def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--dataset", "datasets", multiple=True, type=click.Path(path_type=Path),
+                      help="Dataset file (repeatable). Default: datasets/*.yaml|jsonl.")(fn)
+    fn = click.option("--agents", multiple=True, type=click.Path(path_type=Path),
+                      help="Agents folder or file (repeatable). Default: ./agents, else "
+                      "./.claude/agents.")(fn)
+    return fn
+
+
+@main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@_agent_opts
+@click.option("--router", "backend", type=click.Choice(["lexical", "anthropic"]),
+              help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, else lexical.")
+@click.option("--model", help="Model id or alias (sonnet, opus, haiku) for the anthropic router.")
+@click.option("--holdout", help="`none` or `kfold:K` (default kfold:5).")
+@click.option("--trials", type=int, help="Repeat each case N times.")
+@click.option("--concurrency", type=int, help="Requests in flight at once (default 16).")
+@click.option("--limit", type=int, help="Run only the first N cases.")
+@click.option("--only", multiple=True, help="Run only cases expecting this agent (repeatable).")
+@click.option("--sample", type=int, help="Run a random sample of N cases (see --seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@click.option("--out", help="Folder for run folders (default reports/).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Finish an interrupted run folder.")
+@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE",
+              help="Gate: exit 1 when METRIC is below VALUE (repeatable).")
+@click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@_fail_cleanly
+def run(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
+        backend: str | None, model: str | None, holdout: str | None, trials: int | None,
+        concurrency: int | None, limit: int | None, only: tuple[str, ...], sample: int | None,
+        seed: int, out: str | None, no_cache: bool, resume: Path | None,
+        fail_under: tuple[str, ...], max_cost: float | None, plain: bool) -> None:
+    """Route every case and write a report folder under reports/."""
+    from agenteval.gates import parse_fail_under
+    from agenteval.pipeline import RunSpec, choose_backend, run_eval
+    from agenteval.progress import ProgressDisplay
+
+    gates = parse_fail_under(fail_under)
+    if resume:
+        from agenteval.config import EvalConfig
+        from agenteval.record import load_record
+
+        saved = load_record(resume).config
+        config = EvalConfig.model_validate(saved)
+        reason = "resumed run"
+    else:
+        config = _config(config_path, agents=agents, datasets=datasets, model=model,
+                         holdout=holdout, trials=trials, concurrency=concurrency, out=out,
+                         max_cost_usd=max_cost, cache=False if no_cache else None)
+        chosen, reason = choose_backend(config, backend)
+        config = config.model_copy(update={"router": config.router.model_copy(
+            update={"backend": chosen})})
+        click.echo(f"router: {chosen} ({reason})", err=True)
+    spec = RunSpec(config=config, only=only, limit=limit, sample=sample, seed=seed,
+                   fail_under=gates, resume=resume, backend_reason=reason)
+    with ProgressDisplay(force_plain=plain) as progress:
+        outcome = run_eval(spec, progress=progress)
+    _print_summary(outcome)
+    sys.exit(outcome.exit_code)
+
+
+def _print_summary(outcome: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from agenteval.reports import fmt_ci, fmt_rate
+
+    r = outcome.record
+    h = r.headline
+    console = Console()
+    table = Table(title=f"{r.name}: {h['cases']} cases, {h['trials']} trials, "
+                  f"{h['errors']} errors ({r.router.get('backend')}, holdout {r.holdout})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% interval")
+    table.add_row("accuracy", fmt_rate(h["accuracy"]), fmt_ci(h["accuracy_ci"]))
+    table.add_row("macro precision", fmt_rate(h["macro_precision"]), "")
+    table.add_row("macro recall", fmt_rate(h["macro_recall"]), "")
+    table.add_row("macro F1", fmt_rate(h["macro_f1"]), "")
+    console.print(table)
+    if r.scorecard:
+        worst = r.scorecard.worst_agents(5)
+        if worst:
+            console.print("worst agents: " + ", ".join(
+                f"{a.name} {fmt_rate(a.recall.value, 0)} ({a.recall.k}/{a.recall.n})"
+                for a in worst))
+    if r.cost_usd is not None and r.cost_usd:
+        console.print(f"cost: ${r.cost_usd:.4f}")
+    if r.status != "complete":
+        console.print(f"[yellow]run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
+                      f"finish it with: agenteval run --resume {outcome.run_dir}[/]")
+    console.print(f"report: {outcome.run_dir / 'report.html'}")
+    for g in r.gates:
+        if not g["passed"]:
+            console.print(f"[red]gate failed: {g['name']}: {g['message']}[/]")
+
+
+@main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@_agent_opts
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_fail_cleanly
+def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
+          as_json: bool) -> None:
+    """List the cases a run would route, without routing them."""
+    from agenteval.pipeline import load_inputs
+
+    loaded = load_inputs(_config(config_path, agents=agents, datasets=datasets))
+    cs = loaded.case_set
+    errors = [d for d in (*loaded.catalog.diagnostics, *cs.diagnostics) if d.severity == "error"]
+    if as_json:
+        payload = {
+            "agents": len(loaded.catalog.agents), "cases": len(cs.cases),
+            "examples": cs.examples_total, "examples_without_user": cs.examples_without_user,
+            "errors": [str(d) for d in errors],
+            "items": [{"id": c.id, "prompt": c.prompt, "expected": sorted(c.expected),
+                       "origin": c.origin, "source": c.source, "context": c.context,
+                       "tags": list(c.tags)} for c in cs.cases],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from agenteval.reports import shorten
+
+    table = Table(show_lines=False)
+    for col in ("id", "expected", "request"):
+        table.add_column(col, overflow="fold")
+    for c in cs.cases:
+        table.add_row(c.id, ", ".join(sorted(c.expected)), shorten(c.prompt, 100))
+    console = Console()
+    console.print(table)
+    console.print(f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
+                  f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
+                  f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)")
+
+
+@main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@_agent_opts
+@click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
+@_fail_cleanly
+def lint(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
+         strict: bool) -> None:
+    """List every problem in the catalog as path:line; exit 1 on errors."""
+    from agenteval.pipeline import load_inputs
+
+    loaded = load_inputs(_config(config_path, agents=agents, datasets=datasets))
+    diags = sorted([*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
+                   key=lambda d: (str(d.path), d.line or 0))
+    colours = {"error": "red", "warning": "yellow", "info": "dim"}
+    for d in diags:
+        click.secho(str(d), fg=colours[d.severity] if colours[d.severity] != "dim" else None,
+                    dim=d.severity == "info")
+    counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
+    click.echo(f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases: "
+               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
+    if counts["error"] or (strict and counts["warning"]):
+        sys.exit(ExitCode.GATE_FAILED)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@_fail_cleanly
+def report(run_dir: Path) -> None:
+    """Render the reports of a saved run again, without routing."""
+    from agenteval.pipeline import rerender
+
+    rerender(run_dir)
+    click.echo(f"report: {run_dir / 'report.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Eval configs (`evals/*.yaml`): what to run, with which router, under which gates.
+
+Validated with pydantic at the file boundary; every error names the file, the line of the key and
+the fix. Relative paths in a config are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agenteval.errors import ConfigError
+from agenteval.holdout import Holdout
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RouterConfig(_Strict):
+    """How to route: which backend, model and prompt."""
+
+    backend: Literal["lexical", "anthropic"] | None = None
+    model: str | None = None
+    prompt: Literal["claude-code", "claude-code-legacy", "classify"] = "claude-code"
+    builtins: bool = False
+    threshold: float | None = None
+    max_tokens: int | None = None
+    base_url: str | None = None
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    send_context: bool = False
+    prices: dict[str, dict[str, float]] = {}
+
+
+class GatesConfig(_Strict):
+    """Release gates; a run whose scores fall below any of these exits with code 1."""
+
+    accuracy: float | None = Field(default=None, ge=0, le=1)
+    macro_recall: float | None = Field(default=None, ge=0, le=1)
+    min_agent_recall: float | None = Field(default=None, ge=0, le=1)
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    baseline: str | None = None
+    max_regression: float | None = Field(default=None, ge=0, le=1)
+    significance: float = Field(default=0.05, gt=0, lt=1)
+
+
+class EvalConfig(_Strict):
+    """One eval: the catalog, the datasets, the router and the gates."""
+
+    name: str = "eval"
+    agents: list[str] = []
+    datasets: list[str] | None = None
+    examples: bool = True
+    router: RouterConfig = RouterConfig()
+    holdout: str | None = None
+    trials: int = Field(default=1, ge=1, le=100)
+    concurrency: int = Field(default=16, ge=1, le=512)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    cache: bool = True
+    cache_path: str | None = None
+    out: str = "reports"
+    gates: GatesConfig = GatesConfig()
+    base_dir: str = Field(default=".", exclude=True)
+
+    @field_validator("holdout")
+    @classmethod
+    def _holdout(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        return str(Holdout.parse(v))
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, made relative to the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(os.path.normpath(Path(self.base_dir) / p))
+
+
+def load_config(path: Path) -> EvalConfig:
+    """Read and validate an eval config.
+
+    Raises:
+        ConfigError: naming the file, the line of the offending key and the fix.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path=path,
+                          hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
+                          line=mark.line + 1 if mark else None, hint="fix the YAML syntax") from exc
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a mapping of keys", path=path, line=1,
+                          hint="start with `name:`, `agents:`, `router:` ...")
+    try:
+        parent = path.parent
+        return EvalConfig.model_validate({**data, "base_dir": str(parent)})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(x) for x in err["loc"]]
+        key = ".".join(loc)
+        hint = "remove the key or fix its spelling" if err["type"] == "extra_forbidden" else (
+            "see the `Files users write` section of the README for the allowed values")
+        raise ConfigError(f"`{key}`: {err['msg']}", path=path, line=_line_of(node, loc),
+                          hint=hint) from exc
+
+
+def _line_of(node: Any, loc: list[str]) -> int | None:
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

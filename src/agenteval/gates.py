@@ -1,0 +1,95 @@
+"""Release gates: thresholds a run must meet, and the headline numbers they are checked on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agenteval.errors import ConfigError
+from agenteval.scoring import Scorecard
+
+# gate name -> (headline metric, direction): "min" gates fail below, "max" gates fail above.
+GATES: dict[str, tuple[str, str]] = {
+    "accuracy": ("accuracy", "min"),
+    "macro_recall": ("macro_recall", "min"),
+    "macro_f1": ("macro_f1", "min"),
+    "min_agent_recall": ("min_agent_recall", "min"),
+    "max_error_rate": ("error_rate", "max"),
+}
+
+
+def headline(card: Scorecard) -> dict[str, Any]:
+    """The numbers a reader looks at first: plain values, intervals beside them as [low, high]."""
+    worst = card.worst_agents(1)
+    return {
+        "accuracy": card.accuracy.value,
+        "accuracy_ci": _ci(card.accuracy.low, card.accuracy.high),
+        "macro_precision": card.macro_precision,
+        "macro_recall": card.macro_recall,
+        "macro_f1": card.macro_f1,
+        "micro_f1": card.micro_f1,
+        "weighted_f1": card.weighted_f1,
+        "min_agent_recall": worst[0].recall.value if worst else None,
+        "min_agent_recall_agent": worst[0].name if worst else None,
+        "error_rate": card.error_rate.value,
+        "error_rate_ci": _ci(card.error_rate.low, card.error_rate.high),
+        "trials": card.trials,
+        "cases": card.cases,
+        "scored": card.scored,
+        "errors": card.errors,
+        "correct": card.correct,
+    }
+
+
+def _ci(low: float | None, high: float | None) -> list[float] | None:
+    return None if low is None or high is None else [low, high]
+
+
+def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """Parse ``--fail-under METRIC=VALUE`` options.
+
+    Raises:
+        ConfigError: for an unknown metric or a value outside 0..1.
+    """
+    parsed = []
+    for item in items:
+        name, _, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in GATES or not value:
+            raise ConfigError(f"--fail-under {item!r} is not METRIC=VALUE",
+                              hint=f"metrics: {', '.join(GATES)}; e.g. --fail-under accuracy=0.8")
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise ConfigError(f"--fail-under {item!r}: {value!r} is not a number",
+                              hint="give a value between 0 and 1") from exc
+        if not 0 <= number <= 1:
+            raise ConfigError(f"--fail-under {item!r}: value must be between 0 and 1",
+                              hint="rates are fractions: 0.8 means 80%")
+        parsed.append((name, number))
+    return tuple(parsed)
+
+
+def evaluate_gates(card: Scorecard, gates: Mapping[str, Any],
+                   fail_under: Sequence[tuple[str, float]] = ()) -> list[dict[str, Any]]:
+    """Check every configured gate; each result says in words why it passed or failed."""
+    wanted = {k: v for k, v in gates.items() if k in GATES and v is not None}
+    wanted.update(dict(fail_under))
+    numbers = headline(card)
+    results = []
+    for name, threshold in wanted.items():
+        metric, direction = GATES[name]
+        value = numbers.get(metric)
+        if value is None:
+            passed, message = False, f"{metric} is undefined for this run (no scored cases)"
+        elif direction == "min":
+            passed = value >= threshold
+            message = f"{metric} {value:.3f} {'>=' if passed else '<'} {threshold:.3f}"
+        else:
+            passed = value <= threshold
+            message = f"{metric} {value:.3f} {'<=' if passed else '>'} {threshold:.3f}"
+        if name == "min_agent_recall" and value is not None and not passed:
+            message += f" (worst: {numbers['min_agent_recall_agent']})"
+        results.append({"name": name, "metric": metric, "threshold": threshold, "value": value,
+                        "passed": passed, "message": message})
+    return results

@@ -1,0 +1,113 @@
+"""What a router may see of the catalog for each case.
+
+With ``holdout: none`` every case sees the whole catalog, its own example included: that measures
+whether the catalog's examples route at all. With ``kfold:K`` the examples are split into K stable
+folds and a case of fold i sees the catalog without fold i's examples, so a router is never shown
+the answer it is tested on. All cases of one fold share one view, hence one prompt-cache prefix.
+Dataset cases always see the full catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from agenteval.cases import Case, extract_examples
+from agenteval.catalog import Catalog
+from agenteval.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Holdout:
+    """How examples are held out from the catalog a router sees."""
+
+    k: int = 0  # 0 = no holdout
+
+    @classmethod
+    def parse(cls, text: str | None) -> Holdout:
+        """Parse ``none`` or ``kfold:K``."""
+        if text is None or str(text).strip().lower() == "none":
+            return cls(k=0)
+        m = re.fullmatch(r"\s*kfold\s*:\s*(\d+)\s*", str(text))
+        if not m or int(m.group(1)) < 2:
+            raise ConfigError(f"unknown holdout {text!r}", hint="use `none` or `kfold:K` with K >= 2")
+        return cls(k=int(m.group(1)))
+
+    def __str__(self) -> str:
+        return f"kfold:{self.k}" if self.k else "none"
+
+    def fold_of(self, case: Case) -> int | None:
+        """The fold of an example case; None for dataset cases or without holdout."""
+        if not self.k or case.agent is None or case.example_index is None:
+            return None
+        return (_stable_int(case.agent) + case.example_index) % self.k
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentView:
+    """One agent as a router sees it."""
+
+    name: str
+    description: str
+    tools_text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogView:
+    """The catalog as a router sees it for the cases of one fold (or the full catalog)."""
+
+    fold: int | None
+    agents: tuple[AgentView, ...]
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.agents)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for a in self.agents:
+            h.update(f"{a.name}\0{a.description}\0{a.tools_text}\0".encode())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Views:
+    """Every view a run needs, and which one each case gets."""
+
+    holdout: Holdout
+    by_fold: dict[int | None, CatalogView]
+
+    def for_case(self, case: Case) -> CatalogView:
+        return self.by_fold[self.holdout.fold_of(case)]
+
+
+def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) -> Views:
+    """Build the full view plus one view per fold that the given cases use."""
+    folds = {holdout.fold_of(c) for c in cases} - {None}
+    examples = {a.name: extract_examples(a) for a in catalog.agents} if folds else {}
+    by_fold: dict[int | None, CatalogView] = {None: _view(catalog, None, holdout, examples)}
+    for fold in sorted(folds):
+        by_fold[fold] = _view(catalog, fold, holdout, examples)
+    return Views(holdout=holdout, by_fold=by_fold)
+
+
+def _view(catalog: Catalog, fold: int | None, holdout: Holdout, examples: dict) -> CatalogView:
+    agents = []
+    for a in catalog.agents:
+        description = a.description
+        if fold is not None:
+            held = [ex.span for ex in examples[a.name]
+                    if (_stable_int(a.name) + ex.index) % holdout.k == fold]
+            for start, end in sorted(held, reverse=True):
+                description = description[:start] + description[end:]
+            description = re.sub(r"\n{3,}", "\n\n", description).strip()
+        agents.append(AgentView(name=a.name, description=description, tools_text=a.tools_text))
+    return CatalogView(fold=fold, agents=tuple(agents))
+
+
+def _stable_int(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")

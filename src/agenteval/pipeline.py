@@ -1,0 +1,270 @@
+"""One eval, end to end: catalog → cases → router → trials → scorecard → record → reports.
+
+This is the library call behind `agenteval run`; the CLI only parses options into a `RunSpec`,
+calls `run_eval`, and prints. The run folder holds the resolved config from the first second,
+so `--resume` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from agenteval.cases import CaseSet, build_cases, load_dataset, select_cases
+from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
+from agenteval.config import EvalConfig
+from agenteval.errors import ConfigError, ExitCode
+from agenteval.gates import evaluate_gates, headline
+from agenteval.holdout import Holdout, build_views
+from agenteval.record import (ResultsWriter, RunRecord, load_record, read_results, save_record,
+                              total_usage)
+from agenteval.reports import write_reports
+from agenteval.routers import Router, make_router
+from agenteval.runner import RunPlan, RunState, Trial, run_plan
+from agenteval.scoring import score
+
+DEFAULT_HOLDOUT = "kfold:5"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """A config plus the command-line choices that are not part of it."""
+
+    config: EvalConfig
+    only: tuple[str, ...] = ()
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+    fail_under: tuple[tuple[str, float], ...] = ()
+    resume: Path | None = None
+    backend_reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOutcome:
+    """What a finished (or interrupted) run produced."""
+
+    record: RunRecord
+    run_dir: Path
+    exit_code: ExitCode
+    failed_gates: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loaded:
+    """A catalog and its cases, as `cases`, `lint` and `run` all need them."""
+
+    catalog: Catalog
+    case_set: CaseSet
+    dataset_paths: tuple[Path, ...]
+
+
+def choose_backend(config: EvalConfig, explicit: str | None) -> tuple[str, str]:
+    """Which router to use, and why (printed so nobody wonders)."""
+    if explicit:
+        return explicit, "chosen with --router"
+    if config.router.backend:
+        return config.router.backend, "set in the config"
+    if os.environ.get(config.router.api_key_env):
+        return "anthropic", f"{config.router.api_key_env} is set"
+    return "lexical", f"offline: {config.router.api_key_env} is not set"
+
+
+def load_inputs(config: EvalConfig) -> Loaded:
+    """Load the catalog and build every case the config asks for.
+
+    Raises:
+        CatalogError, DatasetError: for input that cannot be used at all.
+    """
+    if config.agents:
+        dirs = tuple(config.resolve(a) for a in config.agents)
+    else:
+        dirs = discover_agent_dirs()
+    catalog = load_catalog(dirs)
+    if config.datasets is None:
+        default = Path("datasets")
+        paths = tuple(sorted([*default.glob("*.yaml"), *default.glob("*.yml"),
+                              *default.glob("*.jsonl")])) if default.is_dir() else ()
+    else:
+        paths = tuple(config.resolve(d) for d in config.datasets)
+    datasets = [load_dataset(p) for p in paths]
+    case_set = build_cases(catalog, datasets)
+    if not config.examples:
+        case_set = CaseSet(cases=tuple(c for c in case_set.cases if c.origin != "example"),
+                           diagnostics=case_set.diagnostics)
+    return Loaded(catalog=catalog, case_set=case_set, dataset_paths=paths)
+
+
+def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None) -> RunOutcome:
+    """Run an eval (or finish a resumed one) and write its folder.
+
+    Args:
+        spec: The resolved config and command-line choices.
+        progress: Called with the live counters about once per finished trial.
+
+    Raises:
+        AgentEvalError: for unusable input (nothing has been routed yet when this is raised).
+    """
+    started = time.monotonic()
+    config = spec.config
+    loaded = load_inputs(config)
+    cases = select_cases(loaded.case_set.cases, only=spec.only, limit=spec.limit,
+                         sample=spec.sample, seed=spec.seed)
+    if not cases:
+        raise ConfigError("no cases to run", hint="add <example> blocks or a dataset, or relax "
+                          "--only / --limit")
+    holdout = Holdout.parse(config.holdout or DEFAULT_HOLDOUT)
+    backend = config.router.backend or "lexical"
+    router = make_router(backend, _router_options(config))
+    views = build_views(loaded.catalog, holdout, cases)
+
+    if spec.resume:
+        run_dir = spec.resume
+        record = load_record(run_dir)
+        done_rows = read_results(run_dir, repair=True)
+    else:
+        run_dir = _new_run_dir(config.resolve(config.out), config.name)
+        done_rows = []
+        record = RunRecord(
+            run_id=run_dir.name, name=config.name, status="running",
+            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            config=config.model_dump(mode="json") | {"base_dir": config.base_dir},
+            router=dict(router.describe()), holdout=str(holdout),
+            catalog=_catalog_info(loaded), cases=_case_info(loaded, cases), versions=_versions(),
+            notes=tuple(n for n in [spec.backend_reason and f"router: {backend} "
+                                    f"({spec.backend_reason})"] if n),
+        )
+        save_record(run_dir, record)
+    done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
+    plan = RunPlan(cases=cases, views=views, trials=config.trials, done=done)
+    by_id = {c.id: c for c in cases}
+    state = RunState(total=len(plan.pending()))
+    interrupted = False
+    with ResultsWriter(run_dir) as writer:
+        def on_trial(trial: Trial) -> None:
+            writer.write(by_id[trial.case_id], trial)
+            if progress:
+                progress(state)
+
+        try:
+            asyncio.run(_run(router, plan, config, on_trial, state))
+        except KeyboardInterrupt:
+            interrupted = True
+            state.stopped_reason = "interrupted (Ctrl-C)"
+    return finish_run(run_dir, record, loaded.catalog.names, started=started,
+                      stopped_reason=state.stopped_reason, interrupted=interrupted,
+                      fail_under=spec.fail_under)
+
+
+async def _run(router: Router, plan: RunPlan, config: EvalConfig,
+               on_trial: Callable[[Trial], None], state: RunState) -> None:
+    try:
+        await run_plan(router, plan, concurrency=config.concurrency, on_trial=on_trial,
+                       max_cost_usd=config.max_cost_usd, state=state)
+    finally:
+        await router.aclose()
+
+
+def finish_run(run_dir: Path, record: RunRecord, agent_names: Sequence[str], *, started: float,
+               stopped_reason: str | None = None, interrupted: bool = False,
+               fail_under: Sequence[tuple[str, float]] = ()) -> RunOutcome:
+    """Score what results.jsonl holds, save summary.json, render every report."""
+    rows = read_results(run_dir)
+    expected_total = record.cases.get("selected", 0) * int(record.config.get("trials", 1))
+    complete = not interrupted and stopped_reason is None and len(rows) >= expected_total
+    scorecard = score([r.trial for r in rows], agent_names)
+    costs = [r.trial.decision.cost_usd for r in rows if not r.trial.decision.cached]
+    cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
+    gate_results = evaluate_gates(scorecard, record.config.get("gates") or {}, fail_under)
+    record = record.with_(
+        status="complete" if complete else "incomplete",
+        finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round((record.duration_s or 0.0) + time.monotonic() - started, 3),
+        stopped_reason=stopped_reason, usage=total_usage(rows), cost_usd=cost,
+        headline=headline(scorecard), gates=tuple(gate_results), scorecard=scorecard,
+    )
+    save_record(run_dir, record)
+    write_reports(run_dir, record, rows)
+    failed = tuple(g["name"] for g in gate_results if not g["passed"])
+    if interrupted:
+        code = ExitCode.INTERRUPTED
+    elif scorecard.trials and scorecard.errors / scorecard.trials > 0.5:
+        code = ExitCode.TOO_MANY_ERRORS
+    elif failed:
+        code = ExitCode.GATE_FAILED
+    else:
+        code = ExitCode.OK
+    return RunOutcome(record=record, run_dir=run_dir, exit_code=code, failed_gates=failed)
+
+
+def rerender(run_dir: Path) -> Path:
+    """Render the reports of a saved run again, without routing anything."""
+    record = load_record(run_dir)
+    write_reports(run_dir, record, read_results(run_dir))
+    return run_dir
+
+
+def _router_options(config: EvalConfig) -> dict[str, Any]:
+    return config.router.model_dump() | {"trials": config.trials}
+
+
+def _new_run_dir(out: Path, name: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    for n in range(1000):
+        run_dir = out / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise ConfigError("cannot create a run folder", path=out, hint="clean up the reports folder")
+
+
+def _catalog_info(loaded: Loaded) -> dict[str, Any]:
+    cases_per_agent: dict[str, int] = {}
+    for c in loaded.case_set.cases:
+        if c.agent:
+            cases_per_agent[c.agent] = cases_per_agent.get(c.agent, 0) + 1
+    diags = [*loaded.catalog.diagnostics, *loaded.case_set.diagnostics]
+    return {
+        "fingerprint": loaded.catalog.fingerprint,
+        "roots": [str(p) for p in loaded.catalog.roots],
+        "agents": [{"name": a.name, "path": str(a.path), "line": a.line, "model": a.model,
+                    "examples": cases_per_agent.get(a.name, 0),
+                    "flags": sorted({d.code for d in a.diagnostics if d.severity != "info"})}
+                   for a in loaded.catalog.agents],
+        "diagnostics": [{"path": str(d.path), "line": d.line, "severity": d.severity,
+                         "code": d.code, "message": d.message, "hint": d.hint} for d in diags],
+    }
+
+
+def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
+    all_cases = loaded.case_set.cases
+    return {
+        "total": len(all_cases),
+        "selected": len(selected),
+        "examples": sum(c.origin == "example" for c in all_cases),
+        "dataset": sum(c.origin == "dataset" for c in all_cases),
+        "examples_without_user": loaded.case_set.examples_without_user,
+        "datasets": [str(p) for p in loaded.dataset_paths],
+    }
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("agenteval", "scikit-learn", "anthropic"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,63 @@
+"""Reports rendered from a saved run (summary.json + results.jsonl), never from live objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agenteval.record import ResultRow, RunRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportData:
+    """What every report format shows, picked out of the record and the result rows."""
+
+    record: RunRecord
+    rows: tuple[ResultRow, ...]
+
+    @property
+    def misroutes(self) -> tuple[ResultRow, ...]:
+        return tuple(r for r in self.rows if r.trial.label is not None and not r.trial.correct)
+
+    @property
+    def errors(self) -> tuple[ResultRow, ...]:
+        return tuple(r for r in self.rows if r.trial.label is None)
+
+    @property
+    def failed_gates(self) -> tuple[dict, ...]:
+        return tuple(g for g in self.record.gates if not g["passed"])
+
+
+def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Path]:
+    """Write report.md, report.html and junit.xml into the run folder."""
+    from agenteval.reports.html import render_html
+    from agenteval.reports.junit import render_junit
+    from agenteval.reports.markdown import render_markdown
+
+    data = ReportData(record=record, rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))))
+    outputs = {
+        "report.md": render_markdown(data),
+        "report.html": render_html(data),
+        "junit.xml": render_junit(data),
+    }
+    paths = {}
+    for name, text in outputs.items():
+        path = Path(run_dir) / name
+        path.write_text(text, encoding="utf-8")
+        paths[name] = path
+    return paths
+
+
+def fmt_rate(value: float | None, digits: int = 1) -> str:
+    """A rate as a percentage, or n/a when undefined."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def fmt_ci(ci: Sequence[float] | None) -> str:
+    return "" if not ci else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def shorten(text: str | None, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,75 @@
+"""report.md: short enough for a PR comment or `$GITHUB_STEP_SUMMARY` (well under 64 KB)."""
+
+from __future__ import annotations
+
+from agenteval.reports import ReportData, fmt_ci, fmt_rate, shorten
+
+MAX_MISROUTES = 10
+MAX_BYTES = 60_000
+
+
+def render_markdown(data: ReportData) -> str:
+    """Render the Markdown summary of a run."""
+    r = data.record
+    h = r.headline
+    card = r.scorecard
+    status = "" if r.status == "complete" else f" — **{r.status.upper()}**"
+    lines = [
+        f"## agenteval: {r.name}{status}",
+        "",
+        f"Router `{r.router.get('backend')}` · model `{r.router.get('model')}` · "
+        f"holdout `{r.holdout}` · {h.get('cases', 0)} cases · {h.get('trials', 0)} trials · "
+        f"{h.get('errors', 0)} errors · catalog `{str(r.catalog.get('fingerprint', ''))[:12]}`"
+        + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else ""),
+        "",
+        "| metric | value | 95% interval |",
+        "|---|---:|---|",
+        f"| accuracy | {fmt_rate(h.get('accuracy'))} | {fmt_ci(h.get('accuracy_ci'))} |",
+        f"| macro precision | {fmt_rate(h.get('macro_precision'))} | |",
+        f"| macro recall | {fmt_rate(h.get('macro_recall'))} | |",
+        f"| macro F1 | {fmt_rate(h.get('macro_f1'))} | |",
+        f"| error rate | {fmt_rate(h.get('error_rate'))} | {fmt_ci(h.get('error_rate_ci'))} |",
+        "",
+    ]
+    if r.stopped_reason:
+        lines += [f"> Stopped early: {r.stopped_reason}", ""]
+    if r.gates:
+        lines += ["### Gates", ""]
+        lines += [f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates]
+        lines.append("")
+    if card:
+        worst = card.worst_agents(8)
+        if worst:
+            lines += ["### Worst agents", "", "| agent | recall | precision | support |",
+                      "|---|---:|---:|---:|"]
+            lines += [f"| `{a.name}` | {fmt_rate(a.recall.value)} | {fmt_rate(a.precision.value)} "
+                      f"| {a.support} |" for a in worst]
+            lines.append("")
+        if card.top_confusions:
+            lines += ["### Top confusions", "", "| expected | got | count |", "|---|---|---:|"]
+            lines += [f"| `{c.expected}` | `{c.got}` | {c.count} |" for c in card.top_confusions[:10]]
+            lines.append("")
+    misroutes = data.misroutes
+    if misroutes:
+        lines += [f"### Misroutes ({len(misroutes)}, first {min(len(misroutes), MAX_MISROUTES)})", "",
+                  "| case | request | expected | got |", "|---|---|---|---|"]
+        for row in misroutes[:MAX_MISROUTES]:
+            lines.append(f"| `{row.case.id}` | {_cell(shorten(row.case.prompt, 120))} | "
+                         f"{', '.join(f'`{e}`' for e in row.trial.expected)} | `{row.trial.label}` |")
+        lines.append("")
+    if data.errors:
+        lines += [f"### Errors ({len(data.errors)})", ""]
+        lines += [f"- `{row.case.id}`: {_cell(shorten(row.trial.error, 200))}"
+                  for row in data.errors[:5]]
+        lines.append("")
+    problems = [d for d in r.catalog.get("diagnostics", []) if d["severity"] != "info"]
+    if problems:
+        lines += [f"Catalog: {len(problems)} problems (`agenteval lint` lists them).", ""]
+    text = "\n".join(lines)
+    if len(text.encode()) > MAX_BYTES:
+        text = text.encode()[:MAX_BYTES].decode(errors="ignore") + "\n\n… (truncated)\n"
+    return text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,87 @@
+"""The offline router: TF-IDF similarity between the request and each agent's text.
+
+It needs no key and no network, is deterministic, and gives a floor that a model router should
+beat. Each agent's document is its name and description (with the examples the view keeps); the
+request goes to the most similar agent, or to `none` when nothing is similar enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agenteval.errors import RouterError
+from agenteval.holdout import CatalogView
+from agenteval.routers import Decision, RouteRequest
+
+DEFAULT_THRESHOLD = 0.05
+
+
+@dataclass
+class _Index:
+    names: list[str]
+    vectorizer: Any
+    matrix: Any
+
+
+class LexicalRouter:
+    """TF-IDF nearest agent, with a similarity threshold below which the answer is `none`."""
+
+    name = "lexical"
+
+    def __init__(self, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not 0.0 <= threshold < 1.0:
+            raise RouterError(f"lexical threshold {threshold} is out of range",
+                              hint="set router.threshold between 0 and 1")
+        self.threshold = threshold
+        self._indexes: dict[str, _Index] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> LexicalRouter:
+        threshold = options.get("threshold")
+        return cls(threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold))
+
+    @property
+    def fingerprint(self) -> str:
+        spec = json.dumps({"backend": self.name, "threshold": self.threshold, "v": 1})
+        return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"backend": self.name, "model": "tf-idf", "threshold": self.threshold}
+
+    async def route(self, request: RouteRequest) -> Decision:
+        start = time.perf_counter()
+        index = self._index(request.view)
+        from sklearn.metrics.pairwise import linear_kernel
+
+        query = request.case.prompt
+        scores = linear_kernel(index.vectorizer.transform([query]), index.matrix)[0]
+        order = scores.argsort()[::-1][:3]
+        top = [(index.names[i], float(scores[i])) for i in order]
+        best, score = top[0]
+        agent = best if score >= self.threshold else None
+        rationale = ", ".join(f"{n} {s:.3f}" for n, s in top)
+        if agent is None:
+            rationale = f"best similarity {score:.3f} < threshold {self.threshold}: {rationale}"
+        return Decision(agent=agent, raw=best if agent else "", rationale=rationale,
+                        latency_s=time.perf_counter() - start, cost_usd=0.0)
+
+    def _index(self, view: CatalogView) -> _Index:
+        index = self._indexes.get(view.fingerprint)
+        if index is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            docs = [f"{a.name.replace('-', ' ')} {a.description}" for a in view.agents]
+            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True,
+                                         ngram_range=(1, 2), min_df=1)
+            index = _Index(names=[a.name for a in view.agents], vectorizer=vectorizer,
+                           matrix=vectorizer.fit_transform(docs))
+            self._indexes[view.fingerprint] = index
+        return index
+
+    async def aclose(self) -> None:
+        self._indexes.clear()

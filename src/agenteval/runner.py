@@ -1,0 +1,190 @@
+"""Run every (case, trial) through a router, concurrently, without losing any.
+
+The runner is handed a router (it never builds one) and reports each finished trial to a callback
+the moment it is done, so the caller can append it to `results.jsonl` and update progress. A
+router failure on one trial becomes an error on that trial; the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
+from agenteval.holdout import Views
+from agenteval.routers import Decision, RouteRequest, Router
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    """One (case, trial index) with the router's decision and the label it is scored as.
+
+    ``label`` is an agent name, ``none`` or ``invalid``; it is None when the trial errored, and
+    such a trial is counted apart, never as a misroute.
+    """
+
+    case_id: str
+    trial: int
+    expected: tuple[str, ...]
+    label: str | None
+    decision: Decision
+
+    @property
+    def error(self) -> str | None:
+        return self.decision.error
+
+    @property
+    def correct(self) -> bool:
+        return self.label is not None and self.label in self.expected
+
+
+def label_of(decision: Decision, names: Collection[str]) -> str | None:
+    """The scored label of a decision: a catalog name, ``none``, ``invalid``, or None on error."""
+    if decision.error is not None:
+        return None
+    if decision.agent is None:
+        return NONE_LABEL
+    return decision.agent if decision.agent in names else INVALID_LABEL
+
+
+@dataclass(kw_only=True)
+class AdaptiveLimit:
+    """A concurrency limit that halves on overload (429/529) and grows back by one on success."""
+
+    limit: int
+    ceiling: int
+    floor: int = 1
+    in_flight: int = 0
+    _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def __aenter__(self) -> AdaptiveLimit:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def overloaded(self) -> None:
+        self.limit = max(self.floor, self.limit // 2)
+
+    def succeeded(self) -> None:
+        if self.limit < self.ceiling:
+            self.limit += 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPlan:
+    """What to run: every case, `trials` times, skipping the (case, trial) pairs already done."""
+
+    cases: tuple[Case, ...]
+    views: Views
+    trials: int = 1
+    done: frozenset[tuple[str, int]] = frozenset()
+
+    def pending(self) -> list[tuple[Case, int]]:
+        return [(c, t) for t in range(self.trials) for c in self.cases
+                if (c.id, t) not in self.done]
+
+
+@dataclass(kw_only=True)
+class RunState:
+    """Counters the runner keeps while it works; read by progress displays."""
+
+    total: int
+    done: int = 0
+    correct: int = 0
+    errors: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    started: float = field(default_factory=time.monotonic)
+    stopped_reason: str | None = None
+
+    @property
+    def accuracy(self) -> float | None:
+        scored = self.done - self.errors
+        return self.correct / scored if scored else None
+
+
+OVERLOAD_MARKERS = ("429", "529", "rate_limit", "overloaded")
+
+
+async def run_plan(
+    router: Router,
+    plan: RunPlan,
+    *,
+    concurrency: int = 16,
+    on_trial: Callable[[Trial], None] = lambda t: None,
+    max_cost_usd: float | None = None,
+    state: RunState | None = None,
+) -> RunState:
+    """Route every pending (case, trial), calling ``on_trial`` as each one finishes.
+
+    Args:
+        router: The router to ask.
+        plan: The cases, views, trial count and what is already done (for resume).
+        concurrency: The most requests in flight at once (halved on overload, then regrown).
+        on_trial: Called once per finished trial, in completion order.
+        max_cost_usd: Stop starting requests once the spend so far plus the average cost of one
+            request would pass this budget.
+        state: Counters to update (pass one in to watch progress from elsewhere).
+
+    Returns:
+        The final counters; ``stopped_reason`` says why the run stopped early, if it did.
+    """
+    pending = plan.pending()
+    state = state or RunState(total=len(pending))
+    limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
+    queue: Iterable[tuple[Case, int]] = iter(pending)
+
+    async def worker() -> None:
+        for case, trial in queue:
+            if max_cost_usd is not None and _over_budget(state, max_cost_usd):
+                state.stopped_reason = state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
+                return
+            view = plan.views.for_case(case)
+            async with limit:
+                decision = await _route_safely(router, RouteRequest(case=case, view=view, trial=trial))
+            if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS):
+                limit.overloaded()
+            elif not decision.error:
+                limit.succeeded()
+            result = Trial(case_id=case.id, trial=trial, expected=tuple(sorted(case.expected)),
+                           label=label_of(decision, view.names), decision=decision)
+            state.done += 1
+            state.correct += result.correct
+            state.errors += result.error is not None
+            if decision.cost_usd is None and not decision.error and not decision.cached:
+                state.cost_known = False
+            state.cost_usd += decision.cost_usd or 0.0
+            on_trial(result)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(pending))))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for w in workers:
+            w.cancel()
+    return state
+
+
+def _over_budget(state: RunState, budget: float) -> bool:
+    paid = state.done - state.errors
+    average = state.cost_usd / paid if paid else 0.0
+    return state.cost_usd + average > budget
+
+
+async def _route_safely(router: Router, request: RouteRequest) -> Decision:
+    start = time.perf_counter()
+    try:
+        return await router.route(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # one case's failure is data, never the end of the run
+        return Decision(agent=None, error=f"{type(exc).__name__}: {exc}",
+                        latency_s=time.perf_counter() - start)
