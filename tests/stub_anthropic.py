@@ -51,8 +51,21 @@ Prompt caching
     the ``count_tokens`` answer for the same body. Prefixes shorter than ``cache_min_tokens``
     (default 0) are not cached. The cache is keyed by model.
 
-The API key (``x-api-key``, or ``Authorization: Bearer`` as SDK 2.x sends it) is kept in ``stub.requests[i].headers`` for assertions but never
-logged, printed or echoed in a response.
+The API key (``x-api-key``, or ``Authorization: Bearer`` as SDK 2.x sends it) is kept in
+``stub.requests[i].headers`` (and ``.api_key``) for assertions but never logged, printed or
+echoed in a response.
+
+SDK 2.14 facts this stub was checked against (see tests/test_stub_anthropic.py)
+    * ``api_key=`` is sent as ``Authorization: Bearer <key>``, not ``x-api-key``.
+    * ``retry-after: 0`` (or ``retry-after-ms: 0``) is ignored: the SDK then backs off
+      0.5-1 s, 1-2 s, ... So error faults send ``retry-after-ms: 1`` by default.
+    * A 200 with a broken JSON body raises a bare ``json.JSONDecodeError`` (not an
+      ``anthropic`` exception) and is not retried.
+    * A 429 whose ``error.details.error_code`` is ``enforced_spend_limit_reached`` raises
+      ``anthropic.EnforcedSpendLimitReachedError`` (a ``RateLimitError``); without
+      ``x-should-retry: false`` the SDK still retries it with backoff first.
+    * ``batches.results(id)`` first calls ``retrieve(id)`` (one more poll here), then GETs the
+      absolute ``results_url`` with ``Accept: application/binary``; any content type works.
 
 Command line (for benchmarks)::
 
@@ -187,7 +200,9 @@ def _api_key(headers: Mapping[str, str]) -> str | None:
         return headers["x-api-key"]
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 @dataclass
@@ -878,8 +893,9 @@ class StubAnthropic:
     -> seconds. ``responder``: ``callable(StubRequest) -> Reply`` (default :func:`hash_router`).
     ``faults``: list of :class:`Fault`. ``batch_polls_before_end``: retrieves answered
     ``in_progress`` before a batch reports ``ended`` (``results()`` retrieves too).
-    ``require_api_key``: 401 without ``x-api-key`` or ``Authorization: Bearer``. ``strict_params``: 400 for
-    ``temperature`` / ``top_p`` / ``top_k`` (rejected by API version 2026-10-21).
+    ``require_api_key``: 401 without ``x-api-key`` or ``Authorization: Bearer``.
+    ``strict_params``: 400 for ``temperature`` / ``top_p`` / ``top_k`` (rejected by API
+    version 2026-10-21).
     ``raise_responder_errors``: ``stop()`` re-raises the first exception a responder / latency
     callable / predicate raised (the request itself got a 500). ``log``: called with one line
     per request (never headers)."""

@@ -120,6 +120,7 @@ STRICT_YAML = {
     "04-block-scalars/sql-tuner.md": True,
     "04-block-scalars/release-notes-writer.md": True,
     "05-unindented-continuation/flaky-test-hunter.md": False,
+    "05-unindented-continuation/cron-expert.md": False,
     "06-crlf-bom-extras/crlf-unquoted.md": False,
     "06-crlf-bom-extras/bom-yaml-list.md": True,
     "06-crlf-bom-extras/bom-crlf-quoted.md": True,
@@ -369,7 +370,7 @@ def test_04_block_scalar_descriptions() -> None:
 def test_05_unindented_continuation_lines() -> None:
     """05-unindented-continuation: Context:/user:/assistant: at column 0 continue the text."""
     cat = load("05-unindented-continuation")
-    assert names(cat) == ["flaky-test-hunter"]
+    assert names(cat) == ["cron-expert", "flaky-test-hunter"]
     a = agent(cat, "flaky-test-hunter")
     assert a.description.startswith(
         "Use this agent when a test passes locally but fails in CI, or fails only some of the time."
@@ -383,15 +384,27 @@ def test_05_unindented_continuation_lines() -> None:
     assert a.model == "sonnet"
     assert a.extra == {"color": "red"}
     assert {"yaml-recovered", "continuation-lines"} <= codes(cat, "flaky-test-hunter.md")
-    flagged = [d for d in diags(cat) if d.code == "continuation-lines"]
-    assert flagged and all(d.severity == "warning" for d in flagged)
-    assert all("flaky-test-hunter.md" in str(d) for d in flagged)
+    flagged = [d for d in diags(cat, "flaky-test-hunter.md") if d.code == "continuation-lines"]
+    assert [d.severity for d in flagged] == ["warning"]
+    assert "flaky-test-hunter.md" in str(flagged[0])
     assert not errors(cat)
 
     exs = examples(cat, "flaky-test-hunter")
     assert [e.line for e in exs] == example_lines_in_file(a.path) == [4, 12]
     assert exs[0].context == "A checkout test fails about one run in five."
+
+    # a column-0 'Examples:' line and capitalised 'User:' / 'Assistant:' continue it too
+    cron = agent(cat, "cron-expert")
+    assert cron.description.startswith(
+        "Use this agent to write, explain or debug cron schedules and systemd timers."
+    )
+    assert "Examples:" in cron.description and cron.description.count("<example>") == 1
+    assert cron.model == "haiku" and cron.extra == {} and cron.tools == ()
+    assert {"yaml-recovered", "continuation-lines"} <= codes(cat, "cron-expert.md")
+    assert [e.line for e in examples(cat, "cron-expert")] == [5]
+
     assert prompts(cat) == {
+        "cron-expert/ex1": "My backup cron 0 2 * * * ran at 3am last Sunday, why?",
         "flaky-test-hunter/ex1": (
             "test_checkout_total fails randomly in CI, can you figure out why?"
         ),

@@ -14,7 +14,6 @@ import anthropic
 import pytest
 from anthropic.types import TextBlock, ThinkingBlock, ToolUseBlock
 from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
-
 from stub_anthropic import (
     Fault,
     Reply,

@@ -107,7 +107,10 @@ def extract_examples(agent: Agent, names: Collection[str] = ()) -> tuple[Example
         assistant = "\n".join(assistants) or None
         tags = []
         lowered = f"{' '.join(commentary)} {assistant or ''}".lower()
-        if "proactive" in lowered or len(assistants) > 1:
+        # proactive: the commentary says so, or the assistant did the work before delegating
+        acted_first = len(assistants) > 1 and "agent" not in assistants[0].lower() and not (
+            assistants[0].rstrip("\"' ").endswith("?"))
+        if "proactive" in lowered or acted_first:
             tags.append("proactive")
         if len(users) > 1:
             tags.append("multi-turn")
@@ -137,7 +140,7 @@ def _split_turns(block: str) -> tuple[dict[str, list[str]], list[str]]:
     commentary = [c.group(1) for c in _COMMENTARY.finditer(block)]
     text = _COMMENTARY.sub("\n", block)
     turns: dict[str, list[str]] = {}
-    markers = list(_TURN.finditer(text))
+    markers = _turn_markers(text)
     for j, mk in enumerate(markers):
         end = markers[j + 1].start() if j + 1 < len(markers) else len(text)
         speaker = _SPEAKER[mk.group(1).lower()]
@@ -145,6 +148,29 @@ def _split_turns(block: str) -> tuple[dict[str, list[str]], list[str]]:
         if value:
             turns.setdefault(speaker, []).append(value)
     return turns, commentary
+
+
+def _turn_markers(text: str) -> list[re.Match[str]]:
+    """Turn markers, ignoring words like `user:` inside a quoted turn (`"set the user: field"`).
+
+    A quoted turn ends at its quote character followed by the next marker or the end, so an
+    apostrophe inside single quotes (`'I've added it'`) does not end it early.
+    """
+    kept: list[re.Match[str]] = []
+    skip_until = -1
+    for mk in _TURN.finditer(text):
+        if mk.start() < skip_until:
+            continue
+        kept.append(mk)
+        rest = text[mk.end() :]
+        body = rest.lstrip()
+        close = _QUOTES.get(body[:1])
+        if close:
+            start = mk.end() + len(rest) - len(body) + 1
+            end = re.compile(re.escape(close) + r"\s*(?:(?=" + _TURN.pattern + r")|$)", re.I)
+            found = end.search(text, start)
+            skip_until = found.start() if found else -1
+    return kept
 
 
 def _clean(text: str) -> str:

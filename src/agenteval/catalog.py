@@ -161,8 +161,8 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
             diagnostics.append(
                 Diagnostic(
                     path=f, line=agent.line, severity="error", code="duplicate-name",
-                    message=f"agent name {agent.name!r} is also defined in {first.path}; "
-                    f"keeping {first.path}",
+                    message=f"agent name {agent.name!r} is defined twice: in {first.path} "
+                    f"(kept) and in {f} (ignored)",
                     hint="rename one of the two agents or delete the copy",
                 )
             )

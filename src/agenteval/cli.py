@@ -187,19 +187,12 @@ def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pa
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     from agenteval.reports import shorten
 
-    table = Table(show_lines=False)
-    for col in ("id", "expected", "request"):
-        table.add_column(col, overflow="fold")
+    width = max((len(c.id) for c in cs.cases), default=2)
     for c in cs.cases:
-        table.add_row(c.id, ", ".join(sorted(c.expected)), shorten(c.prompt, 100))
-    console = Console()
-    console.print(table)
-    console.print(f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
+        click.echo(f"{c.id:<{width}}  {','.join(sorted(c.expected)):<28}  {shorten(c.prompt, 90)}")
+    click.echo(f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
                   f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
                   f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)")
 
@@ -214,7 +207,15 @@ def lint(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pat
     """List every problem in the catalog as path:line; exit 1 on errors."""
     from agenteval.pipeline import load_inputs
 
-    loaded = load_inputs(_config(config_path, agents=agents, datasets=datasets))
+    from agenteval.errors import DatasetError
+
+    config = _config(config_path, agents=agents, datasets=datasets)
+    dataset_problem = None
+    try:
+        loaded = load_inputs(config)
+    except DatasetError as exc:  # still lint the catalog, and list the dataset problem with it
+        dataset_problem = exc
+        loaded = load_inputs(config.model_copy(update={"datasets": []}))
     diags = sorted([*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
                    key=lambda d: (str(d.path), d.line or 0))
     colours = {"error": "red", "warning": "yellow", "info": "dim"}
@@ -222,6 +223,10 @@ def lint(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pat
         click.secho(str(d), fg=colours[d.severity] if colours[d.severity] != "dim" else None,
                     dim=d.severity == "info")
     counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
+    if dataset_problem is not None:
+        click.secho(f"{dataset_problem.path}:{dataset_problem.line}: error: "
+                    f"{dataset_problem.message} (fix: {dataset_problem.hint})", fg="red")
+        counts["error"] += 1
     click.echo(f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases: "
                f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
     if counts["error"] or (strict and counts["warning"]):

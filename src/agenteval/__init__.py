@@ -1,0 +1,1 @@
+"""agenteval: score how well a model routes requests to Claude Code subagents."""

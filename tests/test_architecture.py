@@ -1,0 +1,87 @@
+"""The import graph flows one way, in the order DESIGN.md gives; every module imports alone."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agenteval"
+ORDER = ["errors", "catalog", "cases", "holdout", "config", "pricing", "routers", "cache", "runner",
+         "progress", "scoring", "gates", "record", "reports", "pipeline", "cli"]
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else module
+    return ORDER.index(top)
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found.append((".".join(parts), path))
+    return found
+
+
+def test_every_module_has_a_layer():
+    for name, _ in _modules():
+        if name == "agenteval":
+            continue
+        assert name.split(".")[1] in ORDER, f"{name} is not placed in the layer ORDER"
+
+
+def test_imports_flow_one_way():
+    for name, path in _modules():
+        if name == "agenteval":
+            continue
+        mine = _layer(name)
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agenteval"):
+                targets = [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("agenteval")]
+            for target in targets:
+                if target == "agenteval":
+                    continue
+                theirs = _layer(target)
+                same_package = target.split(".")[1] == name.split(".")[1]
+                assert theirs < mine or same_package, f"{name} imports {target} (against the flow)"
+
+
+def test_only_the_anthropic_router_imports_anthropic():
+    for name, path in _modules():
+        tree = ast.parse(path.read_text())
+        imports = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                   for a in n.names}
+        imports |= {n.module.split(".")[0] for n in ast.walk(tree)
+                    if isinstance(n, ast.ImportFrom) and n.module}
+        if "anthropic" in imports:
+            assert name == "agenteval.routers.anthropic", f"{name} imports anthropic"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _modules()])
+def test_module_imports_alone(name):
+    code = f"import {name}"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_does_not_load_heavy_modules():
+    code = ("import sys; from click.testing import CliRunner; from agenteval.cli import main; "
+            "CliRunner().invoke(main, ['--help']); "
+            "print(sorted(m for m in ('anthropic', 'sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_package_imports():
+    importlib.import_module("agenteval")

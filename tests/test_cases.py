@@ -1,0 +1,112 @@
+"""Datasets, case building and case selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agenteval.cases import NONE_LABEL, build_cases, load_dataset, select_cases
+from agenteval.catalog import load_catalog
+from agenteval.errors import DatasetError
+
+AGENT = """---
+name: {name}
+description: "Use for {topic}.\\n<example>\\nContext: x\\nuser: \\"please {topic}\\"\\nassistant: \\"I'll use the {name} agent\\"\\n</example>"
+---
+Body.
+"""
+
+
+@pytest.fixture
+def catalog(tmp_path: Path):
+    d = tmp_path / "agents"
+    d.mkdir()
+    for name, topic in [("db-expert", "tune queries"), ("api-writer", "document the API")]:
+        (d / f"{name}.md").write_text(AGENT.format(name=name, topic=topic))
+    return load_catalog([d])
+
+
+def write(tmp_path: Path, text: str, name: str = "ds.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_dataset_expected_forms(tmp_path, catalog):
+    ds = load_dataset(write(tmp_path, """
+cases:
+  - id: one
+    prompt: tune my slow query
+    expected: db-expert
+  - id: many
+    prompt: document and tune
+    expected: [db-expert, api-writer]
+    tags: [overlap]
+  - id: nobody
+    prompt: what's 2+2
+    expected: none
+"""))
+    cases = build_cases(catalog, [ds]).cases
+    by_id = {c.id: c for c in cases if c.origin == "dataset"}
+    assert by_id["ds/one"].expected == frozenset({"db-expert"})
+    assert by_id["ds/many"].expected == frozenset({"db-expert", "api-writer"})
+    assert by_id["ds/many"].tags == ("overlap",)
+    assert by_id["ds/nobody"].expected == frozenset({NONE_LABEL})
+    assert by_id["ds/one"].source.endswith("ds.yaml:3")
+
+
+def test_jsonl_dataset(tmp_path, catalog):
+    ds = load_dataset(write(tmp_path, '{"id": "a", "prompt": "tune", "expected": "db-expert"}\n\n'
+                                      '{"prompt": "hello", "expected": "none"}\n', "rows.jsonl"))
+    assert [c.source.rsplit(":", 1)[1] for c in ds.cases] == ["1", "3"]
+    assert ds.cases[1].id.startswith("rows/")  # stable id from the prompt when none is given
+
+
+def test_unknown_agent_names_file_line_and_suggestion(tmp_path, catalog):
+    ds = load_dataset(write(tmp_path, "cases:\n  - id: a\n    prompt: x\n    expected: db-expret\n"))
+    with pytest.raises(DatasetError) as err:
+        build_cases(catalog, [ds])
+    text = str(err.value)
+    assert "ds.yaml:2" in text and "db-expret" in text and "db-expert" in text
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("cases:\n  - id: a\n    prompt: x\n", 2, "expected"),
+    ("cases:\n  - id: a\n    prompt: x\n    expected: none\n    colour: red\n", 2, "colour"),
+    ("cases:\n  - id: a\n    prompt: x\n    expected: none\n  - id: a\n    prompt: y\n"
+     "    expected: none\n", 5, "duplicate"),
+    ("cases:\n  - id: a\n    prompt: [unclosed\n", 4, "YAML"),
+    ("nothing: here\n", 1, "cases"),
+    ("cases:\n  - id: a\n    prompt: x\n    expected: []\n", 2, "expected"),
+])
+def test_malformed_dataset_errors(tmp_path, text, line, words):
+    with pytest.raises(DatasetError) as err:
+        load_dataset(write(tmp_path, text))
+    assert f"ds.yaml:{line}:" in str(err.value)
+    assert words in str(err.value)
+    assert err.value.hint
+
+
+def test_none_mixed_with_agents_is_an_error(tmp_path, catalog):
+    ds = load_dataset(write(tmp_path, "cases:\n  - prompt: x\n    expected: [none, db-expert]\n"))
+    with pytest.raises(DatasetError, match="mixes"):
+        build_cases(catalog, [ds])
+
+
+def test_select_cases(catalog, tmp_path):
+    ds = load_dataset(write(tmp_path, "cases:\n" + "".join(
+        f"  - id: c{i}\n    prompt: p{i}\n    expected: none\n" for i in range(20))))
+    cases = build_cases(catalog, [ds]).cases
+    assert len(select_cases(cases, limit=3)) == 3
+    only = select_cases(cases, only=["db-expert"])
+    assert [c.id for c in only] == ["db-expert/ex1"]
+    a = select_cases(cases, sample=5, seed=1)
+    assert len(a) == 5 and a == select_cases(cases, sample=5, seed=1)
+    assert a != select_cases(cases, sample=5, seed=2)
+
+
+def test_prompt_is_only_the_user_turn(catalog):
+    for case in build_cases(catalog).cases:
+        assert "I'll use" not in case.prompt
+        assert case.prompt.startswith("please ")

@@ -1,0 +1,119 @@
+"""The command line: the quick start, listing, linting, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agenteval.cli import main
+from agenteval.record import load_record, read_results
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def run_dir_of(root: Path) -> Path:
+    (run,) = [p for p in (root / "reports").iterdir() if p.is_dir()]
+    return run
+
+
+def test_quickstart_run_writes_every_output(demo_project):
+    result = invoke("run", "--plain")
+    assert result.exit_code == 0, result.output
+    assert "router: lexical (offline: ANTHROPIC_API_KEY is not set)" in result.output
+    assert "accuracy" in result.output and "report:" in result.output
+    run = run_dir_of(demo_project)
+    for name in ("summary.json", "results.jsonl", "report.md", "report.html", "junit.xml"):
+        assert (run / name).stat().st_size > 0, name
+    record = load_record(run)
+    rows = read_results(run)
+    assert record.status == "complete"
+    assert record.headline["trials"] == len(rows) == record.cases["selected"]
+    assert record.holdout == "kfold:5"
+    assert record.router["backend"] == "lexical"
+    assert 0.0 <= record.headline["accuracy"] <= 1.0
+    assert record.headline["accuracy"] == pytest.approx(
+        sum(r.trial.correct for r in rows) / len(rows))
+    suite = ET.parse(run / "junit.xml").getroot()
+    assert int(suite.get("tests")) == len(rows)
+    assert int(suite.get("failures")) == sum(not r.trial.correct for r in rows)
+
+
+def test_config_run_and_rerender(demo_project):
+    result = invoke("run", "evals/quickstart.yaml", "--limit", "5", "--plain")
+    assert result.exit_code == 0, result.output
+    run = run_dir_of(demo_project)
+    assert len(read_results(run)) == 5
+    (run / "report.html").unlink()
+    assert invoke("report", str(run)).exit_code == 0
+    assert (run / "report.html").exists()
+
+
+def test_gate_failure_exits_1_and_is_listed_last(demo_project):
+    result = invoke("run", "--fail-under", "accuracy=0.99", "--plain")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("gate failed: accuracy")
+
+
+def test_cases_json_on_laywill(laywill):
+    result = invoke("cases", "--agents", str(laywill), "--json")
+    data = json.loads(result.output)
+    assert (data["agents"], data["cases"], data["errors"]) == (213, 639, [])
+
+
+def test_cases_table(demo_project):
+    result = invoke("cases")
+    assert result.exit_code == 0
+    assert "backend-code-developer/ex1" in result.output
+
+
+def test_lint_exit_codes(tmp_path, demo_project):
+    assert invoke("lint").exit_code == 0
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "one.md").write_text("---\nname: dup\ndescription: a\n---\n")
+    (bad / "two.md").write_text("---\nname: dup\ndescription: b\n---\n")
+    result = invoke("lint", "--agents", str(bad))
+    assert result.exit_code == 1
+    assert "one.md" in result.output and "two.md" in result.output
+
+
+@pytest.mark.parametrize("setup, args, words", [
+    (lambda p: None, ["run", "--agents", "missing-dir"], "missing-dir"),
+    (lambda p: (p / "empty").mkdir(), ["run", "--agents", "empty"], "no agents found"),
+    (lambda p: (p / "evals" / "bad.yaml").write_text("name: x\nrouter:\n  backnd: lexical\n"),
+     ["run", "evals/bad.yaml"], "bad.yaml:3"),
+    (lambda p: (p / "datasets" / "routing.yaml").write_text(
+        "cases:\n  - id: a\n    prompt: hi\n    expected: no-such-agent\n"), ["run"],
+     "routing.yaml:2"),
+    (lambda p: None, ["run", "--fail-under", "acuracy=0.5"], "--fail-under"),
+    (lambda p: None, ["run", "--holdout", "kfold:1"], "holdout"),
+])
+def test_input_errors_are_one_line_exit_2(demo_project, setup, args, words):
+    setup(demo_project)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    err = result.output.strip().splitlines()
+    assert err[-1].startswith("error: ") and words in err[-1]
+    assert "Traceback" not in result.output
+
+
+def test_no_agents_folder_anywhere(tmp_path):
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2
+    assert "no agents folder" in result.output and "--agents" in result.output
+
+
+def test_console_script_end_to_end(demo_project):
+    exe = Path(sys.executable).with_name("agenteval")
+    out = subprocess.run([str(exe), "run", "--limit", "3"], capture_output=True, text=True,
+                         cwd=demo_project)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
