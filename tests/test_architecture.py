@@ -11,8 +11,24 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agenteval"
-ORDER = ["errors", "catalog", "cases", "holdout", "config", "pricing", "routers", "cache", "runner",
-         "progress", "scoring", "gates", "record", "reports", "pipeline", "cli"]
+ORDER = [
+    "errors",
+    "catalog",
+    "cases",
+    "holdout",
+    "config",
+    "pricing",
+    "routers",
+    "cache",
+    "runner",
+    "progress",
+    "scoring",
+    "gates",
+    "record",
+    "reports",
+    "pipeline",
+    "cli",
+]
 
 
 def _layer(module: str) -> int:
@@ -45,7 +61,11 @@ def test_imports_flow_one_way():
         mine = _layer(name)
         for node in ast.walk(ast.parse(path.read_text())):
             targets = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agenteval"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("agenteval")
+            ):
                 targets = [node.module]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names if a.name.startswith("agenteval")]
@@ -60,10 +80,17 @@ def test_imports_flow_one_way():
 def test_only_the_anthropic_router_imports_anthropic():
     for name, path in _modules():
         tree = ast.parse(path.read_text())
-        imports = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-                   for a in n.names}
-        imports |= {n.module.split(".")[0] for n in ast.walk(tree)
-                    if isinstance(n, ast.ImportFrom) and n.module}
+        imports = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        imports |= {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module
+        }
         if "anthropic" in imports:
             assert name == "agenteval.routers.anthropic", f"{name} imports anthropic"
 
@@ -76,9 +103,11 @@ def test_module_imports_alone(name):
 
 
 def test_help_does_not_load_heavy_modules():
-    code = ("import sys; from click.testing import CliRunner; from agenteval.cli import main; "
-            "CliRunner().invoke(main, ['--help']); "
-            "print(sorted(m for m in ('anthropic', 'sklearn', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys; from click.testing import CliRunner; from agenteval.cli import main; "
+        "CliRunner().invoke(main, ['--help']); "
+        "print(sorted(m for m in ('anthropic', 'sklearn', 'pandas') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
 

@@ -1,4 +1,5 @@
 """Datasets, case building and case selection."""
+# ruff: noqa: E501
 
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ def write(tmp_path: Path, text: str, name: str = "ds.yaml") -> Path:
 
 
 def test_dataset_expected_forms(tmp_path, catalog):
-    ds = load_dataset(write(tmp_path, """
+    ds = load_dataset(
+        write(
+            tmp_path,
+            """
 cases:
   - id: one
     prompt: tune my slow query
@@ -46,7 +50,9 @@ cases:
   - id: nobody
     prompt: what's 2+2
     expected: none
-"""))
+""",
+        )
+    )
     cases = build_cases(catalog, [ds]).cases
     by_id = {c.id: c for c in cases if c.origin == "dataset"}
     assert by_id["ds/one"].expected == frozenset({"db-expert"})
@@ -57,29 +63,44 @@ cases:
 
 
 def test_jsonl_dataset(tmp_path, catalog):
-    ds = load_dataset(write(tmp_path, '{"id": "a", "prompt": "tune", "expected": "db-expert"}\n\n'
-                                      '{"prompt": "hello", "expected": "none"}\n', "rows.jsonl"))
+    ds = load_dataset(
+        write(
+            tmp_path,
+            '{"id": "a", "prompt": "tune", "expected": "db-expert"}\n\n'
+            '{"prompt": "hello", "expected": "none"}\n',
+            "rows.jsonl",
+        )
+    )
     assert [c.source.rsplit(":", 1)[1] for c in ds.cases] == ["1", "3"]
     assert ds.cases[1].id.startswith("rows/")  # stable id from the prompt when none is given
 
 
 def test_unknown_agent_names_file_line_and_suggestion(tmp_path, catalog):
-    ds = load_dataset(write(tmp_path, "cases:\n  - id: a\n    prompt: x\n    expected: db-expret\n"))
+    ds = load_dataset(
+        write(tmp_path, "cases:\n  - id: a\n    prompt: x\n    expected: db-expret\n")
+    )
     with pytest.raises(DatasetError) as err:
         build_cases(catalog, [ds])
     text = str(err.value)
     assert "ds.yaml:2" in text and "db-expret" in text and "db-expert" in text
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("cases:\n  - id: a\n    prompt: x\n", 2, "expected"),
-    ("cases:\n  - id: a\n    prompt: x\n    expected: none\n    colour: red\n", 2, "colour"),
-    ("cases:\n  - id: a\n    prompt: x\n    expected: none\n  - id: a\n    prompt: y\n"
-     "    expected: none\n", 5, "duplicate"),
-    ("cases:\n  - id: a\n    prompt: [unclosed\n", 4, "YAML"),
-    ("nothing: here\n", 1, "cases"),
-    ("cases:\n  - id: a\n    prompt: x\n    expected: []\n", 2, "expected"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("cases:\n  - id: a\n    prompt: x\n", 2, "expected"),
+        ("cases:\n  - id: a\n    prompt: x\n    expected: none\n    colour: red\n", 2, "colour"),
+        (
+            "cases:\n  - id: a\n    prompt: x\n    expected: none\n  - id: a\n    prompt: y\n"
+            "    expected: none\n",
+            5,
+            "duplicate",
+        ),
+        ("cases:\n  - id: a\n    prompt: [unclosed\n", 4, "YAML"),
+        ("nothing: here\n", 1, "cases"),
+        ("cases:\n  - id: a\n    prompt: x\n    expected: []\n", 2, "expected"),
+    ],
+)
 def test_malformed_dataset_errors(tmp_path, text, line, words):
     with pytest.raises(DatasetError) as err:
         load_dataset(write(tmp_path, text))
@@ -95,8 +116,13 @@ def test_none_mixed_with_agents_is_an_error(tmp_path, catalog):
 
 
 def test_select_cases(catalog, tmp_path):
-    ds = load_dataset(write(tmp_path, "cases:\n" + "".join(
-        f"  - id: c{i}\n    prompt: p{i}\n    expected: none\n" for i in range(20))))
+    ds = load_dataset(
+        write(
+            tmp_path,
+            "cases:\n"
+            + "".join(f"  - id: c{i}\n    prompt: p{i}\n    expected: none\n" for i in range(20)),
+        )
+    )
     cases = build_cases(catalog, [ds]).cases
     assert len(select_cases(cases, limit=3)) == 3
     only = select_cases(cases, only=["db-expert"])

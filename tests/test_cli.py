@@ -40,7 +40,8 @@ def test_quickstart_run_writes_every_output(demo_project):
     assert record.router["backend"] == "lexical"
     assert 0.0 <= record.headline["accuracy"] <= 1.0
     assert record.headline["accuracy"] == pytest.approx(
-        sum(r.trial.correct for r in rows) / len(rows))
+        sum(r.trial.correct for r in rows) / len(rows)
+    )
     suite = ET.parse(run / "junit.xml").getroot()
     assert int(suite.get("tests")) == len(rows)
     assert int(suite.get("failures")) == sum(not r.trial.correct for r in rows)
@@ -85,17 +86,29 @@ def test_lint_exit_codes(tmp_path, demo_project):
     assert "one.md" in result.output and "two.md" in result.output
 
 
-@pytest.mark.parametrize("setup, args, words", [
-    (lambda p: None, ["run", "--agents", "missing-dir"], "missing-dir"),
-    (lambda p: (p / "empty").mkdir(), ["run", "--agents", "empty"], "no agents found"),
-    (lambda p: (p / "evals" / "bad.yaml").write_text("name: x\nrouter:\n  backnd: lexical\n"),
-     ["run", "evals/bad.yaml"], "bad.yaml:3"),
-    (lambda p: (p / "datasets" / "routing.yaml").write_text(
-        "cases:\n  - id: a\n    prompt: hi\n    expected: no-such-agent\n"), ["run"],
-     "routing.yaml:2"),
-    (lambda p: None, ["run", "--fail-under", "acuracy=0.5"], "--fail-under"),
-    (lambda p: None, ["run", "--holdout", "kfold:1"], "holdout"),
-])
+@pytest.mark.parametrize(
+    "setup, args, words",
+    [
+        (lambda p: None, ["run", "--agents", "missing-dir"], "missing-dir"),
+        (lambda p: (p / "empty").mkdir(), ["run", "--agents", "empty"], "no agents found"),
+        (
+            lambda p: (p / "evals" / "bad.yaml").write_text(
+                "name: x\nrouter:\n  backnd: lexical\n"
+            ),
+            ["run", "evals/bad.yaml"],
+            "bad.yaml:3",
+        ),
+        (
+            lambda p: (p / "datasets" / "routing.yaml").write_text(
+                "cases:\n  - id: a\n    prompt: hi\n    expected: no-such-agent\n"
+            ),
+            ["run"],
+            "routing.yaml:2",
+        ),
+        (lambda p: None, ["run", "--fail-under", "acuracy=0.5"], "--fail-under"),
+        (lambda p: None, ["run", "--holdout", "kfold:1"], "holdout"),
+    ],
+)
 def test_input_errors_are_one_line_exit_2(demo_project, setup, args, words):
     setup(demo_project)
     result = CliRunner().invoke(main, args)
@@ -113,7 +126,8 @@ def test_no_agents_folder_anywhere(tmp_path):
 
 def test_console_script_end_to_end(demo_project):
     exe = Path(sys.executable).with_name("agenteval")
-    out = subprocess.run([str(exe), "run", "--limit", "3"], capture_output=True, text=True,
-                         cwd=demo_project)
+    out = subprocess.run(
+        [str(exe), "run", "--limit", "3"], capture_output=True, text=True, cwd=demo_project
+    )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr

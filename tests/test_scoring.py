@@ -16,14 +16,24 @@ AGENTS = ["alpha", "beta", "gamma"]
 
 def trial(case: str, expected, label, n: int = 0, error: str | None = None) -> Trial:
     exp = (expected,) if isinstance(expected, str) else tuple(sorted(expected))
-    return Trial(case_id=case, trial=n, expected=exp, label=None if error else label,
-                 decision=Decision(agent=label, error=error))
+    return Trial(
+        case_id=case,
+        trial=n,
+        expected=exp,
+        label=None if error else label,
+        decision=Decision(agent=label, error=error),
+    )
 
 
 def test_counts_and_rates():
-    trials = [trial("a1", "alpha", "alpha"), trial("a2", "alpha", "beta"),
-              trial("b1", "beta", "beta"), trial("n1", "none", "none"),
-              trial("n2", "none", "alpha"), trial("e1", "alpha", None, error="boom")]
+    trials = [
+        trial("a1", "alpha", "alpha"),
+        trial("a2", "alpha", "beta"),
+        trial("b1", "beta", "beta"),
+        trial("n1", "none", "none"),
+        trial("n2", "none", "alpha"),
+        trial("e1", "alpha", None, error="boom"),
+    ]
     card = score(trials, AGENTS)
     assert (card.trials, card.scored, card.errors, card.correct) == (6, 5, 1, 3)
     assert card.accuracy.value == 3 / 5
@@ -55,8 +65,9 @@ def test_invalid_is_its_own_column():
 
 
 def test_several_acceptable_agents():
-    card = score([trial("x", ("alpha", "beta"), "beta"), trial("y", ("alpha", "beta"), "gamma")],
-                 AGENTS)
+    card = score(
+        [trial("x", ("alpha", "beta"), "beta"), trial("y", ("alpha", "beta"), "gamma")], AGENTS
+    )
     assert card.correct == 1
     assert card.agent("beta").recall.value == 1.0
     assert card.agent("alpha").support == 1  # the miss counts against the first acceptable
@@ -102,10 +113,16 @@ def test_order_does_not_matter(pairs, rnd):
 def test_renaming_agents_permutes_rows(pairs):
     rename = {"alpha": "zeta", "beta": "alpha2", "gamma": "beta2", "none": "none"}
     a = score([trial(f"c{i}", e, g) for i, (e, g) in enumerate(pairs)], AGENTS)
-    b = score([trial(f"c{i}", rename[e], rename[g]) for i, (e, g) in enumerate(pairs)],
-              [rename[x] for x in AGENTS])
+    b = score(
+        [trial(f"c{i}", rename[e], rename[g]) for i, (e, g) in enumerate(pairs)],
+        [rename[x] for x in AGENTS],
+    )
     for old, new in rename.items():
         x, y = a.agent(old), b.agent(new)
         assert (x.support, x.predicted, x.recall.value, x.precision.value) == (
-            y.support, y.predicted, y.recall.value, y.precision.value)
+            y.support,
+            y.predicted,
+            y.recall.value,
+            y.precision.value,
+        )
     assert a.accuracy == b.accuracy

@@ -28,8 +28,14 @@ INVALID_LABEL = "invalid"
 _EXAMPLE = re.compile(r"<example>(.*?)(</example>|(?=<example>)|\Z)", re.S | re.I)
 _COMMENTARY = re.compile(r"<commentary>(.*?)(?:</commentary>|(?=<commentary>)|\Z)", re.S | re.I)
 _TURN = re.compile(r"(?<![A-Za-z])(context|user|human|assistant|agent|claude)\s*:", re.I)
-_SPEAKER = {"context": "context", "user": "user", "human": "user",
-            "assistant": "assistant", "agent": "assistant", "claude": "assistant"}
+_SPEAKER = {
+    "context": "context",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "agent": "assistant",
+    "claude": "assistant",
+}
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "`": "`"}
 
 
@@ -108,8 +114,11 @@ def extract_examples(agent: Agent, names: Collection[str] = ()) -> tuple[Example
         tags = []
         lowered = f"{' '.join(commentary)} {assistant or ''}".lower()
         # proactive: the commentary says so, or the assistant did the work before delegating
-        acted_first = len(assistants) > 1 and "agent" not in assistants[0].lower() and not (
-            assistants[0].rstrip("\"' ").endswith("?"))
+        acted_first = (
+            len(assistants) > 1
+            and "agent" not in assistants[0].lower()
+            and not (assistants[0].rstrip("\"' ").endswith("?"))
+        )
         if "proactive" in lowered or acted_first:
             tags.append("proactive")
         if len(users) > 1:
@@ -153,8 +162,8 @@ def _split_turns(block: str) -> tuple[dict[str, list[str]], list[str]]:
 def _turn_markers(text: str) -> list[re.Match[str]]:
     """Turn markers, ignoring words like `user:` inside a quoted turn (`"set the user: field"`).
 
-    A quoted turn ends at its quote character followed by the next marker or the end, so an
-    apostrophe inside single quotes (`'I've added it'`) does not end it early.
+    A quoted turn ends at its quote character followed by a line break, a tag, the next marker
+    or the end, so an apostrophe inside single quotes (`'I've added it'`) does not end it early.
     """
     kept: list[re.Match[str]] = []
     skip_until = -1
@@ -167,7 +176,9 @@ def _turn_markers(text: str) -> list[re.Match[str]]:
         close = _QUOTES.get(body[:1])
         if close:
             start = mk.end() + len(rest) - len(body) + 1
-            end = re.compile(re.escape(close) + r"\s*(?:(?=" + _TURN.pattern + r")|$)", re.I)
+            end = re.compile(
+                re.escape(close) + r"[ \t]*(?:\n|(?=<)|(?=" + _TURN.pattern + r")|$)", re.I
+            )
             found = end.search(text, start)
             skip_until = found.start() if found else -1
     return kept
@@ -209,13 +220,16 @@ def load_dataset(path: Path) -> Dataset:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise DatasetError(f"cannot read dataset: {exc.strerror}", path=path,
-                           hint="check the path given with --dataset or in the config") from exc
+        raise DatasetError(
+            f"cannot read dataset: {exc.strerror}",
+            path=path,
+            hint="check the path given with --dataset or in the config",
+        ) from exc
     rows, lines = (_read_jsonl if path.suffix == ".jsonl" else _read_yaml)(path, text)
     cases: list[Case] = []
     seen: dict[str, int] = {}
     problems: list[tuple[int, str, str]] = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         if not isinstance(row, dict):
             problems.append((line, "a case must be a mapping", "write `- id: ..., prompt: ...`"))
             continue
@@ -226,14 +240,24 @@ def load_dataset(path: Path) -> Dataset:
         except ValidationError as exc:
             err = exc.errors()[0]
             key = ".".join(str(x) for x in err["loc"]) or "row"
-            problems.append((line, f"`{key}`: {err['msg']}",
-                             "each case needs `prompt` and `expected` (a name, a list, or none); "
-                             "allowed keys: id, prompt, expected, context, tags, checks"))
+            problems.append(
+                (
+                    line,
+                    f"`{key}`: {err['msg']}",
+                    "each case needs `prompt` and `expected` (a name, a list, or none); "
+                    "allowed keys: id, prompt, expected, context, tags, checks",
+                )
+            )
             continue
         case_id = r.id or hashlib.sha256(r.prompt.encode()).hexdigest()[:10]
         if case_id in seen:
-            problems.append((line, f"duplicate case id {case_id!r} (first on line {seen[case_id]})",
-                             "give every case a unique `id`"))
+            problems.append(
+                (
+                    line,
+                    f"duplicate case id {case_id!r} (first on line {seen[case_id]})",
+                    "give every case a unique `id`",
+                )
+            )
             continue
         seen[case_id] = line
         expected = [r.expected] if isinstance(r.expected, str) else r.expected
@@ -262,19 +286,30 @@ def _read_yaml(path: Path, text: str) -> tuple[list[Any], list[int]]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DatasetError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                           line=mark.line + 1 if mark else None,
-                           hint="fix the YAML syntax (quote prompts that contain `: `)") from exc
+        raise DatasetError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="fix the YAML syntax (quote prompts that contain `: `)",
+        ) from exc
     seq = node
     if isinstance(data, dict):
         if "cases" not in data or not isinstance(data["cases"], list):
-            raise DatasetError("dataset has no `cases:` list", path=path, line=1,
-                               hint="write `cases:` followed by `- id: ...` items")
+            raise DatasetError(
+                "dataset has no `cases:` list",
+                path=path,
+                line=1,
+                hint="write `cases:` followed by `- id: ...` items",
+            )
         seq = next(v for k, v in node.value if k.value == "cases")
         data = data["cases"]
     if not isinstance(data, list) or seq is None:
-        raise DatasetError("dataset must be a list of cases", path=path, line=1,
-                           hint="write `cases:` followed by `- id: ...` items")
+        raise DatasetError(
+            "dataset must be a list of cases",
+            path=path,
+            line=1,
+            hint="write `cases:` followed by `- id: ...` items",
+        )
     return data, [item.start_mark.line + 1 for item in seq.value]
 
 
@@ -286,8 +321,12 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Any], list[int]]:
         try:
             rows.append(json.loads(ln))
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"not valid JSON: {exc.msg}", path=path, line=n,
-                               hint="write one JSON object per line") from exc
+            raise DatasetError(
+                f"not valid JSON: {exc.msg}",
+                path=path,
+                line=n,
+                hint="write one JSON object per line",
+            ) from exc
         lines.append(n)
     return rows, lines
 
@@ -306,44 +345,83 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
             total += 1
             where = dict(path=agent.path, line=ex.line)
             if not ex.closed:
-                diags.append(Diagnostic(**where, severity="warning", code="example-unclosed",
-                                        message=f"example {ex.index} of {agent.name} is not closed",
-                                        hint="add </example>"))
+                diags.append(
+                    Diagnostic(
+                        **where,
+                        severity="warning",
+                        code="example-unclosed",
+                        message=f"example {ex.index} of {agent.name} is not closed",
+                        hint="add </example>",
+                    )
+                )
             if ex.user is None:
                 no_user += 1
                 empty = not (ex.context or ex.assistant or ex.commentary)
-                diags.append(Diagnostic(
-                    **where, severity="warning",
-                    code="example-empty" if empty else "example-no-user",
-                    message=f"example {ex.index} of {agent.name} "
-                    + ("is empty" if empty else "has no user turn: not a routing case"),
-                    hint="add a `user:` turn with the request that should reach this agent"))
+                diags.append(
+                    Diagnostic(
+                        **where,
+                        severity="warning",
+                        code="example-empty" if empty else "example-no-user",
+                        message=f"example {ex.index} of {agent.name} "
+                        + ("is empty" if empty else "has no user turn: not a routing case"),
+                        hint="add a `user:` turn with the request that should reach this agent",
+                    )
+                )
                 continue
-            cases.append(Case(
-                id=f"{agent.name}/ex{ex.index}", prompt=ex.user, expected=frozenset({agent.name}),
-                origin="example", source=f"{agent.path}:{ex.line}", context=ex.context,
-                tags=ex.tags, agent=agent.name, example_index=ex.index,
-            ))
+            cases.append(
+                Case(
+                    id=f"{agent.name}/ex{ex.index}",
+                    prompt=ex.user,
+                    expected=frozenset({agent.name}),
+                    origin="example",
+                    source=f"{agent.path}:{ex.line}",
+                    context=ex.context,
+                    tags=ex.tags,
+                    agent=agent.name,
+                    example_index=ex.index,
+                )
+            )
     names = set(catalog.names)
     for ds in datasets:
-        for case, line in zip(ds.cases, ds.lines):
+        for case, line in zip(ds.cases, ds.lines, strict=True):
             unknown = sorted(case.expected - names - {NONE_LABEL})
             if unknown:
                 close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "use an agent name from the catalog or `none`"
-                raise DatasetError(f"case {case.id!r} expects agent {unknown[0]!r}, which is not in "
-                                   f"the catalog", path=ds.path, line=line, hint=hint)
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else "use an agent name from the catalog or `none`"
+                )
+                raise DatasetError(
+                    f"case {case.id!r} expects agent {unknown[0]!r}, which is not in the catalog",
+                    path=ds.path,
+                    line=line,
+                    hint=hint,
+                )
             if NONE_LABEL in case.expected and len(case.expected) > 1:
-                raise DatasetError(f"case {case.id!r} mixes `none` with agent names",
-                                   path=ds.path, line=line,
-                                   hint="expect either `none` or a list of agents")
+                raise DatasetError(
+                    f"case {case.id!r} mixes `none` with agent names",
+                    path=ds.path,
+                    line=line,
+                    hint="expect either `none` or a list of agents",
+                )
             cases.append(case)
-    return CaseSet(cases=tuple(cases), diagnostics=tuple(diags), examples_total=total,
-                   examples_without_user=no_user)
+    return CaseSet(
+        cases=tuple(cases),
+        diagnostics=tuple(diags),
+        examples_total=total,
+        examples_without_user=no_user,
+    )
 
 
-def select_cases(cases: Sequence[Case], *, only: Collection[str] = (), limit: int | None = None,
-                 sample: int | None = None, seed: int = 0) -> tuple[Case, ...]:
+def select_cases(
+    cases: Sequence[Case],
+    *,
+    only: Collection[str] = (),
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+) -> tuple[Case, ...]:
     """Narrow a run to some agents, a random sample and/or the first N cases."""
     chosen = [c for c in cases if not only or (c.expected & set(only)) or c.agent in only]
     if sample is not None and sample < len(chosen):

@@ -24,16 +24,44 @@ Severity = Literal["error", "warning", "info"]
 # Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
 KNOWN_KEYS = frozenset(
     {
-        "name", "description", "tools", "disallowedTools", "model", "permissionMode", "maxTurns",
-        "skills", "mcpServers", "hooks", "memory", "background", "effort", "isolation", "color",
-        "initialPrompt", "category", "version", "author", "tags",
+        "name",
+        "description",
+        "tools",
+        "disallowedTools",
+        "model",
+        "permissionMode",
+        "maxTurns",
+        "skills",
+        "mcpServers",
+        "hooks",
+        "memory",
+        "background",
+        "effort",
+        "isolation",
+        "color",
+        "initialPrompt",
+        "category",
+        "version",
+        "author",
+        "tags",
     }
 )
 # Words that start conversation turns inside descriptions; at column 0 they look like YAML keys
 # but are continuation lines of the description.
 TURN_WORDS = frozenset(
-    {"context", "user", "assistant", "agent", "human", "claude", "commentary", "example",
-     "examples", "<example>", "</example>"}
+    {
+        "context",
+        "user",
+        "assistant",
+        "agent",
+        "human",
+        "claude",
+        "commentary",
+        "example",
+        "examples",
+        "<example>",
+        "</example>",
+    }
 )
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*:(?:\s|$)")
 _FENCE = re.compile(r"^---\s*$")
@@ -146,7 +174,8 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
             files.append(p)
         else:
             raise CatalogError(
-                "agents path does not exist", path=p,
+                "agents path does not exist",
+                path=p,
                 hint="pass --agents with a folder of Claude Code agent .md files",
             )
     diagnostics: list[Diagnostic] = []
@@ -160,7 +189,10 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
         if first is not None:
             diagnostics.append(
                 Diagnostic(
-                    path=f, line=agent.line, severity="error", code="duplicate-name",
+                    path=f,
+                    line=agent.line,
+                    severity="error",
+                    code="duplicate-name",
                     message=f"agent name {agent.name!r} is defined twice: in {first.path} "
                     f"(kept) and in {f} (ignored)",
                     hint="rename one of the two agents or delete the copy",
@@ -184,14 +216,22 @@ def parse_agent_file(path: Path) -> tuple[Agent | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
 
     def diag(line: int | None, severity: Severity, code: str, message: str, hint: str = "") -> None:
-        diags.append(Diagnostic(path=path, line=line, severity=severity, code=code,
-                                message=message, hint=hint))
+        diags.append(
+            Diagnostic(
+                path=path, line=line, severity=severity, code=code, message=message, hint=hint
+            )
+        )
 
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        diag(None, "error", "unparseable", f"file is not UTF-8 ({exc.reason} at byte {exc.start})",
-             "save the file as UTF-8")
+        diag(
+            None,
+            "error",
+            "unparseable",
+            f"file is not UTF-8 ({exc.reason} at byte {exc.start})",
+            "save the file as UTF-8",
+        )
         return None, diags
     text = text.removeprefix("\ufeff")
     crlf = "\r\n" in text
@@ -200,13 +240,23 @@ def parse_agent_file(path: Path) -> tuple[Agent | None, list[Diagnostic]]:
 
     start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if start is None or not _FENCE.match(lines[start]):
-        diag(1, "warning", "no-frontmatter", "no YAML frontmatter: not an agent, skipped",
-             "start the file with a `---` block holding `name:` and `description:`")
+        diag(
+            1,
+            "warning",
+            "no-frontmatter",
+            "no YAML frontmatter: not an agent, skipped",
+            "start the file with a `---` block holding `name:` and `description:`",
+        )
         return None, diags
     end = next((i for i in range(start + 1, len(lines)) if _FENCE.match(lines[i])), None)
     if end is None:
-        diag(start + 1, "error", "unparseable", "frontmatter opened with `---` is never closed",
-             "add a closing `---` line after the frontmatter")
+        diag(
+            start + 1,
+            "error",
+            "unparseable",
+            "frontmatter opened with `---` is never closed",
+            "add a closing `---` line after the frontmatter",
+        )
         return None, diags
     fm_lines = lines[start + 1 : end]
     first_line = start + 2  # 1-based file line of the first frontmatter line
@@ -215,51 +265,94 @@ def parse_agent_file(path: Path) -> tuple[Agent | None, list[Diagnostic]]:
 
     meta, recovered, continuation_line = _parse_frontmatter(fm_lines)
     if meta is None:
-        diag(first_line, "error", "unparseable", "frontmatter is neither YAML nor recoverable",
-             "write the frontmatter as `key: value` lines")
+        diag(
+            first_line,
+            "error",
+            "unparseable",
+            "frontmatter is neither YAML nor recoverable",
+            "write the frontmatter as `key: value` lines",
+        )
         return None, diags
     if recovered:
-        diag(first_line, "warning", "yaml-recovered",
-             "frontmatter is not strict YAML; recovered leniently",
-             "quote the description (e.g. `description: \"...\"`) or use a `|` block scalar")
+        diag(
+            first_line,
+            "warning",
+            "yaml-recovered",
+            "frontmatter is not strict YAML; recovered leniently",
+            'quote the description (e.g. `description: "..."`) or use a `|` block scalar',
+        )
     if continuation_line is not None:
-        diag(first_line + continuation_line, "warning", "continuation-lines",
-             "description continues on unindented lines that look like new keys; "
-             "Claude Code will likely misread this file",
-             "indent the continuation lines or use `description: |`")
+        diag(
+            first_line + continuation_line,
+            "warning",
+            "continuation-lines",
+            "description continues on unindented lines that look like new keys; "
+            "Claude Code will likely misread this file",
+            "indent the continuation lines or use `description: |`",
+        )
     if crlf and recovered:
-        diag(first_line, "warning", "crlf-unquoted",
-             "CRLF line endings with an unquoted `: ` value; Claude Code reportedly skips such files",
-             "convert the file to LF line endings, or quote the value")
+        diag(
+            first_line,
+            "warning",
+            "crlf-unquoted",
+            "CRLF line endings with an unquoted `: ` value; "
+            "Claude Code reportedly skips such files",
+            "convert the file to LF line endings, or quote the value",
+        )
 
     key_lines = _key_lines(fm_lines, first_line)
     name = meta.get("name")
     description = meta.get("description")
     if name is None or str(name).strip() == "":
-        diag(first_line, "error", "missing-name", "frontmatter has no `name`: skipped",
-             "add `name: your-agent-name`")
+        diag(
+            first_line,
+            "error",
+            "missing-name",
+            "frontmatter has no `name`: skipped",
+            "add `name: your-agent-name`",
+        )
         return None, diags
     if description is None or str(description).strip() == "":
-        diag(key_lines.get("name", first_line), "error", "missing-description",
-             "frontmatter has no `description`: skipped", "add a `description:` saying when to use it")
+        diag(
+            key_lines.get("name", first_line),
+            "error",
+            "missing-description",
+            "frontmatter has no `description`: skipped",
+            "add a `description:` saying when to use it",
+        )
         return None, diags
     name = str(name).strip()
     if name.startswith("-") or ":" in name:
-        diag(key_lines.get("name"), "warning", "invalid-name",
-             f"name {name!r} starts with '-' or contains ':'; Claude Code will not load it",
-             "use letters, digits, '-', '_' and '.' only")
+        diag(
+            key_lines.get("name"),
+            "warning",
+            "invalid-name",
+            f"name {name!r} starts with '-' or contains ':'; Claude Code will not load it",
+            "use letters, digits, '-', '_' and '.' only",
+        )
     if name != path.stem:
-        diag(key_lines.get("name"), "info", "name-mismatch",
-             f"name {name!r} differs from the file name {path.name!r}",
-             "rename the file to match (optional)")
+        diag(
+            key_lines.get("name"),
+            "info",
+            "name-mismatch",
+            f"name {name!r} differs from the file name {path.name!r}",
+            "rename the file to match (optional)",
+        )
     description = normalise_text(str(description))
     if "<example" not in description.lower():
-        diag(key_lines.get("description"), "info", "no-examples",
-             "description has no <example> blocks: the agent yields no cases but stays a target",
-             "add <example> blocks with Context / user / assistant turns")
+        diag(
+            key_lines.get("description"),
+            "info",
+            "no-examples",
+            "description has no <example> blocks: the agent yields no cases but stays a target",
+            "add <example> blocks with Context / user / assistant turns",
+        )
 
-    extra = {k: v for k, v in meta.items()
-             if k not in {"name", "description", "tools", "disallowedTools", "model"}}
+    extra = {
+        k: v
+        for k, v in meta.items()
+        if k not in {"name", "description", "tools", "disallowedTools", "model"}
+    }
     model = meta.get("model")
     agent = Agent(
         name=name,

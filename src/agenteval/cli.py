@@ -63,19 +63,31 @@ def _config(config_path: Path | None, **overrides: Any) -> Any:
 
 
 def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--dataset", "datasets", multiple=True, type=click.Path(path_type=Path),
-                      help="Dataset file (repeatable). Default: datasets/*.yaml|jsonl.")(fn)
-    fn = click.option("--agents", multiple=True, type=click.Path(path_type=Path),
-                      help="Agents folder or file (repeatable). Default: ./agents, else "
-                      "./.claude/agents.")(fn)
+    fn = click.option(
+        "--dataset",
+        "datasets",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Dataset file (repeatable). Default: datasets/*.yaml|jsonl.",
+    )(fn)
+    fn = click.option(
+        "--agents",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Agents folder or file (repeatable). Default: ./agents, else ./.claude/agents.",
+    )(fn)
     return fn
 
 
 @main.command()
 @click.argument("config_path", required=False, type=click.Path(path_type=Path))
 @_agent_opts
-@click.option("--router", "backend", type=click.Choice(["lexical", "anthropic"]),
-              help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, else lexical.")
+@click.option(
+    "--router",
+    "backend",
+    type=click.Choice(["lexical", "anthropic"]),
+    help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, else lexical.",
+)
 @click.option("--model", help="Model id or alias (sonnet, opus, haiku) for the anthropic router.")
 @click.option("--holdout", help="`none` or `kfold:K` (default kfold:5).")
 @click.option("--trials", type=int, help="Repeat each case N times.")
@@ -86,18 +98,40 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--out", help="Folder for run folders (default reports/).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
-@click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False),
-              help="Finish an interrupted run folder.")
-@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE",
-              help="Gate: exit 1 when METRIC is below VALUE (repeatable).")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Finish an interrupted run folder.",
+)
+@click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Gate: exit 1 when METRIC is below VALUE (repeatable).",
+)
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_fail_cleanly
-def run(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
-        backend: str | None, model: str | None, holdout: str | None, trials: int | None,
-        concurrency: int | None, limit: int | None, only: tuple[str, ...], sample: int | None,
-        seed: int, out: str | None, no_cache: bool, resume: Path | None,
-        fail_under: tuple[str, ...], max_cost: float | None, plain: bool) -> None:
+def run(
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    backend: str | None,
+    model: str | None,
+    holdout: str | None,
+    trials: int | None,
+    concurrency: int | None,
+    limit: int | None,
+    only: tuple[str, ...],
+    sample: int | None,
+    seed: int,
+    out: str | None,
+    no_cache: bool,
+    resume: Path | None,
+    fail_under: tuple[str, ...],
+    max_cost: float | None,
+    plain: bool,
+) -> None:
     """Route every case and write a report folder under reports/."""
     from agenteval.gates import parse_fail_under
     from agenteval.pipeline import RunSpec, choose_backend, run_eval
@@ -112,15 +146,33 @@ def run(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path
         config = EvalConfig.model_validate(saved)
         reason = "resumed run"
     else:
-        config = _config(config_path, agents=agents, datasets=datasets, model=model,
-                         holdout=holdout, trials=trials, concurrency=concurrency, out=out,
-                         max_cost_usd=max_cost, cache=False if no_cache else None)
+        config = _config(
+            config_path,
+            agents=agents,
+            datasets=datasets,
+            model=model,
+            holdout=holdout,
+            trials=trials,
+            concurrency=concurrency,
+            out=out,
+            max_cost_usd=max_cost,
+            cache=False if no_cache else None,
+        )
         chosen, reason = choose_backend(config, backend)
-        config = config.model_copy(update={"router": config.router.model_copy(
-            update={"backend": chosen})})
+        config = config.model_copy(
+            update={"router": config.router.model_copy(update={"backend": chosen})}
+        )
         click.echo(f"router: {chosen} ({reason})", err=True)
-    spec = RunSpec(config=config, only=only, limit=limit, sample=sample, seed=seed,
-                   fail_under=gates, resume=resume, backend_reason=reason)
+    spec = RunSpec(
+        config=config,
+        only=only,
+        limit=limit,
+        sample=sample,
+        seed=seed,
+        fail_under=gates,
+        resume=resume,
+        backend_reason=reason,
+    )
     with ProgressDisplay(force_plain=plain) as progress:
         outcome = run_eval(spec, progress=progress)
     _print_summary(outcome)
@@ -136,8 +188,10 @@ def _print_summary(outcome: Any) -> None:
     r = outcome.record
     h = r.headline
     console = Console()
-    table = Table(title=f"{r.name}: {h['cases']} cases, {h['trials']} trials, "
-                  f"{h['errors']} errors ({r.router.get('backend')}, holdout {r.holdout})")
+    table = Table(
+        title=f"{r.name}: {h['cases']} cases, {h['trials']} trials, "
+        f"{h['errors']} errors ({r.router.get('backend')}, holdout {r.holdout})"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% interval")
@@ -149,14 +203,20 @@ def _print_summary(outcome: Any) -> None:
     if r.scorecard:
         worst = r.scorecard.worst_agents(5)
         if worst:
-            console.print("worst agents: " + ", ".join(
-                f"{a.name} {fmt_rate(a.recall.value, 0)} ({a.recall.k}/{a.recall.n})"
-                for a in worst))
+            console.print(
+                "worst agents: "
+                + ", ".join(
+                    f"{a.name} {fmt_rate(a.recall.value, 0)} ({a.recall.k}/{a.recall.n})"
+                    for a in worst
+                )
+            )
     if r.cost_usd is not None and r.cost_usd:
         console.print(f"cost: ${r.cost_usd:.4f}")
     if r.status != "complete":
-        console.print(f"[yellow]run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
-                      f"finish it with: agenteval run --resume {outcome.run_dir}[/]")
+        console.print(
+            f"[yellow]run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
+            f"finish it with: agenteval run --resume {outcome.run_dir}[/]"
+        )
     console.print(f"report: {outcome.run_dir / 'report.html'}")
     for g in r.gates:
         if not g["passed"]:
@@ -168,8 +228,9 @@ def _print_summary(outcome: Any) -> None:
 @_agent_opts
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_fail_cleanly
-def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
-          as_json: bool) -> None:
+def cases(
+    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...], as_json: bool
+) -> None:
     """List the cases a run would route, without routing them."""
     from agenteval.pipeline import load_inputs
 
@@ -178,12 +239,23 @@ def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pa
     errors = [d for d in (*loaded.catalog.diagnostics, *cs.diagnostics) if d.severity == "error"]
     if as_json:
         payload = {
-            "agents": len(loaded.catalog.agents), "cases": len(cs.cases),
-            "examples": cs.examples_total, "examples_without_user": cs.examples_without_user,
+            "agents": len(loaded.catalog.agents),
+            "cases": len(cs.cases),
+            "examples": cs.examples_total,
+            "examples_without_user": cs.examples_without_user,
             "errors": [str(d) for d in errors],
-            "items": [{"id": c.id, "prompt": c.prompt, "expected": sorted(c.expected),
-                       "origin": c.origin, "source": c.source, "context": c.context,
-                       "tags": list(c.tags)} for c in cs.cases],
+            "items": [
+                {
+                    "id": c.id,
+                    "prompt": c.prompt,
+                    "expected": sorted(c.expected),
+                    "origin": c.origin,
+                    "source": c.source,
+                    "context": c.context,
+                    "tags": list(c.tags),
+                }
+                for c in cs.cases
+            ],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
@@ -192,9 +264,11 @@ def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pa
     width = max((len(c.id) for c in cs.cases), default=2)
     for c in cs.cases:
         click.echo(f"{c.id:<{width}}  {','.join(sorted(c.expected)):<28}  {shorten(c.prompt, 90)}")
-    click.echo(f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
-                  f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
-                  f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)")
+    click.echo(
+        f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
+        f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
+        f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)"
+    )
 
 
 @main.command()
@@ -202,12 +276,12 @@ def cases(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pa
 @_agent_opts
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 @_fail_cleanly
-def lint(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...],
-         strict: bool) -> None:
+def lint(
+    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...], strict: bool
+) -> None:
     """List every problem in the catalog as path:line; exit 1 on errors."""
-    from agenteval.pipeline import load_inputs
-
     from agenteval.errors import DatasetError
+    from agenteval.pipeline import load_inputs
 
     config = _config(config_path, agents=agents, datasets=datasets)
     dataset_problem = None
@@ -216,19 +290,29 @@ def lint(config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Pat
     except DatasetError as exc:  # still lint the catalog, and list the dataset problem with it
         dataset_problem = exc
         loaded = load_inputs(config.model_copy(update={"datasets": []}))
-    diags = sorted([*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
-                   key=lambda d: (str(d.path), d.line or 0))
+    diags = sorted(
+        [*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
+        key=lambda d: (str(d.path), d.line or 0),
+    )
     colours = {"error": "red", "warning": "yellow", "info": "dim"}
     for d in diags:
-        click.secho(str(d), fg=colours[d.severity] if colours[d.severity] != "dim" else None,
-                    dim=d.severity == "info")
+        click.secho(
+            str(d),
+            fg=colours[d.severity] if colours[d.severity] != "dim" else None,
+            dim=d.severity == "info",
+        )
     counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
     if dataset_problem is not None:
-        click.secho(f"{dataset_problem.path}:{dataset_problem.line}: error: "
-                    f"{dataset_problem.message} (fix: {dataset_problem.hint})", fg="red")
+        click.secho(
+            f"{dataset_problem.path}:{dataset_problem.line}: error: "
+            f"{dataset_problem.message} (fix: {dataset_problem.hint})",
+            fg="red",
+        )
         counts["error"] += 1
-    click.echo(f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases: "
-               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
+    click.echo(
+        f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases: "
+        f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
+    )
     if counts["error"] or (strict and counts["warning"]):
         sys.exit(ExitCode.GATE_FAILED)
 

@@ -89,18 +89,29 @@ def load_config(path: Path) -> EvalConfig:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", path=path,
-                          hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml") from exc
+        raise ConfigError(
+            f"cannot read config: {exc.strerror}",
+            path=path,
+            hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml",
+        ) from exc
     try:
         data = yaml.safe_load(text) or {}
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                          line=mark.line + 1 if mark else None, hint="fix the YAML syntax") from exc
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="fix the YAML syntax",
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigError("config must be a mapping of keys", path=path, line=1,
-                          hint="start with `name:`, `agents:`, `router:` ...")
+        raise ConfigError(
+            "config must be a mapping of keys",
+            path=path,
+            line=1,
+            hint="start with `name:`, `agents:`, `router:` ...",
+        )
     try:
         parent = path.parent
         return EvalConfig.model_validate({**data, "base_dir": str(parent)})
@@ -108,10 +119,14 @@ def load_config(path: Path) -> EvalConfig:
         err = exc.errors()[0]
         loc = [str(x) for x in err["loc"]]
         key = ".".join(loc)
-        hint = "remove the key or fix its spelling" if err["type"] == "extra_forbidden" else (
-            "see the `Files users write` section of the README for the allowed values")
-        raise ConfigError(f"`{key}`: {err['msg']}", path=path, line=_line_of(node, loc),
-                          hint=hint) from exc
+        hint = (
+            "remove the key or fix its spelling"
+            if err["type"] == "extra_forbidden"
+            else ("see the `Files users write` section of the README for the allowed values")
+        )
+        raise ConfigError(
+            f"`{key}`: {err['msg']}", path=path, line=_line_of(node, loc), hint=hint
+        ) from exc
 
 
 def _line_of(node: Any, loc: list[str]) -> int | None:

@@ -56,22 +56,29 @@ def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
         name, _, value = item.partition("=")
         name = name.strip().replace("-", "_")
         if name not in GATES or not value:
-            raise ConfigError(f"--fail-under {item!r} is not METRIC=VALUE",
-                              hint=f"metrics: {', '.join(GATES)}; e.g. --fail-under accuracy=0.8")
+            raise ConfigError(
+                f"--fail-under {item!r} is not METRIC=VALUE",
+                hint=f"metrics: {', '.join(GATES)}; e.g. --fail-under accuracy=0.8",
+            )
         try:
             number = float(value)
         except ValueError as exc:
-            raise ConfigError(f"--fail-under {item!r}: {value!r} is not a number",
-                              hint="give a value between 0 and 1") from exc
+            raise ConfigError(
+                f"--fail-under {item!r}: {value!r} is not a number",
+                hint="give a value between 0 and 1",
+            ) from exc
         if not 0 <= number <= 1:
-            raise ConfigError(f"--fail-under {item!r}: value must be between 0 and 1",
-                              hint="rates are fractions: 0.8 means 80%")
+            raise ConfigError(
+                f"--fail-under {item!r}: value must be between 0 and 1",
+                hint="rates are fractions: 0.8 means 80%",
+            )
         parsed.append((name, number))
     return tuple(parsed)
 
 
-def evaluate_gates(card: Scorecard, gates: Mapping[str, Any],
-                   fail_under: Sequence[tuple[str, float]] = ()) -> list[dict[str, Any]]:
+def evaluate_gates(
+    card: Scorecard, gates: Mapping[str, Any], fail_under: Sequence[tuple[str, float]] = ()
+) -> list[dict[str, Any]]:
     """Check every configured gate; each result says in words why it passed or failed."""
     wanted = {k: v for k, v in gates.items() if k in GATES and v is not None}
     wanted.update(dict(fail_under))
@@ -90,6 +97,14 @@ def evaluate_gates(card: Scorecard, gates: Mapping[str, Any],
             message = f"{metric} {value:.3f} {'<=' if passed else '>'} {threshold:.3f}"
         if name == "min_agent_recall" and value is not None and not passed:
             message += f" (worst: {numbers['min_agent_recall_agent']})"
-        results.append({"name": name, "metric": metric, "threshold": threshold, "value": value,
-                        "passed": passed, "message": message})
+        results.append(
+            {
+                "name": name,
+                "metric": metric,
+                "threshold": threshold,
+                "value": value,
+                "passed": passed,
+                "message": message,
+            }
+        )
     return results

@@ -33,7 +33,9 @@ class Holdout:
             return cls(k=0)
         m = re.fullmatch(r"\s*kfold\s*:\s*(\d+)\s*", str(text))
         if not m or int(m.group(1)) < 2:
-            raise ConfigError(f"unknown holdout {text!r}", hint="use `none` or `kfold:K` with K >= 2")
+            raise ConfigError(
+                f"unknown holdout {text!r}", hint="use `none` or `kfold:K` with K >= 2"
+            )
         return cls(k=int(m.group(1)))
 
     def __str__(self) -> str:
@@ -100,8 +102,11 @@ def _view(catalog: Catalog, fold: int | None, holdout: Holdout, examples: dict) 
     for a in catalog.agents:
         description = a.description
         if fold is not None:
-            held = [ex.span for ex in examples[a.name]
-                    if (_stable_int(a.name) + ex.index) % holdout.k == fold]
+            held = [
+                ex.span
+                for ex in examples[a.name]
+                if (_stable_int(a.name) + ex.index) % holdout.k == fold
+            ]
             for start, end in sorted(held, reverse=True):
                 description = description[:start] + description[end:]
             description = re.sub(r"\n{3,}", "\n\n", description).strip()

@@ -24,8 +24,14 @@ from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.gates import evaluate_gates, headline
 from agenteval.holdout import Holdout, build_views
-from agenteval.record import (ResultsWriter, RunRecord, load_record, read_results, save_record,
-                              total_usage)
+from agenteval.record import (
+    ResultsWriter,
+    RunRecord,
+    load_record,
+    read_results,
+    save_record,
+    total_usage,
+)
 from agenteval.reports import write_reports
 from agenteval.routers import Router, make_router
 from agenteval.runner import RunPlan, RunState, Trial, run_plan
@@ -90,17 +96,26 @@ def load_inputs(config: EvalConfig) -> Loaded:
     else:
         dirs = discover_agent_dirs()
     catalog = load_catalog(dirs)
-    if config.datasets is None:
+    if config.datasets is None and config.agents:
+        paths: tuple[Path, ...] = ()  # datasets in ./datasets belong to the default catalog
+    elif config.datasets is None:
         default = Path("datasets")
-        paths = tuple(sorted([*default.glob("*.yaml"), *default.glob("*.yml"),
-                              *default.glob("*.jsonl")])) if default.is_dir() else ()
+        paths = (
+            tuple(
+                sorted([*default.glob("*.yaml"), *default.glob("*.yml"), *default.glob("*.jsonl")])
+            )
+            if default.is_dir()
+            else ()
+        )
     else:
         paths = tuple(config.resolve(d) for d in config.datasets)
     datasets = [load_dataset(p) for p in paths]
     case_set = build_cases(catalog, datasets)
     if not config.examples:
-        case_set = CaseSet(cases=tuple(c for c in case_set.cases if c.origin != "example"),
-                           diagnostics=case_set.diagnostics)
+        case_set = CaseSet(
+            cases=tuple(c for c in case_set.cases if c.origin != "example"),
+            diagnostics=case_set.diagnostics,
+        )
     return Loaded(catalog=catalog, case_set=case_set, dataset_paths=paths)
 
 
@@ -117,11 +132,13 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
     started = time.monotonic()
     config = spec.config
     loaded = load_inputs(config)
-    cases = select_cases(loaded.case_set.cases, only=spec.only, limit=spec.limit,
-                         sample=spec.sample, seed=spec.seed)
+    cases = select_cases(
+        loaded.case_set.cases, only=spec.only, limit=spec.limit, sample=spec.sample, seed=spec.seed
+    )
     if not cases:
-        raise ConfigError("no cases to run", hint="add <example> blocks or a dataset, or relax "
-                          "--only / --limit")
+        raise ConfigError(
+            "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
+        )
     holdout = Holdout.parse(config.holdout or DEFAULT_HOLDOUT)
     backend = config.router.backend or "lexical"
     router = make_router(backend, _router_options(config))
@@ -135,13 +152,21 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
         run_dir = _new_run_dir(config.resolve(config.out), config.name)
         done_rows = []
         record = RunRecord(
-            run_id=run_dir.name, name=config.name, status="running",
+            run_id=run_dir.name,
+            name=config.name,
+            status="running",
             created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             config=config.model_dump(mode="json") | {"base_dir": config.base_dir},
-            router=dict(router.describe()), holdout=str(holdout),
-            catalog=_catalog_info(loaded), cases=_case_info(loaded, cases), versions=_versions(),
-            notes=tuple(n for n in [spec.backend_reason and f"router: {backend} "
-                                    f"({spec.backend_reason})"] if n),
+            router=dict(router.describe()),
+            holdout=str(holdout),
+            catalog=_catalog_info(loaded),
+            cases=_case_info(loaded, cases),
+            versions=_versions(),
+            notes=tuple(
+                n
+                for n in [spec.backend_reason and f"router: {backend} ({spec.backend_reason})"]
+                if n
+            ),
         )
         save_record(run_dir, record)
     done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
@@ -150,6 +175,7 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
     state = RunState(total=len(plan.pending()))
     interrupted = False
     with ResultsWriter(run_dir) as writer:
+
         def on_trial(trial: Trial) -> None:
             writer.write(by_id[trial.case_id], trial)
             if progress:
@@ -160,23 +186,47 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
         except KeyboardInterrupt:
             interrupted = True
             state.stopped_reason = "interrupted (Ctrl-C)"
-    return finish_run(run_dir, record, loaded.catalog.names, started=started,
-                      stopped_reason=state.stopped_reason, interrupted=interrupted,
-                      fail_under=spec.fail_under)
+    return finish_run(
+        run_dir,
+        record,
+        loaded.catalog.names,
+        started=started,
+        stopped_reason=state.stopped_reason,
+        interrupted=interrupted,
+        fail_under=spec.fail_under,
+    )
 
 
-async def _run(router: Router, plan: RunPlan, config: EvalConfig,
-               on_trial: Callable[[Trial], None], state: RunState) -> None:
+async def _run(
+    router: Router,
+    plan: RunPlan,
+    config: EvalConfig,
+    on_trial: Callable[[Trial], None],
+    state: RunState,
+) -> None:
     try:
-        await run_plan(router, plan, concurrency=config.concurrency, on_trial=on_trial,
-                       max_cost_usd=config.max_cost_usd, state=state)
+        await run_plan(
+            router,
+            plan,
+            concurrency=config.concurrency,
+            on_trial=on_trial,
+            max_cost_usd=config.max_cost_usd,
+            state=state,
+        )
     finally:
         await router.aclose()
 
 
-def finish_run(run_dir: Path, record: RunRecord, agent_names: Sequence[str], *, started: float,
-               stopped_reason: str | None = None, interrupted: bool = False,
-               fail_under: Sequence[tuple[str, float]] = ()) -> RunOutcome:
+def finish_run(
+    run_dir: Path,
+    record: RunRecord,
+    agent_names: Sequence[str],
+    *,
+    started: float,
+    stopped_reason: str | None = None,
+    interrupted: bool = False,
+    fail_under: Sequence[tuple[str, float]] = (),
+) -> RunOutcome:
     """Score what results.jsonl holds, save summary.json, render every report."""
     rows = read_results(run_dir)
     expected_total = record.cases.get("selected", 0) * int(record.config.get("trials", 1))
@@ -189,8 +239,12 @@ def finish_run(run_dir: Path, record: RunRecord, agent_names: Sequence[str], *, 
         status="complete" if complete else "incomplete",
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         duration_s=round((record.duration_s or 0.0) + time.monotonic() - started, 3),
-        stopped_reason=stopped_reason, usage=total_usage(rows), cost_usd=cost,
-        headline=headline(scorecard), gates=tuple(gate_results), scorecard=scorecard,
+        stopped_reason=stopped_reason,
+        usage=total_usage(rows),
+        cost_usd=cost,
+        headline=headline(scorecard),
+        gates=tuple(gate_results),
+        scorecard=scorecard,
     )
     save_record(run_dir, record)
     write_reports(run_dir, record, rows)
@@ -239,12 +293,28 @@ def _catalog_info(loaded: Loaded) -> dict[str, Any]:
     return {
         "fingerprint": loaded.catalog.fingerprint,
         "roots": [str(p) for p in loaded.catalog.roots],
-        "agents": [{"name": a.name, "path": str(a.path), "line": a.line, "model": a.model,
-                    "examples": cases_per_agent.get(a.name, 0),
-                    "flags": sorted({d.code for d in a.diagnostics if d.severity != "info"})}
-                   for a in loaded.catalog.agents],
-        "diagnostics": [{"path": str(d.path), "line": d.line, "severity": d.severity,
-                         "code": d.code, "message": d.message, "hint": d.hint} for d in diags],
+        "agents": [
+            {
+                "name": a.name,
+                "path": str(a.path),
+                "line": a.line,
+                "model": a.model,
+                "examples": cases_per_agent.get(a.name, 0),
+                "flags": sorted({d.code for d in a.diagnostics if d.severity != "info"}),
+            }
+            for a in loaded.catalog.agents
+        ],
+        "diagnostics": [
+            {
+                "path": str(d.path),
+                "line": d.line,
+                "severity": d.severity,
+                "code": d.code,
+                "message": d.message,
+                "hint": d.hint,
+            }
+            for d in diags
+        ],
     }
 
 

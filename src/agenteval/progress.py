@@ -18,8 +18,9 @@ class ProgressDisplay:
         every_s: Seconds between plain lines when the stream is not a terminal.
     """
 
-    def __init__(self, stream: TextIO | None = None, *, every_s: float = 10.0,
-                 force_plain: bool = False) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, every_s: float = 10.0, force_plain: bool = False
+    ) -> None:
         self.stream = stream or sys.stderr
         self.every_s = every_s
         self.tty = not force_plain and self.stream.isatty()
@@ -30,14 +31,26 @@ class ProgressDisplay:
     def __enter__(self) -> ProgressDisplay:
         if self.tty:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self._progress = Progress(
-                TextColumn("[bold]routing"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"),
-                TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
-                console=Console(file=self.stream), transient=False,
+                TextColumn("[bold]routing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[extra]}"),
+                console=Console(file=self.stream),
+                transient=False,
             )
             self._progress.start()
         return self
@@ -51,18 +64,28 @@ class ProgressDisplay:
         extra = f"acc {acc} · errors {state.errors} · {cost}"
         if self._progress is not None:
             if self._task is None:
-                self._task = self._progress.add_task("routing", total=state.total, rate="",
-                                                     extra="")
-            self._progress.update(self._task, completed=state.done, rate=f"{rate:.1f}/s",
-                                  extra=extra)
+                self._task = self._progress.add_task(
+                    "routing", total=state.total, rate="", extra=""
+                )
+            self._progress.update(
+                self._task, completed=state.done, rate=f"{rate:.1f}/s", extra=extra
+            )
             return
         if state.done == state.total or now - self._last >= self.every_s:
             self._last = now
             eta = (state.total - state.done) / rate if rate else 0.0
-            print(f"[agenteval] {state.done}/{state.total} trials · {rate:.1f}/s · "
-                  f"eta {eta:.0f}s · {extra}", file=self.stream, flush=True)
+            print(
+                f"[agenteval] {state.done}/{state.total} trials · {rate:.1f}/s · "
+                f"eta {eta:.0f}s · {extra}",
+                file=self.stream,
+                flush=True,
+            )
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -57,7 +57,9 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
         values = dict(data)
-        values["scorecard"] = Scorecard.from_dict(data["scorecard"]) if data.get("scorecard") else None
+        values["scorecard"] = (
+            Scorecard.from_dict(data["scorecard"]) if data.get("scorecard") else None
+        )
         values["gates"] = tuple(values.get("gates") or ())
         values["notes"] = tuple(values.get("notes") or ())
         known = {f for f in cls.__dataclass_fields__}
@@ -79,8 +81,9 @@ def save_record(run_dir: Path, record: RunRecord) -> Path:
     """Write summary.json atomically."""
     path = Path(run_dir) / SUMMARY
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
     return path
 
@@ -95,15 +98,25 @@ def load_record(run_dir: Path) -> RunRecord:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RecordError("not a run folder (no summary.json)", path=run_dir,
-                          hint="pass a folder under reports/ written by `agenteval run`") from exc
+        raise RecordError(
+            "not a run folder (no summary.json)",
+            path=run_dir,
+            hint="pass a folder under reports/ written by `agenteval run`",
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise RecordError(f"summary.json is not valid JSON: {exc.msg}", path=path, line=exc.lineno,
-                          hint="re-run, or restore the file") from exc
+        raise RecordError(
+            f"summary.json is not valid JSON: {exc.msg}",
+            path=path,
+            line=exc.lineno,
+            hint="re-run, or restore the file",
+        ) from exc
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise RecordError(f"summary.json has schema version {version}, this agenteval reads "
-                          f"{SCHEMA_VERSION}", path=path, hint="use the agenteval that wrote it")
+        raise RecordError(
+            f"summary.json has schema version {version}, this agenteval reads {SCHEMA_VERSION}",
+            path=path,
+            hint="use the agenteval that wrote it",
+        )
     return RunRecord.from_dict(data)
 
 
@@ -111,12 +124,25 @@ def result_line(case: Case, trial: Trial) -> str:
     """One results.jsonl line (no trailing newline)."""
     d = trial.decision
     row = {
-        "case_id": case.id, "trial": trial.trial, "prompt": case.prompt,
-        "expected": list(trial.expected), "label": trial.label, "correct": trial.correct,
-        "agent": d.agent, "raw": d.raw, "rationale": d.rationale, "error": d.error,
-        "usage": asdict(d.usage), "cost_usd": d.cost_usd, "latency_s": round(d.latency_s, 4),
-        "cached": d.cached, "origin": case.origin, "source": case.source,
-        "context": case.context, "tags": list(case.tags), "owner": case.agent,
+        "case_id": case.id,
+        "trial": trial.trial,
+        "prompt": case.prompt,
+        "expected": list(trial.expected),
+        "label": trial.label,
+        "correct": trial.correct,
+        "agent": d.agent,
+        "raw": d.raw,
+        "rationale": d.rationale,
+        "error": d.error,
+        "usage": asdict(d.usage),
+        "cost_usd": d.cost_usd,
+        "latency_s": round(d.latency_s, 4),
+        "cached": d.cached,
+        "origin": case.origin,
+        "source": case.source,
+        "context": case.context,
+        "tags": list(case.tags),
+        "owner": case.agent,
         "example_index": case.example_index,
     }
     return json.dumps(row, ensure_ascii=False)
@@ -125,16 +151,34 @@ def result_line(case: Case, trial: Trial) -> str:
 def parse_result_line(line: str) -> ResultRow:
     """Parse one results.jsonl line."""
     r = json.loads(line)
-    case = Case(id=r["case_id"], prompt=r["prompt"], expected=frozenset(r["expected"]),
-                origin=r["origin"], source=r["source"], context=r.get("context"),
-                tags=tuple(r.get("tags") or ()), agent=r.get("owner"),
-                example_index=r.get("example_index"))
-    decision = Decision(agent=r["agent"], raw=r.get("raw") or "", rationale=r.get("rationale") or "",
-                        usage=Usage(**(r.get("usage") or {})), cost_usd=r.get("cost_usd"),
-                        latency_s=r.get("latency_s") or 0.0, cached=bool(r.get("cached")),
-                        error=r.get("error"))
-    trial = Trial(case_id=r["case_id"], trial=r["trial"], expected=tuple(r["expected"]),
-                  label=r["label"], decision=decision)
+    case = Case(
+        id=r["case_id"],
+        prompt=r["prompt"],
+        expected=frozenset(r["expected"]),
+        origin=r["origin"],
+        source=r["source"],
+        context=r.get("context"),
+        tags=tuple(r.get("tags") or ()),
+        agent=r.get("owner"),
+        example_index=r.get("example_index"),
+    )
+    decision = Decision(
+        agent=r["agent"],
+        raw=r.get("raw") or "",
+        rationale=r.get("rationale") or "",
+        usage=Usage(**(r.get("usage") or {})),
+        cost_usd=r.get("cost_usd"),
+        latency_s=r.get("latency_s") or 0.0,
+        cached=bool(r.get("cached")),
+        error=r.get("error"),
+    )
+    trial = Trial(
+        case_id=r["case_id"],
+        trial=r["trial"],
+        expected=tuple(r["expected"]),
+        label=r["label"],
+        decision=decision,
+    )
     return ResultRow(case=case, trial=trial)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
 from agenteval.holdout import Views
-from agenteval.routers import Decision, RouteRequest, Router
+from agenteval.routers import Decision, Router, RouteRequest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +88,9 @@ class RunPlan:
     done: frozenset[tuple[str, int]] = frozenset()
 
     def pending(self) -> list[tuple[Case, int]]:
-        return [(c, t) for t in range(self.trials) for c in self.cases
-                if (c.id, t) not in self.done]
+        return [
+            (c, t) for t in range(self.trials) for c in self.cases if (c.id, t) not in self.done
+        ]
 
 
 @dataclass(kw_only=True)
@@ -145,17 +146,26 @@ async def run_plan(
     async def worker() -> None:
         for case, trial in queue:
             if max_cost_usd is not None and _over_budget(state, max_cost_usd):
-                state.stopped_reason = state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
+                state.stopped_reason = (
+                    state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
+                )
                 return
             view = plan.views.for_case(case)
             async with limit:
-                decision = await _route_safely(router, RouteRequest(case=case, view=view, trial=trial))
+                decision = await _route_safely(
+                    router, RouteRequest(case=case, view=view, trial=trial)
+                )
             if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS):
                 limit.overloaded()
             elif not decision.error:
                 limit.succeeded()
-            result = Trial(case_id=case.id, trial=trial, expected=tuple(sorted(case.expected)),
-                           label=label_of(decision, view.names), decision=decision)
+            result = Trial(
+                case_id=case.id,
+                trial=trial,
+                expected=tuple(sorted(case.expected)),
+                label=label_of(decision, view.names),
+                decision=decision,
+            )
             state.done += 1
             state.correct += result.correct
             state.errors += result.error is not None
@@ -186,5 +196,6 @@ async def _route_safely(router: Router, request: RouteRequest) -> Decision:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # one case's failure is data, never the end of the run
-        return Decision(agent=None, error=f"{type(exc).__name__}: {exc}",
-                        latency_s=time.perf_counter() - start)
+        return Decision(
+            agent=None, error=f"{type(exc).__name__}: {exc}", latency_s=time.perf_counter() - start
+        )

@@ -104,13 +104,16 @@ class Scorecard:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
         def agent(d: Mapping[str, Any]) -> AgentScore:
-            return AgentScore(**{**d, "precision": Rate(**d["precision"]),
-                                 "recall": Rate(**d["recall"])})
+            return AgentScore(
+                **{**d, "precision": Rate(**d["precision"]), "recall": Rate(**d["recall"])}
+            )
 
         values = dict(data)
         values.update(
-            accuracy=Rate(**data["accuracy"]), error_rate=Rate(**data["error_rate"]),
-            agents=tuple(agent(a) for a in data["agents"]), labels=tuple(data["labels"]),
+            accuracy=Rate(**data["accuracy"]),
+            error_rate=Rate(**data["error_rate"]),
+            agents=tuple(agent(a) for a in data["agents"]),
+            labels=tuple(data["labels"]),
             columns=tuple(data["columns"]),
             confusion=tuple(tuple(r) for r in data["confusion"]),
             top_confusions=tuple(Confusion(**c) for c in data["top_confusions"]),
@@ -119,7 +122,7 @@ class Scorecard:
 
 
 def true_label(trial: Trial) -> str:
-    """The label a trial is scored against: its prediction when acceptable, else the first expected."""
+    """The label a trial is scored against: the prediction if acceptable, else the first."""
     if trial.label in trial.expected:
         return trial.label
     return trial.expected[0]
@@ -146,7 +149,8 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
 
     if ok:
         p, r, f, support = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, zero_division=np.nan)
+            y_true, y_pred, labels=labels, zero_division=np.nan
+        )
         matrix = confusion_matrix(y_true, y_pred, labels=columns)
     else:
         p = r = f = np.full(len(labels), np.nan)
@@ -156,32 +160,54 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
     agents = []
     for i, name in enumerate(labels):
         tp = int(matrix[i, i])
-        agents.append(AgentScore(
-            name=name, support=int(support[i]), predicted=int(predicted[i]),
-            precision=Rate.of(tp, int(predicted[i])), recall=Rate.of(tp, int(support[i])),
-            f1=_num(f[i]) if support[i] or predicted[i] else None,
-        ))
+        agents.append(
+            AgentScore(
+                name=name,
+                support=int(support[i]),
+                predicted=int(predicted[i]),
+                precision=Rate.of(tp, int(predicted[i])),
+                recall=Rate.of(tp, int(support[i])),
+                f1=_num(f[i]) if support[i] or predicted[i] else None,
+            )
+        )
     rows = matrix[: len(labels)]
-    pairs = Counter({(labels[i], columns[j]): int(rows[i, j])
-                     for i, j in zip(*np.nonzero(rows)) if i != j})
-    top = tuple(Confusion(expected=e, got=g, count=c)
-                for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+    pairs = Counter(
+        {
+            (labels[i], columns[j]): int(rows[i, j])
+            for i, j in zip(*np.nonzero(rows), strict=True)
+            if i != j
+        }
+    )
+    top = tuple(
+        Confusion(expected=e, got=g, count=c)
+        for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    )
 
     def average(kind: str, metric: int) -> float | None:
         if not ok:
             return None
-        values = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=kind,
-                                                 zero_division=np.nan)
+        values = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=kind, zero_division=np.nan
+        )
         return _num(values[metric])
 
     return Scorecard(
-        trials=len(trials), cases=case_count, scored=len(ok), errors=errors, correct=correct,
-        accuracy=Rate.of(correct, len(ok)), error_rate=Rate.of(errors, len(trials)),
-        macro_precision=_nanmean(p), macro_recall=_nanmean(r), macro_f1=_nanmean(
-            [a.f1 if a.f1 is not None else float("nan") for a in agents]),
-        micro_f1=average("micro", 2), weighted_recall=average("weighted", 1),
+        trials=len(trials),
+        cases=case_count,
+        scored=len(ok),
+        errors=errors,
+        correct=correct,
+        accuracy=Rate.of(correct, len(ok)),
+        error_rate=Rate.of(errors, len(trials)),
+        macro_precision=_nanmean(p),
+        macro_recall=_nanmean(r),
+        macro_f1=_nanmean([a.f1 if a.f1 is not None else float("nan") for a in agents]),
+        micro_f1=average("micro", 2),
+        weighted_recall=average("weighted", 1),
         weighted_f1=average("weighted", 2),
-        agents=tuple(agents), labels=tuple(labels), columns=tuple(columns),
+        agents=tuple(agents),
+        labels=tuple(labels),
+        columns=tuple(columns),
         confusion=tuple(tuple(int(x) for x in row) for row in matrix[: len(labels)]),
         top_confusions=top,
     )

@@ -35,7 +35,9 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
     from agenteval.reports.junit import render_junit
     from agenteval.reports.markdown import render_markdown
 
-    data = ReportData(record=record, rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))))
+    data = ReportData(
+        record=record, rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial)))
+    )
     outputs = {
         "report.md": render_markdown(data),
         "report.html": render_html(data),

@@ -13,9 +13,12 @@ HEATMAP_MAX = 40
 
 @cache
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("agenteval.reports", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("agenteval.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(rate=fmt_rate, ci=fmt_ci, shorten=shorten)
     return env
 
@@ -24,9 +27,19 @@ def render_html(data: ReportData) -> str:
     """Render the HTML report of a run."""
     card = data.record.scorecard
     heat = _heatmap(data)
-    return _env().get_template("report.html.j2").render(
-        r=data.record, h=data.record.headline, card=card, data=data, heat=heat,
-        problems=[d for d in data.record.catalog.get("diagnostics", []) if d["severity"] != "info"],
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            r=data.record,
+            h=data.record.headline,
+            card=card,
+            data=data,
+            heat=heat,
+            problems=[
+                d for d in data.record.catalog.get("diagnostics", []) if d["severity"] != "info"
+            ],
+        )
     )
 
 
@@ -43,8 +56,13 @@ def _heatmap(data: ReportData) -> dict | None:
         for j, count in enumerate(matrix[i]):
             if count and i != j:
                 involved.update({i, j} if j < n else {i})
-    keep = list(range(n)) if n <= HEATMAP_MAX else sorted(
-        involved, key=lambda i: -sum(matrix[i][j] for j in range(len(card.columns)) if j != i))[:HEATMAP_MAX]
+    keep = (
+        list(range(n))
+        if n <= HEATMAP_MAX
+        else sorted(
+            involved, key=lambda i: -sum(matrix[i][j] for j in range(len(card.columns)) if j != i)
+        )[:HEATMAP_MAX]
+    )
     keep.sort()
     cols = keep + [len(card.columns) - 1]  # always show `invalid`
     peak = max((matrix[i][j] for i in keep for j in cols), default=0) or 1

@@ -14,33 +14,64 @@ def render_junit(data: ReportData) -> str:
     failures = len(data.misroutes)
     errors = len(data.errors)
     time_total = sum(row.trial.decision.latency_s for row in data.rows)
-    suites = ET.Element("testsuites", name="agenteval", tests=str(len(data.rows)),
-                        failures=str(failures), errors=str(errors), time=f"{time_total:.3f}")
-    suite = ET.SubElement(suites, "testsuite", name=f"agenteval.{r.name}", tests=str(len(data.rows)),
-                          failures=str(failures), errors=str(errors), skipped="0",
-                          time=f"{time_total:.3f}", timestamp=r.created_at[:19])
+    suites = ET.Element(
+        "testsuites",
+        name="agenteval",
+        tests=str(len(data.rows)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{time_total:.3f}",
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"agenteval.{r.name}",
+        tests=str(len(data.rows)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+        time=f"{time_total:.3f}",
+        timestamp=r.created_at[:19],
+    )
     props = ET.SubElement(suite, "properties")
-    for key, value in [("router", r.router.get("backend")), ("model", r.router.get("model")),
-                       ("holdout", r.holdout), ("catalog", r.catalog.get("fingerprint")),
-                       ("run_id", r.run_id)]:
+    for key, value in [
+        ("router", r.router.get("backend")),
+        ("model", r.router.get("model")),
+        ("holdout", r.holdout),
+        ("catalog", r.catalog.get("fingerprint")),
+        ("run_id", r.run_id),
+    ]:
         ET.SubElement(props, "property", name=key, value=str(value))
     for row in data.rows:
         t = row.trial
         classname = row.case.agent or row.case.id.split("/")[0]
         name = row.case.id + (f" [trial {t.trial + 1}]" if multi else "")
-        case = ET.SubElement(suite, "testcase", classname=f"agenteval.{classname}", name=name,
-                             time=f"{t.decision.latency_s:.3f}", file=row.case.source)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"agenteval.{classname}",
+            name=name,
+            time=f"{t.decision.latency_s:.3f}",
+            file=row.case.source,
+        )
         expected = " or ".join(t.expected)
         if t.label is None:
-            err = ET.SubElement(case, "error", message=_clean(t.error or "error"), type="RouterError")
+            err = ET.SubElement(
+                case, "error", message=_clean(t.error or "error"), type="RouterError"
+            )
             err.text = _clean(t.error or "")
         elif not t.correct:
-            fail = ET.SubElement(case, "failure", message=f"expected {expected}, got {t.label}",
-                                 type="Misroute")
-            fail.text = _clean(f"request: {row.case.prompt}\nexpected: {expected}\n"
-                               f"got: {t.label}\nrationale: {t.decision.rationale}")
+            fail = ET.SubElement(
+                case, "failure", message=f"expected {expected}, got {t.label}", type="Misroute"
+            )
+            fail.text = _clean(
+                f"request: {row.case.prompt}\nexpected: {expected}\n"
+                f"got: {t.label}\nrationale: {t.decision.rationale}"
+            )
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 def _clean(text: str) -> str:

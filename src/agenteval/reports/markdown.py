@@ -35,32 +35,50 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"> Stopped early: {r.stopped_reason}", ""]
     if r.gates:
         lines += ["### Gates", ""]
-        lines += [f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates]
+        lines += [
+            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates
+        ]
         lines.append("")
     if card:
         worst = card.worst_agents(8)
         if worst:
-            lines += ["### Worst agents", "", "| agent | recall | precision | support |",
-                      "|---|---:|---:|---:|"]
-            lines += [f"| `{a.name}` | {fmt_rate(a.recall.value)} | {fmt_rate(a.precision.value)} "
-                      f"| {a.support} |" for a in worst]
+            lines += [
+                "### Worst agents",
+                "",
+                "| agent | recall | precision | support |",
+                "|---|---:|---:|---:|",
+            ]
+            lines += [
+                f"| `{a.name}` | {fmt_rate(a.recall.value)} | {fmt_rate(a.precision.value)} "
+                f"| {a.support} |"
+                for a in worst
+            ]
             lines.append("")
         if card.top_confusions:
             lines += ["### Top confusions", "", "| expected | got | count |", "|---|---|---:|"]
-            lines += [f"| `{c.expected}` | `{c.got}` | {c.count} |" for c in card.top_confusions[:10]]
+            lines += [
+                f"| `{c.expected}` | `{c.got}` | {c.count} |" for c in card.top_confusions[:10]
+            ]
             lines.append("")
     misroutes = data.misroutes
     if misroutes:
-        lines += [f"### Misroutes ({len(misroutes)}, first {min(len(misroutes), MAX_MISROUTES)})", "",
-                  "| case | request | expected | got |", "|---|---|---|---|"]
+        lines += [
+            f"### Misroutes ({len(misroutes)}, first {min(len(misroutes), MAX_MISROUTES)})",
+            "",
+            "| case | request | expected | got |",
+            "|---|---|---|---|",
+        ]
         for row in misroutes[:MAX_MISROUTES]:
-            lines.append(f"| `{row.case.id}` | {_cell(shorten(row.case.prompt, 120))} | "
-                         f"{', '.join(f'`{e}`' for e in row.trial.expected)} | `{row.trial.label}` |")
+            lines.append(
+                f"| `{row.case.id}` | {_cell(shorten(row.case.prompt, 120))} | "
+                f"{', '.join(f'`{e}`' for e in row.trial.expected)} | `{row.trial.label}` |"
+            )
         lines.append("")
     if data.errors:
         lines += [f"### Errors ({len(data.errors)})", ""]
-        lines += [f"- `{row.case.id}`: {_cell(shorten(row.trial.error, 200))}"
-                  for row in data.errors[:5]]
+        lines += [
+            f"- `{row.case.id}`: {_cell(shorten(row.trial.error, 200))}" for row in data.errors[:5]
+        ]
         lines.append("")
     problems = [d for d in r.catalog.get("diagnostics", []) if d["severity"] != "info"]
     if problems:

@@ -98,8 +98,9 @@ def make_router(backend: str, options: Mapping[str, Any]) -> Router:
     """
     target = ROUTERS.get(backend)
     if target is None:
-        raise RouterError(f"unknown router {backend!r}",
-                          hint=f"use one of: {', '.join(sorted(ROUTERS))}")
+        raise RouterError(
+            f"unknown router {backend!r}", hint=f"use one of: {', '.join(sorted(ROUTERS))}"
+        )
     module, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module), attr)
     return factory.from_options(options)

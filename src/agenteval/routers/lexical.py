@@ -35,8 +35,10 @@ class LexicalRouter:
 
     def __init__(self, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not 0.0 <= threshold < 1.0:
-            raise RouterError(f"lexical threshold {threshold} is out of range",
-                              hint="set router.threshold between 0 and 1")
+            raise RouterError(
+                f"lexical threshold {threshold} is out of range",
+                hint="set router.threshold between 0 and 1",
+            )
         self.threshold = threshold
         self._indexes: dict[str, _Index] = {}
 
@@ -67,8 +69,13 @@ class LexicalRouter:
         rationale = ", ".join(f"{n} {s:.3f}" for n, s in top)
         if agent is None:
             rationale = f"best similarity {score:.3f} < threshold {self.threshold}: {rationale}"
-        return Decision(agent=agent, raw=best if agent else "", rationale=rationale,
-                        latency_s=time.perf_counter() - start, cost_usd=0.0)
+        return Decision(
+            agent=agent,
+            raw=best if agent else "",
+            rationale=rationale,
+            latency_s=time.perf_counter() - start,
+            cost_usd=0.0,
+        )
 
     def _index(self, view: CatalogView) -> _Index:
         index = self._indexes.get(view.fingerprint)
@@ -76,10 +83,14 @@ class LexicalRouter:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             docs = [f"{a.name.replace('-', ' ')} {a.description}" for a in view.agents]
-            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True,
-                                         ngram_range=(1, 2), min_df=1)
-            index = _Index(names=[a.name for a in view.agents], vectorizer=vectorizer,
-                           matrix=vectorizer.fit_transform(docs))
+            vectorizer = TfidfVectorizer(
+                stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1
+            )
+            index = _Index(
+                names=[a.name for a in view.agents],
+                vectorizer=vectorizer,
+                matrix=vectorizer.fit_transform(docs),
+            )
             self._indexes[view.fingerprint] = index
         return index
 
