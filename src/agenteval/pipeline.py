@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.cache import ResponseCache, default_cache_path
 from agenteval.cases import CaseSet, build_cases, load_dataset, select_cases
 from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
 from agenteval.config import EvalConfig
@@ -174,6 +175,7 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
     by_id = {c.id: c for c in cases}
     state = RunState(total=len(plan.pending()))
     interrupted = False
+    cache = _open_cache(config) if hasattr(router, "request_key") else None
     with ResultsWriter(run_dir) as writer:
 
         def on_trial(trial: Trial) -> None:
@@ -182,10 +184,13 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
                 progress(state)
 
         try:
-            asyncio.run(_run(router, plan, config, on_trial, state))
+            asyncio.run(_run(router, plan, config, on_trial, state, cache))
         except KeyboardInterrupt:
             interrupted = True
             state.stopped_reason = "interrupted (Ctrl-C)"
+        finally:
+            if cache is not None:
+                cache.close()
     return finish_run(
         run_dir,
         record,
@@ -197,12 +202,20 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
     )
 
 
+def _open_cache(config: EvalConfig) -> ResponseCache | None:
+    if not config.cache:
+        return None
+    path = config.resolve(config.cache_path) if config.cache_path else default_cache_path()
+    return ResponseCache(path)
+
+
 async def _run(
     router: Router,
     plan: RunPlan,
     config: EvalConfig,
     on_trial: Callable[[Trial], None],
     state: RunState,
+    cache: ResponseCache | None,
 ) -> None:
     try:
         await run_plan(
@@ -212,6 +225,7 @@ async def _run(
             on_trial=on_trial,
             max_cost_usd=config.max_cost_usd,
             state=state,
+            cache=cache,
         )
     finally:
         await router.aclose()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
+from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
 from agenteval.holdout import Views
-from agenteval.routers import Decision, Router, RouteRequest
+from agenteval.routers import Decision, FatalRouterError, Router, RouteRequest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +104,8 @@ class RunState:
     errors: int = 0
     cost_usd: float = 0.0
     cost_known: bool = True
+    paid: int = 0  # requests answered by the API (not the cache) without error
+    in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
     stopped_reason: str | None = None
 
@@ -112,7 +115,7 @@ class RunState:
         return self.correct / scored if scored else None
 
 
-OVERLOAD_MARKERS = ("429", "529", "rate_limit", "overloaded")
+OVERLOAD_MARKERS = ("429 ", "529 ", "rate_limit", "overloaded")
 
 
 async def run_plan(
@@ -123,17 +126,22 @@ async def run_plan(
     on_trial: Callable[[Trial], None] = lambda t: None,
     max_cost_usd: float | None = None,
     state: RunState | None = None,
+    cache: ResponseCache | None = None,
 ) -> RunState:
     """Route every pending (case, trial), calling ``on_trial`` as each one finishes.
+
+    Cached answers are replayed first. For a router with a prompt cache, one request per catalog
+    view goes alone first so that the burst after it reads the prompt cache instead of writing it.
 
     Args:
         router: The router to ask.
         plan: The cases, views, trial count and what is already done (for resume).
         concurrency: The most requests in flight at once (halved on overload, then regrown).
         on_trial: Called once per finished trial, in completion order.
-        max_cost_usd: Stop starting requests once the spend so far plus the average cost of one
-            request would pass this budget.
+        max_cost_usd: Stop starting requests once the spend so far, plus the average cost of a
+            request for each request in flight and the next one, would pass this budget.
         state: Counters to update (pass one in to watch progress from elsewhere).
+        cache: The response cache, for routers that have ``request_key``.
 
     Returns:
         The final counters; ``stopped_reason`` says why the run stopped early, if it did.
@@ -141,40 +149,92 @@ async def run_plan(
     pending = plan.pending()
     state = state or RunState(total=len(pending))
     limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
-    queue: Iterable[tuple[Case, int]] = iter(pending)
+    caching = hasattr(router, "request_key")
+    if hasattr(router, "on_overload"):
+        router.on_overload(limit.overloaded)
+    stop = asyncio.Event()
 
-    async def worker() -> None:
-        for case, trial in queue:
-            if max_cost_usd is not None and _over_budget(state, max_cost_usd):
-                state.stopped_reason = (
-                    state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
-                )
-                return
-            view = plan.views.for_case(case)
-            async with limit:
-                decision = await _route_safely(
-                    router, RouteRequest(case=case, view=view, trial=trial)
-                )
-            if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS):
-                limit.overloaded()
-            elif not decision.error:
-                limit.succeeded()
-            result = Trial(
-                case_id=case.id,
-                trial=trial,
-                expected=tuple(sorted(case.expected)),
-                label=label_of(decision, view.names),
-                decision=decision,
-            )
-            state.done += 1
-            state.correct += result.correct
-            state.errors += result.error is not None
-            if decision.cost_usd is None and not decision.error and not decision.cached:
+    def finish(case: Case, trial: int, view_names: frozenset[str], decision: Decision) -> None:
+        result = Trial(
+            case_id=case.id,
+            trial=trial,
+            expected=tuple(sorted(case.expected)),
+            label=label_of(decision, view_names),
+            decision=decision,
+        )
+        state.done += 1
+        state.correct += result.correct
+        state.errors += result.error is not None
+        if not decision.cached:
+            if decision.cost_usd is None and not decision.error:
                 state.cost_known = False
             state.cost_usd += decision.cost_usd or 0.0
-            on_trial(result)
+            state.paid += decision.error is None
+        on_trial(result)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(pending))))]
+    # 1. answers already in the cache
+    fresh: list[tuple[Case, int, RouteRequest, str | None]] = []
+    for case, trial in pending:
+        request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
+        key = None
+        if caching and cache is not None:
+            key = cache_key(router.fingerprint, router.request_key(request), trial)  # type: ignore[attr-defined]
+            hit = cache.get(key)
+            if hit is not None:
+                finish(case, trial, request.view.names, hit)
+                continue
+        fresh.append((case, trial, request, key))
+
+    async def one(item: tuple[Case, int, RouteRequest, str | None]) -> None:
+        case, trial, request, key = item
+        async with limit:
+            if stop.is_set():
+                return
+            if max_cost_usd is not None and _over_budget(state, max_cost_usd):
+                state.stopped_reason = state.stopped_reason or (
+                    f"budget of ${max_cost_usd:.2f} reached (spent ${state.cost_usd:.4f})"
+                )
+                stop.set()
+                return
+            state.in_flight += 1
+            try:
+                decision = await _route_safely(router, request)
+            except FatalRouterError as exc:
+                state.stopped_reason = state.stopped_reason or f"stopped: {exc}"
+                stop.set()
+                return
+            finally:
+                state.in_flight -= 1
+        if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS):
+            limit.overloaded()
+        elif not decision.error:
+            limit.succeeded()
+        if key is not None and cache is not None:
+            cache.put(key, decision)
+        finish(case, trial, request.view.names, decision)
+
+    # 2. one request per prompt prefix, so the prefix is cached before the burst
+    warm: list[tuple[Case, int, RouteRequest, str | None]] = []
+    if caching:
+        seen: set[str] = set()
+        for item in fresh:
+            if item[2].view.fingerprint not in seen:
+                seen.add(item[2].view.fingerprint)
+                warm.append(item)
+        await asyncio.gather(*(one(item) for item in warm))
+    warmed = {id(item) for item in warm}
+    queue: Iterator[tuple[Case, int, RouteRequest, str | None]] = iter(
+        [item for item in fresh if id(item) not in warmed]
+    )
+
+    # 3. the rest, with at most `limit` in flight
+    async def worker() -> None:
+        for item in queue:
+            if stop.is_set():
+                return
+            await one(item)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(fresh))))]
     try:
         await asyncio.gather(*workers)
     finally:
@@ -184,16 +244,15 @@ async def run_plan(
 
 
 def _over_budget(state: RunState, budget: float) -> bool:
-    paid = state.done - state.errors
-    average = state.cost_usd / paid if paid else 0.0
-    return state.cost_usd + average > budget
+    average = state.cost_usd / state.paid if state.paid else 0.0
+    return state.cost_usd + (state.in_flight + 1) * average > budget
 
 
 async def _route_safely(router: Router, request: RouteRequest) -> Decision:
     start = time.perf_counter()
     try:
         return await router.route(request)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, FatalRouterError):
         raise
     except Exception as exc:  # one case's failure is data, never the end of the run
         return Decision(

@@ -7,13 +7,20 @@ the registry below, so `anthropic` is imported only when an Anthropic router is 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
 from agenteval.holdout import CatalogView
+
+
+class FatalRouterError(RouterError):
+    """A failure that every later request would hit too (bad key, spend limit, unknown model).
+
+    The runner stops starting requests and the run is saved as incomplete, to resume once fixed.
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +88,18 @@ class Router(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+class CachingRouter(Router, Protocol):
+    """A router whose answers cost money and are worth caching (and warming a prompt cache for)."""
+
+    def request_key(self, request: RouteRequest) -> str:
+        """A digest of everything in the rendered request that can change the answer."""
+        ...
+
+    def on_overload(self, callback: Callable[[], None]) -> None:
+        """Register a callback for every 429/529 response, retried ones included."""
         ...
 
 

@@ -1,0 +1,296 @@
+"""Ask Claude which agent it would delegate to, through the real Anthropic SDK.
+
+The only module that imports `anthropic`. One `AsyncAnthropic` client per router; the SDK retries
+429/5xx itself (honouring `retry-after`), and every 429/529 it sees is also reported to the runner
+so it can lower its concurrency. A failure on one request becomes an error on that trial; failures
+every later request would hit too (bad key, spend limit, unknown model) stop the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anthropic
+
+from agenteval.errors import RouterError
+from agenteval.holdout import CatalogView
+from agenteval.pricing import ModelTable, model_table
+from agenteval.routers import Decision, FatalRouterError, RouteRequest, Usage
+from agenteval.routers.prompt import (
+    BUILTIN_NAMES,
+    DELEGATION_TOOLS,
+    MODES,
+    PROMPT_VERSION,
+    PromptPrefix,
+    render_prefix,
+)
+
+DEFAULT_MAX_TOKENS = 4096  # thinking blocks count toward max_tokens: leave room beyond the answer
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_RETRIES = 4
+
+
+class _OverloadWatch(anthropic.Middleware):
+    """SDK middleware: runs once per HTTP attempt, so retried 429/529s are seen too."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    async def handle_async(self, request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        if response.status_code in (429, 529):
+            for callback in self.callbacks:
+                callback()
+        return response
+
+
+class AnthropicRouter:
+    """Routes with a Claude model, presenting the catalog as Claude Code does."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        mode: str = "claude-code",
+        builtins: bool = False,
+        max_tokens: int | None = None,
+        base_url: str | None = None,
+        send_context: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_RETRIES,
+        table: ModelTable | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise RouterError(f"unknown prompt mode {mode!r}", hint=f"use one of {MODES}")
+        self.table = table or model_table()
+        self.model = self.table.resolve(model)
+        self.alias = model or self.table.default_alias
+        self.mode = mode
+        self.builtins = builtins
+        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        self.send_context = send_context
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+        self._max_retries = max_retries
+        self._prefixes: dict[str, PromptPrefix] = {}
+        self._watch = _OverloadWatch()
+        self._client: anthropic.AsyncAnthropic | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> AnthropicRouter:
+        """Build from an eval config's `router` section; the key comes from the environment.
+
+        Raises:
+            RouterError: when the API key variable is not set.
+        """
+        env = options.get("api_key_env") or "ANTHROPIC_API_KEY"
+        key = os.environ.get(env, "").strip()
+        if not key:
+            raise RouterError(
+                f"the anthropic router needs an API key, and {env} is not set",
+                hint=f"export {env}=sk-ant-... (from console.anthropic.com), "
+                "or run offline with --router lexical",
+            )
+        return cls(
+            api_key=key,
+            model=options.get("model"),
+            mode=options.get("prompt") or "claude-code",
+            builtins=bool(options.get("builtins")),
+            max_tokens=options.get("max_tokens"),
+            base_url=options.get("base_url"),
+            send_context=bool(options.get("send_context")),
+            table=model_table().with_overrides(options.get("prices") or {}),
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        spec = {
+            "backend": self.name,
+            "model": self.model,
+            "mode": self.mode,
+            "builtins": self.builtins,
+            "max_tokens": self.max_tokens,
+            "prompt_version": PROMPT_VERSION,
+            "send_context": self.send_context,
+            "base_url": self.base_url or "",
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "alias": self.alias,
+            "prompt": self.mode,
+            "builtins": self.builtins,
+            "max_tokens": self.max_tokens,
+            "prices_as_of": self.table.as_of,
+            "price_known": self.model in self.table.prices,
+        }
+
+    def on_overload(self, callback: Callable[[], None]) -> None:
+        self._watch.callbacks.append(callback)
+
+    def request_key(self, request: RouteRequest) -> str:
+        context = request.case.context if self.send_context else ""
+        text = f"{request.view.fingerprint}\0{request.case.prompt}\0{context or ''}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def prefix(self, view: CatalogView) -> PromptPrefix:
+        prefix = self._prefixes.get(view.fingerprint)
+        if prefix is None:
+            prefix = render_prefix(view, self.mode, builtins=self.builtins)
+            self._prefixes[view.fingerprint] = prefix
+        return prefix
+
+    def params(self, request: RouteRequest) -> dict[str, Any]:
+        """The full Messages API parameters for one request (also used for batches and counting)."""
+        context = request.case.context if self.send_context else None
+        params = self.prefix(request.view).params(request.case.prompt, context)
+        return {"model": self.model, "max_tokens": self.max_tokens, **params}
+
+    def client(self) -> anthropic.AsyncAnthropic:
+        if self._client is None:
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._api_key,
+                base_url=self.base_url,
+                timeout=self._timeout_s,
+                max_retries=self._max_retries,
+                middleware=[self._watch],
+            )
+        return self._client
+
+    async def route(self, request: RouteRequest) -> Decision:
+        start = time.perf_counter()
+        try:
+            message = await self.client().messages.create(**self.params(request))
+        except anthropic.APIStatusError as exc:
+            _raise_if_fatal(exc, self.model)
+            return Decision(agent=None, error=_describe(exc), latency_s=time.perf_counter() - start)
+        except anthropic.APITimeoutError:
+            return Decision(
+                agent=None,
+                error=f"timeout after {self._timeout_s:.0f} s (and {self._max_retries} retries)",
+                latency_s=time.perf_counter() - start,
+            )
+        except anthropic.APIConnectionError as exc:
+            return Decision(
+                agent=None, error=f"connection error: {exc}", latency_s=time.perf_counter() - start
+            )
+        except ValueError as exc:  # a 200 whose body is not valid JSON
+            return Decision(
+                agent=None,
+                error=f"malformed response: {type(exc).__name__}: {exc}",
+                latency_s=time.perf_counter() - start,
+            )
+        return self.decide(message, request.view, latency_s=time.perf_counter() - start)
+
+    def decide(
+        self, message: Any, view: CatalogView, *, latency_s: float = 0.0, batch: bool = False
+    ) -> Decision:
+        """Turn a Message (live or from a batch) into a Decision."""
+        texts, picked, raw = [], None, ""
+        for block in message.content:
+            kind = getattr(block, "type", None)
+            if kind == "text":
+                texts.append(block.text)
+            elif kind == "tool_use" and picked is None and block.name in DELEGATION_TOOLS:
+                data = block.input if isinstance(block.input, dict) else {}
+                picked = str(data.get("subagent_type") or "general-purpose").strip()
+                raw = json.dumps(data, ensure_ascii=False)[:2000]
+        rationale = "\n".join(t.strip() for t in texts if t.strip())
+        usage = _usage(message.usage)
+        cost = self.table.cost(
+            self.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            batch=batch,
+        )
+        if self.mode == "classify":
+            picked, raw = _classified(rationale, view), rationale[-200:]
+        elif picked is not None and picked in BUILTIN_NAMES and picked not in view.names:
+            raw, picked = picked, None  # a built-in took it: no catalog agent did
+        elif picked is not None:
+            picked = _match_name(picked, view)
+        return Decision(
+            agent=picked,
+            raw=raw or (picked or ""),
+            rationale=rationale,
+            usage=usage,
+            cost_usd=cost,
+            latency_s=latency_s,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _usage(u: Any) -> Usage:
+    return Usage(
+        input_tokens=int(getattr(u, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(u, "output_tokens", 0) or 0),
+        cache_write_tokens=int(getattr(u, "cache_creation_input_tokens", 0) or 0),
+        cache_read_tokens=int(getattr(u, "cache_read_input_tokens", 0) or 0),
+    )
+
+
+def _match_name(name: str, view: CatalogView) -> str:
+    """The catalog's spelling of a name the model wrote with other case (else the name as is)."""
+    if name in view.names:
+        return name
+    lowered = {n.lower(): n for n in view.names}
+    return lowered.get(name.lower(), name)
+
+
+def _classified(text: str, view: CatalogView) -> str | None:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    answer = re.sub(r"^(agent|answer)\s*:\s*", "", lines[-1], flags=re.I).strip(" `*\"'.")
+    if answer.lower() in {"none", "no agent", "no-agent", "null"}:
+        return None
+    return _match_name(answer, view)
+
+
+def _describe(exc: anthropic.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
+    kind = error.get("type") or type(exc).__name__
+    message = error.get("message") or str(exc)
+    return f"{exc.status_code} {kind}: {message}"[:500]
+
+
+def _raise_if_fatal(exc: anthropic.APIStatusError, model: str) -> None:
+    if exc.status_code in (401, 403):
+        raise FatalRouterError(
+            f"the API rejected the key ({_describe(exc)})",
+            hint="check ANTHROPIC_API_KEY; the run is saved and resumes with --resume",
+        ) from exc
+    if exc.status_code == 404:
+        raise FatalRouterError(
+            f"model {model!r} was not found ({_describe(exc)})",
+            hint="use --model with a current model id or an alias (sonnet, opus, haiku)",
+        ) from exc
+    spend_error = getattr(anthropic, "EnforcedSpendLimitReachedError", None)
+    text = _describe(exc).lower()
+    if (spend_error is not None and isinstance(exc, spend_error)) or (
+        exc.status_code == 429 and "spend" in text and "limit" in text
+    ):
+        raise FatalRouterError(
+            f"the account's spend limit is reached ({_describe(exc)})",
+            hint="raise the limit in the Anthropic console, then --resume the run",
+        ) from exc
