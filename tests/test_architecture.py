@@ -20,7 +20,7 @@ ORDER = [
     "pricing",
     "routers",
     "cache",
-    "runner",
+    "runner", "batch",
     "progress",
     "scoring",
     "gates",

@@ -110,6 +110,7 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Gate: exit 1 when METRIC is below VALUE (repeatable).",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@click.option("--batch", is_flag=True, help="Use the Message Batches API (half price, slower).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_fail_cleanly
 def run(
@@ -130,6 +131,7 @@ def run(
     resume: Path | None,
     fail_under: tuple[str, ...],
     max_cost: float | None,
+    batch: bool,
     plain: bool,
 ) -> None:
     """Route every case and write a report folder under reports/."""
@@ -157,6 +159,7 @@ def run(
             out=out,
             max_cost_usd=max_cost,
             cache=False if no_cache else None,
+            batch=True if batch else None,
         )
         chosen, reason = choose_backend(config, backend)
         config = config.model_copy(
@@ -174,7 +177,7 @@ def run(
         backend_reason=reason,
     )
     with ProgressDisplay(force_plain=plain) as progress:
-        outcome = run_eval(spec, progress=progress)
+        outcome = run_eval(spec, progress=progress, notify=lambda m: click.echo(m, err=True))
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 

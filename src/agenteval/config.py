@@ -61,6 +61,8 @@ class EvalConfig(_Strict):
     concurrency: int = Field(default=16, ge=1, le=512)
     max_cost_usd: float | None = Field(default=None, gt=0)
     cache: bool = True
+    batch: bool = False
+    batch_poll_s: float = Field(default=30.0, gt=0)
     cache_path: str | None = None
     out: str = "reports"
     gates: GatesConfig = GatesConfig()

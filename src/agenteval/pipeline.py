@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import platform
 import time
@@ -18,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.batch import BatchTicket, run_batch
 from agenteval.cache import ResponseCache, default_cache_path
 from agenteval.cases import CaseSet, build_cases, load_dataset, select_cases
 from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
@@ -39,6 +41,7 @@ from agenteval.runner import RunPlan, RunState, Trial, run_plan
 from agenteval.scoring import score
 
 DEFAULT_HOLDOUT = "kfold:5"
+BATCH_TICKET = "batch.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,12 +123,18 @@ def load_inputs(config: EvalConfig) -> Loaded:
     return Loaded(catalog=catalog, case_set=case_set, dataset_paths=paths)
 
 
-def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None) -> RunOutcome:
+def run_eval(
+    spec: RunSpec,
+    *,
+    progress: Callable[[RunState], Any] | None = None,
+    notify: Callable[[str], Any] | None = None,
+) -> RunOutcome:
     """Run an eval (or finish a resumed one) and write its folder.
 
     Args:
         spec: The resolved config and command-line choices.
         progress: Called with the live counters about once per finished trial.
+        notify: Called with one-line status messages (batch submitted, polling, ...).
 
     Raises:
         AgentEvalError: for unusable input (nothing has been routed yet when this is raised).
@@ -184,7 +193,7 @@ def run_eval(spec: RunSpec, *, progress: Callable[[RunState], Any] | None = None
                 progress(state)
 
         try:
-            asyncio.run(_run(router, plan, config, on_trial, state, cache))
+            asyncio.run(_run(router, plan, config, on_trial, state, cache, run_dir, notify))
         except KeyboardInterrupt:
             interrupted = True
             state.stopped_reason = "interrupted (Ctrl-C)"
@@ -216,8 +225,13 @@ async def _run(
     on_trial: Callable[[Trial], None],
     state: RunState,
     cache: ResponseCache | None,
+    run_dir: Path,
+    notify: Callable[[str], Any] | None,
 ) -> None:
     try:
+        if config.batch:
+            await _run_batch(router, plan, config, on_trial, state, cache, run_dir, notify)
+            return
         await run_plan(
             router,
             plan,
@@ -229,6 +243,45 @@ async def _run(
         )
     finally:
         await router.aclose()
+
+
+async def _run_batch(
+    router: Router,
+    plan: RunPlan,
+    config: EvalConfig,
+    on_trial: Callable[[Trial], None],
+    state: RunState,
+    cache: ResponseCache | None,
+    run_dir: Path,
+    notify: Callable[[str], Any] | None,
+) -> None:
+    path = run_dir / BATCH_TICKET
+    ticket = BatchTicket.from_dict(json.loads(path.read_text())) if path.exists() else None
+    if ticket is not None and notify:
+        notify(f"resuming: polling batch {', '.join(ticket.batch_ids)} (not resubmitting)")
+
+    def on_submit(new: BatchTicket) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(new.to_dict()))
+        os.replace(tmp, path)
+        if notify:
+            notify(f"submitted batch {', '.join(new.batch_ids)} ({len(new.custom_ids)} requests)")
+
+    def on_poll(status: str, done: int, total: int) -> None:
+        if notify:
+            notify(f"batch {status}: {done}/{total} requests processed")
+
+    await run_batch(
+        router,
+        plan,
+        on_trial=on_trial,
+        on_submit=on_submit,
+        ticket=ticket,
+        state=state,
+        cache=cache,
+        poll_s=config.batch_poll_s,
+        on_poll=on_poll,
+    )
 
 
 def finish_run(

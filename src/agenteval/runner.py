@@ -155,22 +155,7 @@ async def run_plan(
     stop = asyncio.Event()
 
     def finish(case: Case, trial: int, view_names: frozenset[str], decision: Decision) -> None:
-        result = Trial(
-            case_id=case.id,
-            trial=trial,
-            expected=tuple(sorted(case.expected)),
-            label=label_of(decision, view_names),
-            decision=decision,
-        )
-        state.done += 1
-        state.correct += result.correct
-        state.errors += result.error is not None
-        if not decision.cached:
-            if decision.cost_usd is None and not decision.error:
-                state.cost_known = False
-            state.cost_usd += decision.cost_usd or 0.0
-            state.paid += decision.error is None
-        on_trial(result)
+        settle(state, case, trial, view_names, decision, on_trial)
 
     # 1. answers already in the cache
     fresh: list[tuple[Case, int, RouteRequest, str | None]] = []
@@ -241,6 +226,34 @@ async def run_plan(
         for w in workers:
             w.cancel()
     return state
+
+
+def settle(
+    state: RunState,
+    case: Case,
+    trial: int,
+    view_names: frozenset[str],
+    decision: Decision,
+    on_trial: Callable[[Trial], None],
+) -> Trial:
+    """Label a decision, count it in the state, and hand the trial to ``on_trial``."""
+    result = Trial(
+        case_id=case.id,
+        trial=trial,
+        expected=tuple(sorted(case.expected)),
+        label=label_of(decision, view_names),
+        decision=decision,
+    )
+    state.done += 1
+    state.correct += result.correct
+    state.errors += result.error is not None
+    if not decision.cached:
+        if decision.cost_usd is None and not decision.error:
+            state.cost_known = False
+        state.cost_usd += decision.cost_usd or 0.0
+        state.paid += decision.error is None
+    on_trial(result)
+    return result
 
 
 def _over_budget(state: RunState, budget: float) -> bool:

@@ -2,21 +2,23 @@
 
 One scikit-learn call computes the per-label numbers; everything else derives from it. A metric
 that is undefined (an agent nobody should route to has no recall) is None and shown as n/a, never
-as 0 or 1. Errored trials are counted apart and never scored.
+as 0 or 1. Errored trials are counted apart and never scored. With several trials per case, the
+intervals are clustered by case and each case gets a majority label (see `case_outcomes`).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from agenteval.cases import INVALID_LABEL, NONE_LABEL
 from agenteval.runner import Trial
+from agenteval.stats import bootstrap_averages, clustered_wilson, label_averages, wilson
 
-Z95 = 1.959963984540054
+Interval = tuple[float, float]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,14 +38,18 @@ class Rate:
         low, high = wilson(k, n)
         return cls(k=k, n=n, value=k / n, low=low, high=high)
 
+    @classmethod
+    def clustered(cls, k: Sequence[int], n: Sequence[int]) -> tuple[Rate, float]:
+        """sum(k) of sum(n), the interval clustered by group (see `stats.clustered_wilson`).
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval for k successes in n trials."""
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+        Returns:
+            The rate and the design effect (1.0 when every group has at most one trial).
+        """
+        total, hits = sum(n), sum(k)
+        if total == 0:
+            return cls.of(hits, total), 1.0
+        low, high, deff = clustered_wilson(k, n)
+        return cls(k=hits, n=total, value=hits / total, low=low, high=high), deff
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +74,85 @@ class Confusion:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CaseOutcome:
+    """How every trial of one case went.
+
+    ``counts`` holds (label, trials), most frequent first. ``majority`` is the case's label: the
+    most frequent label on the side (right or wrong) that has a strict majority of the scored
+    trials; a tie between right and wrong goes to wrong, so a tie never flatters the router.
+    """
+
+    case_id: str
+    expected: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]
+    correct: int
+    errors: int
+    majority: str | None
+
+    @property
+    def scored(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    @property
+    def majority_correct(self) -> bool | None:
+        return None if not self.scored else 2 * self.correct > self.scored
+
+    @property
+    def agreement(self) -> float | None:
+        """The share of scored trials that gave the majority label."""
+        return None if not self.scored else dict(self.counts)[self.majority] / self.scored
+
+    @property
+    def flaky(self) -> bool:
+        return len(self.counts) > 1
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CaseOutcome:
+        return cls(
+            **{
+                **d,
+                "expected": tuple(d["expected"]),
+                "counts": tuple((label, n) for label, n in d["counts"]),
+            }
+        )
+
+
+def case_outcomes(trials: Sequence[Trial]) -> tuple[CaseOutcome, ...]:
+    """Group trials by case: label counts, correct trials and the majority label, by case id."""
+    by_case: dict[str, list[Trial]] = defaultdict(list)
+    for t in trials:
+        by_case[t.case_id].append(t)
+    outcomes = []
+    for case_id in sorted(by_case):
+        group = by_case[case_id]
+        counts = Counter(t.label for t in group if t.label is not None)
+        correct = sum(t.correct for t in group)
+        expected = min(group, key=lambda t: t.trial).expected
+        right_wins = 2 * correct > sum(counts.values())
+        side = [(n, label) for label, n in counts.items() if (label in expected) == right_wins]
+        majority = min(side, key=lambda x: (-x[0], x[1]))[1] if side else None
+        outcomes.append(
+            CaseOutcome(
+                case_id=case_id,
+                expected=expected,
+                counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                correct=correct,
+                errors=len(group) - sum(counts.values()),
+                majority=majority,
+            )
+        )
+    return tuple(outcomes)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scorecard:
-    """Everything a report shows about routing quality, as plain data."""
+    """Everything a report shows about routing quality, as plain data.
+
+    Interval fields (``*_ci``) are 95% (low, high) or None when undefined. ``accuracy`` is a
+    Wilson interval, on an effective sample size when cases were run several times
+    (``design_effect`` > 1); the averages' intervals come from a case-level bootstrap. The fields
+    from ``consistency`` on are about repeated trials and are None or empty with one trial a case.
+    """
 
     trials: int
     cases: int
@@ -89,6 +172,17 @@ class Scorecard:
     columns: tuple[str, ...]
     confusion: tuple[tuple[int, ...], ...]
     top_confusions: tuple[Confusion, ...]
+    trials_per_case: int = 1
+    design_effect: float = 1.0
+    macro_precision_ci: Interval | None = None
+    macro_recall_ci: Interval | None = None
+    macro_f1_ci: Interval | None = None
+    micro_f1_ci: Interval | None = None
+    weighted_recall_ci: Interval | None = None
+    weighted_f1_ci: Interval | None = None
+    consistency: float | None = None
+    pass_k: Rate | None = None
+    flaky: tuple[CaseOutcome, ...] = ()
 
     def agent(self, name: str) -> AgentScore | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -103,6 +197,8 @@ class Scorecard:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
+        """Rebuild a scorecard; fields missing from older records take their defaults."""
+
         def agent(d: Mapping[str, Any]) -> AgentScore:
             return AgentScore(
                 **{**d, "precision": Rate(**d["precision"]), "recall": Rate(**d["recall"])}
@@ -117,8 +213,14 @@ class Scorecard:
             columns=tuple(data["columns"]),
             confusion=tuple(tuple(r) for r in data["confusion"]),
             top_confusions=tuple(Confusion(**c) for c in data["top_confusions"]),
+            flaky=tuple(CaseOutcome.from_dict(c) for c in data.get("flaky") or ()),
         )
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
+        if values.get("pass_k") is not None:
+            values["pass_k"] = Rate(**values["pass_k"])
+        for f in fields(cls):
+            if f.name.endswith("_ci") and values.get(f.name) is not None:
+                values[f.name] = tuple(values[f.name])
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 def true_label(trial: Trial) -> str:
@@ -143,9 +245,8 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
     ok = [t for t in trials if t.label is not None]
     y_true = [true_label(t) for t in ok]
     y_pred = [t.label for t in ok]
-    errors = len(trials) - len(ok)
-    correct = sum(t.correct for t in ok)
-    case_count = len({t.case_id for t in trials})
+    outcomes = case_outcomes(trials)
+    per_case = max((o.scored + o.errors for o in outcomes), default=1)
 
     if ok:
         p, r, f, support = precision_recall_fscore_support(
@@ -182,35 +283,83 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         Confusion(expected=e, got=g, count=c)
         for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     )
-
-    def average(kind: str, metric: int) -> float | None:
-        if not ok:
-            return None
-        values = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=kind, zero_division=np.nan
-        )
-        return _num(values[metric])
-
+    point = _averages(p, r, agents, matrix[: len(labels)], predicted[: len(labels)])
+    intervals = _bootstrap(ok, outcomes, y_true, y_pred, labels)
+    accuracy, deff = Rate.clustered([o.correct for o in outcomes], [o.scored for o in outcomes])
     return Scorecard(
         trials=len(trials),
-        cases=case_count,
+        cases=len(outcomes),
         scored=len(ok),
-        errors=errors,
-        correct=correct,
-        accuracy=Rate.of(correct, len(ok)),
-        error_rate=Rate.of(errors, len(trials)),
-        macro_precision=_nanmean(p),
-        macro_recall=_nanmean(r),
-        macro_f1=_nanmean([a.f1 if a.f1 is not None else float("nan") for a in agents]),
-        micro_f1=average("micro", 2),
-        weighted_recall=average("weighted", 1),
-        weighted_f1=average("weighted", 2),
+        errors=len(trials) - len(ok),
+        correct=sum(t.correct for t in ok),
+        accuracy=accuracy,
+        error_rate=Rate.of(len(trials) - len(ok), len(trials)),
         agents=tuple(agents),
         labels=tuple(labels),
         columns=tuple(columns),
         confusion=tuple(tuple(int(x) for x in row) for row in matrix[: len(labels)]),
         top_confusions=top,
+        trials_per_case=per_case,
+        design_effect=deff,
+        **point,
+        **{f"{name}_ci": _around(intervals[name], value) for name, value in point.items()},
+        **_repeats(outcomes, per_case),
     )
+
+
+def _averages(
+    p: Any, r: Any, agents: Sequence[AgentScore], rows: Any, predicted: Any
+) -> dict[str, float | None]:
+    """Macro averages from sklearn's per-label numbers; micro and weighted from the counts."""
+    import numpy as np
+
+    support = rows.sum(axis=1)
+    derived = label_averages(np.diag(rows), support, predicted)
+    return {
+        "macro_precision": _nanmean(p),
+        "macro_recall": _nanmean(r),
+        "macro_f1": _nanmean([a.f1 if a.f1 is not None else float("nan") for a in agents]),
+        **{k: _num(derived[k]) for k in ("micro_f1", "weighted_recall", "weighted_f1")},
+    }
+
+
+def _repeats(outcomes: Sequence[CaseOutcome], per_case: int) -> dict[str, Any]:
+    """Consistency, pass^k and flaky cases; None and empty when each case ran once."""
+    if per_case < 2:
+        return {"consistency": None, "pass_k": None, "flaky": ()}
+    scored = [o for o in outcomes if o.scored]
+    agreeing = [o.agreement for o in scored if o.scored > 1]
+    flaky = sorted((o for o in scored if o.flaky), key=lambda o: (o.agreement, o.case_id))
+    return {
+        "consistency": sum(agreeing) / len(agreeing) if agreeing else None,
+        "pass_k": Rate.of(sum(o.correct == o.scored for o in scored), len(scored)),
+        "flaky": tuple(flaky),
+    }
+
+
+def _bootstrap(
+    ok: Sequence[Trial],
+    outcomes: Sequence[CaseOutcome],
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+) -> dict[str, Interval | None]:
+    """Case-level bootstrap intervals for the averages (cases indexed by sorted id)."""
+    case_index = {o.case_id: i for i, o in enumerate(outcomes)}
+    label_index = {name: i for i, name in enumerate(labels)}
+    return bootstrap_averages(
+        [case_index[t.case_id] for t in ok],
+        [label_index.get(y, -1) for y in y_true],
+        [label_index.get(y, len(labels)) for y in y_pred],
+        len(labels),
+    )
+
+
+def _around(ci: Interval | None, point: float | None) -> Interval | None:
+    """Widen a percentile interval to hold its point estimate (a skewed bootstrap can miss it)."""
+    if ci is None or point is None:
+        return None
+    return (min(ci[0], point), max(ci[1], point))
 
 
 def _num(x: Any) -> float | None:

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import anthropic
@@ -232,6 +232,40 @@ class AnthropicRouter:
             cost_usd=cost,
             latency_s=latency_s,
         )
+
+    async def submit_batch(self, requests: list[tuple[str, RouteRequest]]) -> str:
+        """Submit (custom_id, request) pairs as one Message Batch; return its id."""
+        try:
+            batch = await self.client().messages.batches.create(
+                requests=[{"custom_id": cid, "params": self.params(req)} for cid, req in requests]
+            )
+        except anthropic.APIStatusError as exc:
+            _raise_if_fatal(exc, self.model)
+            raise FatalRouterError(
+                f"the batch could not be submitted ({_describe(exc)})",
+                hint="retry later; nothing was submitted",
+            ) from exc
+        return batch.id
+
+    async def batch_status(self, batch_id: str) -> tuple[str, int, int]:
+        """(processing_status, requests finished, requests in the batch)."""
+        batch = await self.client().messages.batches.retrieve(batch_id)
+        c = batch.request_counts
+        done = c.succeeded + c.errored + c.canceled + c.expired
+        return batch.processing_status, done, done + c.processing
+
+    async def batch_results(self, batch_id: str) -> AsyncIterator[tuple[str, Any, str | None]]:
+        """Yield (custom_id, message or None, error or None) for every entry, in any order."""
+        async for entry in await self.client().messages.batches.results(batch_id):
+            result = entry.result
+            if result.type == "succeeded":
+                yield entry.custom_id, result.message, None
+            elif result.type == "errored":
+                error = getattr(result.error, "error", None)
+                text = getattr(error, "message", None) or str(result.error)
+                yield entry.custom_id, None, f"batch entry errored: {text}"[:500]
+            else:
+                yield entry.custom_id, None, f"batch entry {result.type}"
 
     async def aclose(self) -> None:
         if self._client is not None:
