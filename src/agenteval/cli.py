@@ -321,6 +321,66 @@ def lint(
 
 
 @main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@_agent_opts
+@click.option("--router", "backend", type=click.Choice(["lexical", "anthropic"]))
+@click.option("--model", help="Model id or alias (sonnet, opus, haiku).")
+@click.option("--holdout", help="`none` or `kfold:K` (default kfold:5).")
+@click.option("--trials", type=int, help="Repeat each case N times.")
+@click.option("--limit", type=int, help="Only the first N cases.")
+@click.option("--only", multiple=True, help="Only cases expecting this agent (repeatable).")
+@click.option("--batch", is_flag=True, help="Price it as a Message Batches run (half price).")
+@_fail_cleanly
+def estimate(
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    backend: str | None,
+    model: str | None,
+    holdout: str | None,
+    trials: int | None,
+    limit: int | None,
+    only: tuple[str, ...],
+    batch: bool,
+) -> None:
+    """Tokens and cost of a run, before spending anything."""
+    from agenteval.pipeline import RunSpec, choose_backend, estimate_eval
+
+    config = _config(
+        config_path,
+        agents=agents,
+        datasets=datasets,
+        model=model,
+        holdout=holdout,
+        trials=trials,
+        batch=True if batch else None,
+    )
+    chosen, _ = choose_backend(config, backend)
+    if chosen == "lexical" and not backend and not config.router.backend:
+        chosen = "anthropic"  # estimating is about what a model run would cost
+    config = config.model_copy(
+        update={"router": config.router.model_copy(update={"backend": chosen})}
+    )
+    e = estimate_eval(RunSpec(config=config, only=only, limit=limit))
+    click.echo(f"router {chosen}, model {e.model}{' (batch)' if e.batch else ''}")
+    click.echo(
+        f"requests: {e.requests} to send, {e.cached} answered from the cache; "
+        f"{e.prefixes} prompt prefix(es) to cache"
+    )
+    click.echo(
+        f"tokens per request: ~{e.prefix_tokens:,} shared prefix + ~{e.request_tokens:,} "
+        f"for the case"
+    )
+    click.echo(
+        f"tokens: {e.input_tokens:,} input, {e.cache_write_tokens:,} cache write, "
+        f"{e.cache_read_tokens:,} cache read, ~{e.output_tokens:,} output (assumed)"
+    )
+    cost = "unknown (no price for this model)" if e.cost_usd is None else f"${e.cost_usd:.4f}"
+    click.echo(f"estimated cost: {cost}")
+    click.echo(f"method: {e.method}")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @_fail_cleanly
 def report(run_dir: Path) -> None:

@@ -21,12 +21,13 @@ from typing import Any
 
 from agenteval.batch import BatchTicket, run_batch
 from agenteval.cache import ResponseCache, default_cache_path
-from agenteval.cases import CaseSet, build_cases, load_dataset, select_cases
+from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
 from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
+from agenteval.estimate import Estimate, estimate_run
 from agenteval.gates import evaluate_gates, headline
-from agenteval.holdout import Holdout, build_views
+from agenteval.holdout import Holdout, Views, build_views
 from agenteval.record import (
     ResultsWriter,
     RunRecord,
@@ -141,18 +142,15 @@ def run_eval(
     """
     started = time.monotonic()
     config = spec.config
-    loaded = load_inputs(config)
-    cases = select_cases(
-        loaded.case_set.cases, only=spec.only, limit=spec.limit, sample=spec.sample, seed=spec.seed
-    )
-    if not cases:
-        raise ConfigError(
-            "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
-        )
-    holdout = Holdout.parse(config.holdout or DEFAULT_HOLDOUT)
+    loaded, cases, holdout, views = _prepare(spec)
     backend = config.router.backend or "lexical"
     router = make_router(backend, _router_options(config))
-    views = build_views(loaded.catalog, holdout, cases)
+    if config.max_cost_usd is not None and router.describe().get("price_known") is False:
+        raise ConfigError(
+            f"--max-cost needs a price for {router.describe().get('model')}, and the price table "
+            "has none",
+            hint="add the model under router.prices in the config, or drop --max-cost",
+        )
 
     if spec.resume:
         run_dir = spec.resume
@@ -209,6 +207,38 @@ def run_eval(
         interrupted=interrupted,
         fail_under=spec.fail_under,
     )
+
+
+def _prepare(spec: RunSpec) -> tuple[Loaded, tuple[Case, ...], Holdout, Views]:
+    loaded = load_inputs(spec.config)
+    cases = select_cases(
+        loaded.case_set.cases, only=spec.only, limit=spec.limit, sample=spec.sample, seed=spec.seed
+    )
+    if not cases:
+        raise ConfigError(
+            "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
+        )
+    holdout = Holdout.parse(spec.config.holdout or DEFAULT_HOLDOUT)
+    return loaded, cases, holdout, build_views(loaded.catalog, holdout, cases)
+
+
+def estimate_eval(spec: RunSpec) -> Estimate:
+    """Estimate requests, tokens and cost of a run without routing anything.
+
+    Counts tokens with the API when the key is set, else approximates offline.
+    """
+    config = spec.config
+    _, cases, _, views = _prepare(spec)
+    options = _router_options(config) | {"offline": True}
+    router = make_router(config.router.backend or "lexical", options)
+    online = bool(os.environ.get(config.router.api_key_env))
+    cache = _open_cache(config)
+    try:
+        plan = RunPlan(cases=cases, views=views, trials=config.trials)
+        return estimate_run(router, plan, cache=cache, online=online, batch=config.batch)
+    finally:
+        if cache is not None:
+            cache.close()
 
 
 def _open_cache(config: EvalConfig) -> ResponseCache | None:

@@ -95,7 +95,7 @@ class AnthropicRouter:
         """
         env = options.get("api_key_env") or "ANTHROPIC_API_KEY"
         key = os.environ.get(env, "").strip()
-        if not key:
+        if not key and not options.get("offline"):
             raise RouterError(
                 f"the anthropic router needs an API key, and {env} is not set",
                 hint=f"export {env}=sk-ant-... (from console.anthropic.com), "
@@ -232,6 +232,13 @@ class AnthropicRouter:
             cost_usd=cost,
             latency_s=latency_s,
         )
+
+    async def count_tokens(self, request: RouteRequest) -> int:
+        """Input tokens of one request, from the free count-tokens endpoint."""
+        params = self.params(request)
+        params.pop("max_tokens")
+        result = await self.client().messages.count_tokens(**params)
+        return int(result.input_tokens)
 
     async def submit_batch(self, requests: list[tuple[str, RouteRequest]]) -> str:
         """Submit (custom_id, request) pairs as one Message Batch; return its id."""
