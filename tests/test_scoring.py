@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
+import random
+import subprocess
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenteval.routers import Decision
 from agenteval.runner import Trial
-from agenteval.scoring import Rate, Scorecard, score, wilson
+from agenteval.scoring import Rate, Scorecard, case_outcomes, score, wilson
 
 AGENTS = ["alpha", "beta", "gamma"]
 
@@ -126,3 +130,264 @@ def test_renaming_agents_permutes_rows(pairs):
             y.precision.value,
         )
     assert a.accuracy == b.accuracy
+
+
+# --- repeated trials, intervals, consistency -------------------------------------------------
+
+
+def repeated(case: str, expected, labels: list) -> list[Trial]:
+    """One trial per label; a label of None is an errored trial."""
+    return [
+        trial(case, expected, label, n=i, error="boom" if label is None else None)
+        for i, label in enumerate(labels)
+    ]
+
+
+def test_one_trial_a_case_keeps_plain_wilson():
+    trials = [trial(f"c{i}", "alpha", "alpha" if i % 3 else "beta") for i in range(30)]
+    card = score(trials, AGENTS)
+    assert card.accuracy == Rate.of(card.correct, 30)
+    assert (card.trials_per_case, card.design_effect) == (1, 1.0)
+    assert card.consistency is None and card.pass_k is None and card.flaky == ()
+
+
+def test_identical_repeats_widen_the_accuracy_interval():
+    # 2 cases x 10 identical trials hold the information of 2 cases, not of 20 trials
+    mixed = repeated("a", "alpha", ["alpha"] * 10) + repeated("b", "beta", ["gamma"] * 10)
+    card = score(mixed, AGENTS)
+    low, high = wilson(10, 20)
+    assert card.accuracy.value == 0.5 and (card.accuracy.k, card.accuracy.n) == (10, 20)
+    assert card.accuracy.low < low and card.accuracy.high > high
+    assert card.design_effect == 10.0
+    assert (card.accuracy.low, card.accuracy.high) == wilson(1, 2)  # as if 2 independent cases
+
+    perfect = score(
+        repeated("a", "alpha", ["alpha"] * 10) + repeated("b", "beta", ["beta"] * 10), AGENTS
+    )
+    assert perfect.accuracy.value == 1.0 and perfect.accuracy.high == 1.0
+    assert perfect.accuracy.low < wilson(20, 20)[0]  # no false certainty at 100%
+    assert perfect.accuracy.low > 0.0
+
+
+def test_independent_looking_repeats_stay_near_wilson():
+    # every case right on half its trials: no case effect, so little widening
+    trials = [t for i in range(20) for t in repeated(f"c{i}", "alpha", ["alpha", "beta"] * 2)]
+    card = score(trials, AGENTS)
+    low, high = wilson(40, 80)
+    assert card.design_effect == 1.0
+    assert (card.accuracy.low, card.accuracy.high) == (low, high)
+
+
+def test_consistency_pass_k_and_flaky():
+    trials = [
+        *repeated("a", "alpha", ["alpha", "alpha", "alpha"]),
+        *repeated("b", "beta", ["beta", "beta", "gamma"]),
+        *repeated("c", "gamma", ["beta", "alpha", None]),
+        *repeated("d", "alpha", ["beta", "alpha", None]),
+    ]
+    card = score(trials, AGENTS)
+    assert card.trials_per_case == 3
+    assert math.isclose(card.consistency, (1 + 2 / 3 + 1 / 2 + 1 / 2) / 4)
+    assert (card.pass_k.k, card.pass_k.n) == (1, 4)
+    assert [o.case_id for o in card.flaky] == ["c", "d", "b"]  # least agreement first
+    b = card.flaky[-1]
+    assert b.counts == (("beta", 2), ("gamma", 1)) and b.majority == "beta" and b.majority_correct
+    c = card.flaky[0]
+    assert (c.scored, c.errors, c.correct) == (2, 1, 0)
+    assert c.majority == "alpha"  # a tie between wrong labels goes by name
+    d = card.flaky[1]
+    assert d.majority == "beta" and d.majority_correct is False  # right-wrong tie: wrong
+
+
+def test_majority_with_several_acceptable_agents():
+    (outcome,) = case_outcomes(repeated("x", ("alpha", "beta"), ["beta", "gamma", "alpha"]))
+    assert outcome.correct == 2 and outcome.majority_correct
+    assert outcome.majority == "alpha"  # the right side wins; alpha and beta tie, by name
+    assert outcome.agreement == 1 / 3 and outcome.flaky
+
+
+def test_case_outcomes_with_only_errors():
+    (outcome,) = case_outcomes(repeated("x", "alpha", [None, None]))
+    assert outcome.scored == 0 and outcome.majority is None
+    assert outcome.majority_correct is None and outcome.agreement is None
+
+
+def test_averages_match_sklearn():
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rnd = random.Random(7)
+    names = [*AGENTS, "none"]
+    trials = [
+        trial(f"c{i}", rnd.choice(names), rnd.choice([*names, "invalid"])) for i in range(300)
+    ]
+    card = score(trials, AGENTS)
+    y_true = [t.expected[0] for t in trials]
+    y_pred = [t.label for t in trials]
+    for kind, metric, got in [
+        ("micro", 2, card.micro_f1),
+        ("weighted", 1, card.weighted_recall),
+        ("weighted", 2, card.weighted_f1),
+        ("macro", 1, card.macro_recall),
+    ]:
+        want = precision_recall_fscore_support(
+            y_true, y_pred, labels=names, average=kind, zero_division=float("nan")
+        )[metric]
+        assert math.isclose(got, want, rel_tol=1e-12), kind
+
+
+def test_average_intervals_hold_the_point_and_are_deterministic():
+    rnd = random.Random(3)
+    names = [*AGENTS, "none"]
+    trials = [trial(f"c{i}", rnd.choice(names), rnd.choice(names)) for i in range(200)]
+    card = score(trials, AGENTS)
+    for name in ("macro_precision", "macro_recall", "macro_f1", "micro_f1", "weighted_f1"):
+        low, high = getattr(card, f"{name}_ci")
+        assert 0.0 <= low <= getattr(card, name) <= high <= 1.0, name
+        assert high - low > 0.05, name  # 200 random cases leave real uncertainty
+    assert score(trials, AGENTS) == card
+
+
+def test_clustered_average_intervals_are_wider():
+    rnd = random.Random(5)
+    names = [*AGENTS, "none"]
+    pairs = [(rnd.choice(names), rnd.choice(names)) for _ in range(40)]
+    once = score([trial(f"c{i}", e, g) for i, (e, g) in enumerate(pairs)], AGENTS)
+    # the same 40 outcomes, each repeated 5 times: same point estimates, wider intervals
+    five = score(
+        [t for i, (e, g) in enumerate(pairs) for t in repeated(f"c{i}", e, [g] * 5)], AGENTS
+    )
+    naive = score(
+        [trial(f"c{i}-{k}", e, g) for i, (e, g) in enumerate(pairs) for k in range(5)], AGENTS
+    )
+    assert five.macro_recall == naive.macro_recall == once.macro_recall
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(five.macro_recall_ci) > 1.5 * width(naive.macro_recall_ci)
+    acc = lambda card: (card.accuracy.low, card.accuracy.high)  # noqa: E731
+    assert width(acc(five)) > 1.5 * width(acc(naive))
+
+
+def test_nothing_scored_leaves_everything_undefined():
+    card = score(repeated("e", "alpha", [None, None]), AGENTS)
+    assert card.accuracy.value is None and card.accuracy.low is None
+    assert card.macro_f1 is None and card.macro_f1_ci is None and card.micro_f1_ci is None
+    assert card.consistency is None and card.pass_k.value is None and card.flaky == ()
+    assert score([], AGENTS).accuracy.value is None
+
+
+def test_round_trip_with_repeats_through_json():
+    trials = [
+        *repeated("a", "alpha", ["alpha", "beta"]),
+        *repeated("b", "none", ["none", "none"]),
+        *repeated("c", ("alpha", "gamma"), ["gamma", None]),
+    ]
+    card = score(trials, AGENTS)
+    assert card.flaky and card.pass_k is not None and card.macro_f1_ci is not None
+    assert Scorecard.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+
+
+def test_records_without_the_new_fields_still_load():
+    card = score([trial("a", "alpha", "beta"), trial("b", "none", "none")], AGENTS)
+    old = {k: v for k, v in json.loads(json.dumps(card.to_dict())).items()}
+    for key in ("trials_per_case", "design_effect", "consistency", "pass_k", "flaky"):
+        old.pop(key)
+    for key in [k for k in old if k.endswith("_ci")]:
+        old.pop(key)
+    loaded = Scorecard.from_dict(old)
+    assert loaded.accuracy == card.accuracy and loaded.macro_f1_ci is None
+
+
+def test_importing_scoring_does_not_load_sklearn_or_numpy():
+    code = (
+        "import sys, agenteval.scoring, agenteval.compare, agenteval.history; "
+        "print(sorted(m for m in ('sklearn', 'numpy', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+# --- properties with repeated trials ---------------------------------------------------------
+
+repeats = st.integers(min_value=1, max_value=4).flatmap(
+    lambda k: st.lists(
+        st.tuples(labels, st.lists(labels, min_size=k, max_size=k)), min_size=1, max_size=15
+    )
+)
+
+
+def build(cases, rename=lambda x: x) -> list[Trial]:
+    return [
+        t
+        for i, (e, got) in enumerate(cases)
+        for t in repeated(f"c{i:02d}", rename(e), [rename(g) for g in got])
+    ]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(labels, min_size=1, max_size=15), st.integers(min_value=1, max_value=4))
+def test_perfect_router_with_repeats_scores_one_everywhere(expected, k):
+    card = score(build([(e, [e] * k) for e in expected]), AGENTS)
+    assert card.accuracy.value == 1.0 and card.accuracy.high == 1.0
+    for name in ("macro_precision", "macro_recall", "macro_f1", "micro_f1", "weighted_f1"):
+        assert getattr(card, name) == 1.0
+        assert getattr(card, f"{name}_ci") == (1.0, 1.0)
+    assert card.flaky == ()
+    if k > 1:
+        assert card.consistency == 1.0 and card.pass_k.value == 1.0
+    for a in card.agents:
+        assert a.recall.value in (None, 1.0) and a.precision.value in (None, 1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(repeats, st.randoms())
+def test_order_of_cases_and_trials_does_not_matter(cases, rnd):
+    trials = build(cases)
+    shuffled = trials[:]
+    rnd.shuffle(shuffled)
+    assert score(trials, AGENTS) == score(shuffled, AGENTS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(repeats)
+def test_renaming_agents_permutes_rows_with_repeats(cases):
+    rename = {"alpha": "zeta", "beta": "alpha2", "gamma": "beta2", "none": "none"}
+    a = score(build(cases), AGENTS)
+    b = score(build(cases, rename.__getitem__), [rename[x] for x in AGENTS])
+    for old, new in rename.items():
+        x, y = a.agent(old), b.agent(new)
+        assert (x.support, x.predicted, x.recall, x.precision, x.f1) == (
+            y.support,
+            y.predicted,
+            y.recall,
+            y.precision,
+            y.f1,
+        )
+    for name in ("accuracy", "macro_recall", "macro_recall_ci", "macro_f1_ci", "consistency"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert a.pass_k == b.pass_k
+    assert [(o.case_id, sorted(n for _, n in o.counts)) for o in a.flaky] == [
+        (o.case_id, sorted(n for _, n in o.counts)) for o in b.flaky
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(repeats)
+def test_every_interval_holds_its_point_estimate(cases):
+    card = score(build(cases), AGENTS)
+    assert card.accuracy.low <= card.accuracy.value <= card.accuracy.high
+    for name in ("macro_precision", "macro_recall", "macro_f1", "micro_f1", "weighted_f1"):
+        value, ci = getattr(card, name), getattr(card, f"{name}_ci")
+        assert (value is None) == (ci is None), name
+        if ci is not None:
+            assert 0.0 <= ci[0] <= value <= ci[1] <= 1.0, name
+
+
+@settings(max_examples=60, deadline=None)
+@given(repeats)
+def test_no_support_is_na_never_zero_or_one(cases):
+    card = score(build(cases), AGENTS)
+    for a in card.agents:
+        assert (a.recall.value is None) == (a.support == 0)
+        assert (a.precision.value is None) == (a.predicted == 0)
+        assert (a.f1 is None) == (a.support == 0 and a.predicted == 0)
+        if a.support == 0:
+            assert a.recall.low is None and a.recall.high is None

@@ -16,6 +16,8 @@ from agenteval.record import ResultRow
 from agenteval.scoring import CaseOutcome, Rate, case_outcomes
 from agenteval.stats import mcnemar_exact, paired_difference
 
+_NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
+
 
 @dataclass(frozen=True, kw_only=True)
 class CaseChange:
@@ -78,12 +80,18 @@ class Comparison:
         return self.p_value is not None and self.p_value < alpha
 
     def summary_sentence(self, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
-        """The comparison in one plain sentence, e.g. for a CLI line or a PR comment."""
+        """The comparison in one plain sentence, e.g. for a CLI line or a PR comment.
+
+        Args:
+            a: What to call the baseline run (e.g. its run id).
+            b: What to call the candidate run.
+            alpha: The significance level.
+        """
         if self.delta is None or self.p_value is None:
             return f"{a} and {b} share no scored cases, so they cannot be compared."
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
         moved = f"{len(self.fixed)} fixed, {len(self.broken)} broken"
-        cases = f"{self.shared} shared case{'s' if self.shared != 1 else ''}"
+        cases = _count(self.shared, "shared case")
         if not self.fixed and not self.broken:
             sentence = f"{b} and {a} get the same cases right on {cases}: no change."
         elif self.delta == 0:
@@ -98,7 +106,9 @@ class Comparison:
             )
             sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p}): {verdict}."
         if self.added or self.removed:
-            sentence += f" {len(self.added)} cases only in {b}, {len(self.removed)} only in {a}."
+            sentence += (
+                f" {_count(len(self.added), 'case')} only in {b}, {len(self.removed)} only in {a}."
+            )
         return sentence
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,8 +128,7 @@ class Comparison:
             delta_ci=tuple(data["delta_ci"]) if data["delta_ci"] is not None else None,
             agents=tuple(AgentDelta(**a) for a in data["agents"]),
         )
-        for name in ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed"):
-            values[name] = tuple(data[name])
+        values.update({name: tuple(data[name]) for name in _NAME_LISTS})
         return cls(**values)
 
 
@@ -151,6 +160,7 @@ def compare(
     n = len(pairs)
     both_right = sum(1 for x, y in right if x and y)
     both_wrong = n - both_right - len(fixed) - len(broken)
+    old, new = set(agent_names_a), set(agent_names_b)
     return Comparison(
         shared=n,
         both_right=both_right,
@@ -167,9 +177,13 @@ def compare(
         removed=tuple(sorted(a.keys() - b.keys())),
         unscored=tuple(c for c in common if not (a[c].scored and b[c].scored)),
         relabelled=tuple(c for c in common if set(a[c].expected) != set(b[c].expected)),
-        agents_added=tuple(x for x in agent_names_b if x not in set(agent_names_a)),
-        agents_removed=tuple(x for x in agent_names_a if x not in set(agent_names_b)),
+        agents_added=tuple(x for x in agent_names_b if x not in old),
+        agents_removed=tuple(x for x in agent_names_a if x not in new),
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _change(a: CaseOutcome, b: CaseOutcome) -> CaseChange:

@@ -125,7 +125,6 @@ def read_history(reports_dir: Path, name: str | None = None) -> tuple[HistoryEnt
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         if name is None or entry.name == name:
-            latest.pop(entry.run_id, None)
             latest[entry.run_id] = entry
     return tuple(sorted(latest.values(), key=lambda e: e.created_at))
 

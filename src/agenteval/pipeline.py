@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import platform
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -185,8 +186,12 @@ def run_eval(
     cache = _open_cache(config) if hasattr(router, "request_key") else None
     with ResultsWriter(run_dir) as writer:
 
+        preload = _Preload()
+
         def on_trial(trial: Trial) -> None:
             writer.write(by_id[trial.case_id], trial)
+            if not trial.decision.cached:
+                preload.start()
             if progress:
                 progress(state)
 
@@ -239,6 +244,30 @@ def estimate_eval(spec: RunSpec) -> Estimate:
     finally:
         if cache is not None:
             cache.close()
+
+
+class _Preload:
+    """Import what scoring and reports need in a thread while requests are in flight.
+
+    Started by the first answer that came from the API (so it never competes with `import
+    anthropic` or a warm-up request); on a fully cached rerun nothing is started.
+    """
+
+    def __init__(self) -> None:
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._run, name="agenteval-preload", daemon=True).start()
+
+    @staticmethod
+    def _run() -> None:
+        import sklearn.metrics  # noqa: F401
+
+        from agenteval.reports.html import warm_templates
+
+        warm_templates()
 
 
 def _open_cache(config: EvalConfig) -> ResponseCache | None:

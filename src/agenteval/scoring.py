@@ -38,19 +38,6 @@ class Rate:
         low, high = wilson(k, n)
         return cls(k=k, n=n, value=k / n, low=low, high=high)
 
-    @classmethod
-    def clustered(cls, k: Sequence[int], n: Sequence[int]) -> tuple[Rate, float]:
-        """sum(k) of sum(n), the interval clustered by group (see `stats.clustered_wilson`).
-
-        Returns:
-            The rate and the design effect (1.0 when every group has at most one trial).
-        """
-        total, hits = sum(n), sum(k)
-        if total == 0:
-            return cls.of(hits, total), 1.0
-        low, high, deff = clustered_wilson(k, n)
-        return cls(k=hits, n=total, value=hits / total, low=low, high=high), deff
-
 
 @dataclass(frozen=True, kw_only=True)
 class AgentScore:
@@ -108,13 +95,8 @@ class CaseOutcome:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CaseOutcome:
-        return cls(
-            **{
-                **d,
-                "expected": tuple(d["expected"]),
-                "counts": tuple((label, n) for label, n in d["counts"]),
-            }
-        )
+        counts = tuple((label, n) for label, n in d["counts"])
+        return cls(**{**d, "expected": tuple(d["expected"]), "counts": counts})
 
 
 def case_outcomes(trials: Sequence[Trial]) -> tuple[CaseOutcome, ...]:
@@ -284,8 +266,15 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     )
     point = _averages(p, r, agents, matrix[: len(labels)], predicted[: len(labels)])
-    intervals = _bootstrap(ok, outcomes, y_true, y_pred, labels)
-    accuracy, deff = Rate.clustered([o.correct for o in outcomes], [o.scored for o in outcomes])
+    case_index = {o.case_id: i for i, o in enumerate(outcomes)}  # sorted ids: order-free
+    label_index = {name: i for i, name in enumerate(labels)}
+    intervals = bootstrap_averages(
+        [case_index[t.case_id] for t in ok],
+        [label_index.get(y, -1) for y in y_true],
+        [label_index.get(y, len(labels)) for y in y_pred],
+        len(labels),
+    )
+    accuracy, deff = _accuracy(outcomes)
     return Scorecard(
         trials=len(trials),
         cases=len(outcomes),
@@ -337,22 +326,17 @@ def _repeats(outcomes: Sequence[CaseOutcome], per_case: int) -> dict[str, Any]:
     }
 
 
-def _bootstrap(
-    ok: Sequence[Trial],
-    outcomes: Sequence[CaseOutcome],
-    y_true: Sequence[str],
-    y_pred: Sequence[str],
-    labels: Sequence[str],
-) -> dict[str, Interval | None]:
-    """Case-level bootstrap intervals for the averages (cases indexed by sorted id)."""
-    case_index = {o.case_id: i for i, o in enumerate(outcomes)}
-    label_index = {name: i for i, name in enumerate(labels)}
-    return bootstrap_averages(
-        [case_index[t.case_id] for t in ok],
-        [label_index.get(y, -1) for y in y_true],
-        [label_index.get(y, len(labels)) for y in y_pred],
-        len(labels),
-    )
+def _accuracy(outcomes: Sequence[CaseOutcome]) -> tuple[Rate, float]:
+    """Accuracy, its interval clustered by case, and the design effect.
+
+    Exactly Wilson's interval when each case ran once (see `stats.clustered_wilson`).
+    """
+    correct, scored = [o.correct for o in outcomes], [o.scored for o in outcomes]
+    if not sum(scored):
+        return Rate.of(0, 0), 1.0
+    low, high, deff = clustered_wilson(correct, scored)
+    k, n = sum(correct), sum(scored)
+    return Rate(k=k, n=n, value=k / n, low=low, high=high), deff
 
 
 def _around(ci: Interval | None, point: float | None) -> Interval | None:

@@ -32,7 +32,10 @@ def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(max(0.0, p * (1 - p) / n + z * z / (4 * n * n))) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 and 100% one end is exactly 0 or 1; say so rather than 0.9999999999999999
+    low = 0.0 if p <= 0 else max(0.0, centre - half)
+    high = 1.0 if p >= 1 else min(1.0, centre + half)
+    return low, high
 
 
 def clustered_wilson(
@@ -76,11 +79,15 @@ def clustered_wilson(
 def mcnemar_exact(b: int, c: int) -> float:
     """McNemar's exact test: the two-sided binomial p-value of b against c discordant pairs.
 
-    Computed with exact integers, so small p-values are not lost to rounding.
+    Computed with exact integers (up to 20,000 pairs), so small p-values are not lost to rounding.
     """
     n = b + c
     if n == 0:
         return 1.0
+    if n > 20_000:  # exact integers get slow; scipy's binomial tail is accurate to ~1e-15 here
+        from scipy.stats import binom
+
+        return min(1.0, 2 * float(binom.cdf(min(b, c), n, 0.5)))
     term = tail = 1
     for i in range(min(b, c)):
         term = term * (n - i) // (i + 1)

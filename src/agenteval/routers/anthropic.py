@@ -1,8 +1,9 @@
 """Ask Claude which agent it would delegate to, through the real Anthropic SDK.
 
-The only module that imports `anthropic`. One `AsyncAnthropic` client per router; the SDK retries
-429/5xx itself (honouring `retry-after`), and every 429/529 it sees is also reported to the runner
-so it can lower its concurrency. A failure on one request becomes an error on that trial; failures
+The only module that imports `anthropic`, and lazily: the import costs about a second that a
+fully cached rerun need not pay. One `AsyncAnthropic` client per router; the SDK retries 429/5xx
+itself (honouring `retry-after`), and every 429/529 it sees is also reported to the runner so it
+can lower its concurrency. A failure on one request becomes an error on that trial; failures
 every later request would hit too (bad key, spend limit, unknown model) stop the run.
 """
 
@@ -15,8 +16,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
-
-import anthropic
 
 from agenteval.errors import RouterError
 from agenteval.holdout import CatalogView
@@ -36,18 +35,19 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_RETRIES = 4
 
 
-class _OverloadWatch(anthropic.Middleware):
-    """SDK middleware: runs once per HTTP attempt, so retried 429/529s are seen too."""
+def _overload_watch(callbacks: list[Callable[[], None]]) -> Any:
+    """SDK middleware that runs once per HTTP attempt, so retried 429/529s are seen too."""
+    import anthropic
 
-    def __init__(self) -> None:
-        self.callbacks: list[Callable[[], None]] = []
+    class OverloadWatch(anthropic.Middleware):
+        async def handle_async(self, request: Any, call_next: Any) -> Any:
+            response = await call_next(request)
+            if response.status_code in (429, 529):
+                for callback in callbacks:
+                    callback()
+            return response
 
-    async def handle_async(self, request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        if response.status_code in (429, 529):
-            for callback in self.callbacks:
-                callback()
-        return response
+    return OverloadWatch()
 
 
 class AnthropicRouter:
@@ -83,8 +83,8 @@ class AnthropicRouter:
         self._timeout_s = timeout_s
         self._max_retries = max_retries
         self._prefixes: dict[str, PromptPrefix] = {}
-        self._watch = _OverloadWatch()
-        self._client: anthropic.AsyncAnthropic | None = None
+        self._overload_callbacks: list[Callable[[], None]] = []
+        self._client: Any = None  # anthropic.AsyncAnthropic, created on first use
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> AnthropicRouter:
@@ -139,7 +139,7 @@ class AnthropicRouter:
         }
 
     def on_overload(self, callback: Callable[[], None]) -> None:
-        self._watch.callbacks.append(callback)
+        self._overload_callbacks.append(callback)
 
     def request_key(self, request: RouteRequest) -> str:
         context = request.case.context if self.send_context else ""
@@ -159,18 +159,24 @@ class AnthropicRouter:
         params = self.prefix(request.view).params(request.case.prompt, context)
         return {"model": self.model, "max_tokens": self.max_tokens, **params}
 
-    def client(self) -> anthropic.AsyncAnthropic:
+    def client(self) -> Any:
+        """The shared `AsyncAnthropic` client (`anthropic` is imported only now: a fully
+        cached rerun never pays for it)."""
         if self._client is None:
+            import anthropic
+
             self._client = anthropic.AsyncAnthropic(
                 api_key=self._api_key,
                 base_url=self.base_url,
                 timeout=self._timeout_s,
                 max_retries=self._max_retries,
-                middleware=[self._watch],
+                middleware=[_overload_watch(self._overload_callbacks)],
             )
         return self._client
 
     async def route(self, request: RouteRequest) -> Decision:
+        import anthropic
+
         start = time.perf_counter()
         try:
             message = await self.client().messages.create(**self.params(request))
@@ -242,6 +248,8 @@ class AnthropicRouter:
 
     async def submit_batch(self, requests: list[tuple[str, RouteRequest]]) -> str:
         """Submit (custom_id, request) pairs as one Message Batch; return its id."""
+        import anthropic
+
         try:
             batch = await self.client().messages.batches.create(
                 requests=[{"custom_id": cid, "params": self.params(req)} for cid, req in requests]
@@ -307,7 +315,7 @@ def _classified(text: str, view: CatalogView) -> str | None:
     return _match_name(answer, view)
 
 
-def _describe(exc: anthropic.APIStatusError) -> str:
+def _describe(exc: Any) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
     kind = error.get("type") or type(exc).__name__
@@ -315,7 +323,9 @@ def _describe(exc: anthropic.APIStatusError) -> str:
     return f"{exc.status_code} {kind}: {message}"[:500]
 
 
-def _raise_if_fatal(exc: anthropic.APIStatusError, model: str) -> None:
+def _raise_if_fatal(exc: Any, model: str) -> None:
+    import anthropic
+
     if exc.status_code in (401, 403):
         raise FatalRouterError(
             f"the API rejected the key ({_describe(exc)})",

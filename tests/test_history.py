@@ -1,0 +1,117 @@
+"""history.jsonl: one line per run, appended; torn lines skipped; a trend for tables and charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agenteval.history import (
+    HISTORY,
+    HistoryEntry,
+    append_history,
+    read_history,
+    trend_rows,
+)
+from agenteval.record import RunRecord
+from agenteval.routers import Decision
+from agenteval.runner import Trial
+from agenteval.scoring import score
+
+AGENTS = ["alpha", "beta"]
+
+
+def record(run_id: str, created: str, right: int, *, name: str = "demo", fp: str = "f1"):
+    trials = [
+        Trial(
+            case_id=f"c{i}",
+            trial=0,
+            expected=("alpha",),
+            label="alpha" if i < right else "beta",
+            decision=Decision(agent="alpha"),
+        )
+        for i in range(4)
+    ]
+    return RunRecord(
+        run_id=run_id,
+        name=name,
+        status="complete",
+        created_at=created,
+        router={"backend": "lexical", "model": "tf-idf"},
+        catalog={"fingerprint": fp},
+        scorecard=score(trials, AGENTS),
+    )
+
+
+def test_append_and_read(tmp_path: Path):
+    first = append_history(tmp_path, record("r1", "2026-01-01T10:00:00+00:00", 2))
+    append_history(tmp_path, record("r2", "2026-01-02T10:00:00+00:00", 4))
+    entries = read_history(tmp_path)
+    assert [e.run_id for e in entries] == ["r1", "r2"]
+    assert entries[0] == first
+    e = entries[0]
+    assert (e.accuracy, e.macro_recall, e.error_rate, e.trials, e.cases) == (0.5, 0.5, 0.0, 4, 4)
+    assert e.router == "lexical/tf-idf" and e.catalog == "f1" and e.status == "complete"
+    assert e.agent_recall == {"alpha": 0.5, "beta": None, "none": None}
+    low, high = e.accuracy_ci
+    assert 0 < low < 0.5 < high < 1
+    lines = (tmp_path / HISTORY).read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["agent_recall"]["alpha"] == 1.0
+
+
+def test_no_file_is_no_history(tmp_path: Path):
+    assert read_history(tmp_path) == ()
+    assert trend_rows(()) == ()
+
+
+def test_torn_and_invalid_lines_are_skipped(tmp_path: Path):
+    append_history(tmp_path, record("r1", "2026-01-01T10:00:00+00:00", 2))
+    path = tmp_path / HISTORY
+    with path.open("a") as fh:
+        fh.write("not json\n")
+        fh.write('{"run_id": 3, "created_at": "x", "name": "demo", "status": "complete"}\n')
+        fh.write("[1, 2]\n")
+        fh.write('{"run_id": "torn", "created_at": "2026')  # a writer killed mid-line
+    append_history(tmp_path, record("r2", "2026-01-02T10:00:00+00:00", 3))
+    assert [e.run_id for e in read_history(tmp_path)] == ["r1", "r2"]
+
+
+def test_filter_by_name_sorts_oldest_first_and_keeps_the_latest_line(tmp_path: Path):
+    append_history(tmp_path, record("r3", "2026-01-03T00:00:00+00:00", 1))
+    append_history(tmp_path, record("x1", "2026-01-02T00:00:00+00:00", 1, name="other"))
+    append_history(tmp_path, record("r1", "2026-01-01T00:00:00+00:00", 1))
+    append_history(tmp_path, record("r3", "2026-01-03T00:00:00+00:00", 4))  # resumed, re-added
+    demo = read_history(tmp_path, name="demo")
+    assert [e.run_id for e in demo] == ["r1", "r3"]
+    assert demo[-1].accuracy == 1.0
+    assert [e.run_id for e in read_history(tmp_path)] == ["r1", "x1", "r3"]
+
+
+def test_trend_rows_give_deltas_per_eval(tmp_path: Path):
+    append_history(tmp_path, record("r1", "2026-01-01T00:00:00+00:00", 2))
+    append_history(tmp_path, record("x1", "2026-01-02T00:00:00+00:00", 4, name="other"))
+    append_history(tmp_path, record("r2", "2026-01-03T00:00:00+00:00", 3, fp="f2"))
+    append_history(tmp_path, record("r3", "2026-01-04T00:00:00+00:00", 3, fp="f2"))
+    rows = trend_rows(read_history(tmp_path))
+    assert [r.run_id for r in rows] == ["r1", "x1", "r2", "r3"]
+    assert rows[0].delta is None and rows[1].delta is None  # first of each eval
+    assert rows[2].delta == 0.25 and rows[3].delta == 0.0
+    assert rows[2].catalog_changed and not rows[3].catalog_changed
+    assert not any(r.router_changed for r in rows)
+    assert rows[2].accuracy_low < rows[2].accuracy < rows[2].accuracy_high
+    last = trend_rows(read_history(tmp_path, name="demo"), last=2)
+    assert [r.run_id for r in last] == ["r2", "r3"] and last[0].delta == 0.25
+
+
+def test_a_record_without_scorecard_uses_its_headline(tmp_path: Path):
+    bare = RunRecord(
+        run_id="h1",
+        name="demo",
+        status="incomplete",
+        created_at="2026-01-01T00:00:00+00:00",
+        headline={"accuracy": 0.7, "accuracy_ci": [0.6, 0.8], "trials": 10, "cases": 10},
+    )
+    entry = append_history(tmp_path, bare)
+    assert entry.accuracy == 0.7 and entry.accuracy_ci == (0.6, 0.8)
+    assert entry.agent_recall == {} and entry.router == "unknown"
+    assert read_history(tmp_path) == (entry,)
+    assert HistoryEntry.from_dict(json.loads(json.dumps(entry.to_dict()))) == entry
