@@ -391,3 +391,11 @@ def test_no_support_is_na_never_zero_or_one(cases):
         assert (a.f1 is None) == (a.support == 0 and a.predicted == 0)
         if a.support == 0:
             assert a.recall.low is None and a.recall.high is None
+
+
+def test_a_bootstrap_interval_that_misses_its_point_is_widened():
+    from agenteval.scoring import _around
+
+    assert _around((0.2, 0.4), 0.5) == (0.2, 0.5)
+    assert _around((0.2, 0.4), 0.3) == (0.2, 0.4)
+    assert _around(None, 0.3) is None and _around((0.2, 0.4), None) is None

@@ -358,7 +358,8 @@ def finish_run(
     expected_total = record.cases.get("selected", 0) * int(record.config.get("trials", 1))
     complete = not interrupted and stopped_reason is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
-    costs = [r.trial.decision.cost_usd for r in rows if not r.trial.decision.cached]
+    paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
+    costs = [d.cost_usd for d in paid if d.error is None]  # a failed request is not billed
     cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
     gate_results = evaluate_gates(scorecard, record.config.get("gates") or {}, fail_under)
     record = record.with_(

@@ -36,13 +36,26 @@ DEFAULT_RETRIES = 4
 
 
 def _overload_watch(callbacks: list[Callable[[], None]]) -> Any:
-    """SDK middleware that runs once per HTTP attempt, so retried 429/529s are seen too."""
+    """SDK middleware that runs once per HTTP attempt, so retried 429/529s are seen too.
+
+    A spend-limit 429 (no `retry-after`) keeps failing however long one waits: it is marked
+    not-to-retry so the run stops at once instead of backing off on every request in flight.
+    """
     import anthropic
 
     class OverloadWatch(anthropic.Middleware):
         async def handle_async(self, request: Any, call_next: Any) -> Any:
             response = await call_next(request)
             if response.status_code in (429, 529):
+                http = response.http_response
+                headers = http.headers
+                if response.status_code == 429 and not (
+                    headers.get("retry-after") or headers.get("retry-after-ms")
+                ):
+                    text = (await http.aread()).decode("utf-8", "replace").lower()
+                    if "spend" in text and "limit" in text:
+                        headers["x-should-retry"] = "false"
+                        return response
                 for callback in callbacks:
                     callback()
             return response
@@ -186,7 +199,7 @@ class AnthropicRouter:
         except anthropic.APITimeoutError:
             return Decision(
                 agent=None,
-                error=f"timeout after {self._timeout_s:.0f} s (and {self._max_retries} retries)",
+                error=f"timeout after {self._timeout_s:g} s (and {self._max_retries} retries)",
                 latency_s=time.perf_counter() - start,
             )
         except anthropic.APIConnectionError as exc:
