@@ -203,11 +203,13 @@ def test_identical_rerun_is_answered_from_the_cache(demo_project, stub):
 
 
 def test_no_cache_option_asks_again(demo_project, stub):
-    run(limit=6)
-    assert invoke("run", "--router", "anthropic", "--limit", "6", "--no-cache", "--plain").exit_code == 0
+    first = run(limit=6)
+    result = invoke("run", "--router", "anthropic", "--limit", "6", "--no-cache", "--plain")
+    assert result.exit_code == 0, result.output
     assert stub.count_endpoint("messages") == 12
-    newest = max((demo_project / "reports").iterdir(), key=lambda p: p.stat().st_mtime_ns)
-    assert not any(r["cached"] for r in lines_of(newest))
+    (second,) = [p for p in (demo_project / "reports").iterdir() if p != first.run_dir.resolve()]
+    rows = lines_of(second)
+    assert len(rows) == 6 and not any(r["cached"] for r in rows)
 
 
 @pytest.mark.parametrize(
@@ -394,8 +396,7 @@ def test_resume_after_sigkill_runs_every_case_exactly_once(demo_project, stub):
     assert record.status == "complete" and record.headline["trials"] == 102
     assert all(r["error"] is None for r in rows)
     # nothing answered twice by the API but what was in flight at the kill
-    asked = [c.prompt for c in stub.calls]
-    assert len(asked) - len(set(asked)) <= 4
+    assert stub.count_endpoint("messages") <= 102 + 4
     assert KEY not in out + err
 
 
@@ -465,7 +466,7 @@ def test_no_file_or_output_of_a_run_holds_the_api_key(demo_project, monkeypatch)
     assert any(name.startswith("cache.sqlite") for name in checked)
     for text in outputs:
         assert key not in text and key[-8:] not in text
-    assert "error" in "".join(outputs).lower() or "incomplete" in "".join(outputs)
+    assert "rejected the key" in outputs[0]  # the error paths were taken too
 
 
 def test_missing_api_key_is_one_error_line_and_exit_2(demo_project):

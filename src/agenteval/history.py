@@ -74,7 +74,7 @@ def history_entry(record: RunRecord) -> HistoryEntry:
         model=record.router.get("model"),
         catalog=record.catalog.get("fingerprint"),
         accuracy=card.accuracy.value if card else head.get("accuracy"),
-        accuracy_ci=tuple(ci) if ci else None,
+        accuracy_ci=(float(ci[0]), float(ci[1])) if ci else None,
         macro_recall=card.macro_recall if card else head.get("macro_recall"),
         macro_f1=card.macro_f1 if card else head.get("macro_f1"),
         error_rate=card.error_rate.value if card else head.get("error_rate"),

@@ -265,8 +265,9 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         Confusion(expected=e, got=g, count=c)
         for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     )
-    point = _averages(p, r, agents, matrix[: len(labels)], predicted[: len(labels)])
-    case_index = {o.case_id: i for i, o in enumerate(outcomes)}  # sorted ids: order-free
+    point = _averages(p, r, agents, rows, predicted[: len(labels)])
+    # cases by sorted id, so the resamples do not depend on the order of the trials
+    case_index = {o.case_id: i for i, o in enumerate(o for o in outcomes if o.scored)}
     label_index = {name: i for i, name in enumerate(labels)}
     intervals = bootstrap_averages(
         [case_index[t.case_id] for t in ok],
@@ -275,6 +276,8 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         len(labels),
     )
     accuracy, deff = _accuracy(outcomes)
+    averages: dict[str, Any] = {**point}
+    averages.update({f"{k}_ci": _around(intervals[k], v) for k, v in point.items()})
     return Scorecard(
         trials=len(trials),
         cases=len(outcomes),
@@ -286,12 +289,11 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         agents=tuple(agents),
         labels=tuple(labels),
         columns=tuple(columns),
-        confusion=tuple(tuple(int(x) for x in row) for row in matrix[: len(labels)]),
+        confusion=tuple(tuple(int(x) for x in row) for row in rows),
         top_confusions=top,
         trials_per_case=per_case,
         design_effect=deff,
-        **point,
-        **{f"{name}_ci": _around(intervals[name], value) for name, value in point.items()},
+        **averages,
         **_repeats(outcomes, per_case),
     )
 

@@ -1,0 +1,93 @@
+"""How long rendering the reports takes for a big run, and how big report.html gets.
+
+Builds a synthetic run of 10,000 trials over the 213 agents of the laywill catalog (the router is
+right ~70% of the time, with realistic confusions), saves it, then times `agenteval report` on it
+(loading summary.json + results.jsonl, rendering HTML, Markdown and JUnit).
+Goal: under 3 s, report.html under 10 MB.
+Usage: python bench/render_report.py [--trials 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agenteval.cases import build_cases
+from agenteval.catalog import load_catalog
+from agenteval.gates import headline
+from agenteval.record import ResultsWriter, RunRecord, save_record
+from agenteval.routers import Decision, Usage
+from agenteval.runner import Trial, label_of
+from agenteval.scoring import score
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT.parent / "shared/benchmarks/catalogs/laywill-awesome-claude-code-subagents"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=10_000)
+    args = parser.parse_args()
+    rnd = random.Random(7)
+    catalog = load_catalog([CATALOG])
+    cases = build_cases(catalog).cases
+    names = list(catalog.names)
+    neighbours = {n: rnd.sample(names, 3) for n in names}
+    per_case = max(1, args.trials // len(cases))
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        run_dir.mkdir()
+        trials = []
+        with ResultsWriter(run_dir) as writer:
+            for t in range(per_case + 1):
+                for case in cases:
+                    if len(trials) >= args.trials:
+                        break
+                    exp = next(iter(case.expected))
+                    roll = rnd.random()
+                    agent = exp if roll < 0.7 else (None if roll < 0.75 else rnd.choice(neighbours[exp]))
+                    decision = Decision(
+                        agent=agent, raw=agent or "", latency_s=rnd.uniform(0.5, 3),
+                        rationale="I'll delegate this to the specialist because " * 3,
+                        usage=Usage(input_tokens=60, output_tokens=120, cache_read_tokens=130_000),
+                        cost_usd=0.0045,
+                    )
+                    trial = Trial(case_id=case.id, trial=t, expected=tuple(sorted(case.expected)),
+                                  label=label_of(decision, catalog.names), decision=decision)
+                    trials.append(trial)
+                    writer.write(case, trial)
+        card = score(trials, names)
+        record = RunRecord(
+            run_id="bench", name="bench", status="complete", created_at="2026-11-26T00:00:00+00:00",
+            config={"trials": per_case + 1}, router={"backend": "anthropic", "model": "claude-sonnet-5-5",
+                                                    "prompt": "claude-code"},
+            holdout="kfold:5", catalog={"fingerprint": catalog.fingerprint, "agents": [
+                {"name": a.name} for a in catalog.agents], "diagnostics": []},
+            cases={"total": len(cases), "selected": len(cases), "examples": len(cases), "dataset": 0},
+            versions={"agenteval": "bench"}, usage={}, cost_usd=45.0, headline=headline(card),
+            scorecard=card,
+        )
+        save_record(run_dir, record)
+        exe = Path(sys.executable).with_name("agenteval")
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            proc = subprocess.run([str(exe), "report", str(run_dir)], capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            assert proc.returncode == 0, proc.stderr
+        sizes = {p.name: p.stat().st_size for p in run_dir.iterdir()}
+    print(f"{len(trials)} trials over {len(names)} agents")
+    print(f"`agenteval report` wall time: best {min(times):.2f} s, runs "
+          + ", ".join(f"{t:.2f}" for t in times) + " (goal < 3 s)")
+    print(f"report.html {sizes['report.html'] / 1e6:.2f} MB (goal < 10 MB), "
+          f"report.md {sizes['report.md'] / 1e3:.1f} KB (goal < 64 KB), "
+          f"junit.xml {sizes['junit.xml'] / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The HTML report as a person sees it, in headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("chromium is not installed (CI installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM, "CI must install Debian's chromium (see .ci/run)"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def run_report(args: list[str]) -> Path:
+    """Run in a subprocess: Playwright's sync API owns this thread's event loop."""
+    exe = Path(sys.executable).with_name("agenteval")
+    proc = subprocess.run(
+        [str(exe), "run", "--plain", "--out", "reports", *args], capture_output=True, text=True
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    (run,) = [p for p in Path("reports").iterdir() if p.is_dir()]
+    return (run / "report.html").resolve()
+
+
+def test_laywill_report_in_a_browser(browser, laywill, tmp_path):
+    report = run_report(["--agents", str(laywill), "--router", "lexical"])
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    rows = page.locator("#agents tbody tr")
+    assert rows.count() == 214  # 213 agents + none
+    assert page.locator("#heatmap").is_visible()
+    assert page.locator("#misroutes tbody tr").count() > 0
+
+    # sorting by recall puts the lowest first, and again reverses it
+    page.click("#agents th:has-text('recall') >> nth=0")
+    values = [
+        float(v)
+        for v in page.locator("#agents tbody tr td:nth-child(4)").evaluate_all(
+            "cells => cells.map(c => c.getAttribute('data-v'))"
+        )
+    ]
+    assert values == sorted(values)
+    page.click("#agents th:has-text('recall') >> nth=0")
+    values = [
+        float(v)
+        for v in page.locator("#agents tbody tr td:nth-child(4)").evaluate_all(
+            "cells => cells.map(c => c.getAttribute('data-v'))"
+        )
+    ]
+    assert values == sorted(values, reverse=True)
+
+    # filtering keeps the matching rows only
+    page.fill("#agent-filter", "python")
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(visible) < 214
+    assert all("python" in r.inner_text().lower() for r in visible)
+    page.screenshot(path=str(tmp_path / "laywill.png"), full_page=False)
+    assert errors == []
+    assert all(u.startswith("file://") for u in requests), requests  # no network assets
+
+
+def test_hostile_text_is_escaped(browser, tmp_path):
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    evil = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
+    (agents / "evil.md").write_text(
+        "---\nname: evil-agent\n"
+        f'description: \'Handles {evil.replace(chr(39), chr(39) * 2)} <example>user: "{evil.replace(chr(34), chr(39))}" '
+        "assistant: ok</example>'\n---\nbody\n"
+    )
+    (agents / "plain.md").write_text(
+        '---\nname: plain-agent\ndescription: "Formats SQL. <example>user: \\"format my sql\\" '
+        'assistant: ok</example>"\n---\nbody\n'
+    )
+    (tmp_path / "ds.yaml").write_text(
+        "cases:\n  - id: x\n    prompt: '"
+        + evil.replace("'", "''")
+        + "'\n    expected: plain-agent\n"
+    )
+    report = run_report(
+        ["--agents", str(agents), "--dataset", str(tmp_path / "ds.yaml"), "--holdout", "none"]
+    )
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+    html = report.read_text()
+    assert "<script>window.pwned" not in html and 'onerror="window' not in html
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html  # shown, as text
