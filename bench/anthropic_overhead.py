@@ -61,8 +61,12 @@ def make_project(root: Path, n: int, concurrency: int) -> Path:
     for p in (ROOT / "agents").glob("*.md"):
         (root / "agents" / p.name).write_bytes(p.read_bytes())
     rows = [
-        {"id": f"c{i:05d}", "prompt": f"Request {i}: please help with task number {i} in "
-         f"the {agents[i % len(agents)]} area", "expected": agents[i % len(agents)]}
+        {
+            "id": f"c{i:05d}",
+            "prompt": f"Request {i}: please help with task number {i} in "
+            f"the {agents[i % len(agents)]} area",
+            "expected": agents[i % len(agents)],
+        }
         for i in range(n)
     ]
     (root / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -97,7 +101,9 @@ def dump_requests(config: Path, out: Path) -> None:
             fh.write(json.dumps(body) + "\n")
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+def timed(
+    cmd: list[str], env: dict[str, str], cwd: Path
+) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     return time.perf_counter() - start, proc
@@ -127,8 +133,18 @@ def main() -> None:
         for rep in range(args.repeats):
             with StubAnthropic(latency=args.latency, responder=hash_router) as stub:
                 env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
-                t, proc = timed([sys.executable, "bare.py", str(bodies), stub.base_url,
-                                 str(args.concurrency), KEY], env, project)
+                t, proc = timed(
+                    [
+                        sys.executable,
+                        "bare.py",
+                        str(bodies),
+                        stub.base_url,
+                        str(args.concurrency),
+                        KEY,
+                    ],
+                    env,
+                    project,
+                )
                 assert proc.returncode == 0, proc.stderr[-2000:]
                 bare_times.append(t)
             with StubAnthropic(latency=args.latency, responder=hash_router) as stub:
@@ -145,12 +161,19 @@ def main() -> None:
                     t_again, proc = timed([exe, "run", "bench.yaml", "--plain"], env, project)
                     again = stub.count_endpoint("messages") - sent
         bare, run = min(bare_times), min(run_times)
-        print(f"{args.cases} cases, latency {args.latency} s, concurrency {args.concurrency}; "
-              f"ideal {ideal:.1f} s")
-        print(f"bare loop:      {bare:6.2f} s ({bare / ideal:.2f}x ideal)  runs: "
-              + ", ".join(f"{x:.2f}" for x in bare_times))
-        print(f"agenteval run:  {run:6.2f} s ({run / ideal:.2f}x ideal)  runs: "
-              + ", ".join(f"{x:.2f}" for x in run_times) + f"  [{sent} requests]")
+        print(
+            f"{args.cases} cases, latency {args.latency} s, concurrency {args.concurrency}; "
+            f"ideal {ideal:.1f} s"
+        )
+        print(
+            f"bare loop:      {bare:6.2f} s ({bare / ideal:.2f}x ideal)  runs: "
+            + ", ".join(f"{x:.2f}" for x in bare_times)
+        )
+        print(
+            f"agenteval run:  {run:6.2f} s ({run / ideal:.2f}x ideal)  runs: "
+            + ", ".join(f"{x:.2f}" for x in run_times)
+            + f"  [{sent} requests]"
+        )
         print(f"ratio run / bare loop: {run / bare:.3f} (goal <= 1.15)")
         print(f"rerun (cache): {t_again:.2f} s, {again} requests reached the stub (goal 0, < 3 s)")
 
@@ -162,10 +185,12 @@ def main() -> None:
             keys = [(r["case_id"], r["trial"]) for r in rows]
             errors = sum(r["error"] is not None for r in rows)
             faulted = sum(1 for r in stub.requests if r.status in (429, 529))
-            print(f"faults (429 every 10th, 529 every 13th): {len(rows)} trials, "
-                  f"{len(set(keys))} unique, {len(keys) - len(set(keys))} duplicated, "
-                  f"{args.cases - len(set(keys))} lost, {errors} errors; {faulted} faulted "
-                  f"responses; {t:.2f} s")
+            print(
+                f"faults (429 every 10th, 529 every 13th): {len(rows)} trials, "
+                f"{len(set(keys))} unique, {len(keys) - len(set(keys))} duplicated, "
+                f"{args.cases - len(set(keys))} lost, {errors} errors; {faulted} faulted "
+                f"responses; {t:.2f} s"
+            )
 
 
 if __name__ == "__main__":

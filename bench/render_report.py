@@ -50,26 +50,52 @@ def main() -> None:
                         break
                     exp = next(iter(case.expected))
                     roll = rnd.random()
-                    agent = exp if roll < 0.7 else (None if roll < 0.75 else rnd.choice(neighbours[exp]))
+                    agent = (
+                        exp
+                        if roll < 0.7
+                        else (None if roll < 0.75 else rnd.choice(neighbours[exp]))
+                    )
                     decision = Decision(
-                        agent=agent, raw=agent or "", latency_s=rnd.uniform(0.5, 3),
+                        agent=agent,
+                        raw=agent or "",
+                        latency_s=rnd.uniform(0.5, 3),
                         rationale="I'll delegate this to the specialist because " * 3,
                         usage=Usage(input_tokens=60, output_tokens=120, cache_read_tokens=130_000),
                         cost_usd=0.0045,
                     )
-                    trial = Trial(case_id=case.id, trial=t, expected=tuple(sorted(case.expected)),
-                                  label=label_of(decision, catalog.names), decision=decision)
+                    trial = Trial(
+                        case_id=case.id,
+                        trial=t,
+                        expected=tuple(sorted(case.expected)),
+                        label=label_of(decision, catalog.names),
+                        decision=decision,
+                    )
                     trials.append(trial)
                     writer.write(case, trial)
         card = score(trials, names)
         record = RunRecord(
-            run_id="bench", name="bench", status="complete", created_at="2026-11-26T00:00:00+00:00",
-            config={"trials": per_case + 1}, router={"backend": "anthropic", "model": "claude-sonnet-5-5",
-                                                    "prompt": "claude-code"},
-            holdout="kfold:5", catalog={"fingerprint": catalog.fingerprint, "agents": [
-                {"name": a.name} for a in catalog.agents], "diagnostics": []},
-            cases={"total": len(cases), "selected": len(cases), "examples": len(cases), "dataset": 0},
-            versions={"agenteval": "bench"}, usage={}, cost_usd=45.0, headline=headline(card),
+            run_id="bench",
+            name="bench",
+            status="complete",
+            created_at="2026-11-26T00:00:00+00:00",
+            config={"trials": per_case + 1},
+            router={"backend": "anthropic", "model": "claude-sonnet-5-5", "prompt": "claude-code"},
+            holdout="kfold:5",
+            catalog={
+                "fingerprint": catalog.fingerprint,
+                "agents": [{"name": a.name} for a in catalog.agents],
+                "diagnostics": [],
+            },
+            cases={
+                "total": len(cases),
+                "selected": len(cases),
+                "examples": len(cases),
+                "dataset": 0,
+            },
+            versions={"agenteval": "bench"},
+            usage={},
+            cost_usd=45.0,
+            headline=headline(card),
             scorecard=card,
         )
         save_record(run_dir, record)
@@ -77,16 +103,23 @@ def main() -> None:
         times = []
         for _ in range(3):
             start = time.perf_counter()
-            proc = subprocess.run([str(exe), "report", str(run_dir)], capture_output=True, text=True)
+            proc = subprocess.run(
+                [str(exe), "report", str(run_dir)], capture_output=True, text=True
+            )
             times.append(time.perf_counter() - start)
             assert proc.returncode == 0, proc.stderr
         sizes = {p.name: p.stat().st_size for p in run_dir.iterdir()}
     print(f"{len(trials)} trials over {len(names)} agents")
-    print(f"`agenteval report` wall time: best {min(times):.2f} s, runs "
-          + ", ".join(f"{t:.2f}" for t in times) + " (goal < 3 s)")
-    print(f"report.html {sizes['report.html'] / 1e6:.2f} MB (goal < 10 MB), "
-          f"report.md {sizes['report.md'] / 1e3:.1f} KB (goal < 64 KB), "
-          f"junit.xml {sizes['junit.xml'] / 1e6:.2f} MB")
+    print(
+        f"`agenteval report` wall time: best {min(times):.2f} s, runs "
+        + ", ".join(f"{t:.2f}" for t in times)
+        + " (goal < 3 s)"
+    )
+    print(
+        f"report.html {sizes['report.html'] / 1e6:.2f} MB (goal < 10 MB), "
+        f"report.md {sizes['report.md'] / 1e3:.1f} KB (goal < 64 KB), "
+        f"junit.xml {sizes['junit.xml'] / 1e6:.2f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def test_hostile_text_is_escaped(browser, tmp_path):
     evil = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
     (agents / "evil.md").write_text(
         "---\nname: evil-agent\n"
-        f'description: \'Handles {evil.replace(chr(39), chr(39) * 2)} <example>user: "{evil.replace(chr(34), chr(39))}" '
+        f'description: \'Handles {evil.replace(chr(39), chr(39) * 2)} <example>user: "{evil.replace(chr(34), chr(39))}" '  # noqa: E501
         "assistant: ok</example>'\n---\nbody\n"
     )
     (agents / "plain.md").write_text(

@@ -24,6 +24,7 @@ from stub_anthropic import Fault, Reply, StubAnthropic, answers
 from agenteval import runner as runner_module
 from agenteval.cli import main
 from agenteval.config import EvalConfig, load_config
+from agenteval.errors import AgentEvalError
 from agenteval.pipeline import RunOutcome, RunSpec, run_eval
 from agenteval.record import load_record
 from agenteval.runner import AdaptiveLimit
@@ -207,7 +208,11 @@ def test_no_cache_option_asks_again(demo_project, stub):
     result = invoke("run", "--router", "anthropic", "--limit", "6", "--no-cache", "--plain")
     assert result.exit_code == 0, result.output
     assert stub.count_endpoint("messages") == 12
-    (second,) = [p for p in (demo_project / "reports").iterdir() if p != first.run_dir.resolve()]
+    (second,) = [
+        p
+        for p in (demo_project / "reports").iterdir()
+        if p.is_dir() and p != first.run_dir.resolve()
+    ]
     rows = lines_of(second)
     assert len(rows) == 6 and not any(r["cached"] for r in rows)
 
@@ -317,6 +322,17 @@ def test_max_cost_is_never_exceeded_by_the_warm_up(demo_project, stub):
     assert sum(r["cost_usd"] for r in rows) <= budget
 
 
+def test_max_cost_with_an_unknown_price_is_refused_before_any_request(dataset_eval, stub):
+    with pytest.raises(AgentEvalError, match="price"):
+        run(dataset_eval, max_cost_usd=0.001, router={"model": "claude-unknown-9"})
+    assert stub.count_endpoint("messages") == 0
+    result = invoke(
+        "run", str(dataset_eval), "--model", "claude-unknown-9", "--max-cost", "1", "--plain"
+    )
+    assert result.exit_code == 2 and "router.prices" in result.stderr
+    assert stub.count_endpoint("messages") == 0
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="BUG: `run --resume DIR` silently ignores --max-cost (and every other option): the "
@@ -338,9 +354,7 @@ def test_resume_accepts_a_new_budget(dataset_eval, stub):
 )
 def test_resume_keeps_the_case_selection(demo_project, stub):
     stub.faults = [Fault.at([4], 401)]
-    result = invoke(
-        "run", "--router", "anthropic", "--limit", "8", "--concurrency", "1", "--plain"
-    )
+    result = invoke("run", "--router", "anthropic", "--limit", "8", "--concurrency", "1", "--plain")
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(demo_project)
     assert len(lines_of(run_dir)) == 3
@@ -369,9 +383,9 @@ def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: flo
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"run ended early: {proc.communicate()}"
         dirs = [p for p in (root / "reports").glob("*") if p.is_dir()]
-        if dirs and (dirs[0] / "results.jsonl").exists():
-            if (dirs[0] / "results.jsonl").read_bytes().count(b"\n") >= n:
-                return dirs[0]
+        results = dirs[0] / "results.jsonl" if dirs else None
+        if results and results.exists() and results.read_bytes().count(b"\n") >= n:
+            return dirs[0]
         time.sleep(0.02)
     proc.kill()
     raise AssertionError(f"fewer than {n} results after {timeout} s")
@@ -476,6 +490,4 @@ def test_missing_api_key_is_one_error_line_and_exit_2(demo_project):
     assert len(errors) == 1
     assert "ANTHROPIC_API_KEY" in errors[0] and "export ANTHROPIC_API_KEY=" in errors[0]
     assert "Traceback" not in result.output + result.stderr
-    assert not (demo_project / "reports").exists() or not any(
-        (demo_project / "reports").iterdir()
-    )
+    assert not (demo_project / "reports").exists() or not any((demo_project / "reports").iterdir())

@@ -110,6 +110,11 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Gate: exit 1 when METRIC is below VALUE (repeatable).",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@click.option(
+    "--baseline",
+    help="A run folder (or `latest`) to compare against; with the "
+    "regression gate, a significant drop fails the run.",
+)
 @click.option("--batch", is_flag=True, help="Use the Message Batches API (half price, slower).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_fail_cleanly
@@ -131,6 +136,7 @@ def run(
     resume: Path | None,
     fail_under: tuple[str, ...],
     max_cost: float | None,
+    baseline: str | None,
     batch: bool,
     plain: bool,
 ) -> None:
@@ -175,6 +181,7 @@ def run(
         fail_under=gates,
         resume=resume,
         backend_reason=reason,
+        baseline=baseline,
     )
     with ProgressDisplay(force_plain=plain) as progress:
         outcome = run_eval(spec, progress=progress, notify=lambda m: click.echo(m, err=True))
@@ -220,10 +227,16 @@ def _print_summary(outcome: Any) -> None:
             f"[yellow]run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
             f"finish it with: agenteval run --resume {outcome.run_dir}[/]"
         )
+    if r.comparison:
+        from agenteval.compare import Comparison
+
+        comp = Comparison.from_dict(r.comparison)
+        sentence = comp.summary_sentence(a=f"baseline {r.baseline['run_id']}", b="this run")
+        console.print(sentence[:1].upper() + sentence[1:], soft_wrap=True)
     console.print(f"report: {outcome.run_dir / 'report.html'}")
     for g in r.gates:
         if not g["passed"]:
-            console.print(f"[red]gate failed: {g['name']}: {g['message']}[/]")
+            console.print(f"[red]gate failed: {g['name']}: {g['message']}[/]", soft_wrap=True)
 
 
 @main.command()
@@ -389,6 +402,86 @@ def report(run_dir: Path) -> None:
 
     rerender(run_dir)
     click.echo(f"report: {run_dir / 'report.html'}")
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("run_b", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for compare.html and compare.md (default: RUN_B).",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Significance level for McNemar's test.",
+)
+@_fail_cleanly
+def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float) -> None:
+    """Compare run B against run A on the cases both ran (McNemar, paired interval)."""
+    from agenteval.pipeline import compare_runs
+
+    result = compare_runs(run_a, run_b, out=out or run_b, alpha=alpha)
+    click.echo(result.text)
+    click.echo(f"written: {result.html} and {result.markdown}")
+
+
+@main.command()
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="reports",
+    show_default=True,
+    help="The reports folder.",
+)
+@click.option("--name", help="Only this eval's runs.")
+@click.option("--last", type=int, default=20, show_default=True, help="How many runs.")
+@_fail_cleanly
+def history(reports_dir: Path, name: str | None, last: int) -> None:
+    """The trend of headline numbers over past runs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agenteval.history import read_history, trend_rows
+    from agenteval.reports import fmt_ci, fmt_rate
+
+    rows = trend_rows(read_history(reports_dir, name), last=last)
+    if not rows:
+        click.echo(f"no runs recorded in {reports_dir / 'history.jsonl'} yet")
+        return
+    table = Table(title=f"history: {reports_dir}")
+    for col, justify in [
+        ("run", "left"),
+        ("eval", "left"),
+        ("router", "left"),
+        ("cases", "right"),
+        ("accuracy", "right"),
+        ("95% CI", "left"),
+        ("change", "right"),
+        ("macro recall", "right"),
+        ("errors", "right"),
+    ]:
+        table.add_column(col, justify=justify)
+    for r in rows:
+        change = "" if r.delta is None else f"{r.delta * 100:+.1f}"
+        flag = " *" if r.router_changed or r.catalog_changed else ""
+        table.add_row(
+            r.run_id,
+            r.name,
+            r.router + flag,
+            str(r.cases),
+            fmt_rate(r.accuracy),
+            fmt_ci([r.accuracy_low, r.accuracy_high] if r.accuracy_low is not None else None),
+            change,
+            fmt_rate(r.macro_recall),
+            fmt_rate(r.error_rate),
+        )
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    click.echo("* router or catalog changed since the previous run of that eval")
 
 
 if __name__ == "__main__":

@@ -216,3 +216,39 @@ def _agent_deltas(
         )
         for name, (n, ra, rb) in tally.items()
     )
+
+
+def regression_gate(
+    comparison: Comparison,
+    *,
+    baseline: str,
+    significance: float = 0.05,
+    max_regression: float | None = None,
+) -> dict[str, Any]:
+    """The release gate against a baseline run: fails only on a significant drop.
+
+    A drop fails when McNemar's p is below ``significance`` and, if ``max_regression`` is set,
+    the accuracy fell by more than that. A drop that could be chance passes, and says so.
+    """
+    delta, p = comparison.delta, comparison.p_value
+    words = comparison.summary_sentence(a=f"baseline {baseline}", b="this run", alpha=significance)
+    if delta is None or p is None:
+        return {
+            "name": "regression",
+            "metric": "accuracy_delta",
+            "threshold": max_regression,
+            "value": None,
+            "passed": False,
+            "message": words,
+        }
+    too_big = max_regression is None or -delta > max_regression
+    failed = delta < 0 and p < significance and too_big
+    return {
+        "name": "regression",
+        "metric": "accuracy_delta",
+        "threshold": max_regression,
+        "value": delta,
+        "p_value": p,
+        "passed": not failed,
+        "message": words,
+    }

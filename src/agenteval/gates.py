@@ -25,10 +25,22 @@ def headline(card: Scorecard) -> dict[str, Any]:
         "accuracy": card.accuracy.value,
         "accuracy_ci": _ci(card.accuracy.low, card.accuracy.high),
         "macro_precision": card.macro_precision,
+        "macro_precision_ci": _pair(card.macro_precision_ci),
         "macro_recall": card.macro_recall,
+        "macro_recall_ci": _pair(card.macro_recall_ci),
         "macro_f1": card.macro_f1,
+        "macro_f1_ci": _pair(card.macro_f1_ci),
         "micro_f1": card.micro_f1,
+        "micro_f1_ci": _pair(card.micro_f1_ci),
+        "weighted_recall": card.weighted_recall,
         "weighted_f1": card.weighted_f1,
+        "weighted_f1_ci": _pair(card.weighted_f1_ci),
+        "trials_per_case": card.trials_per_case,
+        "design_effect": card.design_effect,
+        "consistency": card.consistency,
+        "pass_k": card.pass_k.value if card.pass_k is not None else None,
+        "pass_k_ci": _ci(card.pass_k.low, card.pass_k.high) if card.pass_k is not None else None,
+        "flaky": len(card.flaky),
         "min_agent_recall": worst[0].recall.value if worst else None,
         "min_agent_recall_agent": worst[0].name if worst else None,
         "error_rate": card.error_rate.value,
@@ -39,6 +51,10 @@ def headline(card: Scorecard) -> dict[str, Any]:
         "errors": card.errors,
         "correct": card.correct,
     }
+
+
+def _pair(ci: Sequence[float] | None) -> list[float] | None:
+    return None if ci is None else [float(ci[0]), float(ci[1])]
 
 
 def _ci(low: float | None, high: float | None) -> list[float] | None:

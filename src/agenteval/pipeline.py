@@ -24,10 +24,12 @@ from agenteval.batch import BatchTicket, run_batch
 from agenteval.cache import ResponseCache, default_cache_path
 from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
 from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
+from agenteval.compare import Comparison, compare, regression_gate
 from agenteval.config import EvalConfig
-from agenteval.errors import ConfigError, ExitCode
+from agenteval.errors import AgentEvalError, ConfigError, ExitCode
 from agenteval.estimate import Estimate, estimate_run
 from agenteval.gates import evaluate_gates, headline
+from agenteval.history import append_history
 from agenteval.holdout import Holdout, Views, build_views
 from agenteval.record import (
     ResultsWriter,
@@ -38,6 +40,7 @@ from agenteval.record import (
     total_usage,
 )
 from agenteval.reports import write_reports
+from agenteval.reports.compare import render_compare_html, render_compare_markdown
 from agenteval.routers import Router, make_router
 from agenteval.runner import RunPlan, RunState, Trial, run_plan
 from agenteval.scoring import score
@@ -57,6 +60,7 @@ class RunSpec:
     seed: int = 0
     fail_under: tuple[tuple[str, float], ...] = ()
     resume: Path | None = None
+    baseline: str | None = None  # a run folder, or "latest" (the newest complete run of this eval)
     backend_reason: str = ""
 
 
@@ -153,6 +157,13 @@ def run_eval(
             hint="add the model under router.prices in the config, or drop --max-cost",
         )
 
+    baseline = (
+        None
+        if spec.resume
+        else find_baseline(
+            spec.baseline or config.gates.baseline, config, from_cli=spec.baseline is not None
+        )
+    )
     if spec.resume:
         run_dir = spec.resume
         record = load_record(run_dir)
@@ -171,6 +182,7 @@ def run_eval(
             catalog=_catalog_info(loaded),
             cases=_case_info(loaded, cases),
             versions=_versions(),
+            baseline=baseline,
             notes=tuple(
                 n
                 for n in [spec.backend_reason and f"router: {backend} ({spec.backend_reason})"]
@@ -185,7 +197,6 @@ def run_eval(
     interrupted = False
     cache = _open_cache(config) if hasattr(router, "request_key") else None
     with ResultsWriter(run_dir) as writer:
-
         preload = _Preload()
 
         def on_trial(trial: Trial) -> None:
@@ -361,7 +372,23 @@ def finish_run(
     paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
     costs = [d.cost_usd for d in paid if d.error is None]  # a failed request is not billed
     cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
-    gate_results = evaluate_gates(scorecard, record.config.get("gates") or {}, fail_under)
+    gates_config = record.config.get("gates") or {}
+    gate_results = evaluate_gates(scorecard, gates_config, fail_under)
+    comparison = None
+    if record.baseline:
+        base_dir = Path(record.baseline["path"])
+        base = load_record(base_dir)
+        base_names = [a["name"] for a in base.catalog.get("agents", [])]
+        comp = compare(read_results(base_dir), rows, base_names, agent_names)
+        comparison = comp.to_dict()
+        gate_results.append(
+            regression_gate(
+                comp,
+                baseline=str(record.baseline["run_id"]),
+                significance=float(gates_config.get("significance") or 0.05),
+                max_regression=gates_config.get("max_regression"),
+            )
+        )
     record = record.with_(
         status="complete" if complete else "incomplete",
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -372,8 +399,10 @@ def finish_run(
         headline=headline(scorecard),
         gates=tuple(gate_results),
         scorecard=scorecard,
+        comparison=comparison,
     )
     save_record(run_dir, record)
+    append_history(run_dir.parent, record)
     write_reports(run_dir, record, rows)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
     if interrupted:
@@ -385,6 +414,74 @@ def finish_run(
     else:
         code = ExitCode.OK
     return RunOutcome(record=record, run_dir=run_dir, exit_code=code, failed_gates=failed)
+
+
+def find_baseline(
+    which: str | None, config: EvalConfig, *, from_cli: bool = False
+) -> dict[str, str] | None:
+    """Resolve a baseline (a run folder, or `latest`) to {run_id, path}, before anything runs.
+
+    Raises:
+        ConfigError: when the folder is not a saved run.
+    """
+    if not which:
+        return None
+    if which == "latest":
+        out = config.resolve(config.out)
+        runs = (
+            sorted(p for p in out.glob("*") if (p / "summary.json").is_file())
+            if out.is_dir()
+            else []
+        )
+        for run in reversed(runs):
+            saved = load_record(run)
+            if saved.name == config.name and saved.status == "complete":
+                return {"run_id": saved.run_id, "path": str(run.resolve())}
+        return None  # the first run of an eval has nothing to compare against
+    path = Path(which) if from_cli else config.resolve(which)
+    try:
+        saved = load_record(path)
+    except AgentEvalError as exc:
+        raise ConfigError(
+            f"baseline {which!r} is not a saved run ({exc.message})",
+            hint="pass a folder under reports/ written by `agenteval run`, or `latest`",
+        ) from exc
+    return {"run_id": saved.run_id, "path": str(path.resolve())}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareOutcome:
+    """What `agenteval compare` printed and wrote."""
+
+    comparison: Comparison
+    text: str
+    html: Path
+    markdown: Path
+
+
+def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) -> CompareOutcome:
+    """Compare run B against run A and write compare.html and compare.md into ``out``."""
+    a, b = load_record(run_a), load_record(run_b)
+    rows_a, rows_b = read_results(run_a), read_results(run_b)
+    comp = compare(
+        rows_a,
+        rows_b,
+        [x["name"] for x in a.catalog.get("agents", [])],
+        [x["name"] for x in b.catalog.get("agents", [])],
+    )
+    prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
+    out.mkdir(parents=True, exist_ok=True)
+    html, md = out / "compare.html", out / "compare.md"
+    html.write_text(render_compare_html(comp, a, b, prompts), encoding="utf-8")
+    markdown = render_compare_markdown(comp, a, b, prompts)
+    md.write_text(markdown, encoding="utf-8")
+    text = (
+        f"A = {a.run_id}\nB = {b.run_id}\n"
+        + comp.summary_sentence(a="A", b="B", alpha=alpha)
+        + f"\n{len(comp.fixed)} fixed, {len(comp.broken)} newly broken, "
+        f"{len(comp.added)} cases only in B, {len(comp.removed)} only in A"
+    )
+    return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
 
 
 def rerender(run_dir: Path) -> Path:

@@ -47,6 +47,8 @@ class RunRecord:
     headline: Mapping[str, Any] = field(default_factory=dict)
     gates: tuple[Mapping[str, Any], ...] = ()
     scorecard: Scorecard | None = None
+    baseline: Mapping[str, Any] | None = None  # {run_id, path} of the run compared against
+    comparison: Mapping[str, Any] | None = None  # Comparison.to_dict() against the baseline
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

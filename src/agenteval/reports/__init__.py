@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agenteval.compare import Comparison
+from agenteval.history import TrendRow, read_history, trend_rows
 from agenteval.record import ResultRow, RunRecord
 
 
@@ -15,6 +17,16 @@ class ReportData:
 
     record: RunRecord
     rows: tuple[ResultRow, ...]
+    history: tuple[TrendRow, ...] = ()
+
+    @property
+    def comparison(self) -> Comparison | None:
+        c = self.record.comparison
+        return Comparison.from_dict(c) if c else None
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return {r.case.id: r.case.prompt for r in self.rows}
 
     @property
     def misroutes(self) -> tuple[ResultRow, ...]:
@@ -35,8 +47,11 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
     from agenteval.reports.junit import render_junit
     from agenteval.reports.markdown import render_markdown
 
+    history = trend_rows(read_history(Path(run_dir).parent, record.name), last=30)
     data = ReportData(
-        record=record, rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial)))
+        record=record,
+        rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))),
+        history=history,
     )
     outputs = {
         "report.md": render_markdown(data),

@@ -19,7 +19,9 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(rate=fmt_rate, ci=fmt_ci, shorten=shorten)
+    env.filters.update(
+        rate=fmt_rate, ci=fmt_ci, shorten=shorten, sentence=lambda s: s[:1].upper() + s[1:]
+    )
     return env
 
 
@@ -32,6 +34,7 @@ def render_html(data: ReportData) -> str:
     """Render the HTML report of a run."""
     card = data.record.scorecard
     heat = _heatmap(data)
+    chart = history_chart(data)
     return (
         _env()
         .get_template("report.html.j2")
@@ -41,6 +44,7 @@ def render_html(data: ReportData) -> str:
             card=card,
             data=data,
             heat=heat,
+            chart=chart,
             problems=[
                 d for d in data.record.catalog.get("diagnostics", []) if d["severity"] != "info"
             ],
@@ -78,3 +82,46 @@ def _heatmap(data: ReportData) -> dict | None:
         "partial": len(keep) < n,
         "total": n,
     }
+
+
+def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict | None:
+    """Coordinates for the accuracy-over-runs SVG (drawn server-side: no script, no assets)."""
+    rows = [r for r in data.history if r.accuracy is not None]
+    if len(rows) < 2:
+        return None
+    left, right, top, bottom = 48, 44, 12, 28
+    span_x = (width - left - right) / max(1, len(rows) - 1)
+
+    def y_of(v: float) -> float:
+        return round(top + (1 - v) * (height - top - bottom), 1)
+
+    every = max(1, len(rows) // 6)
+    points = []
+    for i, r in enumerate(rows):
+        x = round(left + i * span_x, 1)
+        points.append(
+            {
+                "x": x,
+                "y": y_of(r.accuracy),
+                "run_id": r.run_id,
+                "accuracy": r.accuracy,
+                "delta": r.delta,
+                "changed": r.router_changed or r.catalog_changed,
+                "current": r.run_id == data.record.run_id,
+                "low_y": y_of(r.accuracy_low) if r.accuracy_low is not None else None,
+                "high_y": y_of(r.accuracy_high) if r.accuracy_high is not None else None,
+                "label": _short_date(r.created_at) if i % every == 0 or i == len(rows) - 1 else "",
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "points": points,
+        "path": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "grid": [(y_of(v), f"{int(v * 100)}%") for v in (0, 0.25, 0.5, 0.75, 1.0)],
+    }
+
+
+def _short_date(stamp: str) -> str:
+    return f"{stamp[5:10]} {stamp[11:16]}" if len(stamp) >= 16 else stamp
