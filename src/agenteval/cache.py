@@ -13,6 +13,7 @@ import os
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from agenteval.routers import Decision, Usage
 
@@ -45,21 +46,29 @@ class ResponseCache:
         self.misses = 0
 
     def get(self, key: str) -> Decision | None:
+        data = self.get_json(key)
+        if data is None:
+            return None
+        data["usage"] = Usage(**data["usage"])
+        return Decision(**{**data, "cached": True})
+
+    def put(self, key: str, decision: Decision) -> None:
+        if decision.error is None:
+            self.put_json(key, {**asdict(decision), "cached": False})
+
+    def get_json(self, key: str) -> dict[str, Any] | None:
+        """Any JSON value stored under a key (agent outputs and judge grades use this too)."""
         row = self._db.execute("SELECT value FROM decisions WHERE key = ?", (key,)).fetchone()
         if row is None:
             self.misses += 1
             return None
         self.hits += 1
-        data = json.loads(row[0])
-        data["usage"] = Usage(**data["usage"])
-        return Decision(**{**data, "cached": True})
+        return json.loads(row[0])
 
-    def put(self, key: str, decision: Decision) -> None:
-        if decision.error is not None:
-            return
-        value = json.dumps({**asdict(decision), "cached": False})
+    def put_json(self, key: str, value: dict[str, Any]) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO decisions VALUES (?, ?, julianday('now'))", (key, value)
+            "INSERT OR REPLACE INTO decisions VALUES (?, ?, julianday('now'))",
+            (key, json.dumps(value)),
         )
 
     def close(self) -> None:

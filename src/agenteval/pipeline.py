@@ -370,7 +370,8 @@ def finish_run(
     complete = not interrupted and stopped_reason is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
     paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
-    costs = [d.cost_usd for d in paid if d.error is None]  # a failed request is not billed
+    # a failed request is not billed; an answer cut off at max_tokens is, and says so
+    costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
     cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
     gates_config = record.config.get("gates") or {}
     gate_results = evaluate_gates(scorecard, gates_config, fail_under)

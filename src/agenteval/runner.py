@@ -248,7 +248,7 @@ def settle(
     state.correct += result.correct
     state.errors += result.error is not None
     if not decision.cached:
-        if decision.cost_usd is None and not decision.error:
+        if decision.cost_usd is None and not decision.error:  # billed, but no known price
             state.cost_known = False
         state.cost_usd += decision.cost_usd or 0.0
         state.paid += decision.error is None

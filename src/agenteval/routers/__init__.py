@@ -60,6 +60,20 @@ class Decision:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A plain model call's answer (an agent running, or a judge grading)."""
+
+    model: str
+    text: str = ""
+    tool_input: Mapping[str, Any] | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    cached: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RouteRequest:
     """One case to route, with the catalog as this router must see it."""
 

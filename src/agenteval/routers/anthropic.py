@@ -20,7 +20,7 @@ from typing import Any
 from agenteval.errors import RouterError
 from agenteval.holdout import CatalogView
 from agenteval.pricing import ModelTable, model_table
-from agenteval.routers import Decision, FatalRouterError, RouteRequest, Usage
+from agenteval.routers import Completion, Decision, FatalRouterError, RouteRequest, Usage
 from agenteval.routers.prompt import (
     BUILTIN_NAMES,
     DELEGATION_TOOLS,
@@ -188,31 +188,88 @@ class AnthropicRouter:
         return self._client
 
     async def route(self, request: RouteRequest) -> Decision:
+        start = time.perf_counter()
+        message, error = await self._create(self.params(request), self.model)
+        if error is not None:
+            return Decision(agent=None, error=error, latency_s=time.perf_counter() - start)
+        return self.decide(message, request.view, latency_s=time.perf_counter() - start)
+
+    async def _create(self, params: dict[str, Any], model: str) -> tuple[Any, str | None]:
+        """Send one Messages request: (message, None) or (None, what went wrong).
+
+        Raises:
+            FatalRouterError: for failures every later request would hit too.
+        """
         import anthropic
 
-        start = time.perf_counter()
         try:
-            message = await self.client().messages.create(**self.params(request))
+            return await self.client().messages.create(**params), None
         except anthropic.APIStatusError as exc:
-            _raise_if_fatal(exc, self.model)
-            return Decision(agent=None, error=_describe(exc), latency_s=time.perf_counter() - start)
+            _raise_if_fatal(exc, model)
+            return None, _describe(exc)
         except anthropic.APITimeoutError:
-            return Decision(
-                agent=None,
-                error=f"timeout after {self._timeout_s:g} s (and {self._max_retries} retries)",
-                latency_s=time.perf_counter() - start,
-            )
+            return None, f"timeout after {self._timeout_s:g} s (and {self._max_retries} retries)"
         except anthropic.APIConnectionError as exc:
-            return Decision(
-                agent=None, error=f"connection error: {exc}", latency_s=time.perf_counter() - start
-            )
+            return None, f"connection error: {exc}"
         except ValueError as exc:  # a 200 whose body is not valid JSON
-            return Decision(
-                agent=None,
-                error=f"malformed response: {type(exc).__name__}: {exc}",
-                latency_s=time.perf_counter() - start,
-            )
-        return self.decide(message, request.view, latency_s=time.perf_counter() - start)
+            return None, f"malformed response: {type(exc).__name__}: {exc}"
+
+    def resolve_model(self, model: str | None) -> str:
+        """A model id for an agent file's `model` field (`inherit` or none: the run's model)."""
+        if model is None or model.strip().lower() in ("", "inherit"):
+            return self.model
+        return self.table.resolve(model)
+
+    async def complete(
+        self,
+        *,
+        system: str,
+        prompt: str,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        tool: Mapping[str, Any] | None = None,
+    ) -> Completion:
+        """One plain model call: an agent answering a request, or a judge grading an output.
+
+        A ``tool`` is offered with ``tool_choice: auto`` (newer models reject forced tool use);
+        its first call's input comes back as ``tool_input``.
+        """
+        model_id = self.resolve_model(model)
+        params: dict[str, Any] = {
+            "model": model_id,
+            "max_tokens": max_tokens or self.max_tokens,
+            "system": system,
+            "messages": [{"role": "user", "content": prompt}],
+        }
+        if tool is not None:
+            params["tools"] = [dict(tool)]
+            params["tool_choice"] = {"type": "auto"}
+        start = time.perf_counter()
+        message, error = await self._create(params, model_id)
+        if error is not None:
+            return Completion(model=model_id, error=error, latency_s=time.perf_counter() - start)
+        texts, tool_input = [], None
+        for block in message.content:
+            kind = getattr(block, "type", None)
+            if kind == "text":
+                texts.append(block.text)
+            elif kind == "tool_use" and tool is not None and block.name == tool["name"]:
+                tool_input = tool_input or (block.input if isinstance(block.input, dict) else {})
+        usage = _usage(message.usage)
+        return Completion(
+            model=model_id,
+            text="\n".join(t for t in texts if t.strip()),
+            tool_input=tool_input,
+            usage=usage,
+            cost_usd=self.table.cost(
+                model_id,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+            ),
+            latency_s=time.perf_counter() - start,
+        )
 
     def decide(
         self, message: Any, view: CatalogView, *, latency_s: float = 0.0, batch: bool = False
@@ -237,6 +294,17 @@ class AnthropicRouter:
             cache_read_tokens=usage.cache_read_tokens,
             batch=batch,
         )
+        if picked is None and getattr(message, "stop_reason", None) == "max_tokens":
+            # cut off before it chose (thinking can use the budget): no answer, not `none`
+            return Decision(
+                agent=None,
+                error=f"answer cut off at max_tokens ({self.max_tokens}) before a choice; "
+                "raise router.max_tokens",
+                rationale=rationale,
+                usage=usage,
+                cost_usd=cost,
+                latency_s=latency_s,
+            )
         if self.mode == "classify":
             picked, raw = _classified(rationale, view), rationale[-200:]
         elif picked is not None and picked in BUILTIN_NAMES and picked not in view.names:
