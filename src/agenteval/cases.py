@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenteval.catalog import Agent, Catalog, Diagnostic
+from agenteval.checks import CheckSpecError, parse_checks
 from agenteval.errors import DatasetError
 
 NONE_LABEL = "none"
@@ -260,6 +261,12 @@ def load_dataset(path: Path) -> Dataset:
             )
             continue
         seen[case_id] = line
+        if r.checks:
+            try:
+                parse_checks(r.checks, where=f"case {case_id!r}")
+            except CheckSpecError as exc:
+                problems.append((line, exc.message, exc.hint))
+                continue
         expected = [r.expected] if isinstance(r.expected, str) else r.expected
         cases.append(
             Case(

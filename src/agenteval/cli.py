@@ -116,6 +116,18 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     "regression gate, a significant drop fails the run.",
 )
 @click.option("--batch", is_flag=True, help="Use the Message Batches API (half price, slower).")
+@click.option(
+    "--outputs",
+    "recorded",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Grade outputs recorded in this JSONL file instead of running agents.",
+)
+@click.option(
+    "--oracle-routing",
+    is_flag=True,
+    help="Grade the expected agent's output, whatever routing chose.",
+)
+@click.option("--judge-model", help="Model that grades `rubric` checks (default: the run's).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_fail_cleanly
 def run(
@@ -138,9 +150,12 @@ def run(
     max_cost: float | None,
     baseline: str | None,
     batch: bool,
+    recorded: Path | None,
+    oracle_routing: bool,
+    judge_model: str | None,
     plain: bool,
 ) -> None:
-    """Route every case and write a report folder under reports/."""
+    """Route every case, grade outputs of cases with checks, write a report folder."""
     from agenteval.gates import parse_fail_under
     from agenteval.pipeline import RunSpec, choose_backend, run_eval
     from agenteval.progress import ProgressDisplay
@@ -167,6 +182,15 @@ def run(
             cache=False if no_cache else None,
             batch=True if batch else None,
         )
+        if recorded or oracle_routing or judge_model:
+            changes = {"oracle_routing": oracle_routing or config.outputs.oracle_routing}
+            if recorded:
+                changes["recorded"] = str(recorded.resolve())
+            if judge_model:
+                changes["judge_model"] = judge_model
+            config = config.model_copy(
+                update={"outputs": config.outputs.model_copy(update=changes)}
+            )
         chosen, reason = choose_backend(config, backend)
         config = config.model_copy(
             update={"router": config.router.model_copy(update={"backend": chosen})}

@@ -36,6 +36,17 @@ class RouterConfig(_Strict):
     prices: dict[str, dict[str, float]] = {}
 
 
+class OutputsConfig(_Strict):
+    """Grading what agents write: which outputs, and who judges rubrics."""
+
+    enabled: bool = True  # grade the outputs of cases that carry `checks:`
+    recorded: str | None = None  # JSONL of outputs recorded elsewhere: grade these, call no agent
+    sample_data: bool = False  # label the recorded outputs as sample data in reports
+    oracle_routing: bool = False  # run the expected agent, whatever routing chose
+    judge_model: str | None = None  # default: the run's model
+    max_tokens: int | None = None
+
+
 class GatesConfig(_Strict):
     """Release gates; a run whose scores fall below any of these exits with code 1."""
 
@@ -45,6 +56,8 @@ class GatesConfig(_Strict):
     max_error_rate: float | None = Field(default=None, ge=0, le=1)
     baseline: str | None = None
     max_regression: float | None = Field(default=None, ge=0, le=1)
+    min_output_pass_rate: float | None = Field(default=None, ge=0, le=1)
+    min_agent_output_pass_rate: float | None = Field(default=None, ge=0, le=1)
     significance: float = Field(default=0.05, gt=0, lt=1)
 
 
@@ -66,6 +79,7 @@ class EvalConfig(_Strict):
     cache_path: str | None = None
     out: str = "reports"
     gates: GatesConfig = GatesConfig()
+    outputs: OutputsConfig = OutputsConfig()
     base_dir: str = Field(default=".", exclude=True)
 
     @field_validator("holdout")

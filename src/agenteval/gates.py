@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agenteval.errors import ConfigError
+from agenteval.grading import OutputScorecard
 from agenteval.scoring import Scorecard
 
 # gate name -> (headline metric, direction): "min" gates fail below, "max" gates fail above.
@@ -15,6 +16,8 @@ GATES: dict[str, tuple[str, str]] = {
     "macro_f1": ("macro_f1", "min"),
     "min_agent_recall": ("min_agent_recall", "min"),
     "max_error_rate": ("error_rate", "max"),
+    "min_output_pass_rate": ("output_pass_rate", "min"),
+    "min_agent_output_pass_rate": ("min_agent_output_pass_rate", "min"),
 }
 
 
@@ -92,27 +95,48 @@ def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
     return tuple(parsed)
 
 
+def output_headline(card: OutputScorecard | None) -> dict[str, Any]:
+    """The output-grading numbers beside the routing ones (empty when nothing was graded)."""
+    if card is None:
+        return {}
+    worst = min(
+        (a for a in card.agents if a.rate.value is not None),
+        key=lambda a: (a.rate.value, a.agent),
+        default=None,
+    )
+    return {
+        "output_pass_rate": card.rate.value,
+        "output_pass_rate_ci": _ci(card.rate.low, card.rate.high),
+        "outputs_graded": card.graded,
+        "output_errors": card.errors,
+        "min_agent_output_pass_rate": worst.rate.value if worst else None,
+        "min_agent_output_pass_rate_agent": worst.agent if worst else None,
+        "judge_mean": card.judge_mean,
+    }
+
+
 def evaluate_gates(
-    card: Scorecard, gates: Mapping[str, Any], fail_under: Sequence[tuple[str, float]] = ()
+    numbers: Mapping[str, Any],
+    gates: Mapping[str, Any],
+    fail_under: Sequence[tuple[str, float]] = (),
 ) -> list[dict[str, Any]]:
-    """Check every configured gate; each result says in words why it passed or failed."""
+    """Check every configured gate against the run's headline numbers, in plain words."""
     wanted = {k: v for k, v in gates.items() if k in GATES and v is not None}
     wanted.update(dict(fail_under))
-    numbers = headline(card)
     results = []
     for name, threshold in wanted.items():
         metric, direction = GATES[name]
         value = numbers.get(metric)
         if value is None:
-            passed, message = False, f"{metric} is undefined for this run (no scored cases)"
+            passed, message = False, f"{metric} is undefined for this run (nothing scored)"
         elif direction == "min":
             passed = value >= threshold
             message = f"{metric} {value:.3f} {'>=' if passed else '<'} {threshold:.3f}"
         else:
             passed = value <= threshold
             message = f"{metric} {value:.3f} {'<=' if passed else '>'} {threshold:.3f}"
-        if name == "min_agent_recall" and value is not None and not passed:
-            message += f" (worst: {numbers['min_agent_recall_agent']})"
+        if name.startswith("min_agent") and value is not None and not passed:
+            message += f" (worst: {numbers[metric + '_agent']})"
         results.append(
             {
                 "name": name,

@@ -12,10 +12,11 @@ import datetime as dt
 import json
 import os
 import platform
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,20 +29,31 @@ from agenteval.compare import Comparison, compare, regression_gate
 from agenteval.config import EvalConfig
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
 from agenteval.estimate import Estimate, estimate_run
-from agenteval.gates import evaluate_gates, headline
+from agenteval.gates import evaluate_gates, headline, output_headline
+from agenteval.grading import OutputScorecard, score_outputs
 from agenteval.history import append_history
 from agenteval.holdout import Holdout, Views, build_views
+from agenteval.outputs import (
+    OutputJob,
+    OutputResult,
+    Recorded,
+    load_recorded,
+    recorded_output,
+    run_outputs,
+)
 from agenteval.record import (
+    OutputsWriter,
     ResultsWriter,
     RunRecord,
     load_record,
+    read_outputs,
     read_results,
     save_record,
     total_usage,
 )
 from agenteval.reports import write_reports
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routers import Router, make_router
+from agenteval.routers import Router, Usage, make_router
 from agenteval.runner import RunPlan, RunState, Trial, run_plan
 from agenteval.scoring import score
 
@@ -195,7 +207,22 @@ def run_eval(
     by_id = {c.id: c for c in cases}
     state = RunState(total=len(plan.pending()))
     interrupted = False
-    cache = _open_cache(config) if hasattr(router, "request_key") else None
+    graded_cases = [c for c in cases if c.checks] if config.outputs.enabled else []
+    recorded = (
+        load_recorded(config.resolve(config.outputs.recorded))
+        if graded_cases and config.outputs.recorded
+        else None
+    )
+    notes: list[str] = []
+    can_run_agents = hasattr(router, "complete") or bool(os.environ.get(config.router.api_key_env))
+    if graded_cases and recorded is None and not can_run_agents:
+        notes.append(
+            f"{len(graded_cases)} cases carry output checks, not graded: no model to run agents "
+            "offline (pass --outputs FILE.jsonl, or set ANTHROPIC_API_KEY)"
+        )
+        graded_cases = []
+    needs_cache = hasattr(router, "request_key") or (graded_cases and recorded is None)
+    cache = _open_cache(config) if needs_cache else None
     with ResultsWriter(run_dir) as writer:
         preload = _Preload()
 
@@ -208,6 +235,18 @@ def run_eval(
 
         try:
             asyncio.run(_run(router, plan, config, on_trial, state, cache, run_dir, notify))
+            if graded_cases and state.stopped_reason is None:
+                _grade_outputs(
+                    config,
+                    loaded.catalog,
+                    graded_cases,
+                    router,
+                    run_dir,
+                    cache,
+                    recorded,
+                    state,
+                    progress,
+                )
         except KeyboardInterrupt:
             interrupted = True
             state.stopped_reason = "interrupted (Ctrl-C)"
@@ -222,6 +261,7 @@ def run_eval(
         stopped_reason=state.stopped_reason,
         interrupted=interrupted,
         fail_under=spec.fail_under,
+        notes=tuple(notes),
     )
 
 
@@ -279,6 +319,90 @@ class _Preload:
         from agenteval.reports.html import warm_templates
 
         warm_templates()
+
+
+def _grade_outputs(
+    config: EvalConfig,
+    catalog: Catalog,
+    cases: Sequence[Case],
+    router: Router,
+    run_dir: Path,
+    cache: ResponseCache | None,
+    recorded: Mapping[tuple[str, int | None], Recorded] | None,
+    routing: RunState,
+    progress: Callable[[RunState], Any] | None,
+) -> None:
+    """Produce (or take as recorded) and grade the output of every case that has checks."""
+    # `python: module:function` checks import the user's module from the project or config folder
+    for folder in (str(Path(config.base_dir).resolve()), os.getcwd()):
+        if folder not in sys.path:
+            sys.path.append(folder)
+    routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
+    done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
+    names = set(catalog.names)
+    jobs = []
+    for t in range(config.trials):
+        for case in cases:
+            if (case.id, t) in done:
+                continue
+            label = routed.get((case.id, t))
+            first_expected = next((e for e in sorted(case.expected) if e in names), None)
+            entry = recorded_output(recorded, case.id, t) if recorded is not None else None
+            text = entry.output if entry is not None else None
+            if recorded is not None:  # the agent that wrote the recorded output
+                agent = (entry.agent or first_expected) if entry is not None else None
+            elif config.outputs.oracle_routing:
+                agent = first_expected
+            else:
+                agent = label if label in names else None
+            jobs.append(
+                OutputJob(
+                    case=case,
+                    trial=t,
+                    agent=agent,
+                    routed=label,
+                    oracle=config.outputs.oracle_routing,
+                    recorded=text,
+                )
+            )
+    if not jobs:
+        return
+    client = router if hasattr(router, "complete") else None
+    if client is None and os.environ.get(config.router.api_key_env):
+        client = make_router("anthropic", _router_options(config) | {"backend": "anthropic"})
+    state = RunState(
+        total=len(jobs), phase="grading outputs", cost_usd=routing.cost_usd, paid=routing.paid
+    )
+    with OutputsWriter(run_dir) as writer:
+
+        def on_result(result: OutputResult) -> None:
+            writer.write(result)
+            state.done += 1
+            state.correct += result.passed is True
+            state.errors += result.passed is None and result.source != "not-run"
+            if progress:
+                progress(state)
+
+        async def go() -> None:
+            try:
+                await run_outputs(
+                    jobs,
+                    catalog=catalog,
+                    client=client,
+                    judge_model=config.outputs.judge_model,
+                    cache=cache,
+                    on_result=on_result,
+                    concurrency=config.concurrency,
+                    max_tokens=config.outputs.max_tokens,
+                    max_cost_usd=config.max_cost_usd,
+                    state=state,
+                )
+            finally:
+                if client is not None:
+                    await client.aclose()
+
+        asyncio.run(go())
+    routing.stopped_reason = routing.stopped_reason or state.stopped_reason
 
 
 def _open_cache(config: EvalConfig) -> ResponseCache | None:
@@ -363,18 +487,32 @@ def finish_run(
     stopped_reason: str | None = None,
     interrupted: bool = False,
     fail_under: Sequence[tuple[str, float]] = (),
+    notes: Sequence[str] = (),
 ) -> RunOutcome:
     """Score what results.jsonl holds, save summary.json, render every report."""
     rows = read_results(run_dir)
     expected_total = record.cases.get("selected", 0) * int(record.config.get("trials", 1))
     complete = not interrupted and stopped_reason is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
+    graded = read_outputs(run_dir)
+    output_card = score_outputs(graded) if graded else None
+    graded_cases = (
+        record.cases.get("with_checks", 0)
+        if record.config.get("outputs", {}).get("enabled", True)
+        else 0
+    )
+    if graded_cases and not any("not graded" in n for n in notes):
+        complete = complete and len(graded) >= graded_cases * int(record.config.get("trials", 1))
     paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
     # a failed request is not billed; an answer cut off at max_tokens is, and says so
     costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
     cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
+    if graded and cost is not None:
+        extra = _output_cost(graded)
+        cost = None if extra is None else round(cost + extra, 6)
     gates_config = record.config.get("gates") or {}
-    gate_results = evaluate_gates(scorecard, gates_config, fail_under)
+    numbers = headline(scorecard) | output_headline(output_card)
+    gate_results = evaluate_gates(numbers, gates_config, fail_under)
     comparison = None
     if record.baseline:
         base_dir = Path(record.baseline["path"])
@@ -397,10 +535,12 @@ def finish_run(
         stopped_reason=stopped_reason,
         usage=total_usage(rows),
         cost_usd=cost,
-        headline=headline(scorecard),
+        headline=numbers,
         gates=tuple(gate_results),
         scorecard=scorecard,
         comparison=comparison,
+        outputs=None if output_card is None else _outputs_info(record, output_card, graded),
+        notes=tuple(dict.fromkeys([*record.notes, *notes])),
     )
     save_record(run_dir, record)
     append_history(run_dir.parent, record)
@@ -485,6 +625,27 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
     return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
 
 
+def _outputs_info(record: RunRecord, card: OutputScorecard, graded: Sequence[Any]) -> dict:
+    cfg = record.config.get("outputs") or {}
+    judges = sorted({o.judge_model for o in graded if o.judge_model})
+    models = sorted({o.model for o in graded if o.model})
+    return {
+        "scorecard": card.to_dict(),
+        "recorded": cfg.get("recorded"),
+        "sample_data": bool(cfg.get("sample_data")),
+        "oracle_routing": bool(cfg.get("oracle_routing")),
+        "judge_models": judges,
+        "agent_models": models,
+        "usage": asdict(sum((o.usage for o in graded if not o.cached), Usage())),
+        "cost_usd": _output_cost(graded),
+    }
+
+
+def _output_cost(graded: Sequence[Any]) -> float | None:
+    costs = [o.cost_usd for o in graded if not o.cached and o.source == "live"]
+    return None if any(c is None for c in costs) else round(sum(costs), 6)
+
+
 def rerender(run_dir: Path) -> Path:
     """Render the reports of a saved run again, without routing anything."""
     record = load_record(run_dir)
@@ -551,6 +712,7 @@ def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
         "examples": sum(c.origin == "example" for c in all_cases),
         "dataset": sum(c.origin == "dataset" for c in all_cases),
         "examples_without_user": loaded.case_set.examples_without_user,
+        "with_checks": sum(bool(c.checks) for c in selected),
         "datasets": [str(p) for p in loaded.dataset_paths],
     }
 

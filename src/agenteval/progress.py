@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from agenteval.runner import RunState
 
@@ -26,7 +26,7 @@ class ProgressDisplay:
         self.tty = not force_plain and self.stream.isatty()
         self._last = 0.0
         self._progress = None
-        self._task = None
+        self._tasks: dict[int, Any] = {}
 
     def __enter__(self) -> ProgressDisplay:
         if self.tty:
@@ -41,7 +41,7 @@ class ProgressDisplay:
             )
 
             self._progress = Progress(
-                TextColumn("[bold]routing"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
@@ -61,21 +61,21 @@ class ProgressDisplay:
         rate = state.done / elapsed
         acc = "n/a" if state.accuracy is None else f"{100 * state.accuracy:.1f}%"
         cost = f"${state.cost_usd:.4f}" if state.cost_known else "cost unknown"
-        extra = f"acc {acc} · errors {state.errors} · {cost}"
+        what = "acc" if state.phase == "routing" else "pass"
+        extra = f"{what} {acc} · errors {state.errors} · {cost}"
         if self._progress is not None:
-            if self._task is None:
-                self._task = self._progress.add_task(
-                    "routing", total=state.total, rate="", extra=""
+            task = self._tasks.get(id(state))
+            if task is None:
+                task = self._tasks[id(state)] = self._progress.add_task(
+                    state.phase, total=state.total, rate="", extra=""
                 )
-            self._progress.update(
-                self._task, completed=state.done, rate=f"{rate:.1f}/s", extra=extra
-            )
+            self._progress.update(task, completed=state.done, rate=f"{rate:.1f}/s", extra=extra)
             return
         if state.done == state.total or now - self._last >= self.every_s:
             self._last = now
             eta = (state.total - state.done) / rate if rate else 0.0
             print(
-                f"[agenteval] {state.done}/{state.total} trials · {rate:.1f}/s · "
+                f"[agenteval] {state.phase}: {state.done}/{state.total} · {rate:.1f}/s · "
                 f"eta {eta:.0f}s · {extra}",
                 file=self.stream,
                 flush=True,

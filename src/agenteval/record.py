@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from agenteval.cases import Case
 from agenteval.errors import RecordError
+from agenteval.outputs import OutputResult
 from agenteval.routers import Decision, Usage
 from agenteval.runner import Trial
 from agenteval.scoring import Scorecard
@@ -22,6 +23,7 @@ from agenteval.scoring import Scorecard
 SCHEMA_VERSION = 1
 SUMMARY = "summary.json"
 RESULTS = "results.jsonl"
+OUTPUTS = "outputs.jsonl"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +51,7 @@ class RunRecord:
     scorecard: Scorecard | None = None
     baseline: Mapping[str, Any] | None = None  # {run_id, path} of the run compared against
     comparison: Mapping[str, Any] | None = None  # Comparison.to_dict() against the baseline
+    outputs: Mapping[str, Any] | None = None  # {"scorecard": OutputScorecard dict, meta...}
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,3 +246,47 @@ def total_usage(rows: Iterable[ResultRow]) -> dict[str, int]:
         if not row.trial.decision.cached:
             total = total + row.trial.decision.usage
     return asdict(total)
+
+
+class OutputsWriter:
+    """Appends graded outputs to outputs.jsonl, one line each, flushed at once."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / OUTPUTS
+        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def write(self, result: OutputResult) -> None:
+        self._fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> OutputsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_outputs(run_dir: Path, *, repair: bool = False) -> list[OutputResult]:
+    """Read outputs.jsonl (a torn last line is dropped, and cut off with ``repair``)."""
+    path = Path(run_dir) / OUTPUTS
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    results: dict[tuple[str, int], OutputResult] = {}
+    good_end = 0
+    for raw in data.splitlines(keepends=True):
+        if not raw.endswith(b"\n"):
+            break
+        try:
+            result = OutputResult.from_dict(json.loads(raw.decode("utf-8")))
+        except (ValueError, KeyError, TypeError):
+            break
+        results.setdefault((result.case_id, result.trial), result)
+        good_end += len(raw)
+    if repair and good_end < len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
+    return list(results.values())

@@ -105,6 +105,7 @@ class RunState:
     cost_usd: float = 0.0
     cost_known: bool = True
     paid: int = 0  # requests answered by the API (not the cache) without error
+    phase: str = "routing"
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
     stopped_reason: str | None = None
@@ -175,7 +176,7 @@ async def run_plan(
         async with limit:
             if stop.is_set():
                 return
-            if max_cost_usd is not None and _over_budget(state, max_cost_usd):
+            if max_cost_usd is not None and over_budget(state, max_cost_usd):
                 state.stopped_reason = state.stopped_reason or (
                     f"budget of ${max_cost_usd:.2f} reached (spent ${state.cost_usd:.4f})"
                 )
@@ -256,7 +257,7 @@ def settle(
     return result
 
 
-def _over_budget(state: RunState, budget: float) -> bool:
+def over_budget(state: RunState, budget: float) -> bool:
     average = state.cost_usd / state.paid if state.paid else 0.0
     return state.cost_usd + (state.in_flight + 1) * average > budget
 

@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agenteval.checks import CheckResult
 from agenteval.compare import Comparison
+from agenteval.grading import OutputScorecard
 from agenteval.history import TrendRow, read_history, trend_rows
-from agenteval.record import ResultRow, RunRecord
+from agenteval.outputs import OutputResult
+from agenteval.record import ResultRow, RunRecord, read_outputs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,6 +21,17 @@ class ReportData:
     record: RunRecord
     rows: tuple[ResultRow, ...]
     history: tuple[TrendRow, ...] = ()
+    outputs: tuple[OutputResult, ...] = ()
+
+    @property
+    def output_card(self) -> OutputScorecard | None:
+        o = self.record.outputs
+        return OutputScorecard.from_dict(o["scorecard"]) if o else None
+
+    @property
+    def failed_outputs(self) -> tuple[tuple[OutputResult, CheckResult], ...]:
+        """(output, check) for every check that failed or could not be graded."""
+        return tuple((o, c) for o in self.outputs for c in o.checks if c.passed is not True)
 
     @property
     def comparison(self) -> Comparison | None:
@@ -52,6 +66,7 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
         record=record,
         rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))),
         history=history,
+        outputs=tuple(sorted(read_outputs(run_dir), key=lambda o: (o.case_id, o.trial))),
     )
     outputs = {
         "report.md": render_markdown(data),

@@ -68,6 +68,10 @@ def render_junit(data: ReportData) -> str:
                 f"request: {row.case.prompt}\nexpected: {expected}\n"
                 f"got: {t.label}\nrationale: {t.decision.rationale}"
             )
+    if data.outputs:
+        _output_suite(suites, data)
+        for key in ("tests", "failures", "errors"):
+            suites.set(key, str(sum(int(s.get(key)) for s in suites.findall("testsuite"))))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
@@ -77,3 +81,38 @@ def render_junit(data: ReportData) -> str:
 def _clean(text: str) -> str:
     """Drop characters XML 1.0 cannot hold (control characters in model output)."""
     return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+
+
+def _output_suite(suites: ET.Element, data: ReportData) -> None:
+    """One testcase per graded output: a failed check is a failure, an ungradable one an error."""
+    outs = [o for o in data.outputs if o.source != "not-run"]
+    failures = sum(o.passed is False for o in outs)
+    errors = sum(o.passed is None for o in outs)
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"agenteval.{data.record.name}.outputs",
+        tests=str(len(outs)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+        time="0",
+    )
+    multi = int(data.record.config.get("trials", 1)) > 1
+    for o in outs:
+        name = f"{o.case_id} output" + (f" [trial {o.trial + 1}]" if multi else "")
+        case = ET.SubElement(
+            suite, "testcase", classname=f"agenteval.outputs.{o.agent}", name=name, time="0"
+        )
+        bad = [c for c in o.checks if c.passed is False]
+        broken = [c for c in o.checks if c.passed is None]
+        if o.error is not None or broken:
+            why = o.error or "; ".join(f"{c.name}: {c.error}" for c in broken)
+            err = ET.SubElement(case, "error", message=_clean(why[:300]), type="GradingError")
+            err.text = _clean(why)
+        elif bad:
+            message = "; ".join(f"{c.name}: {c.reason}" for c in bad)
+            fail = ET.SubElement(
+                case, "failure", message=_clean(message[:300]), type="OutputCheckFailed"
+            )
+            fail.text = _clean(f"{message}\n\noutput:\n{(o.output or '')[:2000]}")

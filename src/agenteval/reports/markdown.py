@@ -60,6 +60,45 @@ def render_markdown(data: ReportData) -> str:
                 f"| `{c.expected}` | `{c.got}` | {c.count} |" for c in card.top_confusions[:10]
             ]
             lines.append("")
+    oc = data.output_card
+    if oc is not None:
+        om = r.outputs or {}
+        label = " (sample data)" if om.get("sample_data") else ""
+        lines += [
+            f"### Outputs{label}",
+            "",
+            f"{fmt_rate(oc.rate.value)} of {oc.graded} graded outputs pass every check "
+            f"{fmt_ci(_ci(oc.rate))}; {fmt_rate(oc.check_rate.value)} of checks pass"
+            + (f"; judge mean {oc.judge_mean:.2f}/5" if oc.judge_mean is not None else "")
+            + (f"; {oc.errors} not graded" if oc.errors else "")
+            + ".",
+            "",
+        ]
+        if oc.misrouted.n:
+            lines += [
+                f"Misrouted requests: the wrong agent's output passed "
+                f"{fmt_rate(oc.misrouted.value)} ({oc.misrouted.k}/{oc.misrouted.n}), vs "
+                f"{fmt_rate(oc.routed_right.value)} when routed right.",
+                "",
+            ]
+        worst = sorted(
+            (a for a in oc.agents if a.rate.value is not None),
+            key=lambda a: (a.rate.value, a.agent),
+        )[:5]
+        if worst:
+            lines += ["| agent | outputs | pass rate |", "|---|---:|---:|"]
+            lines += [f"| `{a.agent}` | {a.outputs} | {fmt_rate(a.rate.value)} |" for a in worst]
+            lines.append("")
+        failed = data.failed_outputs[:MAX_MISROUTES]
+        if failed:
+            lines += ["| case | check | why |", "|---|---|---|"]
+            for o, c in failed:
+                why = c.reason if c.passed is False else f"not graded: {c.error}"
+                lines.append(
+                    f"| `{o.case_id}` | `{_cell(shorten(c.name, 40))}` | "
+                    f"{_cell(shorten(why, 120))} |"
+                )
+            lines.append("")
     misroutes = data.misroutes
     if misroutes:
         lines += [
@@ -91,3 +130,8 @@ def render_markdown(data: ReportData) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _ci(rate: object) -> list[float] | None:
+    low, high = getattr(rate, "low", None), getattr(rate, "high", None)
+    return None if low is None or high is None else [low, high]

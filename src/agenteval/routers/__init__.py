@@ -32,6 +32,9 @@ class Usage:
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
 
+    def __radd__(self, other: object) -> Usage:
+        return self if other == 0 else NotImplemented  # so sum() works
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,

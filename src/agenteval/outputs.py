@@ -1,0 +1,441 @@
+"""Score the outputs: run the agent a case reached, then grade what it wrote.
+
+The agent runs as Claude Code would run it: its file's body is the system prompt, its `model`
+field picks the model (`inherit` or none: the run's model), the case's request is the user
+message. Deterministic checks run locally; a `rubric` is graded by a judge model that answers
+through a `grade` tool. Outputs recorded elsewhere (`--outputs FILE.jsonl`) are graded without
+calling any agent. Calls go through the same machinery as routing: one client, an adaptive
+concurrency limit, the response cache, the budget, and one error per call, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agenteval.cache import ResponseCache
+from agenteval.cases import Case
+from agenteval.catalog import Catalog
+from agenteval.checks import Check, CheckResult, parse_checks, run_check
+from agenteval.errors import DatasetError
+from agenteval.routers import Completion, FatalRouterError, Usage
+from agenteval.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, over_budget
+
+MAX_JUDGED_CHARS = 30_000
+JUDGE_TOOL = {
+    "name": "grade",
+    "description": "Record your grade of the answer against the criterion.",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "passed": {"type": "boolean", "description": "true if the answer meets the criterion"},
+            "score": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 5,
+                "description": "1 = does not meet it at all, 5 = fully meets it",
+            },
+            "reason": {"type": "string", "description": "one sentence: why"},
+        },
+        "required": ["passed", "score", "reason"],
+    },
+}
+JUDGE_SYSTEM = (
+    "You grade the answer an AI agent gave to a user's request against ONE criterion. "
+    "Judge only that criterion, not style or length unless the criterion asks. If a reference "
+    "answer is given, use it to judge correctness. Always answer by calling the grade tool once."
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputJob:
+    """One output to produce (or take as recorded) and grade."""
+
+    case: Case
+    trial: int
+    agent: str | None  # the agent whose output is graded; None: no agent took the request
+    routed: str | None  # the label routing gave (None on a routing error)
+    oracle: bool = False
+    recorded: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputResult:
+    """An agent's output for one (case, trial) and every check's result."""
+
+    case_id: str
+    trial: int
+    agent: str | None
+    routed: str | None
+    expected: tuple[str, ...]
+    oracle: bool
+    source: str  # live | recorded | not-run
+    output: str | None = None
+    model: str | None = None
+    judge_model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+    cached: bool = False
+    error: str | None = None
+    checks: tuple[CheckResult, ...] = ()
+
+    @property
+    def misrouted(self) -> bool:
+        return self.routed is not None and self.routed not in self.expected
+
+    @property
+    def passed(self) -> bool | None:
+        """True when every check passed; False when one failed; None when not gradable."""
+        if self.error is not None or self.source == "not-run" or not self.checks:
+            return None
+        if any(c.passed is False for c in self.checks):
+            return False
+        return None if any(c.passed is None for c in self.checks) else True
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["expected"] = list(self.expected)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutputResult:
+        values = dict(data)
+        values["expected"] = tuple(values.get("expected") or ())
+        values["usage"] = Usage(**(values.get("usage") or {}))
+        values["checks"] = tuple(CheckResult(**c) for c in values.get("checks") or ())
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def case_checks(case: Case) -> tuple[Check, ...]:
+    """The validated checks of a case (validated when its dataset was loaded)."""
+    return parse_checks(case.checks, where=case.source) if case.checks else ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    """An output recorded elsewhere, and the agent that wrote it (when known)."""
+
+    output: str
+    agent: str | None = None
+
+
+def load_recorded(path: Path) -> dict[tuple[str, int | None], Recorded]:
+    """Outputs recorded elsewhere: JSONL lines `{"case_id", "output", "agent"?, "trial"?}`.
+
+    Raises:
+        DatasetError: naming the file and line of a malformed entry.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DatasetError(
+            f"cannot read recorded outputs: {exc.strerror}",
+            path=path,
+            hint='pass a JSONL file of {"case_id": ..., "output": ...}',
+        ) from exc
+    recorded: dict[tuple[str, int | None], Recorded] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(
+                f"not valid JSON: {exc.msg}",
+                path=path,
+                line=n,
+                hint="write one JSON object per line",
+            ) from exc
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("case_id"), str)
+            or not isinstance(row.get("output"), str)
+        ):
+            raise DatasetError(
+                "an entry needs a string `case_id` and a string `output`",
+                path=path,
+                line=n,
+                hint='write {"case_id": "dataset/id", "output": "..."}',
+            )
+        trial, agent = row.get("trial"), row.get("agent")
+        if agent is not None and not isinstance(agent, str):
+            raise DatasetError(
+                "`agent` must be an agent name",
+                path=path,
+                line=n,
+                hint="give the name of the agent that wrote the output, or omit it",
+            )
+        key = (row["case_id"], int(trial) if trial is not None else None)
+        recorded[key] = Recorded(output=row["output"], agent=agent)
+    return recorded
+
+
+def recorded_output(
+    recorded: Mapping[tuple[str, int | None], Recorded], case_id: str, trial: int
+) -> Recorded | None:
+    """The recorded output for a trial, else the one recorded for the case."""
+    return recorded.get((case_id, trial), recorded.get((case_id, None)))
+
+
+async def run_outputs(
+    jobs: Iterable[OutputJob],
+    *,
+    catalog: Catalog,
+    client: Any | None,
+    judge_model: str | None,
+    cache: ResponseCache | None,
+    on_result: Callable[[OutputResult], None],
+    concurrency: int = 16,
+    max_tokens: int | None = None,
+    max_cost_usd: float | None = None,
+    state: RunState | None = None,
+) -> RunState:
+    """Produce and grade every job's output, calling ``on_result`` as each one finishes.
+
+    Args:
+        jobs: The outputs to produce or take as recorded.
+        catalog: The agents (their bodies are the system prompts).
+        client: A router with ``complete`` (the anthropic router), or None offline.
+        judge_model: The model that grades rubrics (alias or id; None: the run's model).
+        cache: The response cache.
+        on_result: Called once per job.
+        concurrency: Model calls in flight at once.
+        max_tokens: The agents' answer budget.
+        max_cost_usd: Stop starting calls once this would be passed (routing spend included
+            when ``state`` carries it).
+        state: Counters (spend so far, stop reason).
+    """
+    jobs = list(jobs)
+    state = state or RunState(total=len(jobs))
+    limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
+    stop = asyncio.Event()
+    judge = client.resolve_model(judge_model) if client is not None else None
+
+    async def call(key_parts: Mapping[str, Any], trial: int, **kwargs: Any) -> Completion:
+        key = _key(key_parts, trial)
+        hit = cache.get_json(key) if cache is not None else None
+        if hit is not None:
+            hit["usage"] = Usage(**hit["usage"])
+            return Completion(**{**hit, "cached": True})
+        async with limit:
+            if stop.is_set():
+                raise _Stopped
+            if max_cost_usd is not None and over_budget(state, max_cost_usd):
+                state.stopped_reason = (
+                    state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
+                )
+                stop.set()
+                raise _Stopped
+            state.in_flight += 1
+            try:
+                done = await client.complete(**kwargs)  # type: ignore[union-attr]
+            except FatalRouterError as exc:
+                state.stopped_reason = state.stopped_reason or f"stopped: {exc}"
+                stop.set()
+                raise _Stopped from exc
+            finally:
+                state.in_flight -= 1
+        if done.error and any(m in done.error for m in OVERLOAD_MARKERS):
+            limit.overloaded()
+        elif not done.error:
+            limit.succeeded()
+        state.cost_usd += done.cost_usd or 0.0
+        state.paid += done.error is None
+        if cache is not None and done.error is None:
+            cache.put_json(key, {**asdict(done), "cached": False})
+        return done
+
+    async def one(job: OutputJob) -> None:
+        checks = case_checks(job.case)
+        base = dict(
+            case_id=job.case.id,
+            trial=job.trial,
+            agent=job.agent,
+            routed=job.routed,
+            expected=tuple(sorted(job.case.expected)),
+            oracle=job.oracle,
+        )
+        usage, cost, cached, model = Usage(), 0.0, True, None
+        if job.recorded is not None:
+            output, source = job.recorded, "recorded"
+        elif job.agent is None:
+            on_result(OutputResult(**base, source="not-run"))
+            return
+        elif client is None:
+            on_result(
+                OutputResult(
+                    **base,
+                    source="live",
+                    error="no model to run the agent "
+                    "offline: pass --outputs FILE.jsonl or use --router anthropic",
+                )
+            )
+            return
+        else:
+            agent = catalog.get(job.agent)
+            assert agent is not None
+            model = client.resolve_model(agent.model)
+            try:
+                done = await call(
+                    {
+                        "kind": "agent",
+                        "model": model,
+                        "system": agent.body,
+                        "prompt": job.case.prompt,
+                        "max_tokens": max_tokens,
+                    },
+                    job.trial,
+                    system=agent.body,
+                    prompt=job.case.prompt,
+                    model=agent.model,
+                    max_tokens=max_tokens,
+                )
+            except _Stopped:
+                return
+            if done.error is not None:
+                on_result(
+                    OutputResult(
+                        **base,
+                        source="live",
+                        model=model,
+                        error=done.error,
+                        usage=done.usage,
+                        cost_usd=done.cost_usd,
+                    )
+                )
+                return
+            output, source = done.text, "live"
+            usage, cost, cached = done.usage, done.cost_usd, done.cached
+        results = []
+        for check in checks:
+            if not check.model_graded:
+                results.append(
+                    run_check(check, output, {"id": job.case.id, "prompt": job.case.prompt})
+                )
+                continue
+            if client is None:
+                results.append(
+                    CheckResult(
+                        name=check.name,
+                        kind=check.kind,
+                        passed=None,
+                        reason="",
+                        error="a rubric needs a judge model: set "
+                        "ANTHROPIC_API_KEY (or grade deterministic checks "
+                        "only)",
+                    )
+                )
+                continue
+            try:
+                graded = await call(
+                    {
+                        "kind": "judge",
+                        "model": judge,
+                        "criterion": check.spec,
+                        "reference": check.reference,
+                        "prompt": job.case.prompt,
+                        "output": output,
+                    },
+                    job.trial,
+                    system=JUDGE_SYSTEM,
+                    prompt=_judge_prompt(check, job.case.prompt, output),
+                    model=judge,
+                    max_tokens=2048,
+                    tool=JUDGE_TOOL,
+                )
+            except _Stopped:
+                return
+            results.append(_grade(check, graded))
+            usage = usage + graded.usage
+            cost = None if cost is None or graded.cost_usd is None else cost + graded.cost_usd
+            cached = cached and graded.cached
+        on_result(
+            OutputResult(
+                **base,
+                source=source,
+                output=output,
+                model=model,
+                judge_model=judge if any(c.model_graded for c in checks) else None,
+                usage=usage,
+                cost_usd=cost,
+                cached=cached,
+                checks=tuple(results),
+            )
+        )
+
+    queue = iter(jobs)
+
+    async def worker() -> None:
+        for job in queue:
+            if stop.is_set():
+                return
+            await one(job)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(jobs))))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for w in workers:
+            w.cancel()
+    return state
+
+
+class _Stopped(Exception):
+    """The run stopped (budget or a fatal API error): leave this job for --resume."""
+
+
+def _key(parts: Mapping[str, Any], trial: int) -> str:
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return f"out:{digest}:{trial}"
+
+
+def _judge_prompt(check: Check, request: str, output: str) -> str:
+    answer = (
+        output
+        if len(output) <= MAX_JUDGED_CHARS
+        else (
+            output[:MAX_JUDGED_CHARS] + f"\n[... {len(output) - MAX_JUDGED_CHARS} more characters]"
+        )
+    )
+    parts = [f"<criterion>\n{check.spec}\n</criterion>", f"<request>\n{request}\n</request>"]
+    if check.reference:
+        parts.append(f"<reference_answer>\n{check.reference}\n</reference_answer>")
+    parts.append(f"<answer>\n{answer}\n</answer>")
+    parts.append("Grade the answer against the criterion with the grade tool.")
+    return "\n\n".join(parts)
+
+
+def _grade(check: Check, done: Completion) -> CheckResult:
+    """A judge's answer as a check result; anything malformed is a grading error, never a pass."""
+
+    def error(why: str) -> CheckResult:
+        return CheckResult(name=check.name, kind=check.kind, passed=None, reason="", error=why)
+
+    if done.error is not None:
+        return error(f"judge call failed: {done.error}")
+    data = done.tool_input
+    if data is None:
+        return error("judge answered without the grade tool: " + (done.text[:200] or "(empty)"))
+    passed, score, reason = data.get("passed"), data.get("score"), data.get("reason")
+    if not isinstance(passed, bool):
+        return error(f"malformed judge answer: `passed` is {passed!r}, not true/false")
+    if isinstance(score, float) and score.is_integer():
+        score = int(score)
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        return error(f"malformed judge answer: `score` is {score!r}, not an integer 1-5")
+    if not isinstance(reason, str) or not reason.strip():
+        return error("malformed judge answer: no `reason`")
+    return CheckResult(
+        name=check.name,
+        kind=check.kind,
+        passed=passed,
+        reason=reason.strip()[:500],
+        score=float(score),
+    )
