@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -41,8 +42,7 @@ def test_report_renders_from_saved_files_only(demo_project):
         (run / name).unlink()
     # the catalog and datasets are gone: reports need nothing but the run folder
     for folder in ("agents", "datasets"):
-        for f in (demo_project / folder).iterdir():
-            f.unlink()
+        shutil.rmtree(demo_project / folder)
     rerender(run)
     assert (run / "report.html").read_text() == before
 
