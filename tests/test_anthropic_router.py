@@ -237,11 +237,6 @@ def test_classify_mode_reads_the_name_on_the_last_line(project, stub, text, labe
     assert last_block(body)["text"] in PROMPT.values()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an answer cut off at max_tokens (thinking used the budget, no text, no tool "
-    "call) is scored as `none` (handled inline) instead of an error on that trial",
-)
 def test_answer_cut_off_at_max_tokens_is_an_error_not_none(project, stub):
     truncated = Reply.content(
         [

@@ -41,6 +41,15 @@ router:
   backend: anthropic
 out: ../reports
 """
+ROUTING = """\
+name: routing
+agents: [../agents]
+datasets: [../datasets/routing.yaml]
+router:
+  backend: anthropic
+out: ../reports
+"""
+ROUTING_CASES = 102  # 40 examples (kfold:5 by default) + 62 dataset cases
 
 
 @pytest.fixture
@@ -57,6 +66,14 @@ def dataset_eval(demo_project: Path) -> Path:
     """The demo catalog's 62 dataset cases only: one catalog view, one prompt prefix."""
     path = demo_project / "evals" / "ds.yaml"
     path.write_text(DATASET_ONLY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def routing_eval(demo_project: Path) -> Path:
+    """The demo catalog's examples (kfold:5: five views) and its routing dataset (a sixth)."""
+    path = demo_project / "evals" / "routing.yaml"
+    path.write_text(ROUTING, encoding="utf-8")
     return path
 
 
@@ -141,15 +158,15 @@ def test_adaptive_limit_bounds_tasks_in_flight_and_applies_a_lower_limit():
     assert (before, after) == (4, 2)
 
 
-def test_requests_in_flight_never_exceed_the_concurrency(demo_project, stub):
+def test_requests_in_flight_never_exceed_the_concurrency(routing_eval, stub):
     stub.latency = 0.03
-    outcome = run(concurrency=4, holdout="none", limit=30)
+    outcome = run(routing_eval, concurrency=4, holdout="none", limit=30)
     assert outcome.record.status == "complete"
     assert stub.count_endpoint("messages") == 30
     assert stub.max_in_flight == 4  # reached, never passed
 
 
-def test_overload_halves_the_limit_in_a_run_and_it_grows_back(demo_project, stub, monkeypatch):
+def test_overload_halves_the_limit_in_a_run_and_it_grows_back(routing_eval, stub, monkeypatch):
     history: list[int] = []
 
     class Recording(AdaptiveLimit):
@@ -164,17 +181,17 @@ def test_overload_halves_the_limit_in_a_run_and_it_grows_back(demo_project, stub
     monkeypatch.setattr(runner_module, "AdaptiveLimit", Recording)
     stub.latency = 0.02
     stub.faults = [Fault.at([4, 5, 6], 529)]
-    outcome = run(concurrency=8, holdout="none", limit=40)
+    outcome = run(routing_eval, concurrency=8, holdout="none", limit=40)
     assert outcome.record.headline["errors"] == 0
     assert min(history) <= 2  # three 529s: 8 -> 4 -> 2 -> 1
     assert history[-1] == 8  # and back to the ceiling by the end
     assert stub.max_in_flight <= 8
 
 
-def test_rate_limits_and_overloads_lose_and_duplicate_nothing(demo_project, stub):
+def test_rate_limits_and_overloads_lose_and_duplicate_nothing(routing_eval, stub):
     stub.latency = 0.01
     stub.faults = [Fault.every(10, 429), Fault.every(13, 529)]
-    outcome = run(concurrency=8, limit=60)
+    outcome = run(routing_eval, concurrency=8, limit=60)
     rows = assert_each_once(outcome.run_dir, 60)
     assert all(r["error"] is None and r["label"] is not None for r in rows)
     fired = sum(f.fired for f in stub.faults)
@@ -260,12 +277,12 @@ def test_errors_are_not_cached(dataset_eval, stub):
 # ------------------------------------------------------------------------------------------
 
 
-def test_one_request_per_prefix_goes_before_the_burst(demo_project, stub):
+def test_one_request_per_prefix_goes_before_the_burst(routing_eval, stub):
     stub.latency = 0.02
-    outcome = run(concurrency=16)  # kfold:5 over examples, plus the full view for datasets
+    outcome = run(routing_eval, concurrency=16)  # kfold:5 views, plus the full view
     views = 6
     calls = stub.calls
-    assert len(calls) == 102
+    assert len(calls) == ROUTING_CASES
 
     def prefix(body: dict[str, Any]) -> str:
         return json.dumps(body["messages"][-1]["content"][:-1], sort_keys=True)
@@ -314,9 +331,9 @@ def test_max_cost_stops_the_run_within_budget_and_resume_completes(dataset_eval,
     reason="BUG: the warm-up sends one request per catalog view at once before any cost is "
     "known, so a budget below that is overspent (kfold:5: 6 requests ~ $0.09 for $0.05)",
 )
-def test_max_cost_is_never_exceeded_by_the_warm_up(demo_project, stub):
+def test_max_cost_is_never_exceeded_by_the_warm_up(routing_eval, stub):
     budget = 0.05
-    outcome = run(max_cost_usd=budget)
+    outcome = run(routing_eval, max_cost_usd=budget)
     rows = lines_of(outcome.run_dir)
     assert outcome.record.status == "incomplete"
     assert sum(r["cost_usd"] for r in rows) <= budget
@@ -391,26 +408,26 @@ def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: flo
     raise AssertionError(f"fewer than {n} results after {timeout} s")
 
 
-def test_resume_after_sigkill_runs_every_case_exactly_once(demo_project, stub):
+def test_resume_after_sigkill_runs_every_case_exactly_once(routing_eval, stub):
     stub.latency = 0.05
-    proc = start_cli("run", "--router", "anthropic", "--concurrency", "4", "--plain")
-    run_dir = wait_for_lines(demo_project, 10, proc)
+    proc = start_cli("run", str(routing_eval), "--concurrency", "4", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 10, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=10)
     assert proc.returncode == -signal.SIGKILL
     killed_at = (run_dir / "results.jsonl").read_bytes().count(b"\n")
-    assert 10 <= killed_at < 102
+    assert 10 <= killed_at < ROUTING_CASES
     assert load_record(run_dir).status == "running"
 
     proc = start_cli("run", "--resume", str(run_dir), "--plain")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    rows = assert_each_once(run_dir, 102)
+    rows = assert_each_once(run_dir, ROUTING_CASES)
     record = load_record(run_dir)
-    assert record.status == "complete" and record.headline["trials"] == 102
+    assert record.status == "complete" and record.headline["trials"] == ROUTING_CASES
     assert all(r["error"] is None for r in rows)
     # nothing answered twice by the API but what was in flight at the kill
-    assert stub.count_endpoint("messages") <= 102 + 4
+    assert stub.count_endpoint("messages") <= ROUTING_CASES + 4
     assert KEY not in out + err
 
 
@@ -430,10 +447,10 @@ def test_torn_last_line_is_repaired_on_resume(dataset_eval, stub):
     assert "routing/never-finished" not in {r["case_id"] for r in rows}
 
 
-def test_ctrl_c_saves_an_incomplete_run_and_exits_130(demo_project, stub):
+def test_ctrl_c_saves_an_incomplete_run_and_exits_130(routing_eval, stub):
     stub.latency = 0.1
-    proc = start_cli("run", "--router", "anthropic", "--concurrency", "2", "--plain")
-    run_dir = wait_for_lines(demo_project, 3, proc)
+    proc = start_cli("run", str(routing_eval), "--concurrency", "2", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 3, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -441,7 +458,7 @@ def test_ctrl_c_saves_an_incomplete_run_and_exits_130(demo_project, stub):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "incomplete"
     assert "interrupted" in summary["stopped_reason"]
-    assert summary["headline"]["trials"] == len(lines_of(run_dir)) < 102
+    assert summary["headline"]["trials"] == len(lines_of(run_dir)) < ROUTING_CASES
     assert "incomplete" in (run_dir / "report.html").read_text()
     assert "--resume" in out
 

@@ -107,7 +107,10 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Gate: exit 1 when METRIC is below VALUE (repeatable).",
+    help="Gate (repeatable): exit 1 when METRIC misses VALUE: accuracy, macro_recall, "
+    "macro_f1, min_agent_recall, max_error_rate, min_output_pass_rate, "
+    "min_agent_output_pass_rate.",
+).",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option(
