@@ -110,7 +110,6 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Gate (repeatable): exit 1 when METRIC misses VALUE: accuracy, macro_recall, "
     "macro_f1, min_agent_recall, max_error_rate, min_output_pass_rate, "
     "min_agent_output_pass_rate.",
-).",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option(
