@@ -79,21 +79,40 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _model_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Which router and model, how examples are held out, how many trials."""
+    for option in reversed(
+        [
+            click.option(
+                "--router",
+                "backend",
+                type=click.Choice(["lexical", "anthropic"]),
+                help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, "
+                "else lexical.",
+            ),
+            click.option("--model", help="Model id or alias (sonnet, opus, haiku)."),
+            click.option("--holdout", help="`none` or `kfold:K` (default kfold:5)."),
+            click.option("--trials", type=int, help="Repeat each case N times."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Narrowing a run to some cases."""
+    fn = click.option(
+        "--only", multiple=True, help="Only cases expecting this agent (repeatable)."
+    )(fn)
+    return click.option("--limit", type=int, help="Only the first N cases.")(fn)
+
+
 @main.command()
 @click.argument("config_path", required=False, type=click.Path(path_type=Path))
 @_agent_opts
-@click.option(
-    "--router",
-    "backend",
-    type=click.Choice(["lexical", "anthropic"]),
-    help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, else lexical.",
-)
-@click.option("--model", help="Model id or alias (sonnet, opus, haiku) for the anthropic router.")
-@click.option("--holdout", help="`none` or `kfold:K` (default kfold:5).")
-@click.option("--trials", type=int, help="Repeat each case N times.")
+@_model_opts
 @click.option("--concurrency", type=int, help="Requests in flight at once (default 16).")
-@click.option("--limit", type=int, help="Run only the first N cases.")
-@click.option("--only", multiple=True, help="Run only cases expecting this agent (repeatable).")
+@_selection_opts
 @click.option("--sample", type=int, help="Run a random sample of N cases (see --seed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--out", help="Folder for run folders (default reports/).")
@@ -167,8 +186,45 @@ def run(
         from agenteval.config import EvalConfig
         from agenteval.record import load_record
 
-        saved = load_record(resume).config
-        config = EvalConfig.model_validate(saved)
+        fixed = {
+            "CONFIG": config_path,
+            "--agents": agents,
+            "--dataset": datasets,
+            "--router": backend,
+            "--model": model,
+            "--holdout": holdout,
+            "--trials": trials,
+            "--limit": limit,
+            "--only": only,
+            "--sample": sample,
+            "--out": out,
+            "--baseline": baseline,
+            "--batch": batch,
+            "--outputs": recorded,
+            "--oracle-routing": oracle_routing,
+            "--judge-model": judge_model,
+        }
+        changed = [name for name, value in fixed.items() if value]
+        if changed:
+            raise ConfigError(
+                f"{', '.join(changed)} cannot change when resuming: the run keeps what it started "
+                "with",
+                hint="resume with only --resume (and --max-cost, --concurrency, "
+                "--no-cache, --fail-under), or start a new run",
+            )
+        saved = load_record(resume)
+        updates: dict[str, Any] = {}
+        if max_cost is not None:
+            updates["max_cost_usd"] = max_cost
+        if concurrency is not None:
+            updates["concurrency"] = concurrency
+        if no_cache:
+            updates["cache"] = False
+        config = EvalConfig.model_validate({**saved.config, **updates})
+        selection = saved.selection or {}
+        only = tuple(selection.get("only") or ())
+        limit, sample = selection.get("limit"), selection.get("sample")
+        seed = int(selection.get("seed") or 0)
         reason = "resumed run"
     else:
         config = _config(
@@ -362,12 +418,8 @@ def lint(
 @main.command()
 @click.argument("config_path", required=False, type=click.Path(path_type=Path))
 @_agent_opts
-@click.option("--router", "backend", type=click.Choice(["lexical", "anthropic"]))
-@click.option("--model", help="Model id or alias (sonnet, opus, haiku).")
-@click.option("--holdout", help="`none` or `kfold:K` (default kfold:5).")
-@click.option("--trials", type=int, help="Repeat each case N times.")
-@click.option("--limit", type=int, help="Only the first N cases.")
-@click.option("--only", multiple=True, help="Only cases expecting this agent (repeatable).")
+@_model_opts
+@_selection_opts
 @click.option("--batch", is_flag=True, help="Price it as a Message Batches run (half price).")
 @_fail_cleanly
 def estimate(

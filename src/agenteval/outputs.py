@@ -24,7 +24,7 @@ from agenteval.catalog import Catalog
 from agenteval.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.errors import DatasetError
 from agenteval.routers import Completion, FatalRouterError, Usage
-from agenteval.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, over_budget
+from agenteval.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, drain, over_budget
 
 MAX_JUDGED_CHARS = 30_000
 JUDGE_TOOL = {
@@ -370,20 +370,7 @@ async def run_outputs(
             )
         )
 
-    queue = iter(jobs)
-
-    async def worker() -> None:
-        for job in queue:
-            if stop.is_set():
-                return
-            await one(job)
-
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(jobs))))]
-    try:
-        await asyncio.gather(*workers)
-    finally:
-        for w in workers:
-            w.cancel()
+    await drain(jobs, one, workers=concurrency, stop=stop)
     return state
 
 

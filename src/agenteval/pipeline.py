@@ -179,6 +179,8 @@ def run_eval(
     if spec.resume:
         run_dir = spec.resume
         record = load_record(run_dir)
+        # a resumed run may get a new budget or concurrency; nothing that changes answers
+        record = record.with_(config=config.model_dump(mode="json") | {"base_dir": config.base_dir})
         done_rows = read_results(run_dir, repair=True)
     else:
         run_dir = _new_run_dir(config.resolve(config.out), config.name)
@@ -195,6 +197,12 @@ def run_eval(
             cases=_case_info(loaded, cases),
             versions=_versions(),
             baseline=baseline,
+            selection={
+                "only": list(spec.only),
+                "limit": spec.limit,
+                "sample": spec.sample,
+                "seed": spec.seed,
+            },
             notes=tuple(
                 n
                 for n in [spec.backend_reason and f"router: {backend} ({spec.backend_reason})"]
@@ -205,7 +213,12 @@ def run_eval(
     done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
     plan = RunPlan(cases=cases, views=views, trials=config.trials, done=done)
     by_id = {c.id: c for c in cases}
-    state = RunState(total=len(plan.pending()))
+    spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
+    state = RunState(  # the budget covers the whole run, resumed sessions included
+        total=len(plan.pending()),
+        cost_usd=sum(d.cost_usd or 0.0 for d in spent),
+        paid=sum(d.error is None for d in spent),
+    )
     interrupted = False
     graded_cases = [c for c in cases if c.checks] if config.outputs.enabled else []
     recorded = (

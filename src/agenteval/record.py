@@ -50,6 +50,7 @@ class RunRecord:
     gates: tuple[Mapping[str, Any], ...] = ()
     scorecard: Scorecard | None = None
     baseline: Mapping[str, Any] | None = None  # {run_id, path} of the run compared against
+    selection: Mapping[str, Any] | None = None  # --only/--limit/--sample/--seed, for --resume
     comparison: Mapping[str, Any] | None = None  # Comparison.to_dict() against the baseline
     outputs: Mapping[str, Any] | None = None  # {"scorecard": OutputScorecard dict, meta...}
     notes: tuple[str, ...] = ()

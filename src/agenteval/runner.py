@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
@@ -116,6 +117,8 @@ class RunState:
         return self.correct / scored if scored else None
 
 
+T = TypeVar("T")
+
 OVERLOAD_MARKERS = ("429 ", "529 ", "rate_limit", "overloaded")
 
 
@@ -209,24 +212,35 @@ async def run_plan(
                 warm.append(item)
         await asyncio.gather(*(one(item) for item in warm))
     warmed = {id(item) for item in warm}
-    queue: Iterator[tuple[Case, int, RouteRequest, str | None]] = iter(
-        [item for item in fresh if id(item) not in warmed]
-    )
-
     # 3. the rest, with at most `limit` in flight
+    await drain(
+        [item for item in fresh if id(item) not in warmed], one, workers=concurrency, stop=stop
+    )
+    return state
+
+
+async def drain(
+    items: Sequence[T], one: Callable[[T], Awaitable[None]], *, workers: int, stop: asyncio.Event
+) -> None:
+    """Run ``one(item)`` for every item on at most ``workers`` tasks, until ``stop`` is set.
+
+    The concurrency limit itself is ``one``'s business (an `AdaptiveLimit`); workers only
+    bound how many items are taken from the queue at once.
+    """
+    queue = iter(items)
+
     async def worker() -> None:
         for item in queue:
             if stop.is_set():
                 return
             await one(item)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(fresh))))]
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(workers, len(items))))]
     try:
-        await asyncio.gather(*workers)
+        await asyncio.gather(*tasks)
     finally:
-        for w in workers:
-            w.cancel()
-    return state
+        for t in tasks:
+            t.cancel()
 
 
 def settle(
