@@ -414,7 +414,7 @@ def _load_function(target: str) -> Callable[..., Any] | str:
         module_name, _, attr = target.partition(":")
         try:
             found: Any = importlib.import_module(module_name)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a user's module must cost results, not the run
             _FUNCTIONS[target] = (
                 f"python check {target!r}: cannot import module {module_name!r} "
                 f"({type(exc).__name__}: {exc}); make it importable (PYTHONPATH or project root)"
@@ -444,7 +444,7 @@ def _run_python(check: Check, text: str, case: Mapping[str, Any]) -> CheckResult
         return _error(check, fn)
     try:
         value = fn(text, case)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a user's check is one error too
         return _error(check, f"python check {target!r} raised {type(exc).__name__}: {exc}")
     score = None
     if isinstance(value, Mapping):

@@ -221,11 +221,7 @@ def run(
         if no_cache:
             updates["cache"] = False
         config = EvalConfig.model_validate({**saved.config, **updates})
-        selection = saved.selection or {}
-        only = tuple(selection.get("only") or ())
-        limit, sample = selection.get("limit"), selection.get("sample")
-        seed = int(selection.get("seed") or 0)
-        reason = "resumed run"
+        reason = "resumed run"  # run_eval re-applies the saved case selection
     else:
         config = _config(
             config_path,
@@ -319,6 +315,8 @@ def _print_summary(outcome: Any) -> None:
     for g in r.gates:
         if not g["passed"]:
             console.print(f"[red]gate failed: {g['name']}: {g['message']}[/]", soft_wrap=True)
+    if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
+        click.echo(f"error: {r.stopped_reason.removeprefix('stopped: ')}", err=True)
 
 
 @main.command()

@@ -172,7 +172,16 @@ def load_recorded(path: Path) -> dict[tuple[str, int | None], Recorded]:
                 line=n,
                 hint="give the name of the agent that wrote the output, or omit it",
             )
-        key = (row["case_id"], int(trial) if trial is not None else None)
+        if trial is not None and (
+            isinstance(trial, bool) or not isinstance(trial, int) or trial < 0
+        ):
+            raise DatasetError(
+                f"`trial` must be a whole number from 0, got {trial!r}",
+                path=path,
+                line=n,
+                hint="give the 0-based trial the output belongs to, or omit it for every trial",
+            )
+        key = (row["case_id"], trial)
         recorded[key] = Recorded(output=row["output"], agent=agent)
     return recorded
 

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -158,6 +158,15 @@ def run_eval(
         AgentEvalError: for unusable input (nothing has been routed yet when this is raised).
     """
     started = time.monotonic()
+    if spec.resume:  # the run keeps the cases it started with
+        selection = load_record(spec.resume).selection or {}
+        spec = replace(
+            spec,
+            only=tuple(selection.get("only") or ()),
+            limit=selection.get("limit"),
+            sample=selection.get("sample"),
+            seed=int(selection.get("seed") or 0),
+        )
     config = spec.config
     loaded, cases, holdout, views = _prepare(spec)
     backend = config.router.backend or "lexical"
@@ -168,7 +177,12 @@ def run_eval(
             "has none",
             hint="add the model under router.prices in the config, or drop --max-cost",
         )
-
+    graded_cases = [c for c in cases if c.checks] if config.outputs.enabled else []
+    recorded = (  # read before the run folder is made: a malformed file leaves nothing behind
+        load_recorded(config.resolve(config.outputs.recorded))
+        if graded_cases and config.outputs.recorded
+        else None
+    )
     baseline = (
         None
         if spec.resume
@@ -220,12 +234,6 @@ def run_eval(
         paid=sum(d.error is None for d in spent),
     )
     interrupted = False
-    graded_cases = [c for c in cases if c.checks] if config.outputs.enabled else []
-    recorded = (
-        load_recorded(config.resolve(config.outputs.recorded))
-        if graded_cases and config.outputs.recorded
-        else None
-    )
     notes: list[str] = []
     can_run_agents = hasattr(router, "complete") or bool(os.environ.get(config.router.api_key_env))
     if graded_cases and recorded is None and not can_run_agents:
@@ -234,7 +242,7 @@ def run_eval(
             "offline (pass --outputs FILE.jsonl, or set ANTHROPIC_API_KEY)"
         )
         graded_cases = []
-    needs_cache = hasattr(router, "request_key") or (graded_cases and recorded is None)
+    needs_cache = hasattr(router, "request_key") or bool(graded_cases)  # agents and judges
     cache = _open_cache(config) if needs_cache else None
     with ResultsWriter(run_dir) as writer:
         preload = _Preload()
@@ -347,9 +355,30 @@ def _grade_outputs(
 ) -> None:
     """Produce (or take as recorded) and grade the output of every case that has checks."""
     # `python: module:function` checks import the user's module from the project or config folder
-    for folder in (str(Path(config.base_dir).resolve()), os.getcwd()):
-        if folder not in sys.path:
-            sys.path.append(folder)
+    added = [
+        f
+        for f in dict.fromkeys((str(Path(config.base_dir).resolve()), os.getcwd()))
+        if f not in sys.path
+    ]
+    sys.path.extend(added)
+    try:
+        _grade_jobs(config, catalog, cases, router, run_dir, cache, recorded, routing, progress)
+    finally:
+        for folder in added:
+            sys.path.remove(folder)
+
+
+def _grade_jobs(
+    config: EvalConfig,
+    catalog: Catalog,
+    cases: Sequence[Case],
+    router: Router,
+    run_dir: Path,
+    cache: ResponseCache | None,
+    recorded: Mapping[tuple[str, int | None], Recorded] | None,
+    routing: RunState,
+    progress: Callable[[RunState], Any] | None,
+) -> None:
     routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
     done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
     names = set(catalog.names)
@@ -561,6 +590,8 @@ def finish_run(
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
     if interrupted:
         code = ExitCode.INTERRUPTED
+    elif stopped_reason and stopped_reason.startswith("stopped:"):
+        code = ExitCode.USAGE_ERROR  # the API refused (key, spend limit, model): fix, then resume
     elif scorecard.trials and scorecard.errors / scorecard.trials > 0.5:
         code = ExitCode.TOO_MANY_ERRORS
     elif failed:
@@ -655,7 +686,8 @@ def _outputs_info(record: RunRecord, card: OutputScorecard, graded: Sequence[Any
 
 
 def _output_cost(graded: Sequence[Any]) -> float | None:
-    costs = [o.cost_usd for o in graded if not o.cached and o.source == "live"]
+    # a recorded output costs nothing itself, but a live judge grading it does
+    costs = [o.cost_usd for o in graded if not o.cached and o.source != "not-run"]
     return None if any(c is None for c in costs) else round(sum(costs), 6)
 
 

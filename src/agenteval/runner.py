@@ -210,7 +210,11 @@ async def run_plan(
             if item[2].view.fingerprint not in seen:
                 seen.add(item[2].view.fingerprint)
                 warm.append(item)
-        await asyncio.gather(*(one(item) for item in warm))
+        if max_cost_usd is None:
+            await asyncio.gather(*(one(item) for item in warm))
+        else:  # one at a time: the first answer tells what a request costs before more start
+            for item in warm:
+                await one(item)
     warmed = {id(item) for item in warm}
     # 3. the rest, with at most `limit` in flight
     await drain(

@@ -256,8 +256,12 @@ class AnthropicRouter:
             elif kind == "tool_use" and tool is not None and block.name == tool["name"]:
                 tool_input = tool_input or (block.input if isinstance(block.input, dict) else {})
         usage = _usage(message.usage)
+        cut = getattr(message, "stop_reason", None) == "max_tokens" and tool_input is None
         return Completion(
             model=model_id,
+            error=f"answer cut off at max_tokens ({params['max_tokens']}); raise outputs.max_tokens"
+            if cut
+            else None,
             text="\n".join(t for t in texts if t.strip()),
             tool_input=tool_input,
             usage=usage,
