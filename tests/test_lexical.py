@@ -1,0 +1,86 @@
+"""The offline router: deterministic, `none` below its threshold, never crashing on odd catalogs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agenteval.cases import Case
+from agenteval.errors import RouterError
+from agenteval.holdout import AgentView, CatalogView
+from agenteval.routers import RouteRequest, make_router
+
+VIEW = CatalogView(
+    fold=None,
+    agents=(
+        AgentView(
+            name="db-tuner",
+            description="Tune slow SQL queries, add indexes, read "
+            "EXPLAIN plans for Postgres migrations",
+            tools_text="All tools",
+        ),
+        AgentView(
+            name="css-fixer",
+            description="Fix CSS layout bugs, flexbox and grid, responsive styles",
+            tools_text="All tools",
+        ),
+        AgentView(
+            name="doc-writer",
+            description="Write README files and user guides",
+            tools_text="All tools",
+        ),
+        AgentView(
+            name="test-author",
+            description="Write pytest unit tests and fixtures",
+            tools_text="All tools",
+        ),
+    ),
+)
+
+
+def route(prompt: str, view: CatalogView = VIEW, **options: float):
+    router = make_router("lexical", options)
+    case = Case(id="x", prompt=prompt, expected=frozenset({"none"}), origin="dataset", source="-")
+    return asyncio.run(router.route(RouteRequest(case=case, view=view)))
+
+
+def test_routes_to_the_most_similar_agent():
+    assert route("my postgres query is slow, which index should I add?").agent == "db-tuner"
+    assert route("the grid layout breaks on mobile").agent == "css-fixer"
+
+
+def test_prefixes_match_word_forms():
+    assert route("migrating tables").agent == "db-tuner"  # "migrations" in the description
+
+
+def test_nothing_similar_is_none_with_the_reason():
+    decision = route("what's a good name for a cat?")
+    assert decision.agent is None
+    assert "threshold" in decision.rationale
+
+
+def test_deterministic():
+    assert route("fix the flexbox").rationale == route("fix the flexbox").rationale
+
+
+def test_threshold_validated():
+    with pytest.raises(RouterError):
+        make_router("lexical", {"threshold": 1.5})
+
+
+def test_catalog_with_no_words_routes_none():
+    view = CatalogView(fold=None, agents=(AgentView(name="x", description="!", tools_text=""),))
+    assert route("anything", view).agent is None
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(RouterError, match="unknown router"):
+        make_router("gpt", {})
+
+
+def test_fingerprint_changes_with_threshold():
+    assert (
+        make_router("lexical", {"threshold": 0.1}).fingerprint
+        != make_router("lexical", {"threshold": 0.2}).fingerprint
+    )
