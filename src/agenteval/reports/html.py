@@ -53,33 +53,35 @@ def render_html(data: ReportData) -> str:
 
 
 def _heatmap(data: ReportData) -> dict | None:
-    """The confusion matrix restricted to labels involved in errors when the catalog is large."""
+    """The confusion matrix; for a large catalog, the rows and columns with the most errors.
+
+    Rows are the expected labels that lost the most cases, columns the labels those cases went
+    to (the `invalid` column is kept whenever it holds any), so a 200-agent heatmap stays dense.
+    """
     card = data.record.scorecard
     if card is None or not card.scored:
         return None
-    labels = list(card.labels)
+    labels, columns = list(card.labels), list(card.columns)
     n = len(labels)
     matrix = [list(row) for row in card.confusion]
-    involved = set()
-    for i in range(n):
-        for j, count in enumerate(matrix[i]):
-            if count and i != j:
-                involved.update({i, j} if j < n else {i})
-    keep = (
-        list(range(n))
-        if n <= HEATMAP_MAX
-        else sorted(
-            involved, key=lambda i: -sum(matrix[i][j] for j in range(len(card.columns)) if j != i)
-        )[:HEATMAP_MAX]
-    )
-    keep.sort()
-    cols = keep + [len(card.columns) - 1]  # always show `invalid`
-    peak = max((matrix[i][j] for i in keep for j in cols), default=0) or 1
+    invalid = len(columns) - 1
+    if n <= HEATMAP_MAX:
+        rows, cols = list(range(n)), [*range(n), invalid]
+    else:
+        lost = {i: sum(c for j, c in enumerate(matrix[i]) if j != i) for i in range(n)}
+        rows = sorted((i for i in lost if lost[i]), key=lambda i: (-lost[i], labels[i]))
+        rows = sorted(rows[:HEATMAP_MAX])
+        went = {j: sum(matrix[i][j] for i in rows if i != j) for j in range(len(columns))}
+        cols = sorted((j for j in went if went[j] and j != invalid), key=lambda j: -went[j])
+        cols = sorted({*cols[:HEATMAP_MAX], *(r for r in rows if r in cols[:HEATMAP_MAX])})
+        if went[invalid]:
+            cols.append(invalid)
+    peak = max((matrix[i][j] for i in rows for j in cols), default=0) or 1
     return {
-        "rows": [labels[i] for i in keep],
-        "cols": [card.columns[j] for j in cols],
-        "cells": [[(matrix[i][j], i == j, matrix[i][j] / peak) for j in cols] for i in keep],
-        "partial": len(keep) < n,
+        "rows": [labels[i] for i in rows],
+        "cols": [columns[j] for j in cols],
+        "cells": [[(matrix[i][j], i == j, matrix[i][j] / peak) for j in cols] for i in rows],
+        "partial": len(rows) < n,
         "total": n,
     }
 
