@@ -25,18 +25,34 @@ def render_markdown(data: ReportData) -> str:
         "| metric | value | 95% interval |",
         "|---|---:|---|",
         f"| accuracy | {fmt_rate(h.get('accuracy'))} | {fmt_ci(h.get('accuracy_ci'))} |",
-        f"| macro precision | {fmt_rate(h.get('macro_precision'))} | |",
-        f"| macro recall | {fmt_rate(h.get('macro_recall'))} | |",
-        f"| macro F1 | {fmt_rate(h.get('macro_f1'))} | |",
+        f"| macro precision | {fmt_rate(h.get('macro_precision'))} | "
+        f"{fmt_ci(h.get('macro_precision_ci'))} |",
+        f"| macro recall | {fmt_rate(h.get('macro_recall'))} | "
+        f"{fmt_ci(h.get('macro_recall_ci'))} |",
+        f"| macro F1 | {fmt_rate(h.get('macro_f1'))} | {fmt_ci(h.get('macro_f1_ci'))} |",
         f"| error rate | {fmt_rate(h.get('error_rate'))} | {fmt_ci(h.get('error_rate_ci'))} |",
-        "",
     ]
+    if (h.get("trials_per_case") or 1) > 1:
+        lines += [
+            f"| pass^{h['trials_per_case']} | {fmt_rate(h.get('pass_k'))} | "
+            f"{fmt_ci(h.get('pass_k_ci'))} |",
+            f"| consistency | {fmt_rate(h.get('consistency'))} | {h.get('flaky', 0)} flaky cases |",
+        ]
+    lines.append("")
+    if r.comparison and r.baseline:
+        from agenteval.compare import Comparison
+
+        sentence = Comparison.from_dict(r.comparison).summary_sentence(
+            a=f"baseline `{r.baseline['run_id']}`", b="this run"
+        )
+        lines += [sentence[:1].upper() + sentence[1:], ""]
     if r.stopped_reason:
         lines += [f"> Stopped early: {r.stopped_reason}", ""]
     if r.gates:
         lines += ["### Gates", ""]
         lines += [
-            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates
+            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message'][:1].upper()}{g['message'][1:]}"
+            for g in r.gates
         ]
         lines.append("")
     if card:
