@@ -586,7 +586,7 @@ def test_spend_limit_stops_the_run_and_resume_finishes_it(project, stub):
     stub.faults = [Fault.every(1, "spend_limit", offset=3, times=1)]
     outcome, rows = run(concurrency=1)
     record = load_record(outcome.run_dir)
-    assert record.status == "incomplete"
+    assert record.status == "incomplete" and outcome.exit_code == 2
     assert "spend limit" in (record.stopped_reason or "")
     assert len(rows) == 3 and all(r["error"] is None for r in rows.values())
     assert stub.count_endpoint("messages") == 4  # nothing more was started after the fatal one
@@ -616,7 +616,7 @@ def test_auth_and_model_errors_are_fatal(project, stub, status, words):
     stub.faults = [Fault.every(1, status)]
     outcome, rows = run(concurrency=2)
     assert rows == {}
-    assert outcome.record.status == "incomplete"
+    assert outcome.record.status == "incomplete" and outcome.exit_code == 2
     assert words in (outcome.record.stopped_reason or "")
     assert stub.count_endpoint("messages") <= 2  # no retries, nothing started afterwards
     assert "incomplete" in (outcome.run_dir / "report.html").read_text()

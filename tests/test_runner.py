@@ -326,11 +326,6 @@ def test_max_cost_stops_the_run_within_budget_and_resume_completes(dataset_eval,
     assert stub.count_endpoint("messages") == 62
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the warm-up sends one request per catalog view at once before any cost is "
-    "known, so a budget below that is overspent (kfold:5: 6 requests ~ $0.09 for $0.05)",
-)
 def test_max_cost_is_never_exceeded_by_the_warm_up(routing_eval, stub):
     budget = 0.05
     outcome = run(routing_eval, max_cost_usd=budget)
@@ -350,34 +345,59 @@ def test_max_cost_with_an_unknown_price_is_refused_before_any_request(dataset_ev
     assert stub.count_endpoint("messages") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `run --resume DIR` silently ignores --max-cost (and every other option): the "
-    "saved config's budget applies again, so a budget-stopped run cannot be finished with more",
-)
-def test_resume_accepts_a_new_budget(dataset_eval, stub):
-    assert invoke("run", str(dataset_eval), "--max-cost", "0.03", "--plain").exit_code == 0
+def test_resume_keeps_the_budget_for_the_whole_run_and_may_raise_it(dataset_eval, stub):
+    budget = 0.03
+    assert invoke("run", str(dataset_eval), "--max-cost", str(budget), "--plain").exit_code == 0
     run_dir = only_run_dir(dataset_eval.parent.parent)
     assert load_record(run_dir).status == "incomplete"
+    # the same budget again: what the first session spent counts, so nearly nothing more runs
+    assert invoke("run", "--resume", str(run_dir), "--plain").exit_code == 0
+    assert load_record(run_dir).status == "incomplete"
+    assert sum(r["cost_usd"] for r in lines_of(run_dir)) <= budget
+    # a higher budget on the command line finishes it
     result = invoke("run", "--resume", str(run_dir), "--max-cost", "100", "--plain")
     assert result.exit_code == 0, result.output
-    assert load_record(run_dir).status == "complete"
+    record = load_record(run_dir)
+    assert record.status == "complete" and record.config["max_cost_usd"] == 100
+    assert_each_once(run_dir, 62)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --limit/--only/--sample are not saved in the run folder, so `run --resume DIR` "
-    "routes every case of the catalog instead of the ones the run selected",
-)
 def test_resume_keeps_the_case_selection(demo_project, stub):
     stub.faults = [Fault.at([4], 401)]
     result = invoke("run", "--router", "anthropic", "--limit", "8", "--concurrency", "1", "--plain")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output  # stopped by the API: fix it, then resume
     run_dir = only_run_dir(demo_project)
     assert len(lines_of(run_dir)) == 3
     assert invoke("run", "--resume", str(run_dir), "--plain").exit_code == 0
     assert load_record(run_dir).status == "complete"
     assert_each_once(run_dir, 8)
+    assert stub.count_endpoint("messages") == 9  # 3 + the 401 + the 5 left
+
+
+def test_library_resume_keeps_the_case_selection(demo_project, stub):
+    stub.faults = [Fault.at([4], 401)]
+    first = run(limit=8, concurrency=1)
+    assert len(lines_of(first.run_dir)) == 3
+    config = EvalConfig.model_validate(dict(first.record.config))
+    again = run_eval(RunSpec(config=config, resume=first.run_dir))
+    assert again.record.status == "complete"
+    assert_each_once(first.run_dir, 8)
+
+
+@pytest.mark.parametrize(
+    "option", [["--model", "opus"], ["--limit", "3"], ["--holdout", "none"], ["--trials", "2"]]
+)
+def test_resume_refuses_options_that_change_answers(dataset_eval, stub, option):
+    stub.faults = [Fault.at([3], 401)]
+    run(dataset_eval, concurrency=1)
+    run_dir = only_run_dir(dataset_eval.parent.parent)
+    before = (run_dir / "results.jsonl").read_bytes()
+    result = invoke("run", "--resume", str(run_dir), *option, "--plain")
+    assert result.exit_code == 2
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert option[0] in error and "resum" in error
+    assert (run_dir / "results.jsonl").read_bytes() == before
+    assert stub.count_endpoint("messages") == 3
 
 
 # ------------------------------------------------------------------------------------------
