@@ -298,7 +298,13 @@ def _print_summary(outcome: Any) -> None:
                     for a in worst
                 )
             )
-    if r.cost_usd is not None and r.cost_usd:
+    if r.cost_usd is None:
+        console.print(
+            f"cost: unknown (no price for {r.router.get('model')} in the price table; "
+            "add it under router.prices)",
+            soft_wrap=True,
+        )
+    elif r.cost_usd:
         console.print(f"cost: ${r.cost_usd:.4f}")
     if r.status != "complete":
         console.print(

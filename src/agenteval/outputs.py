@@ -226,6 +226,9 @@ async def run_outputs(
     limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
     stop = asyncio.Event()
     judge = client.resolve_model(judge_model) if client is not None else None
+    watched = client is not None and hasattr(client, "on_overload")
+    if watched:
+        client.on_overload(limit.overloaded)
 
     async def call(key_parts: Mapping[str, Any], trial: int, **kwargs: Any) -> Completion:
         key = _key(key_parts, trial)
@@ -251,12 +254,13 @@ async def run_outputs(
                 raise _Stopped from exc
             finally:
                 state.in_flight -= 1
-        if done.error and any(m in done.error for m in OVERLOAD_MARKERS):
+        if done.error and any(m in done.error for m in OVERLOAD_MARKERS) and not watched:
             limit.overloaded()
         elif not done.error:
             limit.succeeded()
         state.cost_usd += done.cost_usd or 0.0
         state.paid += done.error is None
+        state.note_cost(done.cost_usd)
         if cache is not None and done.error is None:
             cache.put_json(key, {**asdict(done), "cached": False})
         return done

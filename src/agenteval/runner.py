@@ -8,6 +8,7 @@ router failure on one trial becomes an error on that trial; the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class AdaptiveLimit:
     floor: int = 1
     in_flight: int = 0
     _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _wakers: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def __aenter__(self) -> AdaptiveLimit:
         async with self._cond:
@@ -78,6 +80,14 @@ class AdaptiveLimit:
     def succeeded(self) -> None:
         if self.limit < self.ceiling:
             self.limit += 1
+            with contextlib.suppress(RuntimeError):  # no running loop: nobody is waiting
+                task = asyncio.get_running_loop().create_task(self._wake())  # wake one now
+                self._wakers.add(task)
+                task.add_done_callback(self._wakers.discard)
+
+    async def _wake(self) -> None:
+        async with self._cond:
+            self._cond.notify(1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,10 +116,16 @@ class RunState:
     cost_usd: float = 0.0
     cost_known: bool = True
     paid: int = 0  # requests answered by the API (not the cache) without error
+    unit_cost: float | None = None  # recent cost of one request (cache reads after the warm-up)
     phase: str = "routing"
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
     stopped_reason: str | None = None
+
+    def note_cost(self, cost: float | None) -> None:
+        """Track what one request costs now: the warm-up's cache writes fade out quickly."""
+        if cost is not None:
+            self.unit_cost = cost if self.unit_cost is None else 0.5 * self.unit_cost + 0.5 * cost
 
     @property
     def accuracy(self) -> float | None:
@@ -154,7 +170,8 @@ async def run_plan(
     state = state or RunState(total=len(pending))
     limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
     caching = hasattr(router, "request_key")
-    if hasattr(router, "on_overload"):
+    watched = hasattr(router, "on_overload")
+    if watched:
         router.on_overload(limit.overloaded)
     stop = asyncio.Event()
 
@@ -194,8 +211,8 @@ async def run_plan(
                 return
             finally:
                 state.in_flight -= 1
-        if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS):
-            limit.overloaded()
+        if decision.error and any(m in decision.error for m in OVERLOAD_MARKERS) and not watched:
+            limit.overloaded()  # a router that reports every 429/529 itself already did this
         elif not decision.error:
             limit.succeeded()
         if key is not None and cache is not None:
@@ -271,13 +288,17 @@ def settle(
             state.cost_known = False
         state.cost_usd += decision.cost_usd or 0.0
         state.paid += decision.error is None
+        state.note_cost(decision.cost_usd)
     on_trial(result)
     return result
 
 
 def over_budget(state: RunState, budget: float) -> bool:
+    """Would one more request, with those in flight, pass the budget? Each is priced at what a
+    request costs lately (so the warm-up's cache writes do not make the guess 10x too high)."""
     average = state.cost_usd / state.paid if state.paid else 0.0
-    return state.cost_usd + (state.in_flight + 1) * average > budget
+    unit = state.unit_cost if state.unit_cost is not None else average
+    return state.cost_usd + (state.in_flight + 1) * unit > budget
 
 
 async def _route_safely(router: Router, request: RouteRequest) -> Decision:

@@ -20,7 +20,8 @@ def render_markdown(data: ReportData) -> str:
         f"Router `{r.router.get('backend')}` · model `{r.router.get('model')}` · "
         f"holdout `{r.holdout}` · {h.get('cases', 0)} cases · {h.get('trials', 0)} trials · "
         f"{h.get('errors', 0)} errors · catalog `{str(r.catalog.get('fingerprint', ''))[:12]}`"
-        + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else ""),
+        + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else "")
+        + (" · cost unknown (model not in the price table)" if r.cost_usd is None else ""),
         "",
         "| metric | value | 95% interval |",
         "|---|---:|---|",

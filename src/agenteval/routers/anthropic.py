@@ -135,8 +135,7 @@ class AnthropicRouter:
             "max_tokens": self.max_tokens,
             "prompt_version": PROMPT_VERSION,
             "send_context": self.send_context,
-            "base_url": self.base_url or "",
-        }
+        }  # not the base URL: a proxy or another endpoint serves the same model's answers
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> Mapping[str, Any]:
