@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from agenteval.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 from agenteval.record import load_record, read_results
 
 
@@ -131,3 +134,17 @@ def test_console_script_end_to_end(demo_project):
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_agents_are_found_in_dot_claude(tmp_path):
+    shutil.copytree(ROOT / "agents", tmp_path / ".claude" / "agents")
+    result = invoke("cases", "--json")
+    assert json.loads(result.output)["agents"] == 11
+
+
+def test_agents_folder_wins_over_dot_claude(tmp_path):
+    (tmp_path / ".claude" / "agents").mkdir(parents=True)
+    (tmp_path / "agents").mkdir()
+    shutil.copy(ROOT / "agents" / "code-reviewer.md", tmp_path / "agents")
+    result = invoke("cases", "--json")
+    assert json.loads(result.output)["agents"] == 1

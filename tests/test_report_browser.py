@@ -14,6 +14,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (CI installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
+from stub_anthropic import Reply, StubAnthropic  # noqa: E402
 
 ARGS = [
     "--no-sandbox",
@@ -33,11 +34,14 @@ def browser():
         b.close()
 
 
-def run_report(args: list[str]) -> Path:
+def run_report(args: list[str], env: dict[str, str] | None = None) -> Path:
     """Run in a subprocess: Playwright's sync API owns this thread's event loop."""
     exe = Path(sys.executable).with_name("agenteval")
     proc = subprocess.run(
-        [str(exe), "run", "--plain", "--out", "reports", *args], capture_output=True, text=True
+        [str(exe), "run", "--plain", "--out", "reports", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     assert proc.returncode in (0, 1), proc.stderr
     (run,) = [p for p in Path("reports").iterdir() if p.is_dir()]
@@ -113,3 +117,19 @@ def test_hostile_text_is_escaped(browser, tmp_path):
     html = report.read_text()
     assert "<script>window.pwned" not in html and 'onerror="window' not in html
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html  # shown, as text
+
+
+def test_hostile_model_answer_is_escaped(browser, demo_project):
+    """The model's rationale and an invalid agent name it made up are shown, never run."""
+    evil = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
+    with StubAnthropic(responder=lambda req: Reply.route(evil, rationale=evil)) as stub:
+        report = run_report(
+            ["--router", "anthropic", "--limit", "3"],
+            env={"ANTHROPIC_API_KEY": "sk-ant-test-escape", "ANTHROPIC_BASE_URL": stub.base_url},
+        )
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+    assert page.locator("#misroutes tbody tr").count() == 3  # invalid: each one a misroute
+    assert "<script>window.pwned=1</script>" in page.locator("#misroutes").inner_text()
