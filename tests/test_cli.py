@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from agenteval.cli import main
+from agenteval.record import load_record, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
-from agenteval.record import load_record, read_results
 
 
 def invoke(*args: str):

@@ -276,17 +276,25 @@ def _print_summary(outcome: Any) -> None:
     r = outcome.record
     h = r.headline
     console = Console()
-    table = Table(
-        title=f"{r.name}: {h['cases']} cases, {h['trials']} trials, "
-        f"{h['errors']} errors ({r.router.get('backend')}, holdout {r.holdout})"
+    console.print(
+        f"[bold]{r.name}[/]: {h['cases']} cases, {h['trials']} trials, {h['errors']} errors "
+        f"({r.router.get('backend')} {r.router.get('model')}, holdout {r.holdout})",
+        soft_wrap=True,
     )
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% interval")
     table.add_row("accuracy", fmt_rate(h["accuracy"]), fmt_ci(h["accuracy_ci"]))
-    table.add_row("macro precision", fmt_rate(h["macro_precision"]), "")
-    table.add_row("macro recall", fmt_rate(h["macro_recall"]), "")
-    table.add_row("macro F1", fmt_rate(h["macro_f1"]), "")
+    table.add_row(
+        "macro precision", fmt_rate(h["macro_precision"]), fmt_ci(h.get("macro_precision_ci"))
+    )
+    table.add_row("macro recall", fmt_rate(h["macro_recall"]), fmt_ci(h.get("macro_recall_ci")))
+    table.add_row("macro F1", fmt_rate(h["macro_f1"]), fmt_ci(h.get("macro_f1_ci")))
+    if h.get("output_pass_rate") is not None:
+        table.add_row(
+            "outputs passing", fmt_rate(h["output_pass_rate"]), fmt_ci(h.get("output_pass_rate_ci"))
+        )
     console.print(table)
     if r.scorecard:
         worst = r.scorecard.worst_agents(5)
