@@ -110,7 +110,7 @@ def timed(
 
 
 def results_of(project: Path) -> list[dict]:
-    runs = sorted((project / "reports").iterdir())
+    runs = sorted(p for p in (project / "reports").iterdir() if p.is_dir())
     return [json.loads(x) for x in (runs[-1] / "results.jsonl").read_text().splitlines()]
 
 
