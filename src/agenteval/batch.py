@@ -16,7 +16,7 @@ from typing import Any
 from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.routers import Decision, Router, RouteRequest
+from agenteval.routers import BatchRouter, Decision, Router, RouteRequest
 from agenteval.runner import RunPlan, RunState, Trial, settle
 
 MAX_BATCH = 100_000
@@ -65,7 +65,7 @@ async def run_batch(
     Raises:
         RouterError: when the router has no batch support.
     """
-    if not hasattr(router, "submit_batch"):
+    if not isinstance(router, BatchRouter):
         raise RouterError(
             f"the {router.name} router has no batch mode",
             hint="use --batch with --router anthropic",
@@ -84,7 +84,7 @@ async def run_batch(
     if ticket is None:
         to_submit = []
         for cid, (case, request) in requests.items():
-            key = cache_key(router.fingerprint, router.request_key(request), request.trial)  # type: ignore[attr-defined]
+            key = cache_key(router.fingerprint, router.request_key(request), request.trial)
             hit = cache.get(key) if cache is not None else None
             if hit is not None:
                 finish(case, request, hit)
@@ -95,7 +95,7 @@ async def run_batch(
             return state
         ids = []
         for start in range(0, len(to_submit), MAX_BATCH):
-            ids.append(await router.submit_batch(to_submit[start : start + MAX_BATCH]))  # type: ignore[attr-defined]
+            ids.append(await router.submit_batch(to_submit[start : start + MAX_BATCH]))
         ticket = BatchTicket(
             batch_ids=tuple(ids),
             custom_ids={cid: (requests[cid][0].id, requests[cid][1].trial) for cid, _ in to_submit},
@@ -103,25 +103,25 @@ async def run_batch(
         on_submit(ticket)
     else:
         for cid, (_, request) in requests.items():
-            keys[cid] = cache_key(router.fingerprint, router.request_key(request), request.trial)  # type: ignore[attr-defined]
+            keys[cid] = cache_key(router.fingerprint, router.request_key(request), request.trial)
 
     for batch_id in ticket.batch_ids:
         delay = min(1.0, poll_s)
         while True:
-            status, done, total = await router.batch_status(batch_id)  # type: ignore[attr-defined]
+            status, done, total = await router.batch_status(batch_id)
             on_poll(status, done, total)
             if status == "ended":
                 break
             await asyncio.sleep(delay)
             delay = min(poll_s, delay * 2)  # check soon for small batches, then every poll_s
-        async for cid, message, error in router.batch_results(batch_id):  # type: ignore[attr-defined]
+        async for cid, message, error in router.batch_results(batch_id):
             if cid not in requests:
                 continue  # already recorded before an interruption, or not this plan's
             case, request = requests.pop(cid)
             if error is not None:
                 decision = Decision(agent=None, error=error)
             else:
-                decision = router.decide(message, request.view, batch=True)  # type: ignore[attr-defined]
+                decision = router.decide(message, request.view, batch=True)
                 if cache is not None and cid in keys:
                     cache.put(keys[cid], decision)
             finish(case, request, decision)

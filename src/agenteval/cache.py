@@ -63,7 +63,8 @@ class ResponseCache:
             self.misses += 1
             return None
         self.hits += 1
-        return json.loads(row[0])
+        value: dict[str, Any] = json.loads(row[0])  # put_json stores only objects
+        return value
 
     def put_json(self, key: str, value: dict[str, Any]) -> None:
         self._db.execute(

@@ -350,11 +350,11 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
     for agent in catalog.agents:
         for ex in extract_examples(agent, catalog.names):
             total += 1
-            where = dict(path=agent.path, line=ex.line)
             if not ex.closed:
                 diags.append(
                     Diagnostic(
-                        **where,
+                        path=agent.path,
+                        line=ex.line,
                         severity="warning",
                         code="example-unclosed",
                         message=f"example {ex.index} of {agent.name} is not closed",
@@ -366,7 +366,8 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
                 empty = not (ex.context or ex.assistant or ex.commentary)
                 diags.append(
                     Diagnostic(
-                        **where,
+                        path=agent.path,
+                        line=ex.line,
                         severity="warning",
                         code="example-empty" if empty else "example-no-user",
                         message=f"example {ex.index} of {agent.name} "

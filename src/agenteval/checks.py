@@ -125,7 +125,7 @@ def parse_checks(raw: Sequence[Mapping[str, Any]], *, where: str) -> tuple[Check
         i, message, hint = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise CheckSpecError(f"{prefix}check {i + 1}: {message}{more}", hint, index=i)
-    checks = []
+    checks: list[Check] = []
     for item, check in zip(raw, parsed, strict=True):
         assert check is not None
         if "name" not in item:  # a derived name: number repeats so results stay distinguishable

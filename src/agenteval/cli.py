@@ -237,7 +237,9 @@ def run(
             batch=True if batch else None,
         )
         if recorded or oracle_routing or judge_model:
-            changes = {"oracle_routing": oracle_routing or config.outputs.oracle_routing}
+            changes: dict[str, bool | str] = {
+                "oracle_routing": oracle_routing or config.outputs.oracle_routing
+            }
             if recorded:
                 changes["recorded"] = str(recorded.resolve())
             if judge_model:
@@ -533,7 +535,7 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float) -> Non
 @_fail_cleanly
 def history(reports_dir: Path, name: str | None, last: int) -> None:
     """The trend of headline numbers over past runs."""
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
     from rich.table import Table
 
     from agenteval.history import read_history, trend_rows
@@ -544,7 +546,7 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         click.echo(f"no runs recorded in {reports_dir / 'history.jsonl'} yet")
         return
     table = Table(title=f"history: {reports_dir}")
-    for col, justify in [
+    columns: list[tuple[str, JustifyMethod]] = [
         ("run", "left"),
         ("eval", "left"),
         ("router", "left"),
@@ -554,18 +556,20 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         ("change", "right"),
         ("macro recall", "right"),
         ("errors", "right"),
-    ]:
+    ]
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for r in rows:
         change = "" if r.delta is None else f"{r.delta * 100:+.1f}"
         flag = " *" if r.router_changed or r.catalog_changed else ""
+        low, high = r.accuracy_low, r.accuracy_high
         table.add_row(
             r.run_id,
             r.name,
             r.router + flag,
             str(r.cases),
             fmt_rate(r.accuracy),
-            fmt_ci([r.accuracy_low, r.accuracy_high] if r.accuracy_low is not None else None),
+            fmt_ci([low, high] if low is not None and high is not None else None),
             change,
             fmt_rate(r.macro_recall),
             fmt_rate(r.error_rate),

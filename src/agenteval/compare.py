@@ -154,7 +154,8 @@ def compare(
     b = {o.case_id: o for o in case_outcomes([r.trial for r in b_rows])}
     common = sorted(a.keys() & b.keys())
     pairs = [(a[c], b[c]) for c in common if a[c].scored and b[c].scored]
-    right = [(x.majority_correct, y.majority_correct) for x, y in pairs]
+    # both sides scored, so neither majority_correct is None
+    right = [(bool(x.majority_correct), bool(y.majority_correct)) for x, y in pairs]
     fixed = tuple(_change(x, y) for x, y in pairs if not x.majority_correct and y.majority_correct)
     broken = tuple(_change(x, y) for x, y in pairs if x.majority_correct and not y.majority_correct)
     n = len(pairs)

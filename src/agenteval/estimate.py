@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Protocol
 
 from agenteval.cache import ResponseCache, cache_key
-from agenteval.routers import Router, RouteRequest
+from agenteval.routers import PricedRouter, Router, RouteRequest
 from agenteval.runner import RunPlan
 
 ASSUMED_OUTPUT_TOKENS = 150  # a tool call plus a sentence; thinking, when on, adds to this
 CHARS_PER_TOKEN = 4
+
+
+class _PricedBackend(Router, PricedRouter, Protocol):
+    """A router that can be measured and priced (and closed once counted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +59,7 @@ def estimate_run(
     batch: bool = False,
 ) -> Estimate:
     """Estimate a run: one cache write per prompt prefix, cache reads for the rest."""
-    if not hasattr(router, "params"):
+    if not isinstance(router, PricedRouter):
         return Estimate(
             method="free (offline router)",
             model=str(router.describe().get("model")),
@@ -74,7 +79,7 @@ def estimate_run(
     for case, trial in plan.pending():
         request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
         if cache is not None:
-            key = cache_key(router.fingerprint, router.request_key(request), trial)  # type: ignore[attr-defined]
+            key = cache_key(router.fingerprint, router.request_key(request), trial)
             if cache.get(key) is not None:
                 cached += 1
                 continue
@@ -97,8 +102,8 @@ def estimate_run(
     read = sum(prefix_tokens[r.view.fingerprint] for r in requests) - write
     fresh = sum(round(len(r.case.prompt) * per_char) + 8 for r in requests)
     output = ASSUMED_OUTPUT_TOKENS * len(requests)
-    model = router.model  # type: ignore[attr-defined]
-    cost = router.table.cost(  # type: ignore[attr-defined]
+    model = router.model
+    cost = router.table.cost(
         model,
         input_tokens=fresh,
         output_tokens=output,
@@ -123,8 +128,8 @@ def estimate_run(
     )
 
 
-def _prefix_chars(router: Router, request: RouteRequest) -> int:
-    params = router.params(request)  # type: ignore[attr-defined]
+def _prefix_chars(router: PricedRouter, request: RouteRequest) -> int:
+    params = router.params(request)
     blocks = params["messages"][-1]["content"][:-1]
     text = "".join(b["text"] for b in params.get("system", []))
     text += "".join(
@@ -133,9 +138,9 @@ def _prefix_chars(router: Router, request: RouteRequest) -> int:
     return len(text) + sum(len(b["text"]) for b in blocks)
 
 
-async def _count(router: Router, requests: list[RouteRequest]) -> dict[str, int]:
+async def _count(router: _PricedBackend, requests: list[RouteRequest]) -> dict[str, int]:
     try:
-        counts = await asyncio.gather(*(router.count_tokens(r) for r in requests))  # type: ignore[attr-defined]
+        counts = await asyncio.gather(*(router.count_tokens(r) for r in requests))
     finally:
         await router.aclose()
     return {r.view.fingerprint: n for r, n in zip(requests, counts, strict=True)}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from agenteval.cases import Case, extract_examples
+from agenteval.cases import Case, Example, extract_examples
 from agenteval.catalog import Catalog
 from agenteval.errors import ConfigError
 
@@ -89,7 +89,7 @@ class Views:
 
 def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) -> Views:
     """Build the full view plus one view per fold that the given cases use."""
-    folds = {holdout.fold_of(c) for c in cases} - {None}
+    folds = {fold for c in cases if (fold := holdout.fold_of(c)) is not None}
     examples = {a.name: extract_examples(a) for a in catalog.agents} if folds else {}
     by_fold: dict[int | None, CatalogView] = {None: _view(catalog, None, holdout, examples)}
     for fold in sorted(folds):
@@ -97,7 +97,12 @@ def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) 
     return Views(holdout=holdout, by_fold=by_fold)
 
 
-def _view(catalog: Catalog, fold: int | None, holdout: Holdout, examples: dict) -> CatalogView:
+def _view(
+    catalog: Catalog,
+    fold: int | None,
+    holdout: Holdout,
+    examples: Mapping[str, tuple[Example, ...]],
+) -> CatalogView:
     agents = []
     for a in catalog.agents:
         description = a.description

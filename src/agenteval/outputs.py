@@ -16,14 +16,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from agenteval.cache import ResponseCache
 from agenteval.cases import Case
 from agenteval.catalog import Catalog
 from agenteval.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.errors import DatasetError
-from agenteval.routers import Completion, FatalRouterError, Usage
+from agenteval.routers import Completion, FatalRouterError, ModelClient, OverloadWatcher, Usage
 from agenteval.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, drain, over_budget
 
 MAX_JUDGED_CHARS = 30_000
@@ -193,11 +193,22 @@ def recorded_output(
     return recorded.get((case_id, trial), recorded.get((case_id, None)))
 
 
+class _Shared(TypedDict):
+    """The fields every result of one job shares."""
+
+    case_id: str
+    trial: int
+    agent: str | None
+    routed: str | None
+    expected: tuple[str, ...]
+    oracle: bool
+
+
 async def run_outputs(
     jobs: Iterable[OutputJob],
     *,
     catalog: Catalog,
-    client: Any | None,
+    client: ModelClient | None,
     judge_model: str | None,
     cache: ResponseCache | None,
     on_result: Callable[[OutputResult], None],
@@ -226,8 +237,8 @@ async def run_outputs(
     limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
     stop = asyncio.Event()
     judge = client.resolve_model(judge_model) if client is not None else None
-    watched = client is not None and hasattr(client, "on_overload")
-    if watched:
+    watched = isinstance(client, OverloadWatcher)
+    if isinstance(client, OverloadWatcher):
         client.on_overload(limit.overloaded)
 
     async def call(key_parts: Mapping[str, Any], trial: int, **kwargs: Any) -> Completion:
@@ -245,9 +256,10 @@ async def run_outputs(
                 )
                 stop.set()
                 raise _Stopped
+            assert client is not None  # only called once there is a model to call
             state.in_flight += 1
             try:
-                done = await client.complete(**kwargs)  # type: ignore[union-attr]
+                done = await client.complete(**kwargs)
             except FatalRouterError as exc:
                 state.stopped_reason = state.stopped_reason or f"stopped: {exc}"
                 stop.set()
@@ -267,7 +279,7 @@ async def run_outputs(
 
     async def one(job: OutputJob) -> None:
         checks = case_checks(job.case)
-        base = dict(
+        base = _Shared(
             case_id=job.case.id,
             trial=job.trial,
             agent=job.agent,
@@ -275,7 +287,9 @@ async def run_outputs(
             expected=tuple(sorted(job.case.expected)),
             oracle=job.oracle,
         )
-        usage, cost, cached, model = Usage(), 0.0, True, None
+        usage, cached = Usage(), True
+        cost: float | None = 0.0
+        model: str | None = None
         if job.recorded is not None:
             output, source = job.recorded, "recorded"
         elif job.agent is None:

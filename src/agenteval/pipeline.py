@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 from agenteval.batch import BatchTicket, run_batch
 from agenteval.cache import ResponseCache, default_cache_path
@@ -53,7 +53,7 @@ from agenteval.record import (
 )
 from agenteval.reports import write_reports
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routers import Router, Usage, make_router
+from agenteval.routers import KeyedRouter, ModelClient, Router, Usage, make_router
 from agenteval.runner import RunPlan, RunState, Trial, run_plan
 from agenteval.scoring import score
 
@@ -235,14 +235,16 @@ def run_eval(
     )
     interrupted = False
     notes: list[str] = []
-    can_run_agents = hasattr(router, "complete") or bool(os.environ.get(config.router.api_key_env))
+    can_run_agents = isinstance(router, ModelClient) or bool(
+        os.environ.get(config.router.api_key_env)
+    )
     if graded_cases and recorded is None and not can_run_agents:
         notes.append(
             f"{len(graded_cases)} cases carry output checks, not graded: no model to run agents "
             "offline (pass --outputs FILE.jsonl, or set ANTHROPIC_API_KEY)"
         )
         graded_cases = []
-    needs_cache = hasattr(router, "request_key") or bool(graded_cases)  # agents and judges
+    needs_cache = isinstance(router, KeyedRouter) or bool(graded_cases)  # agents and judges
     cache = _open_cache(config) if needs_cache else None
     with ResultsWriter(run_dir) as writer:
         preload = _Preload()
@@ -368,6 +370,10 @@ def _grade_outputs(
             sys.path.remove(folder)
 
 
+class _AgentClient(Router, ModelClient, Protocol):
+    """A router that also runs agents and judges (and is closed once the outputs are graded)."""
+
+
 def _grade_jobs(
     config: EvalConfig,
     catalog: Catalog,
@@ -409,9 +415,10 @@ def _grade_jobs(
             )
     if not jobs:
         return
-    client = router if hasattr(router, "complete") else None
+    client: _AgentClient | None = router if isinstance(router, ModelClient) else None
     if client is None and os.environ.get(config.router.api_key_env):
-        client = make_router("anthropic", _router_options(config) | {"backend": "anthropic"})
+        options = _router_options(config) | {"backend": "anthropic"}
+        client = cast(_AgentClient, make_router("anthropic", options))  # it runs agents too
     state = RunState(
         total=len(jobs), phase="grading outputs", cost_usd=routing.cost_usd, paid=routing.paid
     )
@@ -669,7 +676,9 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
     return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
 
 
-def _outputs_info(record: RunRecord, card: OutputScorecard, graded: Sequence[Any]) -> dict:
+def _outputs_info(
+    record: RunRecord, card: OutputScorecard, graded: Sequence[Any]
+) -> dict[str, Any]:
     cfg = record.config.get("outputs") or {}
     judges = sorted({o.judge_model for o in graded if o.judge_model})
     models = sorted({o.model for o in graded if o.model})

@@ -71,7 +71,7 @@ class ModelTable:
         ) / 1_000_000
         return usd * (self.batch_discount if batch else 1.0)
 
-    def with_overrides(self, prices: Mapping[str, Mapping[str, float]]) -> ModelTable:
+    def with_overrides(self, prices: Mapping[str, Mapping[str, Any]]) -> ModelTable:
         """A copy with prices added or replaced (from an eval config's `router.prices`).
 
         Raises:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agenteval.runner import RunState
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class ProgressDisplay:
@@ -25,8 +28,8 @@ class ProgressDisplay:
         self.every_s = every_s
         self.tty = not force_plain and self.stream.isatty()
         self._last = 0.0
-        self._progress = None
-        self._tasks: dict[int, Any] = {}
+        self._progress: Progress | None = None
+        self._tasks: dict[int, TaskID] = {}
 
     def __enter__(self) -> ProgressDisplay:
         if self.tty:

@@ -17,7 +17,14 @@ from typing import TypeVar
 from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
 from agenteval.holdout import Views
-from agenteval.routers import Decision, FatalRouterError, Router, RouteRequest
+from agenteval.routers import (
+    Decision,
+    FatalRouterError,
+    KeyedRouter,
+    OverloadWatcher,
+    Router,
+    RouteRequest,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,9 +176,10 @@ async def run_plan(
     pending = plan.pending()
     state = state or RunState(total=len(pending))
     limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
-    caching = hasattr(router, "request_key")
-    watched = hasattr(router, "on_overload")
-    if watched:
+    keyed = router if isinstance(router, KeyedRouter) else None
+    caching = keyed is not None
+    watched = isinstance(router, OverloadWatcher)
+    if isinstance(router, OverloadWatcher):
         router.on_overload(limit.overloaded)
     stop = asyncio.Event()
 
@@ -183,8 +191,8 @@ async def run_plan(
     for case, trial in pending:
         request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
         key = None
-        if caching and cache is not None:
-            key = cache_key(router.fingerprint, router.request_key(request), trial)  # type: ignore[attr-defined]
+        if keyed is not None and cache is not None:
+            key = cache_key(keyed.fingerprint, keyed.request_key(request), trial)
             hit = cache.get(key)
             if hit is not None:
                 finish(case, trial, request.view.names, hit)

@@ -87,7 +87,10 @@ class CaseOutcome:
     @property
     def agreement(self) -> float | None:
         """The share of scored trials that gave the majority label."""
-        return None if not self.scored else dict(self.counts)[self.majority] / self.scored
+        if not self.scored:
+            return None
+        assert self.majority is not None  # a case with scored trials always has a majority
+        return dict(self.counts)[self.majority] / self.scored
 
     @property
     def flaky(self) -> bool:
@@ -226,7 +229,7 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
     columns = [*labels, INVALID_LABEL]
     ok = [t for t in trials if t.label is not None]
     y_true = [true_label(t) for t in ok]
-    y_pred = [t.label for t in ok]
+    y_pred = [t.label for t in ok if t.label is not None]  # keeps all of ok; narrows the type
     outcomes = case_outcomes(trials)
     per_case = max((o.scored + o.errors for o in outcomes), default=1)
 
@@ -319,7 +322,7 @@ def _repeats(outcomes: Sequence[CaseOutcome], per_case: int) -> dict[str, Any]:
     if per_case < 2:
         return {"consistency": None, "pass_k": None, "flaky": ()}
     scored = [o for o in outcomes if o.scored]
-    agreeing = [o.agreement for o in scored if o.scored > 1]
+    agreeing = [a for o in scored if o.scored > 1 and (a := o.agreement) is not None]
     flaky = sorted((o for o in scored if o.flaky), key=lambda o: (o.agreement, o.case_id))
     return {
         "consistency": sum(agreeing) / len(agreeing) if agreeing else None,

@@ -92,7 +92,8 @@ def mcnemar_exact(b: int, c: int) -> float:
     for i in range(min(b, c)):
         term = term * (n - i) // (i + 1)
         tail += term
-    return min(1.0, 2 * tail / 2**n)
+    outcomes: int = 2**n  # typeshed types int ** int as Any (a negative power is a float)
+    return min(1.0, 2 * tail / outcomes)
 
 
 def paired_difference(

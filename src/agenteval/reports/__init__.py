@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agenteval.checks import CheckResult
 from agenteval.compare import Comparison
@@ -51,7 +52,7 @@ class ReportData:
         return tuple(r for r in self.rows if r.trial.label is None)
 
     @property
-    def failed_gates(self) -> tuple[dict, ...]:
+    def failed_gates(self) -> tuple[Mapping[str, Any], ...]:
         return tuple(g for g in self.record.gates if not g["passed"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -52,7 +53,7 @@ def render_html(data: ReportData) -> str:
     )
 
 
-def _heatmap(data: ReportData) -> dict | None:
+def _heatmap(data: ReportData) -> dict[str, Any] | None:
     """The confusion matrix; for a large catalog, the rows and columns with the most errors.
 
     Rows are the expected labels that lost the most cases, columns the labels those cases went
@@ -86,7 +87,7 @@ def _heatmap(data: ReportData) -> dict | None:
     }
 
 
-def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict | None:
+def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict[str, Any] | None:
     """Coordinates for the accuracy-over-runs SVG (drawn server-side: no script, no assets)."""
     rows = [r for r in data.history if r.accuracy is not None]
     if len(rows) < 2:
@@ -100,6 +101,7 @@ def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict
     every = max(1, len(rows) // 6)
     points = []
     for i, r in enumerate(rows):
+        assert r.accuracy is not None  # rows without an accuracy were left out above
         x = round(left + i * span_x, 1)
         points.append(
             {

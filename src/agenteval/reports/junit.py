@@ -71,7 +71,7 @@ def render_junit(data: ReportData) -> str:
     if data.outputs:
         _output_suite(suites, data)
         for key in ("tests", "failures", "errors"):
-            suites.set(key, str(sum(int(s.get(key)) for s in suites.findall("testsuite"))))
+            suites.set(key, str(sum(int(s.attrib[key]) for s in suites.findall("testsuite"))))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

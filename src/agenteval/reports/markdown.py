@@ -98,13 +98,15 @@ def render_markdown(data: ReportData) -> str:
                 f"{fmt_rate(oc.routed_right.value)} when routed right.",
                 "",
             ]
-        worst = sorted(
+        worst_outputs = sorted(
             (a for a in oc.agents if a.rate.value is not None),
             key=lambda a: (a.rate.value, a.agent),
         )[:5]
-        if worst:
+        if worst_outputs:
             lines += ["| agent | outputs | pass rate |", "|---|---:|---:|"]
-            lines += [f"| `{a.agent}` | {a.outputs} | {fmt_rate(a.rate.value)} |" for a in worst]
+            lines += [
+                f"| `{a.agent}` | {a.outputs} | {fmt_rate(a.rate.value)} |" for a in worst_outputs
+            ]
             lines.append("")
         failed = data.failed_outputs[:MAX_MISROUTES]
         if failed:

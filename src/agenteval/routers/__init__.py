@@ -2,18 +2,23 @@
 
 A router is one async method behind a small Protocol. Backends are built by lazy factories from
 the registry below, so `anthropic` is imported only when an Anthropic router is asked for.
+Optional capabilities (a cache key, overload reports, plain model calls, batches, estimates) are
+small runtime-checkable Protocols of their own: callers test for one with ``isinstance``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
 from agenteval.holdout import CatalogView
+
+if TYPE_CHECKING:
+    from agenteval.pricing import ModelTable
 
 
 class FatalRouterError(RouterError):
@@ -33,7 +38,9 @@ class Usage:
     cache_read_tokens: int = 0
 
     def __radd__(self, other: object) -> Usage:
-        return self if other == 0 else NotImplemented  # so sum() works
+        if other == 0:  # so sum() works
+            return self
+        return NotImplemented
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -108,15 +115,83 @@ class Router(Protocol):
         ...
 
 
-class CachingRouter(Router, Protocol):
-    """A router whose answers cost money and are worth caching (and warming a prompt cache for)."""
+@runtime_checkable
+class KeyedRouter(Protocol):
+    """A router whose answers cost money and are worth caching."""
 
     def request_key(self, request: RouteRequest) -> str:
         """A digest of everything in the rendered request that can change the answer."""
         ...
 
+
+@runtime_checkable
+class OverloadWatcher(Protocol):
+    """A backend that reports rate limits and overloads, so callers can lower concurrency."""
+
     def on_overload(self, callback: Callable[[], None]) -> None:
         """Register a callback for every 429/529 response, retried ones included."""
+        ...
+
+
+class CachingRouter(Router, KeyedRouter, OverloadWatcher, Protocol):
+    """A router whose answers cost money and are worth caching (and warming a prompt cache for)."""
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    """A backend that also makes plain model calls (an agent running, or a judge grading)."""
+
+    def resolve_model(self, model: str | None) -> str:
+        """A model id for an alias, an id, or None / `inherit` (the run's model)."""
+        ...
+
+    async def complete(
+        self,
+        *,
+        system: str,
+        prompt: str,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        tool: Mapping[str, Any] | None = None,
+    ) -> Completion:
+        """One plain model call; failures are returned as a Completion with ``error`` set."""
+        ...
+
+
+@runtime_checkable
+class BatchRouter(KeyedRouter, Protocol):
+    """A router that can also route through a batch API (submit, poll, read results)."""
+
+    async def submit_batch(self, requests: list[tuple[str, RouteRequest]]) -> str:
+        """Submit (custom_id, request) pairs as one batch; return its id."""
+        ...
+
+    async def batch_status(self, batch_id: str) -> tuple[str, int, int]:
+        """(processing status, requests finished, requests in the batch)."""
+        ...
+
+    def batch_results(self, batch_id: str) -> AsyncIterator[tuple[str, Any, str | None]]:
+        """Yield (custom_id, message or None, error or None) for every entry."""
+        ...
+
+    def decide(self, message: Any, view: CatalogView, *, batch: bool = False) -> Decision:
+        """Turn one answered message into a Decision."""
+        ...
+
+
+@runtime_checkable
+class PricedRouter(KeyedRouter, Protocol):
+    """A router whose requests can be rendered, counted and priced before a run."""
+
+    model: str
+    table: ModelTable
+
+    def params(self, request: RouteRequest) -> dict[str, Any]:
+        """The full API parameters for one request."""
+        ...
+
+    async def count_tokens(self, request: RouteRequest) -> int:
+        """Input tokens of one request."""
         ...
 
 
@@ -139,4 +214,5 @@ def make_router(backend: str, options: Mapping[str, Any]) -> Router:
         )
     module, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module), attr)
-    return factory.from_options(options)
+    router: Router = factory.from_options(options)
+    return router

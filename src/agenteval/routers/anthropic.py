@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from agenteval.errors import RouterError
 from agenteval.holdout import CatalogView
@@ -344,7 +344,7 @@ class AnthropicRouter:
                 f"the batch could not be submitted ({_describe(exc)})",
                 hint="retry later; nothing was submitted",
             ) from exc
-        return batch.id
+        return cast(str, batch.id)
 
     async def batch_status(self, batch_id: str) -> tuple[str, int, int]:
         """(processing_status, requests finished, requests in the batch)."""
