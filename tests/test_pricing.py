@@ -118,3 +118,10 @@ def test_invalid_override_is_a_config_error_naming_the_key(values):
     with pytest.raises(ConfigError, match=r"router\.prices\.my-model") as err:
         model_table().with_overrides({"my-model": values})
     assert "input" in str(err.value) and "output" in str(err.value)
+
+
+def test_claude_code_alias_overrides_are_honoured(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_DEFAULT_SONNET_MODEL", "claude-sonnet-4-5")
+    assert model_table().resolve("sonnet") == "claude-sonnet-4-5"
+    assert model_table().resolve(None) == "claude-sonnet-4-5"
+    assert model_table().resolve("opus") == "claude-opus-5-5"

@@ -5,6 +5,7 @@ An unknown model gets its tokens counted and its cost reported as unknown (None)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -40,9 +41,16 @@ class ModelTable:
     batch_discount: float
 
     def resolve(self, model: str | None) -> str:
-        """A model id from an alias (`sonnet`), an id, or None (the default)."""
+        """A model id from an alias (`sonnet`), an id, or None (the default).
+
+        Like Claude Code, `ANTHROPIC_DEFAULT_SONNET_MODEL` (and `_OPUS_`, `_HAIKU_`) re-point
+        an alias, so a run resolves `sonnet` to what the user's Claude Code uses.
+        """
         name = (model or self.default_alias).strip()
-        return self.aliases.get(name.lower(), name)
+        alias = name.lower()
+        if alias in self.aliases:
+            return os.environ.get(f"ANTHROPIC_DEFAULT_{alias.upper()}_MODEL") or self.aliases[alias]
+        return name
 
     def cost(
         self,
