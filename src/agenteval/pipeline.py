@@ -8,6 +8,7 @@ so `--resume` needs nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -15,7 +16,7 @@ import platform
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -259,17 +260,18 @@ def run_eval(
         try:
             asyncio.run(_run(router, plan, config, on_trial, state, cache, run_dir, notify))
             if graded_cases and state.stopped_reason is None:
-                _grade_outputs(
-                    config,
-                    loaded.catalog,
-                    graded_cases,
-                    router,
-                    run_dir,
-                    cache,
-                    recorded,
-                    state,
-                    progress,
-                )
+                with _user_modules(config):
+                    _grade_outputs(
+                        config,
+                        loaded.catalog,
+                        graded_cases,
+                        router,
+                        run_dir,
+                        cache,
+                        recorded,
+                        state,
+                        progress,
+                    )
         except KeyboardInterrupt:
             interrupted = True
             state.stopped_reason = "interrupted (Ctrl-C)"
@@ -344,6 +346,26 @@ class _Preload:
         warm_templates()
 
 
+@contextlib.contextmanager
+def _user_modules(config: EvalConfig) -> Iterator[None]:
+    """Let `python: module:function` checks import modules from the config or project folder."""
+    added = [
+        f
+        for f in dict.fromkeys((str(Path(config.base_dir).resolve()), os.getcwd()))
+        if f not in sys.path
+    ]
+    sys.path.extend(added)
+    try:
+        yield
+    finally:
+        for folder in added:
+            sys.path.remove(folder)
+
+
+class _AgentClient(Router, ModelClient, Protocol):
+    """A router that also runs agents and judges (and is closed once the outputs are graded)."""
+
+
 def _grade_outputs(
     config: EvalConfig,
     catalog: Catalog,
@@ -356,35 +378,6 @@ def _grade_outputs(
     progress: Callable[[RunState], Any] | None,
 ) -> None:
     """Produce (or take as recorded) and grade the output of every case that has checks."""
-    # `python: module:function` checks import the user's module from the project or config folder
-    added = [
-        f
-        for f in dict.fromkeys((str(Path(config.base_dir).resolve()), os.getcwd()))
-        if f not in sys.path
-    ]
-    sys.path.extend(added)
-    try:
-        _grade_jobs(config, catalog, cases, router, run_dir, cache, recorded, routing, progress)
-    finally:
-        for folder in added:
-            sys.path.remove(folder)
-
-
-class _AgentClient(Router, ModelClient, Protocol):
-    """A router that also runs agents and judges (and is closed once the outputs are graded)."""
-
-
-def _grade_jobs(
-    config: EvalConfig,
-    catalog: Catalog,
-    cases: Sequence[Case],
-    router: Router,
-    run_dir: Path,
-    cache: ResponseCache | None,
-    recorded: Mapping[tuple[str, int | None], Recorded] | None,
-    routing: RunState,
-    progress: Callable[[RunState], Any] | None,
-) -> None:
     routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
     done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
     names = set(catalog.names)
