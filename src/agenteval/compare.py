@@ -233,6 +233,7 @@ def regression_gate(
     """
     delta, p = comparison.delta, comparison.p_value
     words = comparison.summary_sentence(a=f"baseline {baseline}", b="this run", alpha=significance)
+    words = words[:1].upper() + words[1:]
     if delta is None or p is None:
         return {
             "name": "regression",

@@ -52,8 +52,7 @@ def render_markdown(data: ReportData) -> str:
     if r.gates:
         lines += ["### Gates", ""]
         lines += [
-            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {_sentence(g['message'])}"
-            for g in r.gates
+            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates
         ]
         lines.append("")
     if card:
@@ -154,7 +153,3 @@ def _cell(text: str) -> str:
 def _ci(rate: object) -> list[float] | None:
     low, high = getattr(rate, "low", None), getattr(rate, "high", None)
     return None if low is None or high is None else [low, high]
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
