@@ -226,7 +226,7 @@ def load_dataset(path: Path) -> Dataset:
             path=path,
             hint="check the path given with --dataset or in the config",
         ) from exc
-    rows, lines = (_read_jsonl if path.suffix == ".jsonl" else _read_yaml)(path, text)
+    rows, lines = (read_jsonl if path.suffix == ".jsonl" else _read_yaml)(path, text)
     cases: list[Case] = []
     seen: dict[str, int] = {}
     problems: list[tuple[int, str, str]] = []
@@ -320,7 +320,12 @@ def _read_yaml(path: Path, text: str) -> tuple[list[Any], list[int]]:
     return data, [item.start_mark.line + 1 for item in seq.value]
 
 
-def _read_jsonl(path: Path, text: str) -> tuple[list[Any], list[int]]:
+def read_jsonl(path: Path, text: str) -> tuple[list[Any], list[int]]:
+    """JSON objects, one a line (blank lines skipped), with their 1-based line numbers.
+
+    Raises:
+        DatasetError: naming the file and line that is not JSON.
+    """
     rows, lines = [], []
     for n, ln in enumerate(text.splitlines(), start=1):
         if not ln.strip():

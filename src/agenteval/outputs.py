@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from agenteval.cache import ResponseCache
-from agenteval.cases import Case
+from agenteval.cases import Case, read_jsonl
 from agenteval.catalog import Catalog
 from agenteval.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.errors import DatasetError
@@ -141,18 +141,7 @@ def load_recorded(path: Path) -> dict[tuple[str, int | None], Recorded]:
             hint='pass a JSONL file of {"case_id": ..., "output": ...}',
         ) from exc
     recorded: dict[tuple[str, int | None], Recorded] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(
-                f"not valid JSON: {exc.msg}",
-                path=path,
-                line=n,
-                hint="write one JSON object per line",
-            ) from exc
+    for row, n in zip(*read_jsonl(path, text), strict=True):
         if (
             not isinstance(row, dict)
             or not isinstance(row.get("case_id"), str)
