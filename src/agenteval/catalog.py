@@ -338,6 +338,16 @@ def parse_agent_file(path: Path) -> tuple[Agent | None, list[Diagnostic]]:
             f"name {name!r} differs from the file name {path.name!r}",
             "rename the file to match (optional)",
         )
+    if not isinstance(description, str):
+        diag(
+            key_lines.get("description"),
+            "warning",
+            "description-not-text",
+            f"description is a YAML {type(description).__name__}, not text; read as text",
+            "write the description as one string (quote it, or use `description: |`)",
+        )
+        if isinstance(description, list):
+            description = "\n".join(str(item) for item in description)
     description = normalise_text(str(description))
     if "<example" not in description.lower():
         diag(
@@ -381,7 +391,10 @@ def normalise_text(text: str) -> str:
 def _tool_list(value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
-    items = value if isinstance(value, list) else str(value).split(",")
+    if isinstance(value, dict):  # `tools: {Read: true, Bash: false}`
+        items: list[Any] = [k for k, on in value.items() if on]
+    else:
+        items = value if isinstance(value, list) else str(value).split(",")
     return tuple(s for s in (str(i).strip() for i in items) if s)
 
 
