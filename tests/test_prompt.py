@@ -1,0 +1,71 @@
+"""The routing prompt, rendered without any network: what the model is shown, and in what order."""
+
+from __future__ import annotations
+
+import json
+
+from agenteval.holdout import AgentView, CatalogView
+from agenteval.routers.prompt import BUILTINS, listing, render_prefix
+
+VIEW = CatalogView(
+    fold=None,
+    agents=(
+        AgentView(name="zeta-writer", description="Writes docs.\nMultiline.", tools_text="Read"),
+        AgentView(name="Alpha-db", description="Tunes SQL.", tools_text="All tools"),
+        AgentView(name="Explore", description="Our own explorer.", tools_text="Read, Grep"),
+    ),
+)
+
+
+def test_listing_is_sorted_case_insensitively_one_entry_per_agent():
+    text = listing(VIEW.agents)
+    assert text.splitlines()[0] == "- Alpha-db: Tunes SQL. (Tools: All tools)"
+    assert text.index("- Explore:") < text.index("- zeta-writer:")
+    assert "- zeta-writer: Writes docs.\nMultiline. (Tools: Read)" in text  # never truncated
+
+
+def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_request():
+    prefix = render_prefix(VIEW, "claude-code")
+    params = prefix.params("please tune my query", context="They use Postgres 16.")
+    blocks = params["messages"][-1]["content"]
+    assert blocks[0]["text"].startswith("<system-reminder>\nAvailable agent types for the Agent")
+    assert blocks[0]["cache_control"] == {"type": "ephemeral"}
+    assert blocks[1]["text"] == "(Context: They use Postgres 16.)"
+    assert blocks[-1] == {"type": "text", "text": "please tune my query"}
+    assert params["tools"][0]["name"] == "Agent" and params["tool_choice"] == {"type": "auto"}
+    assert "temperature" not in params
+
+
+def test_prefix_is_byte_identical_across_requests():
+    prefix = render_prefix(VIEW, "claude-code")
+    a, b = prefix.params("first request"), prefix.params("second request")
+
+    def strip(p):
+        return json.dumps({**p, "messages": p["messages"][-1]["content"][:-1]}, sort_keys=True)
+
+    assert strip(a) == strip(b)
+
+
+def test_legacy_mode_lists_the_catalog_inside_the_task_tool():
+    prefix = render_prefix(VIEW, "claude-code-legacy")
+    tool = prefix.tools[0]
+    assert tool["name"] == "Task" and "subagent_type" in tool["input_schema"]["required"]
+    assert "Available agent types and the tools they have access to:" in tool["description"]
+    assert prefix.system[-1]["cache_control"] == {"type": "ephemeral"}
+    assert prefix.lead_blocks == ()
+
+
+def test_classify_mode_has_no_tools_and_caches_the_system_prompt():
+    prefix = render_prefix(VIEW, "classify")
+    params = prefix.params("x")
+    assert "tools" not in params
+    assert "- Alpha-db: Tunes SQL." in params["system"][0]["text"]
+    assert params["messages"] == [{"role": "user", "content": [{"type": "text", "text": "x"}]}]
+
+
+def test_builtins_compete_but_a_catalog_agent_of_the_same_name_wins():
+    prefix = render_prefix(VIEW, "claude-code", builtins=True)
+    text = prefix.lead_blocks[0]["text"]
+    assert "- general-purpose:" in text and "(Tools: *)" in text
+    assert text.count("- Explore:") == 1 and "Our own explorer." in text
+    assert {b.name for b in BUILTINS} - {"Explore"} <= prefix.listed
