@@ -148,3 +148,13 @@ def test_agents_folder_wins_over_dot_claude(tmp_path):
     shutil.copy(ROOT / "agents" / "code-reviewer.md", tmp_path / "agents")
     result = invoke("cases", "--json")
     assert json.loads(result.output)["agents"] == 1
+
+
+def test_resume_refuses_a_changed_catalog(demo_project):
+    invoke("run", "--plain", "--limit", "5")
+    (run,) = [p for p in (demo_project / "reports").iterdir() if p.is_dir()]
+    agent = demo_project / "agents" / "code-reviewer.md"
+    agent.write_text(agent.read_text().replace("Use this agent", "Use this reviewer", 1))
+    result = CliRunner().invoke(main, ["run", "--resume", str(run), "--plain"])
+    assert result.exit_code == 2
+    assert "catalog changed" in result.output

@@ -194,6 +194,13 @@ def run_eval(
     if spec.resume:
         run_dir = spec.resume
         record = load_record(run_dir)
+        if record.catalog.get("fingerprint") not in (None, loaded.catalog.fingerprint):
+            raise ConfigError(
+                "the catalog changed since this run started, so its trials would not compare",
+                path=run_dir,
+                hint="restore the agents as they were, or start a new run "
+                "(`agenteval compare` can compare the two afterwards)",
+            )
         # a resumed run may get a new budget or concurrency; nothing that changes answers
         record = record.with_(config=config.model_dump(mode="json") | {"base_dir": config.base_dir})
         done_rows = read_results(run_dir, repair=True)
