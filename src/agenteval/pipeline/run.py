@@ -1,49 +1,44 @@
-"""One eval, end to end: catalog → cases → router → trials → scorecard → record → reports.
+"""`agenteval run`: route, grade outputs, score, save the record and render the reports.
 
-This is the library call behind `agenteval run`; the CLI only parses options into a `RunSpec`,
-calls `run_eval`, and prints. The run folder holds the resolved config from the first second,
-so `--resume` needs nothing else.
+The run folder holds the resolved config from the first second, so `--resume` needs nothing
+else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import os
 import platform
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 from agenteval.batch import BatchTicket, run_batch
-from agenteval.cache import ResponseCache, default_cache_path
-from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
-from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
-from agenteval.compare import Comparison, compare, regression_gate
+from agenteval.cache import ResponseCache
+from agenteval.compare import compare, regression_gate
 from agenteval.config import EvalConfig
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
-from agenteval.estimate import Estimate, estimate_run
 from agenteval.gates import evaluate_gates, headline, output_headline
-from agenteval.grading import OutputScorecard, score_outputs
+from agenteval.grading import score_outputs
 from agenteval.history import append_history
-from agenteval.holdout import Holdout, Views, build_views
 from agenteval.outputs import (
-    OutputJob,
-    OutputResult,
-    Recorded,
     load_recorded,
-    recorded_output,
-    run_outputs,
+)
+from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
+from agenteval.pipeline.inputs import (
+    Loaded,
+    RunSpec,
+    open_cache,
+    prepare,
+    router_options,
 )
 from agenteval.record import (
-    OutputsWriter,
     ResultsWriter,
     RunRecord,
     load_record,
@@ -53,28 +48,11 @@ from agenteval.record import (
     total_usage,
 )
 from agenteval.reports import write_reports
-from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routers import KeyedRouter, ModelClient, Router, Usage, make_router
+from agenteval.routers import KeyedRouter, ModelClient, Router, make_router
 from agenteval.runner import RunPlan, RunState, Trial, run_plan
 from agenteval.scoring import score
 
-DEFAULT_HOLDOUT = "kfold:5"
 BATCH_TICKET = "batch.json"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunSpec:
-    """A config plus the command-line choices that are not part of it."""
-
-    config: EvalConfig
-    only: tuple[str, ...] = ()
-    limit: int | None = None
-    sample: int | None = None
-    seed: int = 0
-    fail_under: tuple[tuple[str, float], ...] = ()
-    resume: Path | None = None
-    baseline: str | None = None  # a run folder, or "latest" (the newest complete run of this eval)
-    backend_reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,60 +64,6 @@ class RunOutcome:
     exit_code: ExitCode
     failed_gates: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True, kw_only=True)
-class Loaded:
-    """A catalog and its cases, as `cases`, `lint` and `run` all need them."""
-
-    catalog: Catalog
-    case_set: CaseSet
-    dataset_paths: tuple[Path, ...]
-
-
-def choose_backend(config: EvalConfig, explicit: str | None) -> tuple[str, str]:
-    """Which router to use, and why (printed so nobody wonders)."""
-    if explicit:
-        return explicit, "chosen with --router"
-    if config.router.backend:
-        return config.router.backend, "set in the config"
-    if os.environ.get(config.router.api_key_env):
-        return "anthropic", f"{config.router.api_key_env} is set"
-    return "lexical", f"offline: {config.router.api_key_env} is not set"
-
-
-def load_inputs(config: EvalConfig) -> Loaded:
-    """Load the catalog and build every case the config asks for.
-
-    Raises:
-        CatalogError, DatasetError: for input that cannot be used at all.
-    """
-    if config.agents:
-        dirs = tuple(config.resolve(a) for a in config.agents)
-    else:
-        dirs = discover_agent_dirs()
-    catalog = load_catalog(dirs)
-    if config.datasets is None and config.agents:
-        paths: tuple[Path, ...] = ()  # datasets in ./datasets belong to the default catalog
-    elif config.datasets is None:
-        default = Path("datasets")
-        paths = (
-            tuple(
-                sorted([*default.glob("*.yaml"), *default.glob("*.yml"), *default.glob("*.jsonl")])
-            )
-            if default.is_dir()
-            else ()
-        )
-    else:
-        paths = tuple(config.resolve(d) for d in config.datasets)
-    datasets = [load_dataset(p) for p in paths]
-    case_set = build_cases(catalog, datasets)
-    if not config.examples:
-        case_set = CaseSet(
-            cases=tuple(c for c in case_set.cases if c.origin != "example"),
-            diagnostics=case_set.diagnostics,
-        )
-    return Loaded(catalog=catalog, case_set=case_set, dataset_paths=paths)
 
 
 def run_eval(
@@ -169,9 +93,9 @@ def run_eval(
             seed=int(selection.get("seed") or 0),
         )
     config = spec.config
-    loaded, cases, holdout, views = _prepare(spec)
+    loaded, cases, holdout, views = prepare(spec)
     backend = config.router.backend or "lexical"
-    router = make_router(backend, _router_options(config))
+    router = make_router(backend, router_options(config))
     if config.max_cost_usd is not None and router.describe().get("price_known") is False:
         raise ConfigError(
             f"--max-cost needs a price for {router.describe().get('model')}, and the price table "
@@ -253,7 +177,7 @@ def run_eval(
         )
         graded_cases = []
     needs_cache = isinstance(router, KeyedRouter) or bool(graded_cases)  # agents and judges
-    cache = _open_cache(config) if needs_cache else None
+    cache = open_cache(config) if needs_cache else None
     with ResultsWriter(run_dir) as writer:
         preload = _Preload()
 
@@ -267,8 +191,8 @@ def run_eval(
         try:
             asyncio.run(_run(router, plan, config, on_trial, state, cache, run_dir, notify))
             if graded_cases and state.stopped_reason is None:
-                with _user_modules(config):
-                    _grade_outputs(
+                with user_modules(config):
+                    grade_outputs(
                         config,
                         loaded.catalog,
                         graded_cases,
@@ -297,38 +221,6 @@ def run_eval(
     )
 
 
-def _prepare(spec: RunSpec) -> tuple[Loaded, tuple[Case, ...], Holdout, Views]:
-    loaded = load_inputs(spec.config)
-    cases = select_cases(
-        loaded.case_set.cases, only=spec.only, limit=spec.limit, sample=spec.sample, seed=spec.seed
-    )
-    if not cases:
-        raise ConfigError(
-            "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
-        )
-    holdout = Holdout.parse(spec.config.holdout or DEFAULT_HOLDOUT)
-    return loaded, cases, holdout, build_views(loaded.catalog, holdout, cases)
-
-
-def estimate_eval(spec: RunSpec) -> Estimate:
-    """Estimate requests, tokens and cost of a run without routing anything.
-
-    Counts tokens with the API when the key is set, else approximates offline.
-    """
-    config = spec.config
-    _, cases, _, views = _prepare(spec)
-    options = _router_options(config) | {"offline": True}
-    router = make_router(config.router.backend or "lexical", options)
-    online = bool(os.environ.get(config.router.api_key_env))
-    cache = _open_cache(config)
-    try:
-        plan = RunPlan(cases=cases, views=views, trials=config.trials)
-        return estimate_run(router, plan, cache=cache, online=online, batch=config.batch)
-    finally:
-        if cache is not None:
-            cache.close()
-
-
 class _Preload:
     """Import what scoring and reports need in a thread while requests are in flight.
 
@@ -351,114 +243,6 @@ class _Preload:
         from agenteval.reports.html import warm_templates
 
         warm_templates()
-
-
-@contextlib.contextmanager
-def _user_modules(config: EvalConfig) -> Iterator[None]:
-    """Let `python: module:function` checks import modules from the config or project folder."""
-    added = [
-        f
-        for f in dict.fromkeys((str(Path(config.base_dir).resolve()), os.getcwd()))
-        if f not in sys.path
-    ]
-    sys.path.extend(added)
-    try:
-        yield
-    finally:
-        for folder in added:
-            sys.path.remove(folder)
-
-
-class _AgentClient(Router, ModelClient, Protocol):
-    """A router that also runs agents and judges (and is closed once the outputs are graded)."""
-
-
-def _grade_outputs(
-    config: EvalConfig,
-    catalog: Catalog,
-    cases: Sequence[Case],
-    router: Router,
-    run_dir: Path,
-    cache: ResponseCache | None,
-    recorded: Mapping[tuple[str, int | None], Recorded] | None,
-    routing: RunState,
-    progress: Callable[[RunState], Any] | None,
-) -> None:
-    """Produce (or take as recorded) and grade the output of every case that has checks."""
-    routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
-    done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
-    names = set(catalog.names)
-    jobs = []
-    for t in range(config.trials):
-        for case in cases:
-            if (case.id, t) in done:
-                continue
-            label = routed.get((case.id, t))
-            first_expected = next((e for e in sorted(case.expected) if e in names), None)
-            entry = recorded_output(recorded, case.id, t) if recorded is not None else None
-            text = entry.output if entry is not None else None
-            if recorded is not None:  # the agent that wrote the recorded output
-                agent = (entry.agent or first_expected) if entry is not None else None
-            elif config.outputs.oracle_routing:
-                agent = first_expected
-            else:
-                agent = label if label in names else None
-            jobs.append(
-                OutputJob(
-                    case=case,
-                    trial=t,
-                    agent=agent,
-                    routed=label,
-                    oracle=config.outputs.oracle_routing,
-                    recorded=text,
-                )
-            )
-    if not jobs:
-        return
-    client: _AgentClient | None = router if isinstance(router, ModelClient) else None
-    if client is None and os.environ.get(config.router.api_key_env):
-        options = _router_options(config) | {"backend": "anthropic"}
-        client = cast(_AgentClient, make_router("anthropic", options))  # it runs agents too
-    state = RunState(
-        total=len(jobs), phase="grading outputs", cost_usd=routing.cost_usd, paid=routing.paid
-    )
-    with OutputsWriter(run_dir) as writer:
-
-        def on_result(result: OutputResult) -> None:
-            writer.write(result)
-            state.done += 1
-            state.correct += result.passed is True
-            state.errors += result.passed is None and result.source != "not-run"
-            if progress:
-                progress(state)
-
-        async def go() -> None:
-            try:
-                await run_outputs(
-                    jobs,
-                    catalog=catalog,
-                    client=client,
-                    judge_model=config.outputs.judge_model,
-                    cache=cache,
-                    on_result=on_result,
-                    concurrency=config.concurrency,
-                    max_tokens=config.outputs.max_tokens,
-                    max_cost_usd=config.max_cost_usd,
-                    state=state,
-                )
-            finally:
-                if client is not None:
-                    await client.aclose()
-
-        asyncio.run(go())
-    routing.stopped_reason = routing.stopped_reason or state.stopped_reason
-
-
-def _open_cache(config: EvalConfig) -> ResponseCache | None:
-    if not config.cache:
-        return None
-    path = config.resolve(config.cache_path) if config.cache_path else default_cache_path()
-    return ResponseCache(path)
 
 
 async def _run(
@@ -557,7 +341,7 @@ def finish_run(
     costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
     cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
     if graded and cost is not None:
-        extra = _output_cost(graded)
+        extra = output_cost(graded)
         cost = None if extra is None else round(cost + extra, 6)
     gates_config = record.config.get("gates") or {}
     numbers = headline(scorecard) | output_headline(output_card)
@@ -588,7 +372,7 @@ def finish_run(
         gates=tuple(gate_results),
         scorecard=scorecard,
         comparison=comparison,
-        outputs=None if output_card is None else _outputs_info(record, output_card, graded),
+        outputs=None if output_card is None else outputs_info(record, output_card, graded),
         notes=tuple(dict.fromkeys([*record.notes, *notes])),
     )
     save_record(run_dir, record)
@@ -639,76 +423,6 @@ def find_baseline(
             hint="pass a folder under reports/ written by `agenteval run`, or `latest`",
         ) from exc
     return {"run_id": saved.run_id, "path": str(path.resolve())}
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompareOutcome:
-    """What `agenteval compare` printed and wrote."""
-
-    comparison: Comparison
-    text: str
-    html: Path
-    markdown: Path
-
-
-def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) -> CompareOutcome:
-    """Compare run B against run A and write compare.html and compare.md into ``out``."""
-    a, b = load_record(run_a), load_record(run_b)
-    rows_a, rows_b = read_results(run_a), read_results(run_b)
-    comp = compare(
-        rows_a,
-        rows_b,
-        [x["name"] for x in a.catalog.get("agents", [])],
-        [x["name"] for x in b.catalog.get("agents", [])],
-    )
-    prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
-    out.mkdir(parents=True, exist_ok=True)
-    html, md = out / "compare.html", out / "compare.md"
-    html.write_text(render_compare_html(comp, a, b, prompts), encoding="utf-8")
-    markdown = render_compare_markdown(comp, a, b, prompts)
-    md.write_text(markdown, encoding="utf-8")
-    text = (
-        f"A = {a.run_id}\nB = {b.run_id}\n"
-        + comp.summary_sentence(a="A", b="B", alpha=alpha)
-        + f"\n{len(comp.fixed)} fixed, {len(comp.broken)} newly broken, "
-        f"{len(comp.added)} cases only in B, {len(comp.removed)} only in A"
-    )
-    return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
-
-
-def _outputs_info(
-    record: RunRecord, card: OutputScorecard, graded: Sequence[Any]
-) -> dict[str, Any]:
-    cfg = record.config.get("outputs") or {}
-    judges = sorted({o.judge_model for o in graded if o.judge_model})
-    models = sorted({o.model for o in graded if o.model})
-    return {
-        "scorecard": card.to_dict(),
-        "recorded": cfg.get("recorded"),
-        "sample_data": bool(cfg.get("sample_data")),
-        "oracle_routing": bool(cfg.get("oracle_routing")),
-        "judge_models": judges,
-        "agent_models": models,
-        "usage": asdict(sum((o.usage for o in graded if not o.cached), Usage())),
-        "cost_usd": _output_cost(graded),
-    }
-
-
-def _output_cost(graded: Sequence[Any]) -> float | None:
-    # a recorded output costs nothing itself, but a live judge grading it does
-    costs = [o.cost_usd for o in graded if not o.cached and o.source != "not-run"]
-    return None if any(c is None for c in costs) else round(sum(costs), 6)
-
-
-def rerender(run_dir: Path) -> Path:
-    """Render the reports of a saved run again, without routing anything."""
-    record = load_record(run_dir)
-    write_reports(run_dir, record, read_results(run_dir))
-    return run_dir
-
-
-def _router_options(config: EvalConfig) -> dict[str, Any]:
-    return config.router.model_dump() | {"trials": config.trials}
 
 
 def _new_run_dir(out: Path, name: str) -> Path:

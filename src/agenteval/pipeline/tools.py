@@ -1,0 +1,85 @@
+"""The other commands' library calls: `estimate`, `compare` and `report`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from agenteval.compare import Comparison, compare
+from agenteval.estimate import Estimate, estimate_run
+from agenteval.pipeline.inputs import (
+    RunSpec,
+    open_cache,
+    prepare,
+    router_options,
+)
+from agenteval.record import (
+    load_record,
+    read_results,
+)
+from agenteval.reports import write_reports
+from agenteval.reports.compare import render_compare_html, render_compare_markdown
+from agenteval.routers import make_router
+from agenteval.runner import RunPlan
+
+
+def estimate_eval(spec: RunSpec) -> Estimate:
+    """Estimate requests, tokens and cost of a run without routing anything.
+
+    Counts tokens with the API when the key is set, else approximates offline.
+    """
+    config = spec.config
+    _, cases, _, views = prepare(spec)
+    options = router_options(config) | {"offline": True}
+    router = make_router(config.router.backend or "lexical", options)
+    online = bool(os.environ.get(config.router.api_key_env))
+    cache = open_cache(config)
+    try:
+        plan = RunPlan(cases=cases, views=views, trials=config.trials)
+        return estimate_run(router, plan, cache=cache, online=online, batch=config.batch)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareOutcome:
+    """What `agenteval compare` printed and wrote."""
+
+    comparison: Comparison
+    text: str
+    html: Path
+    markdown: Path
+
+
+def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) -> CompareOutcome:
+    """Compare run B against run A and write compare.html and compare.md into ``out``."""
+    a, b = load_record(run_a), load_record(run_b)
+    rows_a, rows_b = read_results(run_a), read_results(run_b)
+    comp = compare(
+        rows_a,
+        rows_b,
+        [x["name"] for x in a.catalog.get("agents", [])],
+        [x["name"] for x in b.catalog.get("agents", [])],
+    )
+    prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
+    out.mkdir(parents=True, exist_ok=True)
+    html, md = out / "compare.html", out / "compare.md"
+    html.write_text(render_compare_html(comp, a, b, prompts), encoding="utf-8")
+    markdown = render_compare_markdown(comp, a, b, prompts)
+    md.write_text(markdown, encoding="utf-8")
+    text = (
+        f"A = {a.run_id}\nB = {b.run_id}\n"
+        + comp.summary_sentence(a="A", b="B", alpha=alpha)
+        + f"\n{len(comp.fixed)} fixed, {len(comp.broken)} newly broken, "
+        f"{len(comp.added)} cases only in B, {len(comp.removed)} only in A"
+    )
+    return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
+
+
+def rerender(run_dir: Path) -> Path:
+    """Render the reports of a saved run again, without routing anything."""
+    record = load_record(run_dir)
+    write_reports(run_dir, record, read_results(run_dir))
+    return run_dir
