@@ -24,6 +24,18 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def stub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A started loopback stub, with its URL and the test module's `KEY` in the environment
+    (as a user sets them); a module may pass stub options in `STUB_OPTIONS`."""
+    from stub_anthropic import StubAnthropic
+
+    with StubAnthropic(**getattr(request.module, "STUB_OPTIONS", {})) as s:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", request.module.KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", s.base_url)
+        yield s
+
+
+@pytest.fixture
 def demo_project(tmp_path: Path) -> Path:
     """A copy of the repo's demo catalog, datasets and evals in tmp_path."""
     for name in ("agents", "datasets", "evals"):

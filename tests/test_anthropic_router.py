@@ -82,15 +82,6 @@ def write_project(root: Path, examples: int = 3) -> Path:
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch):
-    """A started stub with the API key and base URL in the environment (as a user sets them)."""
-    with StubAnthropic() as s:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", s.base_url)
-        yield s
-
-
-@pytest.fixture
 def project(tmp_path: Path) -> Path:
     return write_project(tmp_path)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from stub_anthropic import StubAnthropic, answers
+from stub_anthropic import answers
 
 from agenteval.cli import main
 from agenteval.pricing import model_table
@@ -41,12 +41,7 @@ def config(demo_project: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch):
-    with StubAnthropic(batch_polls_before_end=2) as s:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", s.base_url)
-        yield s
+STUB_OPTIONS = {"batch_polls_before_end": 2}
 
 
 def run_dir_of(root: Path) -> Path:

@@ -118,14 +118,6 @@ def script(
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch):
-    with StubAnthropic() as s:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", s.base_url)
-        yield s
-
-
-@pytest.fixture
 def keep_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Undo what a run appends to sys.path, after the test (the run itself must add it)."""
     monkeypatch.setattr(sys, "path", list(sys.path))

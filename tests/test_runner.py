@@ -53,15 +53,6 @@ ROUTING_CASES = 102  # 40 examples (kfold:5 by default) + 62 dataset cases
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch):
-    """A started stub with the API key and base URL in the environment (as a user sets them)."""
-    with StubAnthropic() as s:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", s.base_url)
-        yield s
-
-
-@pytest.fixture
 def dataset_eval(demo_project: Path) -> Path:
     """The demo catalog's 62 dataset cases only: one catalog view, one prompt prefix."""
     path = demo_project / "evals" / "ds.yaml"
