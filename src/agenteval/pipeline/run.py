@@ -257,7 +257,16 @@ async def _run(
 ) -> None:
     try:
         if config.batch:
-            await _run_batch(router, plan, config, on_trial, state, cache, run_dir, notify)
+            await _run_batch(
+                router,
+                plan,
+                run_dir / BATCH_TICKET,
+                notify or (lambda message: None),
+                on_trial=on_trial,
+                state=state,
+                cache=cache,
+                poll_s=config.batch_poll_s,
+            )
             return
         await run_plan(
             router,
@@ -273,41 +282,28 @@ async def _run(
 
 
 async def _run_batch(
-    router: Router,
-    plan: RunPlan,
-    config: EvalConfig,
-    on_trial: Callable[[Trial], None],
-    state: RunState,
-    cache: ResponseCache | None,
-    run_dir: Path,
-    notify: Callable[[str], Any] | None,
+    router: Router, plan: RunPlan, path: Path, say: Callable[[str], Any], **options: Any
 ) -> None:
-    path = run_dir / BATCH_TICKET
+    """Run through Message Batches, keeping the ticket at ``path`` so a resume polls it."""
     ticket = BatchTicket.from_dict(json.loads(path.read_text())) if path.exists() else None
-    if ticket is not None and notify:
-        notify(f"resuming: polling batch {', '.join(ticket.batch_ids)} (not resubmitting)")
+    if ticket is not None:
+        say(f"resuming: polling batch {', '.join(ticket.batch_ids)} (not resubmitting)")
 
     def on_submit(new: BatchTicket) -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(new.to_dict()))
         os.replace(tmp, path)
-        if notify:
-            notify(f"submitted batch {', '.join(new.batch_ids)} ({len(new.custom_ids)} requests)")
-
-    def on_poll(status: str, done: int, total: int) -> None:
-        if notify:
-            notify(f"batch {status}: {done}/{total} requests processed")
+        say(f"submitted batch {', '.join(new.batch_ids)} ({len(new.custom_ids)} requests)")
 
     await run_batch(
         router,
         plan,
-        on_trial=on_trial,
         on_submit=on_submit,
         ticket=ticket,
-        state=state,
-        cache=cache,
-        poll_s=config.batch_poll_s,
-        on_poll=on_poll,
+        on_poll=lambda status, done, total: say(
+            f"batch {status}: {done}/{total} requests processed"
+        ),
+        **options,
     )
 
 

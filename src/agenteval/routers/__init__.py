@@ -133,10 +133,6 @@ class OverloadWatcher(Protocol):
         ...
 
 
-class CachingRouter(Router, KeyedRouter, OverloadWatcher, Protocol):
-    """A router whose answers cost money and are worth caching (and warming a prompt cache for)."""
-
-
 @runtime_checkable
 class ModelClient(Protocol):
     """A backend that also makes plain model calls (an agent running, or a judge grading)."""

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from agenteval.errors import RouterError
@@ -119,9 +120,13 @@ class LexicalRouter:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _prefixes(text: str) -> list[str]:
+@cache
+def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return [
-        w[:6] for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in ENGLISH_STOP_WORDS
-    ]
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _prefixes(text: str) -> list[str]:
+    stop = _stop_words()
+    return [w[:6] for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in stop]
