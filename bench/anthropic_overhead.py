@@ -82,9 +82,9 @@ def dump_requests(config: Path, out: Path) -> None:
     """The exact request bodies agenteval sends, for the bare loop (prepared before timing)."""
     os.environ["ANTHROPIC_API_KEY"] = KEY
     from agenteval.config import load_config
-    from agenteval.holdout import Holdout, build_views
     from agenteval.pipeline import load_inputs
-    from agenteval.routers import RouteRequest, make_router
+    from agenteval.routing import RouteRequest, make_router
+    from agenteval.views import Holdout, build_views
 
     cfg = load_config(config)
     cwd = os.getcwd()

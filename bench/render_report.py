@@ -19,11 +19,11 @@ from pathlib import Path
 
 from agenteval.cases import build_cases
 from agenteval.catalog import load_catalog
-from agenteval.gates import headline
-from agenteval.record import ResultsWriter, RunRecord, save_record
-from agenteval.routers import Decision, Usage
-from agenteval.runner import Trial, label_of
-from agenteval.scoring import score
+from agenteval.execution.runner import Trial, label_of
+from agenteval.record.store import ResultsWriter, RunRecord, save_record
+from agenteval.routing import Decision, Usage
+from agenteval.scoring.gates import headline
+from agenteval.scoring.scorecard import score
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT.parent / "shared/benchmarks/catalogs/laywill-awesome-claude-code-subagents"

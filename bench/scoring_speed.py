@@ -10,9 +10,9 @@ import argparse
 import random
 import time
 
-from agenteval.routers import Decision
-from agenteval.runner import Trial
-from agenteval.scoring import score
+from agenteval.execution.runner import Trial
+from agenteval.routing import Decision
+from agenteval.scoring.scorecard import score
 
 
 def synthetic(cases: int, per_case: int, agents: int = 213, seed: int = 1):

@@ -20,11 +20,11 @@ from stub_anthropic import Fault, Reply, StubAnthropic, answers, count_input_tok
 from agenteval.cases import Case, extract_examples
 from agenteval.catalog import load_catalog
 from agenteval.config import EvalConfig
-from agenteval.holdout import AgentView, CatalogView, Holdout
 from agenteval.pipeline import RunOutcome, RunSpec, run_eval
-from agenteval.record import load_record
-from agenteval.routers import RouteRequest
-from agenteval.routers.anthropic import AnthropicRouter
+from agenteval.record.store import load_record
+from agenteval.routing import RouteRequest
+from agenteval.routing.anthropic import AnthropicRouter
+from agenteval.views import AgentView, CatalogView, Holdout
 
 KEY = "sk-ant-test-router-0123456789abcdef"
 

@@ -13,26 +13,17 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agenteval"
 ORDER = [
     "errors",
-    "catalog",
-    "checks",
-    "cases",
-    "holdout",
-    "config",
-    "pricing",
-    "routers",
-    "cache",
-    "runner",
-    "batch",
-    "estimate",
-    "outputs",
-    "progress",
     "stats",
+    "catalog",
+    "cases",
+    "views",
+    "config",
+    "models",
+    "routing",
+    "execution",
+    "outputs",
     "scoring",
-    "grading",
-    "gates",
     "record",
-    "compare",
-    "history",
     "reports",
     "pipeline",
     "cli",
@@ -100,7 +91,7 @@ def test_only_the_anthropic_router_imports_anthropic():
             if isinstance(n, ast.ImportFrom) and n.module
         }
         if "anthropic" in imports:
-            assert name == "agenteval.routers.anthropic", f"{name} imports anthropic"
+            assert name == "agenteval.routing.anthropic", f"{name} imports anthropic"
 
 
 @pytest.mark.parametrize("name", [n for n, _ in _modules()])

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from stub_anthropic import answers
 
 from agenteval.cli import main
-from agenteval.pricing import model_table
-from agenteval.record import load_record, read_results
+from agenteval.models.pricing import model_table
+from agenteval.record.store import load_record, read_results
 
 KEY = "sk-ant-test-batch-0123456789abcdef"
 AGENTEVAL = Path(sys.executable).with_name("agenteval")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agenteval.checks import (
+from agenteval.cases.checks import (
     Check,
     CheckResult,
     CheckSpecError,
@@ -262,7 +262,7 @@ def test_python_checks_are_not_imported_when_parsed():
 
 def test_importing_checks_stays_light():
     code = (
-        "import sys; from agenteval.checks import parse_checks, run_checks; "
+        "import sys; from agenteval.cases.checks import parse_checks, run_checks; "
         "cs = parse_checks([{'contains': 'x'}, {'json': True}], where=''); "
         "run_checks(cs, '{}', {}); print('jsonschema' in sys.modules)"
     )

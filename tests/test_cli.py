@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from agenteval.cli import main
-from agenteval.record import load_record, read_results
+from agenteval.record.store import load_record, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

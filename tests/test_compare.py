@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenteval.cases import Case
-from agenteval.compare import Comparison, compare
-from agenteval.record import ResultRow
-from agenteval.routers import Decision
-from agenteval.runner import Trial
+from agenteval.execution.runner import ResultRow, Trial
+from agenteval.routing import Decision
+from agenteval.scoring.compare import Comparison, compare
 from agenteval.stats import mcnemar_exact, paired_difference
 
 AGENTS = ["alpha", "beta", "gamma"]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agenteval.history import (
+from agenteval.execution.runner import Trial
+from agenteval.record.history import (
     HISTORY,
     HistoryEntry,
     append_history,
     read_history,
     trend_rows,
 )
-from agenteval.record import RunRecord
-from agenteval.routers import Decision
-from agenteval.runner import Trial
-from agenteval.scoring import score
+from agenteval.record.store import RunRecord
+from agenteval.routing import Decision
+from agenteval.scoring.scorecard import score
 
 AGENTS = ["alpha", "beta"]
 

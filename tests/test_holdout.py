@@ -7,7 +7,7 @@ import pytest
 from agenteval.cases import build_cases
 from agenteval.catalog import load_catalog
 from agenteval.errors import ConfigError
-from agenteval.holdout import Holdout, build_views
+from agenteval.views import Holdout, build_views
 
 
 def test_parse():

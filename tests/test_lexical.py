@@ -8,8 +8,8 @@ import pytest
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.holdout import AgentView, CatalogView
-from agenteval.routers import RouteRequest, make_router
+from agenteval.routing import RouteRequest, make_router
+from agenteval.views import AgentView, CatalogView
 
 VIEW = CatalogView(
     fold=None,

@@ -26,9 +26,9 @@ from stub_anthropic import Reply, StubAnthropic, StubRequest
 
 from agenteval.cli import main
 from agenteval.config import load_config
-from agenteval.outputs import JUDGE_SYSTEM, MAX_JUDGED_CHARS
+from agenteval.outputs.produce import JUDGE_SYSTEM, MAX_JUDGED_CHARS
 from agenteval.pipeline import RunOutcome, RunSpec, run_eval
-from agenteval.record import load_record
+from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-outputs-0123456789abcdef"
 AGENTEVAL = Path(sys.executable).with_name("agenteval")

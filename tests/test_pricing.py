@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agenteval.errors import ConfigError
-from agenteval.pricing import Price, model_table
+from agenteval.models.pricing import Price, model_table
 
 M = 1_000_000
 

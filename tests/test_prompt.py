@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agenteval.holdout import AgentView, CatalogView
-from agenteval.routers.prompt import BUILTINS, listing, render_prefix
+from agenteval.routing.prompt import BUILTINS, listing, render_prefix
+from agenteval.views import AgentView, CatalogView
 
 VIEW = CatalogView(
     fold=None,

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from agenteval.cli import main
-from agenteval.compare import compare
 from agenteval.pipeline import rerender
-from agenteval.record import load_record, read_results, save_record
+from agenteval.record.store import load_record, read_results, save_record
+from agenteval.scoring.compare import compare
 
 
 def invoke(*args: str):

@@ -21,13 +21,13 @@ import pytest
 from click.testing import CliRunner
 from stub_anthropic import Fault, Reply, StubAnthropic, answers
 
-from agenteval import runner as runner_module
 from agenteval.cli import main
 from agenteval.config import EvalConfig, load_config
 from agenteval.errors import AgentEvalError
+from agenteval.execution import runner as runner_module
+from agenteval.execution.runner import AdaptiveLimit
 from agenteval.pipeline import RunOutcome, RunSpec, run_eval
-from agenteval.record import load_record
-from agenteval.runner import AdaptiveLimit
+from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-runner-0123456789abcdef"
 AGENTEVAL = Path(sys.executable).with_name("agenteval")

@@ -11,9 +11,9 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenteval.routers import Decision
-from agenteval.runner import Trial
-from agenteval.scoring import Rate, Scorecard, case_outcomes, score, wilson
+from agenteval.execution.runner import Trial
+from agenteval.routing import Decision
+from agenteval.scoring.scorecard import Rate, Scorecard, case_outcomes, score, wilson
 
 AGENTS = ["alpha", "beta", "gamma"]
 
@@ -298,7 +298,8 @@ def test_records_without_the_new_fields_still_load():
 
 def test_importing_scoring_does_not_load_sklearn_or_numpy():
     code = (
-        "import sys, agenteval.scoring, agenteval.compare, agenteval.history; "
+        "import sys, agenteval.scoring.scorecard, agenteval.scoring.compare; "
+        "import agenteval.record.history; "
         "print(sorted(m for m in ('sklearn', 'numpy', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -394,7 +395,7 @@ def test_no_support_is_na_never_zero_or_one(cases):
 
 
 def test_a_bootstrap_interval_that_misses_its_point_is_widened():
-    from agenteval.scoring import _around
+    from agenteval.scoring.scorecard import _around
 
     assert _around((0.2, 0.4), 0.5) == (0.2, 0.5)
     assert _around((0.2, 0.4), 0.3) == (0.2, 0.4)

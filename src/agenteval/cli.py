@@ -177,14 +177,14 @@ def run(
     plain: bool,
 ) -> None:
     """Route every case, grade outputs of cases with checks, write a report folder."""
-    from agenteval.gates import parse_fail_under
+    from agenteval.execution.progress import ProgressDisplay
     from agenteval.pipeline import RunSpec, choose_backend, run_eval
-    from agenteval.progress import ProgressDisplay
+    from agenteval.scoring.gates import parse_fail_under
 
     gates = parse_fail_under(fail_under)
     if resume:
         from agenteval.config import EvalConfig
-        from agenteval.record import load_record
+        from agenteval.record.store import load_record
 
         fixed = {
             "CONFIG": config_path,
@@ -322,7 +322,7 @@ def _print_summary(outcome: Any) -> None:
             f"finish it with: agenteval run --resume {outcome.run_dir}[/]"
         )
     if r.comparison:
-        from agenteval.compare import Comparison
+        from agenteval.scoring.compare import Comparison
 
         comp = Comparison.from_dict(r.comparison)
         sentence = comp.summary_sentence(a=f"baseline {r.baseline['run_id']}", b="this run")
@@ -538,7 +538,7 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
     from rich.console import Console, JustifyMethod
     from rich.table import Table
 
-    from agenteval.history import read_history, trend_rows
+    from agenteval.record.history import read_history, trend_rows
     from agenteval.reports import fmt_ci, fmt_rate
 
     rows = trend_rows(read_history(reports_dir, name), last=last)

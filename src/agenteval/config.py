@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenteval.errors import ConfigError
-from agenteval.holdout import Holdout
+from agenteval.views import Holdout
 
 
 class _Strict(BaseModel):

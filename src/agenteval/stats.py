@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Z95 = 1.959963984540054
@@ -220,3 +221,21 @@ def bootstrap_averages(
             low, high = np.quantile(values, [0.025, 0.975])
             result[name] = (float(low), float(high))
     return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rate:
+    """k successes out of n, with a 95% Wilson interval; value is None when n is 0."""
+
+    k: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def of(cls, k: int, n: int) -> Rate:
+        if n == 0:
+            return cls(k=k, n=n, value=None, low=None, high=None)
+        low, high = wilson(k, n)
+        return cls(k=k, n=n, value=k / n, low=low, high=high)

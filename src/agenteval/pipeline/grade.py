@@ -11,29 +11,29 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from agenteval.cache import ResponseCache
 from agenteval.cases import Case
 from agenteval.catalog import Catalog
 from agenteval.config import EvalConfig
-from agenteval.grading import OutputScorecard
-from agenteval.outputs import (
+from agenteval.execution.cache import ResponseCache
+from agenteval.execution.runner import RunState
+from agenteval.outputs.produce import (
     OutputJob,
     OutputResult,
     Recorded,
     recorded_output,
     run_outputs,
 )
+from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.pipeline.inputs import (
     router_options,
 )
-from agenteval.record import (
+from agenteval.record.store import (
     OutputsWriter,
     RunRecord,
     read_outputs,
     read_results,
 )
-from agenteval.routers import ModelClient, Router, Usage, make_router
-from agenteval.runner import RunState
+from agenteval.routing import ModelClient, Router, Usage, make_router
 
 
 @contextlib.contextmanager

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agenteval.cache import ResponseCache, default_cache_path
 from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
 from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError
-from agenteval.holdout import Holdout, Views, build_views
+from agenteval.execution.cache import ResponseCache, default_cache_path
+from agenteval.views import Holdout, Views, build_views
 
 DEFAULT_HOLDOUT = "kfold:5"
 

@@ -19,17 +19,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agenteval.batch import BatchTicket, run_batch
-from agenteval.cache import ResponseCache
-from agenteval.compare import compare, regression_gate
 from agenteval.config import EvalConfig
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
-from agenteval.gates import evaluate_gates, headline, output_headline
-from agenteval.grading import score_outputs
-from agenteval.history import append_history
-from agenteval.outputs import (
+from agenteval.execution.batch import BatchTicket, run_batch
+from agenteval.execution.cache import ResponseCache
+from agenteval.execution.runner import RunPlan, RunState, Trial, run_plan
+from agenteval.outputs.produce import (
     load_recorded,
 )
+from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
 from agenteval.pipeline.inputs import (
     Loaded,
@@ -38,7 +36,8 @@ from agenteval.pipeline.inputs import (
     prepare,
     router_options,
 )
-from agenteval.record import (
+from agenteval.record.history import append_history
+from agenteval.record.store import (
     ResultsWriter,
     RunRecord,
     load_record,
@@ -48,9 +47,10 @@ from agenteval.record import (
     total_usage,
 )
 from agenteval.reports import write_reports
-from agenteval.routers import KeyedRouter, ModelClient, Router, make_router
-from agenteval.runner import RunPlan, RunState, Trial, run_plan
-from agenteval.scoring import score
+from agenteval.routing import KeyedRouter, ModelClient, Router, make_router
+from agenteval.scoring.compare import compare, regression_gate
+from agenteval.scoring.gates import evaluate_gates, headline, output_headline
+from agenteval.scoring.scorecard import score
 
 BATCH_TICKET = "batch.json"
 

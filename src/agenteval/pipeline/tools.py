@@ -6,22 +6,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from agenteval.compare import Comparison, compare
-from agenteval.estimate import Estimate, estimate_run
+from agenteval.execution.estimate import Estimate, estimate_run
+from agenteval.execution.runner import RunPlan
 from agenteval.pipeline.inputs import (
     RunSpec,
     open_cache,
     prepare,
     router_options,
 )
-from agenteval.record import (
+from agenteval.record.store import (
     load_record,
     read_results,
 )
 from agenteval.reports import write_reports
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routers import make_router
-from agenteval.runner import RunPlan
+from agenteval.routing import make_router
+from agenteval.scoring.compare import Comparison, compare
 
 
 def estimate_eval(spec: RunSpec) -> Estimate:

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agenteval.checks import CheckResult
-from agenteval.compare import Comparison
-from agenteval.grading import OutputScorecard
-from agenteval.history import TrendRow, read_history, trend_rows
-from agenteval.outputs import OutputResult
-from agenteval.record import ResultRow, RunRecord, read_outputs
+from agenteval.cases.checks import CheckResult
+from agenteval.execution.runner import ResultRow
+from agenteval.outputs.produce import OutputResult
+from agenteval.outputs.scorecard import OutputScorecard
+from agenteval.record.history import TrendRow, read_history, trend_rows
+from agenteval.record.store import RunRecord, read_outputs
+from agenteval.scoring.compare import Comparison
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agenteval.compare import Comparison
-from agenteval.record import RunRecord
+from agenteval.record.store import RunRecord
 from agenteval.reports import fmt_rate, shorten
 from agenteval.reports.html import _env
+from agenteval.scoring.compare import Comparison
 
 MAX_LISTED = 15
 

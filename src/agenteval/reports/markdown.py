@@ -41,7 +41,7 @@ def render_markdown(data: ReportData) -> str:
         ]
     lines.append("")
     if r.comparison and r.baseline:
-        from agenteval.compare import Comparison
+        from agenteval.scoring.compare import Comparison
 
         sentence = Comparison.from_dict(r.comparison).summary_sentence(
             a=f"baseline `{r.baseline['run_id']}`", b="this run"

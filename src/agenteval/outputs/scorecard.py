@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agenteval.outputs import OutputResult
-from agenteval.scoring import Rate
+from agenteval.outputs.produce import OutputResult
+from agenteval.stats import Rate
 
 
 @dataclass(frozen=True, kw_only=True)

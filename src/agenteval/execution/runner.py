@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
-from agenteval.holdout import Views
-from agenteval.routers import (
+from agenteval.execution.cache import ResponseCache, cache_key
+from agenteval.routing import (
     Decision,
     FatalRouterError,
     KeyedRouter,
@@ -25,6 +24,7 @@ from agenteval.routers import (
     Router,
     RouteRequest,
 )
+from agenteval.views import Views
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +48,14 @@ class Trial:
     @property
     def correct(self) -> bool:
         return self.label is not None and self.label in self.expected
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultRow:
+    """One line of results.jsonl: a trial and the case it ran."""
+
+    case: Case
+    trial: Trial
 
 
 def label_of(decision: Decision, names: Collection[str]) -> str | None:

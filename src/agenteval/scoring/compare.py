@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from agenteval.cases import NONE_LABEL
-from agenteval.record import ResultRow
-from agenteval.scoring import CaseOutcome, Rate, case_outcomes
-from agenteval.stats import mcnemar_exact, paired_difference
+from agenteval.execution.runner import ResultRow
+from agenteval.scoring.scorecard import CaseOutcome, case_outcomes
+from agenteval.stats import Rate, mcnemar_exact, paired_difference
 
 _NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
 

@@ -15,10 +15,10 @@ from typing import IO, Any
 
 from agenteval.cases import Case
 from agenteval.errors import RecordError
-from agenteval.outputs import OutputResult
-from agenteval.routers import Decision, Usage
-from agenteval.runner import Trial
-from agenteval.scoring import Scorecard
+from agenteval.execution.runner import ResultRow, Trial
+from agenteval.outputs.produce import OutputResult
+from agenteval.routing import Decision, Usage
+from agenteval.scoring.scorecard import Scorecard
 
 SCHEMA_VERSION = 1
 SUMMARY = "summary.json"
@@ -73,14 +73,6 @@ class RunRecord:
 
     def with_(self, **changes: Any) -> RunRecord:
         return replace(self, **changes)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultRow:
-    """One line of results.jsonl: a trial and the case it ran."""
-
-    case: Case
-    trial: Trial
 
 
 def save_record(run_dir: Path, record: RunRecord) -> Path:

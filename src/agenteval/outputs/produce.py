@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from agenteval.cache import ResponseCache
 from agenteval.cases import Case, read_jsonl
+from agenteval.cases.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.catalog import Catalog
-from agenteval.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.errors import DatasetError
-from agenteval.routers import Completion, FatalRouterError, ModelClient, OverloadWatcher, Usage
-from agenteval.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, drain, over_budget
+from agenteval.execution.cache import ResponseCache
+from agenteval.execution.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, drain, over_budget
+from agenteval.routing import Completion, FatalRouterError, ModelClient, OverloadWatcher, Usage
 
 MAX_JUDGED_CHARS = 30_000
 JUDGE_TOOL = {

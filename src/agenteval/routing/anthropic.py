@@ -18,10 +18,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
 from agenteval.errors import RouterError
-from agenteval.holdout import CatalogView
-from agenteval.pricing import ModelTable, model_table
-from agenteval.routers import Completion, Decision, FatalRouterError, RouteRequest, Usage
-from agenteval.routers.prompt import (
+from agenteval.models.pricing import ModelTable, model_table
+from agenteval.routing import Completion, Decision, FatalRouterError, RouteRequest, Usage
+from agenteval.routing.prompt import (
     BUILTIN_NAMES,
     DELEGATION_TOOLS,
     MODES,
@@ -29,6 +28,7 @@ from agenteval.routers.prompt import (
     PromptPrefix,
     render_prefix,
 )
+from agenteval.views import CatalogView
 
 DEFAULT_MAX_TOKENS = 4096  # thinking blocks count toward max_tokens: leave room beyond the answer
 DEFAULT_TIMEOUT_S = 120.0

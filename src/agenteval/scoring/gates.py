@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agenteval.errors import ConfigError
-from agenteval.grading import OutputScorecard
-from agenteval.scoring import Scorecard
+from agenteval.outputs.scorecard import OutputScorecard
+from agenteval.scoring.scorecard import Scorecard
 
 # gate name -> (headline metric, direction): "min" gates fail below, "max" gates fail above.
 GATES: dict[str, tuple[str, str]] = {

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.holdout import CatalogView
+from agenteval.views import CatalogView
 
 if TYPE_CHECKING:
-    from agenteval.pricing import ModelTable
+    from agenteval.models.pricing import ModelTable
 
 
 class FatalRouterError(RouterError):
@@ -192,8 +192,8 @@ class PricedRouter(KeyedRouter, Protocol):
 
 
 ROUTERS: dict[str, str] = {
-    "lexical": "agenteval.routers.lexical:LexicalRouter",
-    "anthropic": "agenteval.routers.anthropic:AnthropicRouter",
+    "lexical": "agenteval.routing.lexical:LexicalRouter",
+    "anthropic": "agenteval.routing.anthropic:AnthropicRouter",
 }
 
 

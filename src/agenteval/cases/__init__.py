@@ -19,8 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agenteval.cases.checks import CheckSpecError, parse_checks
 from agenteval.catalog import Agent, Catalog, Diagnostic
-from agenteval.checks import CheckSpecError, parse_checks
 from agenteval.errors import DatasetError
 
 NONE_LABEL = "none"

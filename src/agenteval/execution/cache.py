@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from agenteval.routers import Decision, Usage
+from agenteval.routing import Decision, Usage
 
 DEFAULT_DIR = ".agenteval"
 

@@ -10,9 +10,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from agenteval.cache import ResponseCache, cache_key
-from agenteval.routers import PricedRouter, Router, RouteRequest
-from agenteval.runner import RunPlan
+from agenteval.execution.cache import ResponseCache, cache_key
+from agenteval.execution.runner import RunPlan
+from agenteval.routing import PricedRouter, Router, RouteRequest
 
 ASSUMED_OUTPUT_TOKENS = 150  # a tool call plus a sentence; thinking, when on, adds to this
 CHARS_PER_TOKEN = 4

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agenteval.record import RunRecord
+from agenteval.record.store import RunRecord
 
 HISTORY = "history.jsonl"
 

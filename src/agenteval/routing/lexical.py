@@ -17,8 +17,8 @@ from functools import cache
 from typing import Any
 
 from agenteval.errors import RouterError
-from agenteval.holdout import CatalogView
-from agenteval.routers import Decision, RouteRequest
+from agenteval.routing import Decision, RouteRequest
+from agenteval.views import CatalogView
 
 DEFAULT_THRESHOLD = 0.05
 

@@ -7,7 +7,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from agenteval.runner import RunState
+from agenteval.execution.runner import RunState
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

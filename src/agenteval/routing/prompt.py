@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from agenteval.holdout import AgentView, CatalogView
+from agenteval.views import AgentView, CatalogView
 
 PROMPT_VERSION = 1
 MODES = ("claude-code", "claude-code-legacy", "classify")
@@ -87,7 +87,7 @@ class PromptPrefix:
 @cache
 def _env() -> Environment:
     return Environment(
-        loader=PackageLoader("agenteval.routers", "templates"),
+        loader=PackageLoader("agenteval.routing", "templates"),
         autoescape=False,  # prompts are plain text for a model, not HTML
         keep_trailing_newline=False,
     )

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agenteval.cache import ResponseCache, cache_key
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.routers import BatchRouter, Decision, Router, RouteRequest
-from agenteval.runner import RunPlan, RunState, Trial, settle
+from agenteval.execution.cache import ResponseCache, cache_key
+from agenteval.execution.runner import RunPlan, RunState, Trial, settle
+from agenteval.routing import BatchRouter, Decision, Router, RouteRequest
 
 MAX_BATCH = 100_000
 

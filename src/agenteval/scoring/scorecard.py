@@ -15,28 +15,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from agenteval.cases import INVALID_LABEL, NONE_LABEL
-from agenteval.runner import Trial
-from agenteval.stats import bootstrap_averages, clustered_wilson, label_averages, wilson
+from agenteval.execution.runner import Trial
+from agenteval.stats import Rate, bootstrap_averages, clustered_wilson, label_averages
 
 Interval = tuple[float, float]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rate:
-    """k successes out of n, with a 95% Wilson interval; value is None when n is 0."""
-
-    k: int
-    n: int
-    value: float | None
-    low: float | None
-    high: float | None
-
-    @classmethod
-    def of(cls, k: int, n: int) -> Rate:
-        if n == 0:
-            return cls(k=k, n=n, value=None, low=None, high=None)
-        low, high = wilson(k, n)
-        return cls(k=k, n=n, value=k / n, low=low, high=high)
 
 
 @dataclass(frozen=True, kw_only=True)

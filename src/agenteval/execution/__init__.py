@@ -1,0 +1,1 @@
+"""The one engine every model call goes through: concurrency, budget, cache, cost."""

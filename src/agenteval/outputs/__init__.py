@@ -1,0 +1,1 @@
+"""Grading what agents write: produce an output, judge it, score it."""

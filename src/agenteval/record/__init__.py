@@ -1,0 +1,1 @@
+"""The saved run: the typed record, the run folder, the history."""

@@ -1,0 +1,1 @@
+"""Numbers from trials: the scorecard, comparisons between runs, gates."""
