@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from agenteval.execution.runner import Trial
 from agenteval.routing import Decision
-from agenteval.scoring.scorecard import Rate, Scorecard, case_outcomes, score, wilson
+from agenteval.scoring.scorecard import Scorecard, case_outcomes, score
+from agenteval.stats import Rate, wilson
 
 AGENTS = ["alpha", "beta", "gamma"]
 
