@@ -48,3 +48,11 @@ def laywill() -> Path:
     if not LAYWILL.is_dir():
         pytest.skip("the shared laywill catalog is not beside the project")
     return LAYWILL
+
+
+def run_config(config, *, resume: Path | None = None, router=None, **overrides):
+    """Resolve a config (plus command-line style overrides) and run it through the pipeline."""
+    from agenteval.pipeline import run_eval
+    from agenteval.settings import Overrides, resolve
+
+    return run_eval(resolve(config, Overrides(**overrides)), resume=resume, router=router)

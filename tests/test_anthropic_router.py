@@ -20,10 +20,12 @@ from stub_anthropic import Fault, Reply, StubAnthropic, answers, count_input_tok
 from agenteval.cases import Case, extract_examples
 from agenteval.catalog import load_catalog
 from agenteval.config import EvalConfig
-from agenteval.pipeline import RunOutcome, RunSpec, run_eval
+from agenteval.pipeline import RunOutcome
+from conftest import run_config
 from agenteval.record.store import load_record
 from agenteval.routing import RouteRequest
-from agenteval.routing.anthropic import AnthropicRouter
+from agenteval.models.anthropic import AnthropicClient
+from agenteval.routing.api import PromptRouter
 from agenteval.views import AgentView, CatalogView, Holdout
 
 KEY = "sk-ant-test-router-0123456789abcdef"
@@ -103,7 +105,7 @@ def config(**overrides: Any) -> EvalConfig:
 def run(**overrides: Any) -> tuple[RunOutcome, dict[tuple[str, int], dict[str, Any]]]:
     spec_keys = {"only", "limit", "resume"}
     spec = {k: overrides.pop(k) for k in list(overrides) if k in spec_keys}
-    outcome = run_eval(RunSpec(config=config(**overrides), **spec))
+    outcome = run_config(config(**overrides), **spec)
     return outcome, rows_of(outcome.run_dir)
 
 
@@ -496,7 +498,8 @@ def route_one(stub: StubAnthropic, **router_options: Any):
     )
 
     async def go():
-        router = AnthropicRouter(api_key=KEY, base_url=stub.base_url, **router_options)
+        client = AnthropicClient(api_key=KEY, base_url=stub.base_url, **router_options)
+        router = PromptRouter(client)
         try:
             return await router.route(RouteRequest(case=case, view=view))
         finally:
@@ -508,16 +511,16 @@ def route_one(stub: StubAnthropic, **router_options: Any):
 def test_slow_answer_past_the_timeout_is_an_error(stub):
     stub.faults = [Fault.every(1, "slow", seconds=1.5)]
     start = time.monotonic()
-    decision = route_one(stub, timeout_s=0.2, max_retries=0)
+    decision = route_one(stub, deadline_s=0.2, max_retries=0)
     assert time.monotonic() - start < 1.2
     assert decision.agent is None and decision.error is not None
-    assert decision.error.startswith("timeout after")
+    assert "deadline" in decision.error
     assert stub.count_endpoint("messages") == 1
 
 
 def test_timeout_message_states_the_real_timeout(stub):
     stub.faults = [Fault.every(1, "slow", seconds=1.0)]
-    decision = route_one(stub, timeout_s=0.2, max_retries=0)
+    decision = route_one(stub, deadline_s=0.2, max_retries=0)
     assert decision.error is not None and "0.2 s" in decision.error
 
 
@@ -536,8 +539,9 @@ def test_overload_callbacks_fire_for_every_retried_attempt(stub):
     )
 
     async def go():
-        router = AnthropicRouter(api_key=KEY, base_url=stub.base_url)
-        router.on_overload(lambda: seen.append(1))
+        client = AnthropicClient(api_key=KEY, base_url=stub.base_url)
+        client.on_overload(lambda: seen.append(1))
+        router = PromptRouter(client)
         try:
             return await router.route(RouteRequest(case=case, view=view))
         finally:
@@ -548,12 +552,14 @@ def test_overload_callbacks_fire_for_every_retried_attempt(stub):
     assert len(seen) == 3 and stub.count_endpoint("messages") == 4
 
 
-def test_malformed_response_is_an_error_and_not_retried(project, stub):
+def test_malformed_response_is_a_retried_error_that_says_what_came_back(project, stub):
+    from agenteval.models.anthropic import MALFORMED_RETRIES
+
     stub.faults = [Fault.when(lambda r: r.prompt == PROMPT["d-tests"], "malformed")]
     outcome, rows = run()
     r = row(rows, "d-tests")
-    assert r["label"] is None and r["error"].startswith("malformed response")
-    assert [c.prompt for c in stub.calls].count(PROMPT["d-tests"]) == 1
+    assert r["label"] is None and r["error"].startswith("malformed response (not JSON)")
+    assert [c.prompt for c in stub.calls].count(PROMPT["d-tests"]) == 1 + MALFORMED_RETRIES
     assert outcome.record.headline["errors"] == 1 and len(rows) == len(DATASET)
 
 

@@ -20,6 +20,7 @@ ORDER = [
     "config",
     "models",
     "routing",
+    "settings",
     "execution",
     "outputs",
     "scoring",
@@ -91,7 +92,7 @@ def test_only_the_anthropic_router_imports_anthropic():
             if isinstance(n, ast.ImportFrom) and n.module
         }
         if "anthropic" in imports:
-            assert name == "agenteval.routing.anthropic", f"{name} imports anthropic"
+            assert name == "agenteval.models.anthropic", f"{name} imports anthropic"
 
 
 @pytest.mark.parametrize("name", [n for n, _ in _modules()])

@@ -27,7 +27,8 @@ from stub_anthropic import Reply, StubAnthropic, StubRequest
 from agenteval.cli import main
 from agenteval.config import load_config
 from agenteval.outputs.produce import JUDGE_SYSTEM, MAX_JUDGED_CHARS
-from agenteval.pipeline import RunOutcome, RunSpec, run_eval
+from agenteval.pipeline import RunOutcome
+from conftest import run_config
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-outputs-0123456789abcdef"
@@ -124,7 +125,7 @@ def keep_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(config_path: Path, **spec: Any) -> RunOutcome:
-    return run_eval(RunSpec(config=load_config(config_path), **spec))
+    return run_config(load_config(config_path), **spec)
 
 
 def invoke(*args: str):

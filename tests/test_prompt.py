@@ -26,7 +26,7 @@ def test_listing_is_sorted_case_insensitively_one_entry_per_agent():
 
 def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_request():
     prefix = render_prefix(VIEW, "claude-code")
-    params = prefix.params("please tune my query", context="They use Postgres 16.")
+    params = prefix.request("please tune my query", context="They use Postgres 16.", model="m", max_tokens=1).params()
     blocks = params["messages"][-1]["content"]
     assert blocks[0]["text"].startswith("<system-reminder>\nAvailable agent types for the Agent")
     assert blocks[0]["cache_control"] == {"type": "ephemeral"}
@@ -38,7 +38,7 @@ def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_reque
 
 def test_prefix_is_byte_identical_across_requests():
     prefix = render_prefix(VIEW, "claude-code")
-    a, b = prefix.params("first request"), prefix.params("second request")
+    a, b = prefix.request("first request", model="m", max_tokens=1).params(), prefix.request("second request", model="m", max_tokens=1).params()
 
     def strip(p):
         return json.dumps({**p, "messages": p["messages"][-1]["content"][:-1]}, sort_keys=True)
@@ -57,7 +57,7 @@ def test_legacy_mode_lists_the_catalog_inside_the_task_tool():
 
 def test_classify_mode_has_no_tools_and_caches_the_system_prompt():
     prefix = render_prefix(VIEW, "classify")
-    params = prefix.params("x")
+    params = prefix.request("x", model="m", max_tokens=1).params()
     assert "tools" not in params
     assert "- Alpha-db: Tunes SQL." in params["system"][0]["text"]
     assert params["messages"] == [{"role": "user", "content": [{"type": "text", "text": "x"}]}]

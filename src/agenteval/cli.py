@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 
+from agenteval.config import GATES
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
+from agenteval.routing import RouterChoices
 
 
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,29 +39,19 @@ def main() -> None:
     """Score how well a model routes requests to your Claude Code subagents."""
 
 
-def _config(config_path: Path | None, **overrides: Any) -> Any:
+def _load_config(config_path: Path | None) -> Any:
     from agenteval.config import EvalConfig, load_config
 
-    config = load_config(config_path) if config_path else EvalConfig(name="agents")
-    data = config.model_dump()
-    data["base_dir"] = config.base_dir
-    router = dict(data["router"])
-    cwd_paths = {"agents": overrides.pop("agents", ()), "datasets": overrides.pop("datasets", ())}
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key in {"backend", "model", "threshold"}:
-            router[key] = value
-        else:
-            data[key] = value
-    data["router"] = router
-    for key, paths in cwd_paths.items():
-        if paths:  # command-line paths are relative to where the command runs
-            data[key] = [str(Path(p).resolve()) for p in paths]
-    try:
-        return EvalConfig.model_validate(data)
-    except Exception as exc:  # pydantic's error, from a bad command-line value
-        raise ConfigError(f"invalid option: {exc}", hint="see agenteval run --help") from exc
+    return load_config(config_path) if config_path else EvalConfig()
+
+
+def _catalog_paths(
+    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...]
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The agents and dataset paths a command reads, resolved as a run resolves them."""
+    from agenteval.settings import catalog_paths
+
+    return catalog_paths(_load_config(config_path), agents, datasets)
 
 
 def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,9 +78,9 @@ def _model_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--router",
                 "backend",
-                type=click.Choice(["lexical", "anthropic"]),
-                help="Routing backend. Default: anthropic when ANTHROPIC_API_KEY is set, "
-                "else lexical.",
+                type=click.Choice(RouterChoices()),
+                help="Routing backend (built-ins and installed plugins). Default: anthropic "
+                "when ANTHROPIC_API_KEY is set, else lexical.",
             ),
             click.option("--model", help="Model id or alias (sonnet, opus, haiku)."),
             click.option("--holdout", help="`none` or `kfold:K` (default kfold:5)."),
@@ -126,9 +118,7 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Gate (repeatable): exit 1 when METRIC misses VALUE: accuracy, macro_recall, "
-    "macro_f1, min_agent_recall, max_error_rate, min_output_pass_rate, "
-    "min_agent_output_pass_rate.",
+    help="Gate (repeatable): exit 1 when METRIC misses VALUE: " + ", ".join(GATES) + ".",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option(
@@ -178,14 +168,13 @@ def run(
 ) -> None:
     """Route every case, grade outputs of cases with checks, write a report folder."""
     from agenteval.execution.progress import ProgressDisplay
-    from agenteval.pipeline import RunSpec, choose_backend, run_eval
+    from agenteval.pipeline import recorded_settings, run_eval
+    from agenteval.record.store import load_record
     from agenteval.scoring.gates import parse_fail_under
+    from agenteval.settings import Overrides, resolve
 
     gates = parse_fail_under(fail_under)
     if resume:
-        from agenteval.config import EvalConfig
-        from agenteval.record.store import load_record
-
         fixed = {
             "CONFIG": config_path,
             "--agents": agents,
@@ -212,59 +201,43 @@ def run(
                 hint="resume with only --resume (and --max-cost, --concurrency, "
                 "--no-cache, --fail-under), or start a new run",
             )
-        saved = load_record(resume)
-        updates: dict[str, Any] = {}
-        if max_cost is not None:
-            updates["max_cost_usd"] = max_cost
-        if concurrency is not None:
-            updates["concurrency"] = concurrency
-        if no_cache:
-            updates["cache"] = False
-        config = EvalConfig.model_validate({**saved.config, **updates})
-        reason = "resumed run"  # run_eval re-applies the saved case selection
-    else:
-        config = _config(
-            config_path,
-            agents=agents,
-            datasets=datasets,
-            model=model,
-            holdout=holdout,
-            trials=trials,
-            concurrency=concurrency,
-            out=out,
+        settings = recorded_settings(load_record(resume)).resume_with(
             max_cost_usd=max_cost,
+            concurrency=concurrency,
             cache=False if no_cache else None,
-            batch=True if batch else None,
+            fail_under=gates,
         )
-        if recorded or oracle_routing or judge_model:
-            changes: dict[str, bool | str] = {
-                "oracle_routing": oracle_routing or config.outputs.oracle_routing
-            }
-            if recorded:
-                changes["recorded"] = str(recorded.resolve())
-            if judge_model:
-                changes["judge_model"] = judge_model
-            config = config.model_copy(
-                update={"outputs": config.outputs.model_copy(update=changes)}
-            )
-        chosen, reason = choose_backend(config, backend)
-        config = config.model_copy(
-            update={"router": config.router.model_copy(update={"backend": chosen})}
+    else:
+        settings = resolve(
+            _load_config(config_path),
+            Overrides(
+                agents=agents,
+                datasets=datasets,
+                backend=backend,
+                model=model,
+                holdout=holdout,
+                trials=trials,
+                concurrency=concurrency,
+                max_cost_usd=max_cost,
+                no_cache=no_cache,
+                batch=batch,
+                out=out,
+                fail_under=gates,
+                baseline=baseline,
+                recorded=recorded,
+                oracle_routing=oracle_routing,
+                judge_model=judge_model,
+                only=only,
+                limit=limit,
+                sample=sample,
+                seed=seed,
+            ),
         )
-        click.echo(f"router: {chosen} ({reason})", err=True)
-    spec = RunSpec(
-        config=config,
-        only=only,
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        fail_under=gates,
-        resume=resume,
-        backend_reason=reason,
-        baseline=baseline,
-    )
+        click.echo(f"router: {settings.backend} ({settings.backend_reason})", err=True)
     with ProgressDisplay(force_plain=plain) as progress:
-        outcome = run_eval(spec, progress=progress, notify=lambda m: click.echo(m, err=True))
+        outcome = run_eval(
+            settings, resume=resume, progress=progress, notify=lambda m: click.echo(m, err=True)
+        )
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 
@@ -346,7 +319,7 @@ def cases(
     """List the cases a run would route, without routing them."""
     from agenteval.pipeline import load_inputs
 
-    loaded = load_inputs(_config(config_path, agents=agents, datasets=datasets))
+    loaded = load_inputs(*_catalog_paths(config_path, agents, datasets))
     cs = loaded.case_set
     errors = [d for d in (*loaded.catalog.diagnostics, *cs.diagnostics) if d.severity == "error"]
     if as_json:
@@ -395,13 +368,13 @@ def lint(
     from agenteval.errors import DatasetError
     from agenteval.pipeline import load_inputs
 
-    config = _config(config_path, agents=agents, datasets=datasets)
+    agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets)
     dataset_problem = None
     try:
-        loaded = load_inputs(config)
+        loaded = load_inputs(agent_paths, dataset_paths)
     except DatasetError as exc:  # still lint the catalog, and list the dataset problem with it
         dataset_problem = exc
-        loaded = load_inputs(config.model_copy(update={"datasets": []}))
+        loaded = load_inputs(agent_paths)
     diags = sorted(
         [*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
         key=lambda d: (str(d.path), d.line or 0),
@@ -449,24 +422,28 @@ def estimate(
     batch: bool,
 ) -> None:
     """Tokens and cost of a run, before spending anything."""
-    from agenteval.pipeline import RunSpec, choose_backend, estimate_eval
+    from agenteval.pipeline import estimate_eval
+    from agenteval.settings import Overrides, resolve
 
-    config = _config(
-        config_path,
-        agents=agents,
-        datasets=datasets,
-        model=model,
-        holdout=holdout,
-        trials=trials,
-        batch=True if batch else None,
+    config = _load_config(config_path)
+    if not backend and not config.router.backend:
+        backend = "anthropic"  # estimating is about what a model run would cost
+    settings = resolve(
+        config,
+        Overrides(
+            agents=agents,
+            datasets=datasets,
+            backend=backend,
+            model=model,
+            holdout=holdout,
+            trials=trials,
+            batch=batch,
+            only=only,
+            limit=limit,
+        ),
     )
-    chosen, _ = choose_backend(config, backend)
-    if chosen == "lexical" and not backend and not config.router.backend:
-        chosen = "anthropic"  # estimating is about what a model run would cost
-    config = config.model_copy(
-        update={"router": config.router.model_copy(update={"backend": chosen})}
-    )
-    e = estimate_eval(RunSpec(config=config, only=only, limit=limit))
+    chosen = settings.backend
+    e = estimate_eval(settings)
     click.echo(f"router {chosen}, model {e.model}{' (batch)' if e.batch else ''}")
     click.echo(
         f"requests: {e.requests} to send, {e.cached} answered from the cache; "
@@ -574,7 +551,7 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
             fmt_rate(r.macro_recall),
             fmt_rate(r.error_rate),
         )
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)  # logs never wrap
     click.echo("* router or catalog changed since the previous run of that eval")
 
 

@@ -7,11 +7,12 @@ the fix. Relative paths in a config are relative to the config file.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from agenteval.errors import ConfigError
 from agenteval.views import Holdout
@@ -21,19 +22,70 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RouterConfig(_Strict):
-    """How to route: which backend, model and prompt."""
+@dataclass(frozen=True, kw_only=True)
+class Gate:
+    """One release gate: a headline metric and the side on which it fails."""
 
-    backend: Literal["lexical", "anthropic"] | None = None
-    model: str | None = None
-    prompt: Literal["claude-code", "claude-code-legacy", "classify"] = "claude-code"
-    builtins: bool = False
-    threshold: float | None = None
-    max_tokens: int | None = None
-    base_url: str | None = None
-    api_key_env: str = "ANTHROPIC_API_KEY"
-    send_context: bool = False
-    prices: dict[str, dict[str, float]] = {}
+    name: str
+    metric: str
+    direction: Literal["min", "max"]  # "min" gates fail below the threshold, "max" above it
+    help: str
+
+
+# The one table of gates: the config's `gates:` keys, `--fail-under`, the CLI help and the README
+# all come from (or are checked against) it.
+GATES: dict[str, Gate] = {
+    g.name: g
+    for g in (
+        Gate(
+            name="accuracy", metric="accuracy", direction="min", help="share of trials routed right"
+        ),
+        Gate(
+            name="macro_recall",
+            metric="macro_recall",
+            direction="min",
+            help="mean recall over agents",
+        ),
+        Gate(name="macro_f1", metric="macro_f1", direction="min", help="mean F1 over agents"),
+        Gate(
+            name="min_agent_recall",
+            metric="min_agent_recall",
+            direction="min",
+            help="the worst agent's recall",
+        ),
+        Gate(
+            name="max_error_rate",
+            metric="error_rate",
+            direction="max",
+            help="share of trials whose request failed",
+        ),
+        Gate(
+            name="min_output_pass_rate",
+            metric="output_pass_rate",
+            direction="min",
+            help="share of graded outputs passing every check",
+        ),
+        Gate(
+            name="min_agent_output_pass_rate",
+            metric="min_agent_output_pass_rate",
+            direction="min",
+            help="the worst agent's output pass rate",
+        ),
+    )
+}
+
+
+class RouterConfig(BaseModel):
+    """Which backend routes; every other key is an option of that backend, checked against
+    its typed options when the run is resolved (an unknown key is an error naming the line)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    backend: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The backend's options as written (everything but `backend`)."""
+        return dict(self.model_extra or {})
 
 
 class OutputsConfig(_Strict):
@@ -47,24 +99,31 @@ class OutputsConfig(_Strict):
     max_tokens: int | None = None
 
 
-class GatesConfig(_Strict):
-    """Release gates; a run whose scores fall below any of these exits with code 1."""
-
-    accuracy: float | None = Field(default=None, ge=0, le=1)
-    macro_recall: float | None = Field(default=None, ge=0, le=1)
-    min_agent_recall: float | None = Field(default=None, ge=0, le=1)
-    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+class _GatesBase(_Strict):
     baseline: str | None = None
     max_regression: float | None = Field(default=None, ge=0, le=1)
-    min_output_pass_rate: float | None = Field(default=None, ge=0, le=1)
-    min_agent_output_pass_rate: float | None = Field(default=None, ge=0, le=1)
     significance: float = Field(default=0.05, gt=0, lt=1)
+
+    def thresholds(self) -> dict[str, float]:
+        """The threshold gates that are set, by gate name."""
+        return {name: v for name in GATES if (v := getattr(self, name)) is not None}
+
+
+# Release gates; a run whose scores miss any of these exits with code 1. Built from GATES.
+if TYPE_CHECKING:
+    GatesConfig = _GatesBase
+else:
+    GatesConfig = create_model(
+        "GatesConfig",
+        __base__=_GatesBase,
+        **{name: (float | None, Field(default=None, ge=0, le=1)) for name in GATES},
+    )
 
 
 class EvalConfig(_Strict):
     """One eval: the catalog, the datasets, the router and the gates."""
 
-    name: str = "eval"
+    name: str | None = None  # default: the config file's name, else the catalog folder's
     agents: list[str] = []
     datasets: list[str] | None = None
     examples: bool = True
@@ -78,9 +137,11 @@ class EvalConfig(_Strict):
     batch_poll_s: float = Field(default=30.0, gt=0)
     cache_path: str | None = None
     out: str = "reports"
-    gates: GatesConfig = GatesConfig()
+    gates: GatesConfig = Field(default_factory=GatesConfig)
     outputs: OutputsConfig = OutputsConfig()
     base_dir: str = Field(default=".", exclude=True)
+    source: str | None = Field(default=None, exclude=True)  # the config file, when there is one
+    lines: dict[str, int] = Field(default_factory=dict, exclude=True)  # "router.model" -> line
 
     @field_validator("holdout")
     @classmethod
@@ -130,7 +191,9 @@ def load_config(path: Path) -> EvalConfig:
         )
     try:
         parent = path.parent
-        return EvalConfig.model_validate({**data, "base_dir": str(parent)})
+        return EvalConfig.model_validate(
+            {**data, "base_dir": str(parent), "source": str(path), "lines": _key_lines(node)}
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(x) for x in err["loc"]]
@@ -160,3 +223,15 @@ def _line_of(node: Any, loc: list[str]) -> int | None:
         else:
             break
     return line
+
+
+def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
+    """The 1-based line of every mapping key, as dotted paths (for errors found after loading)."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                path = f"{prefix}{key.value}"
+                lines[path] = key.start_mark.line + 1
+                lines.update(_key_lines(value, path + "."))
+    return lines

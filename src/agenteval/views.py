@@ -27,9 +27,14 @@ class Holdout:
     k: int = 0  # 0 = no holdout
 
     @classmethod
-    def parse(cls, text: str | None) -> Holdout:
-        """Parse ``none`` or ``kfold:K``."""
-        if text is None or str(text).strip().lower() == "none":
+    def parse(cls, text: str) -> Holdout:
+        """Parse ``none`` or ``kfold:K`` (the default, when nothing is said, is decided once:
+        `DEFAULT_HOLDOUT`, applied by `settings.resolve`).
+
+        Raises:
+            ConfigError: for any other text.
+        """
+        if str(text).strip().lower() == "none":
             return cls(k=0)
         m = re.fullmatch(r"\s*kfold\s*:\s*(\d+)\s*", str(text))
         if not m or int(m.group(1)) < 2:
@@ -46,6 +51,9 @@ class Holdout:
         if not self.k or case.agent is None or case.example_index is None:
             return None
         return (_stable_int(case.agent) + case.example_index) % self.k
+
+
+DEFAULT_HOLDOUT = Holdout(k=5)
 
 
 @dataclass(frozen=True, kw_only=True)

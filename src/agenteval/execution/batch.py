@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.execution.cache import ResponseCache, cache_key
-from agenteval.execution.runner import RunPlan, RunState, Trial, settle
-from agenteval.routing import BatchRouter, Decision, Router, RouteRequest
+from agenteval.execution.cache import cache_key
+from agenteval.execution.executor import Executor, StopReason
+from agenteval.execution.runner import DECISIONS, RunPlan, RunState, Trial, settle
+from agenteval.models.client import BatchClient
+from agenteval.routing import Decision, ModelRouter, Router, RouteRequest
 
 MAX_BATCH = 100_000
 
@@ -51,78 +52,109 @@ def custom_id(case_id: str, trial: int) -> str:
 async def run_batch(
     router: Router,
     plan: RunPlan,
+    executor: Executor,
     *,
     on_trial: Callable[[Trial], None],
     on_submit: Callable[[BatchTicket], None],
     ticket: BatchTicket | None = None,
     state: RunState | None = None,
-    cache: ResponseCache | None = None,
     poll_s: float = 30.0,
     on_poll: Callable[[str, int, int], None] = lambda status, done, total: None,
+    say: Callable[[str], None] = lambda message: None,
 ) -> RunState:
     """Route the plan through Message Batches (or finish polling a saved ``ticket``).
 
+    The budget holds here too: each request's worst case is priced at batch rates before
+    anything is submitted; when they do not all fit, only the ones that fit are submitted (the
+    rest wait for a resume with a larger budget), and when none fits nothing is submitted.
+
     Raises:
-        RouterError: when the router has no batch support.
+        RouterError: when the router has no batch mode.
     """
-    if not isinstance(router, BatchRouter):
+    client = router.client if isinstance(router, ModelRouter) else None
+    if not isinstance(router, ModelRouter) or not isinstance(client, BatchClient):
         raise RouterError(
             f"the {router.name} router has no batch mode",
             hint="use --batch with --router anthropic",
         )
     pending = plan.pending()
     state = state or RunState(total=len(pending))
-    requests: dict[str, tuple[Case, RouteRequest]] = {}
+    requests: dict[str, RouteRequest] = {}
     for case, trial in pending:
-        request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
-        requests[custom_id(case.id, trial)] = (case, request)
+        requests[custom_id(case.id, trial)] = RouteRequest(
+            case=case, view=plan.views.for_case(case), trial=trial
+        )
 
-    def finish(case: Case, request: RouteRequest, decision: Decision) -> None:
-        settle(state, case, request.trial, request.view.names, decision, on_trial)
+    def finish(request: RouteRequest, decision: Decision) -> None:
+        settle(state, request, decision, on_trial)
+        state.cost_usd = executor.money.spent
 
-    keys: dict[str, str] = {}
+    def key_of(request: RouteRequest) -> str:
+        return cache_key(router.fingerprint, router.request_key(request), request.trial)
+
+    bounds: dict[str, float | None] = {}
     if ticket is None:
-        to_submit = []
-        for cid, (case, request) in requests.items():
-            key = cache_key(router.fingerprint, router.request_key(request), request.trial)
-            hit = cache.get(key) if cache is not None else None
+        to_submit: list[tuple[str, RouteRequest]] = []
+        for cid, request in requests.items():
+            hit = executor.cached(key_of(request), DECISIONS)
             if hit is not None:
-                finish(case, request, hit)
+                finish(request, hit)
             else:
-                keys[cid] = key
                 to_submit.append((cid, request))
         if not to_submit:
             return state
+        discount = router.client.table.batch_discount
+        for cid, request in to_submit:
+            bound = await router.cost_bound(request)
+            bounds[cid] = None if bound is None else bound * discount
+        fits = executor.fits([bounds[cid] for cid, _ in to_submit])
+        if fits < len(to_submit):
+            worst = sum(b or 0.0 for b in bounds.values())
+            left = len(to_submit) - fits
+            message = (
+                f"budget of ${executor.max_cost_usd:.2f} covers the worst case of {fits} of "
+                f"{len(to_submit)} batch requests (all: ${worst:.4f} at batch prices); "
+                + (
+                    "nothing was submitted; raise --max-cost"
+                    if fits == 0
+                    else f"submitting {fits}, the other {left} are left for --resume "
+                    "with a larger --max-cost"
+                )
+            )
+            say(message)
+            executor.halt(StopReason.BUDGET, message)
+            to_submit = to_submit[:fits]
+            if not to_submit:
+                return state
+        for cid, _ in to_submit:
+            executor.reserve(bounds[cid])
         ids = []
         for start in range(0, len(to_submit), MAX_BATCH):
-            ids.append(await router.submit_batch(to_submit[start : start + MAX_BATCH]))
+            chunk = to_submit[start : start + MAX_BATCH]
+            ids.append(
+                await client.submit_batch([(cid, router.chat_request(r)) for cid, r in chunk])
+            )
         ticket = BatchTicket(
             batch_ids=tuple(ids),
-            custom_ids={cid: (requests[cid][0].id, requests[cid][1].trial) for cid, _ in to_submit},
+            custom_ids={cid: (r.case.id, r.trial) for cid, r in to_submit},
         )
         on_submit(ticket)
-    else:
-        for cid, (_, request) in requests.items():
-            keys[cid] = cache_key(router.fingerprint, router.request_key(request), request.trial)
 
     for batch_id in ticket.batch_ids:
         delay = min(1.0, poll_s)
         while True:
-            status, done, total = await router.batch_status(batch_id)
-            on_poll(status, done, total)
-            if status == "ended":
+            status = await client.batch_status(batch_id)
+            on_poll(status.status, status.done, status.total)
+            if status.status == "ended":
                 break
             await asyncio.sleep(delay)
             delay = min(poll_s, delay * 2)  # check soon for small batches, then every poll_s
-        async for cid, message, error in router.batch_results(batch_id):
+        async for cid, completion in client.batch_results(batch_id):
             if cid not in requests:
                 continue  # already recorded before an interruption, or not this plan's
-            case, request = requests.pop(cid)
-            if error is not None:
-                decision = Decision(agent=None, error=error)
-            else:
-                decision = router.decide(message, request.view, batch=True)
-                if cache is not None and cid in keys:
-                    cache.put(keys[cid], decision)
-            finish(case, request, decision)
+            request = requests.pop(cid)
+            decision = router.decide(completion, request.view)
+            executor.settle(bounds.get(cid), decision)
+            executor.remember(key_of(request), decision, DECISIONS)
+            finish(request, decision)
     return state

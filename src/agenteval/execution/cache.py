@@ -11,11 +11,8 @@ import hashlib
 import json
 import os
 import sqlite3
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from agenteval.routing import Decision, Usage
 
 DEFAULT_DIR = ".agenteval"
 
@@ -45,19 +42,8 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> Decision | None:
-        data = self.get_json(key)
-        if data is None:
-            return None
-        data["usage"] = Usage(**data["usage"])
-        return Decision(**{**data, "cached": True})
-
-    def put(self, key: str, decision: Decision) -> None:
-        if decision.error is None:
-            self.put_json(key, {**asdict(decision), "cached": False})
-
     def get_json(self, key: str) -> dict[str, Any] | None:
-        """Any JSON value stored under a key (agent outputs and judge grades use this too)."""
+        """The JSON object stored under a key (decisions, agent outputs, judge grades), or None."""
         row = self._db.execute("SELECT value FROM decisions WHERE key = ?", (key,)).fetchone()
         if row is None:
             self.misses += 1

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
 
 from agenteval.execution.cache import ResponseCache, cache_key
 from agenteval.execution.runner import RunPlan
-from agenteval.routing import PricedRouter, Router, RouteRequest
+from agenteval.routing import ModelRouter, Router, RouteRequest
 
 ASSUMED_OUTPUT_TOKENS = 150  # a tool call plus a sentence; thinking, when on, adds to this
 CHARS_PER_TOKEN = 4
-
-
-class _PricedBackend(Router, PricedRouter, Protocol):
-    """A router that can be measured and priced (and closed once counted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +54,7 @@ def estimate_run(
     batch: bool = False,
 ) -> Estimate:
     """Estimate a run: one cache write per prompt prefix, cache reads for the rest."""
-    if not isinstance(router, PricedRouter):
+    if not isinstance(router, ModelRouter):
         return Estimate(
             method="free (offline router)",
             model=str(router.describe().get("model")),
@@ -80,7 +75,7 @@ def estimate_run(
         request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
         if cache is not None:
             key = cache_key(router.fingerprint, router.request_key(request), trial)
-            if cache.get(key) is not None:
+            if cache.get_json(key) is not None:
                 cached += 1
                 continue
         requests.append(request)
@@ -103,7 +98,7 @@ def estimate_run(
     fresh = sum(round(len(r.case.prompt) * per_char) + 8 for r in requests)
     output = ASSUMED_OUTPUT_TOKENS * len(requests)
     model = router.model
-    cost = router.table.cost(
+    cost = router.client.table.cost(
         model,
         input_tokens=fresh,
         output_tokens=output,
@@ -128,8 +123,8 @@ def estimate_run(
     )
 
 
-def _prefix_chars(router: PricedRouter, request: RouteRequest) -> int:
-    params = router.params(request)
+def _prefix_chars(router: ModelRouter, request: RouteRequest) -> int:
+    params = router.chat_request(request).params()
     blocks = params["messages"][-1]["content"][:-1]
     text = "".join(b["text"] for b in params.get("system", []))
     text += "".join(
@@ -138,9 +133,11 @@ def _prefix_chars(router: PricedRouter, request: RouteRequest) -> int:
     return len(text) + sum(len(b["text"]) for b in blocks)
 
 
-async def _count(router: _PricedBackend, requests: list[RouteRequest]) -> dict[str, int]:
+async def _count(router: ModelRouter, requests: list[RouteRequest]) -> dict[str, int]:
     try:
-        counts = await asyncio.gather(*(router.count_tokens(r) for r in requests))
+        counts = await asyncio.gather(
+            *(router.client.count_tokens(router.chat_request(r)) for r in requests)
+        )
     finally:
-        await router.aclose()
+        await router.client.aclose()
     return {r.view.fingerprint: n for r, n in zip(requests, counts, strict=True)}

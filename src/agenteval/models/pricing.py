@@ -79,6 +79,27 @@ class ModelTable:
         ) / 1_000_000
         return usd * (self.batch_discount if batch else 1.0)
 
+    def worst_case(
+        self,
+        model: str,
+        *,
+        input_tokens: int,
+        max_tokens: int,
+        cacheable: bool = False,
+        batch: bool = False,
+    ) -> float | None:
+        """The most one request can cost: every input token at the dearer of the input and the
+        cache-write price (when the request asks for caching), and all of ``max_tokens`` as
+        output. None when the model has no known price."""
+        write = cacheable and self.cache_write_multiplier > 1.0
+        return self.cost(
+            model,
+            input_tokens=0 if write else input_tokens,
+            cache_write_tokens=input_tokens if write else 0,
+            output_tokens=max_tokens,
+            batch=batch,
+        )
+
     def with_overrides(self, prices: Mapping[str, Mapping[str, Any]]) -> ModelTable:
         """A copy with prices added or replaced (from an eval config's `router.prices`).
 

@@ -10,7 +10,6 @@ concurrency limit, the response cache, the budget, and one error per call, never
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -22,9 +21,9 @@ from agenteval.cases import Case, read_jsonl
 from agenteval.cases.checks import Check, CheckResult, parse_checks, run_check
 from agenteval.catalog import Catalog
 from agenteval.errors import DatasetError
-from agenteval.execution.cache import ResponseCache
-from agenteval.execution.runner import OVERLOAD_MARKERS, AdaptiveLimit, RunState, drain, over_budget
-from agenteval.routing import Completion, FatalRouterError, ModelClient, OverloadWatcher, Usage
+from agenteval.execution.executor import Executor
+from agenteval.execution.runner import OVERLOAD_MARKERS, RunState
+from agenteval.models.client import ChatRequest, Completion, ModelClient, ToolUse, Usage
 
 MAX_JUDGED_CHARS = 30_000
 JUDGE_TOOL = {
@@ -193,77 +192,103 @@ class _Shared(TypedDict):
     oracle: bool
 
 
+AGENT_MAX_TOKENS = 4096
+JUDGE_MAX_TOKENS = 2048
+
+
+class CompletionCodec:
+    """Completions (agent outputs, judge grades) in the response cache."""
+
+    @staticmethod
+    def encode(value: Completion) -> dict[str, Any]:
+        return {**asdict(value), "cached": False}
+
+    @staticmethod
+    def decode(data: Mapping[str, Any]) -> Completion:
+        values = dict(data)
+        values["usage"] = Usage(**values.get("usage") or {})
+        values["tool_uses"] = tuple(ToolUse(**u) for u in values.get("tool_uses") or ())
+        known = Completion.__dataclass_fields__
+        return Completion(**{k: v for k, v in values.items() if k in known} | {"cached": True})
+
+
+COMPLETIONS = CompletionCodec()
+
+
+def chat(
+    client: ModelClient,
+    *,
+    system: str,
+    prompt: str,
+    model: str | None,
+    max_tokens: int,
+    tool: Mapping[str, Any] | None = None,
+) -> ChatRequest:
+    """A plain one-turn request: an agent answering, or a judge grading through ``tool``.
+
+    A tool is offered with ``tool_choice: auto`` (newer models reject forced tool use).
+    """
+    return ChatRequest(
+        model=client.resolve_model(model),
+        max_tokens=max_tokens,
+        system=system,
+        messages=({"role": "user", "content": prompt},),
+        tools=(dict(tool),) if tool is not None else (),
+        tool_choice={"type": "auto"} if tool is not None else None,
+    )
+
+
+def bytes_bound(client: ModelClient, request: ChatRequest) -> float | None:
+    """A request's worst case with its input bounded by its size in bytes (a token is at least
+    one byte), so no count-tokens call is needed for one-off prompts."""
+    size = len(json.dumps(request.params(), ensure_ascii=False).encode("utf-8"))
+    return client.table.worst_case(request.model, input_tokens=size, max_tokens=request.max_tokens)
+
+
 async def run_outputs(
     jobs: Iterable[OutputJob],
     *,
     catalog: Catalog,
     client: ModelClient | None,
     judge_model: str | None,
-    cache: ResponseCache | None,
+    executor: Executor,
     on_result: Callable[[OutputResult], None],
-    concurrency: int = 16,
     max_tokens: int | None = None,
-    max_cost_usd: float | None = None,
     state: RunState | None = None,
 ) -> RunState:
     """Produce and grade every job's output, calling ``on_result`` as each one finishes.
 
+    A job the executor did not start (the run stopped: budget, fatal error) gets no result, so a
+    resume does it.
+
     Args:
         jobs: The outputs to produce or take as recorded.
         catalog: The agents (their bodies are the system prompts).
-        client: A router with ``complete`` (the anthropic router), or None offline.
-        judge_model: The model that grades rubrics (alias or id; None: the run's model).
-        cache: The response cache.
+        client: The model client that runs agents and judges, or None offline.
+        judge_model: The model that grades rubrics (alias or id; None: the client's model).
+        executor: The engine (limit, budget, cache) shared with routing.
         on_result: Called once per job.
-        concurrency: Model calls in flight at once.
         max_tokens: The agents' answer budget.
-        max_cost_usd: Stop starting calls once this would be passed (routing spend included
-            when ``state`` carries it).
-        state: Counters (spend so far, stop reason).
+        state: Progress counters.
     """
     jobs = list(jobs)
     state = state or RunState(total=len(jobs))
-    limit = AdaptiveLimit(limit=concurrency, ceiling=concurrency)
-    stop = asyncio.Event()
     judge = client.resolve_model(judge_model) if client is not None else None
-    watched = isinstance(client, OverloadWatcher)
-    if isinstance(client, OverloadWatcher):
-        client.on_overload(limit.overloaded)
+    if client is not None:
+        client.on_overload(executor.limit.overloaded)
 
-    async def call(key_parts: Mapping[str, Any], trial: int, **kwargs: Any) -> Completion:
-        key = _key(key_parts, trial)
-        hit = cache.get_json(key) if cache is not None else None
-        if hit is not None:
-            hit["usage"] = Usage(**hit["usage"])
-            return Completion(**{**hit, "cached": True})
-        async with limit:
-            if stop.is_set():
-                raise _Stopped
-            if max_cost_usd is not None and over_budget(state, max_cost_usd):
-                state.stopped_reason = (
-                    state.stopped_reason or f"budget of ${max_cost_usd:.2f} reached"
-                )
-                stop.set()
-                raise _Stopped
-            assert client is not None  # only called once there is a model to call
-            state.in_flight += 1
-            try:
-                done = await client.complete(**kwargs)
-            except FatalRouterError as exc:
-                state.stopped_reason = state.stopped_reason or f"stopped: {exc}"
-                stop.set()
-                raise _Stopped from exc
-            finally:
-                state.in_flight -= 1
-        if done.error and any(m in done.error for m in OVERLOAD_MARKERS) and not watched:
-            limit.overloaded()
-        elif not done.error:
-            limit.succeeded()
-        state.cost_usd += done.cost_usd or 0.0
-        state.paid += done.error is None
-        state.note_cost(done.cost_usd)
-        if cache is not None and done.error is None:
-            cache.put_json(key, {**asdict(done), "cached": False})
+    async def call(key_parts: Mapping[str, Any], trial: int, request: ChatRequest) -> Completion:
+        assert client is not None  # only called once there is a model to call
+        done = await executor.call(
+            lambda: client.complete(request),
+            bound=lambda: _const(bytes_bound(client, request)),
+            key=_key(key_parts, trial),
+            codec=COMPLETIONS,
+            overload=lambda c: any(m in (c.error or "") for m in OVERLOAD_MARKERS),
+        )
+        state.cost_usd = executor.money.spent
+        if done is None:
+            raise _Stopped
         return done
 
     async def one(job: OutputJob) -> None:
@@ -308,10 +333,13 @@ async def run_outputs(
                         "max_tokens": max_tokens,
                     },
                     job.trial,
-                    system=agent.body,
-                    prompt=job.case.prompt,
-                    model=agent.model,
-                    max_tokens=max_tokens,
+                    chat(
+                        client,
+                        system=agent.body,
+                        prompt=job.case.prompt,
+                        model=agent.model,
+                        max_tokens=max_tokens or AGENT_MAX_TOKENS,
+                    ),
                 )
             except _Stopped:
                 return
@@ -360,11 +388,14 @@ async def run_outputs(
                         "output": output,
                     },
                     job.trial,
-                    system=JUDGE_SYSTEM,
-                    prompt=_judge_prompt(check, job.case.prompt, output),
-                    model=judge,
-                    max_tokens=2048,
-                    tool=JUDGE_TOOL,
+                    chat(
+                        client,
+                        system=JUDGE_SYSTEM,
+                        prompt=_judge_prompt(check, job.case.prompt, output),
+                        model=judge,
+                        max_tokens=JUDGE_MAX_TOKENS,
+                        tool=JUDGE_TOOL,
+                    ),
                 )
             except _Stopped:
                 return
@@ -386,8 +417,12 @@ async def run_outputs(
             )
         )
 
-    await drain(jobs, one, workers=concurrency, stop=stop)
+    await executor.drain(jobs, one)
     return state
+
+
+async def _const(value: float | None) -> float | None:
+    return value
 
 
 class _Stopped(Exception):
@@ -423,7 +458,7 @@ def _grade(check: Check, done: Completion) -> CheckResult:
 
     if done.error is not None:
         return error(f"judge call failed: {done.error}")
-    data = done.tool_input
+    data = done.tool_input(str(JUDGE_TOOL["name"]))
     if data is None:
         return error("judge answered without the grade tool: " + (done.text[:200] or "(empty)"))
     passed, score, reason = data.get("passed"), data.get("score"), data.get("reason")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 from agenteval.cases import Case
 from agenteval.catalog import Catalog
-from agenteval.config import EvalConfig
-from agenteval.execution.cache import ResponseCache
+from agenteval.execution.executor import Executor
 from agenteval.execution.runner import RunState
+from agenteval.models.client import ModelClient, Usage
 from agenteval.outputs.produce import (
     OutputJob,
     OutputResult,
@@ -24,26 +23,14 @@ from agenteval.outputs.produce import (
     run_outputs,
 )
 from agenteval.outputs.scorecard import OutputScorecard
-from agenteval.pipeline.inputs import (
-    router_options,
-)
-from agenteval.record.store import (
-    OutputsWriter,
-    RunRecord,
-    read_outputs,
-    read_results,
-)
-from agenteval.routing import ModelClient, Router, Usage, make_router
+from agenteval.record.store import OutputsWriter, read_outputs, read_results
+from agenteval.settings import RunSettings
 
 
 @contextlib.contextmanager
-def user_modules(config: EvalConfig) -> Iterator[None]:
+def user_modules(settings: RunSettings) -> Iterator[None]:
     """Let `python: module:function` checks import modules from the config or project folder."""
-    added = [
-        f
-        for f in dict.fromkeys((str(Path(config.base_dir).resolve()), os.getcwd()))
-        if f not in sys.path
-    ]
+    added = [f for f in dict.fromkeys((str(settings.base_dir), os.getcwd())) if f not in sys.path]
     sys.path.extend(added)
     try:
         yield
@@ -52,27 +39,23 @@ def user_modules(config: EvalConfig) -> Iterator[None]:
             sys.path.remove(folder)
 
 
-class _AgentClient(Router, ModelClient, Protocol):
-    """A router that also runs agents and judges (and is closed once the outputs are graded)."""
-
-
-def grade_outputs(
-    config: EvalConfig,
+async def grade_outputs(
+    settings: RunSettings,
     catalog: Catalog,
     cases: Sequence[Case],
-    router: Router,
+    client: ModelClient | None,
     run_dir: Path,
-    cache: ResponseCache | None,
+    executor: Executor,
     recorded: Mapping[tuple[str, int | None], Recorded] | None,
-    routing: RunState,
     progress: Callable[[RunState], Any] | None,
 ) -> None:
     """Produce (or take as recorded) and grade the output of every case that has checks."""
     routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
     done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
     names = set(catalog.names)
+    oracle = settings.outputs.oracle_routing
     jobs = []
-    for t in range(config.trials):
+    for t in range(settings.trials):
         for case in cases:
             if (case.id, t) in done:
                 continue
@@ -82,29 +65,18 @@ def grade_outputs(
             text = entry.output if entry is not None else None
             if recorded is not None:  # the agent that wrote the recorded output
                 agent = (entry.agent or first_expected) if entry is not None else None
-            elif config.outputs.oracle_routing:
+            elif oracle:
                 agent = first_expected
             else:
                 agent = label if label in names else None
             jobs.append(
                 OutputJob(
-                    case=case,
-                    trial=t,
-                    agent=agent,
-                    routed=label,
-                    oracle=config.outputs.oracle_routing,
-                    recorded=text,
+                    case=case, trial=t, agent=agent, routed=label, oracle=oracle, recorded=text
                 )
             )
     if not jobs:
         return
-    client: _AgentClient | None = router if isinstance(router, ModelClient) else None
-    if client is None and os.environ.get(config.router.api_key_env):
-        options = router_options(config) | {"backend": "anthropic"}
-        client = cast(_AgentClient, make_router("anthropic", options))  # it runs agents too
-    state = RunState(
-        total=len(jobs), phase="grading outputs", cost_usd=routing.cost_usd, paid=routing.paid
-    )
+    state = RunState(total=len(jobs), phase="grading outputs", cost_usd=executor.money.spent)
     with OutputsWriter(run_dir) as writer:
 
         def on_result(result: OutputResult) -> None:
@@ -115,37 +87,29 @@ def grade_outputs(
             if progress:
                 progress(state)
 
-        async def go() -> None:
-            try:
-                await run_outputs(
-                    jobs,
-                    catalog=catalog,
-                    client=client,
-                    judge_model=config.outputs.judge_model,
-                    cache=cache,
-                    on_result=on_result,
-                    concurrency=config.concurrency,
-                    max_tokens=config.outputs.max_tokens,
-                    max_cost_usd=config.max_cost_usd,
-                    state=state,
-                )
-            finally:
-                if client is not None:
-                    await client.aclose()
-
-        asyncio.run(go())
-    routing.stopped_reason = routing.stopped_reason or state.stopped_reason
+        await run_outputs(
+            jobs,
+            catalog=catalog,
+            client=client,
+            judge_model=settings.outputs.judge_model,
+            executor=executor,
+            on_result=on_result,
+            max_tokens=settings.outputs.max_tokens,
+            state=state,
+        )
 
 
-def outputs_info(record: RunRecord, card: OutputScorecard, graded: Sequence[Any]) -> dict[str, Any]:
-    cfg = record.config.get("outputs") or {}
+def outputs_info(
+    settings: RunSettings, card: OutputScorecard, graded: Sequence[Any]
+) -> dict[str, Any]:
+    cfg = settings.outputs
     judges = sorted({o.judge_model for o in graded if o.judge_model})
     models = sorted({o.model for o in graded if o.model})
     return {
         "scorecard": card.to_dict(),
-        "recorded": cfg.get("recorded"),
-        "sample_data": bool(cfg.get("sample_data")),
-        "oracle_routing": bool(cfg.get("oracle_routing")),
+        "recorded": str(cfg.recorded) if cfg.recorded else None,
+        "sample_data": cfg.sample_data,
+        "oracle_routing": cfg.oracle_routing,
         "judge_models": judges,
         "agent_models": models,
         "usage": asdict(sum((o.usage for o in graded if not o.cached), Usage())),

@@ -1,35 +1,20 @@
-"""What a run starts from: the spec, the catalog and cases, the router options, the cache."""
+"""What a run starts from: the catalog and cases, the router, the model client, the cache."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
-from agenteval.catalog import Catalog, discover_agent_dirs, load_catalog
-from agenteval.config import EvalConfig
+from agenteval.catalog import Catalog, load_catalog
 from agenteval.errors import ConfigError
-from agenteval.execution.cache import ResponseCache, default_cache_path
-from agenteval.views import Holdout, Views, build_views
-
-DEFAULT_HOLDOUT = "kfold:5"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunSpec:
-    """A config plus the command-line choices that are not part of it."""
-
-    config: EvalConfig
-    only: tuple[str, ...] = ()
-    limit: int | None = None
-    sample: int | None = None
-    seed: int = 0
-    fail_under: tuple[tuple[str, float], ...] = ()
-    resume: Path | None = None
-    baseline: str | None = None  # a run folder, or "latest" (the newest complete run of this eval)
-    backend_reason: str = ""
+from agenteval.execution.cache import ResponseCache
+from agenteval.models.client import ModelClient
+from agenteval.routing import ModelRouter, Router, make_router
+from agenteval.settings import RunSettings
+from agenteval.views import Views, build_views
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,70 +26,60 @@ class Loaded:
     dataset_paths: tuple[Path, ...]
 
 
-def choose_backend(config: EvalConfig, explicit: str | None) -> tuple[str, str]:
-    """Which router to use, and why (printed so nobody wonders)."""
-    if explicit:
-        return explicit, "chosen with --router"
-    if config.router.backend:
-        return config.router.backend, "set in the config"
-    if os.environ.get(config.router.api_key_env):
-        return "anthropic", f"{config.router.api_key_env} is set"
-    return "lexical", f"offline: {config.router.api_key_env} is not set"
-
-
-def load_inputs(config: EvalConfig) -> Loaded:
-    """Load the catalog and build every case the config asks for.
+def load_inputs(
+    agents: Sequence[Path], datasets: Sequence[Path] = (), *, examples: bool = True
+) -> Loaded:
+    """Load the catalog and build every case.
 
     Raises:
         CatalogError, DatasetError: for input that cannot be used at all.
     """
-    if config.agents:
-        dirs = tuple(config.resolve(a) for a in config.agents)
-    else:
-        dirs = discover_agent_dirs()
-    catalog = load_catalog(dirs)
-    if config.datasets is None and config.agents:
-        paths: tuple[Path, ...] = ()  # datasets in ./datasets belong to the default catalog
-    elif config.datasets is None:
-        default = Path("datasets")
-        paths = (
-            tuple(
-                sorted([*default.glob("*.yaml"), *default.glob("*.yml"), *default.glob("*.jsonl")])
-            )
-            if default.is_dir()
-            else ()
-        )
-    else:
-        paths = tuple(config.resolve(d) for d in config.datasets)
-    datasets = [load_dataset(p) for p in paths]
-    case_set = build_cases(catalog, datasets)
-    if not config.examples:
+    catalog = load_catalog(agents)
+    case_set = build_cases(catalog, [load_dataset(p) for p in datasets])
+    if not examples:
         case_set = CaseSet(
             cases=tuple(c for c in case_set.cases if c.origin != "example"),
             diagnostics=case_set.diagnostics,
         )
-    return Loaded(catalog=catalog, case_set=case_set, dataset_paths=paths)
+    return Loaded(catalog=catalog, case_set=case_set, dataset_paths=tuple(datasets))
 
 
-def prepare(spec: RunSpec) -> tuple[Loaded, tuple[Case, ...], Holdout, Views]:
-    loaded = load_inputs(spec.config)
+def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
+    """The inputs, the selected cases and the catalog view each case gets.
+
+    Raises:
+        ConfigError: when no case is left to run.
+    """
+    loaded = load_inputs(settings.agents, settings.datasets, examples=settings.examples)
+    s = settings.selection
     cases = select_cases(
-        loaded.case_set.cases, only=spec.only, limit=spec.limit, sample=spec.sample, seed=spec.seed
+        loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
     )
     if not cases:
         raise ConfigError(
             "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
         )
-    holdout = Holdout.parse(spec.config.holdout or DEFAULT_HOLDOUT)
-    return loaded, cases, holdout, build_views(loaded.catalog, holdout, cases)
+    return loaded, cases, build_views(loaded.catalog, settings.holdout, cases)
 
 
-def open_cache(config: EvalConfig) -> ResponseCache | None:
-    if not config.cache:
+def build_router(settings: RunSettings) -> Router:
+    """The router the settings name, from the registry."""
+    return make_router(settings.backend, settings.router_options)
+
+
+def output_client(settings: RunSettings, router: Router) -> ModelClient | None:
+    """Who runs agents and judges: the router's own model client, else the Anthropic SDK
+    client when a key is set, else nobody (outputs can then only be graded as recorded)."""
+    if isinstance(router, ModelRouter):
+        return router.client
+    if not os.environ.get(settings.api_key_env):
         return None
-    path = config.resolve(config.cache_path) if config.cache_path else default_cache_path()
-    return ResponseCache(path)
+    from agenteval.models.anthropic import AnthropicClient
+
+    return AnthropicClient.from_env(
+        api_key_env=settings.api_key_env, model=settings.router_options.get("model")
+    )
 
 
-def router_options(config: EvalConfig) -> dict[str, Any]:
-    return config.router.model_dump() | {"trials": config.trials}
+def open_cache(settings: RunSettings) -> ResponseCache | None:
+    return ResponseCache(settings.cache_path) if settings.cache else None

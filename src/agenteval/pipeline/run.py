@@ -1,7 +1,8 @@
 """`agenteval run`: route, grade outputs, score, save the record and render the reports.
 
-The run folder holds the resolved config from the first second, so `--resume` needs nothing
-else.
+The run folder holds the resolved settings from the first second, so `--resume` needs nothing
+else. Routing and output grading share one `Executor` (one limit, one budget, one cache) inside
+one event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,20 +23,13 @@ from typing import Any
 from agenteval.config import EvalConfig
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
-from agenteval.execution.cache import ResponseCache
+from agenteval.execution.executor import Executor, Stop, StopReason
 from agenteval.execution.runner import RunPlan, RunState, Trial, run_plan
-from agenteval.outputs.produce import (
-    load_recorded,
-)
+from agenteval.models.client import ModelClient
+from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
-from agenteval.pipeline.inputs import (
-    Loaded,
-    RunSpec,
-    open_cache,
-    prepare,
-    router_options,
-)
+from agenteval.pipeline.inputs import Loaded, build_router, open_cache, output_client, prepare
 from agenteval.record.history import append_history
 from agenteval.record.store import (
     ResultsWriter,
@@ -47,17 +41,18 @@ from agenteval.record.store import (
     total_usage,
 )
 from agenteval.reports import write_reports
-from agenteval.routing import KeyedRouter, ModelClient, Router, make_router
+from agenteval.routing import ModelRouter, Router
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
+from agenteval.settings import Overrides, RunSettings, Selection, resolve
 
 BATCH_TICKET = "batch.json"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunOutcome:
-    """What a finished (or interrupted) run produced."""
+    """What a finished (or stopped) run produced."""
 
     record: RunRecord
     run_dir: Path
@@ -66,16 +61,42 @@ class RunOutcome:
     notes: tuple[str, ...] = field(default=())
 
 
+def recorded_settings(record: RunRecord) -> RunSettings:
+    """The settings a run was started with (rebuilt from the config for runs written before
+    settings were recorded)."""
+    if record.settings:
+        return RunSettings.from_dict(record.settings)
+    config = EvalConfig.model_validate(dict(record.config))
+    selection = record.selection or {}
+    router = record.router or {}
+    return resolve(
+        config,
+        Overrides(
+            backend=str(config.router.backend or router.get("backend") or "lexical"),
+            only=tuple(selection.get("only") or ()),
+            limit=selection.get("limit"),
+            sample=selection.get("sample"),
+            seed=int(selection.get("seed") or 0),
+        ),
+    )
+
+
 def run_eval(
-    spec: RunSpec,
+    settings: RunSettings,
     *,
+    router: Router | None = None,
+    resume: Path | None = None,
     progress: Callable[[RunState], Any] | None = None,
     notify: Callable[[str], Any] | None = None,
 ) -> RunOutcome:
     """Run an eval (or finish a resumed one) and write its folder.
 
     Args:
-        spec: The resolved config and command-line choices.
+        settings: The resolved settings (`settings.resolve`).
+        router: A router to use instead of the one the settings name (any object with the
+            Router protocol: Python callers can run their own through the whole pipeline).
+        resume: A run folder to finish; its recorded settings must match ``settings`` but for
+            the budget, the concurrency and the cache.
         progress: Called with the live counters about once per finished trial.
         notify: Called with one-line status messages (batch submitted, polling, ...).
 
@@ -83,142 +104,161 @@ def run_eval(
         AgentEvalError: for unusable input (nothing has been routed yet when this is raised).
     """
     started = time.monotonic()
-    if spec.resume:  # the run keeps the cases it started with
-        selection = load_record(spec.resume).selection or {}
-        spec = replace(
-            spec,
-            only=tuple(selection.get("only") or ()),
-            limit=selection.get("limit"),
-            sample=selection.get("sample"),
-            seed=int(selection.get("seed") or 0),
-        )
-    config = spec.config
-    loaded, cases, holdout, views = prepare(spec)
-    backend = config.router.backend or "lexical"
-    router = make_router(backend, router_options(config))
-    if config.max_cost_usd is not None and router.describe().get("price_known") is False:
+    say = notify or (lambda message: None)
+    record: RunRecord | None = None
+    if resume is not None:
+        record = load_record(resume)
+        settings.check_resume(recorded_settings(record))
+    loaded, cases, views = prepare(settings)
+    if record is not None and record.catalog.get("fingerprint") not in (
+        None,
+        loaded.catalog.fingerprint,
+    ):
         raise ConfigError(
-            f"--max-cost needs a price for {router.describe().get('model')}, and the price table "
-            "has none",
+            "the catalog changed since this run started, so its trials would not compare",
+            path=resume,
+            hint="restore the agents as they were, or start a new run "
+            "(`agenteval compare` can compare the two afterwards)",
+        )
+    router = router or build_router(settings)
+    if (
+        settings.max_cost_usd is not None
+        and isinstance(router, ModelRouter)
+        and router.model not in router.client.table.prices
+    ):
+        raise ConfigError(
+            f"--max-cost needs a price for {router.model}, and the price table has none",
             hint="add the model under router.prices in the config, or drop --max-cost",
         )
-    graded_cases = [c for c in cases if c.checks] if config.outputs.enabled else []
+    graded_cases = [c for c in cases if c.checks] if settings.outputs.enabled else []
     recorded = (  # read before the run folder is made: a malformed file leaves nothing behind
-        load_recorded(config.resolve(config.outputs.recorded))
-        if graded_cases and config.outputs.recorded
+        load_recorded(settings.outputs.recorded)
+        if graded_cases and settings.outputs.recorded
         else None
     )
-    baseline = (
-        None
-        if spec.resume
-        else find_baseline(
-            spec.baseline or config.gates.baseline, config, from_cli=spec.baseline is not None
-        )
-    )
-    if spec.resume:
-        run_dir = spec.resume
-        record = load_record(run_dir)
-        if record.catalog.get("fingerprint") not in (None, loaded.catalog.fingerprint):
-            raise ConfigError(
-                "the catalog changed since this run started, so its trials would not compare",
-                path=run_dir,
-                hint="restore the agents as they were, or start a new run "
-                "(`agenteval compare` can compare the two afterwards)",
-            )
-        # a resumed run may get a new budget or concurrency; nothing that changes answers
-        record = record.with_(config=config.model_dump(mode="json") | {"base_dir": config.base_dir})
-        done_rows = read_results(run_dir, repair=True)
-    else:
-        run_dir = _new_run_dir(config.resolve(config.out), config.name)
-        done_rows = []
-        record = RunRecord(
-            run_id=run_dir.name,
-            name=config.name,
-            status="running",
-            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            config=config.model_dump(mode="json") | {"base_dir": config.base_dir},
-            router=dict(router.describe()),
-            holdout=str(holdout),
-            catalog=_catalog_info(loaded),
-            cases=_case_info(loaded, cases),
-            versions=_versions(),
-            baseline=baseline,
-            selection={
-                "only": list(spec.only),
-                "limit": spec.limit,
-                "sample": spec.sample,
-                "seed": spec.seed,
-            },
-            notes=tuple(
-                n
-                for n in [spec.backend_reason and f"router: {backend} ({spec.backend_reason})"]
-                if n
-            ),
-        )
-        save_record(run_dir, record)
-    done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
-    plan = RunPlan(cases=cases, views=views, trials=config.trials, done=done)
-    by_id = {c.id: c for c in cases}
-    spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
-    state = RunState(  # the budget covers the whole run, resumed sessions included
-        total=len(plan.pending()),
-        cost_usd=sum(d.cost_usd or 0.0 for d in spent),
-        paid=sum(d.error is None for d in spent),
-    )
-    interrupted = False
     notes: list[str] = []
-    can_run_agents = isinstance(router, ModelClient) or bool(
-        os.environ.get(config.router.api_key_env)
-    )
-    if graded_cases and recorded is None and not can_run_agents:
+    client = output_client(settings, router) if graded_cases else None  # agents and judges
+    if graded_cases and recorded is None and client is None:
         notes.append(
             f"{len(graded_cases)} cases carry output checks, not graded: no model to run agents "
             "offline (pass --outputs FILE.jsonl, or set ANTHROPIC_API_KEY)"
         )
         graded_cases = []
-    needs_cache = isinstance(router, KeyedRouter) or bool(graded_cases)  # agents and judges
-    cache = open_cache(config) if needs_cache else None
-    with ResultsWriter(run_dir) as writer:
-        preload = _Preload()
+    if resume is not None and record is not None:
+        run_dir = resume
+        record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
+        done_rows = read_results(run_dir, repair=True)
+    else:
+        baseline = find_baseline(settings.gates.baseline, settings)
+        run_dir = _new_run_dir(settings.out, settings.name)
+        done_rows = []
+        record = _new_record(run_dir, settings, router, loaded, cases, baseline)
+        save_record(run_dir, record)
+    done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
+    plan = RunPlan(cases=cases, views=views, trials=settings.trials, done=done)
+    by_id = {c.id: c for c in cases}
+    spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
+    cache = open_cache(settings)
+    executor = Executor(  # the budget covers the whole run, resumed sessions included
+        concurrency=settings.concurrency,
+        max_cost_usd=settings.max_cost_usd,
+        cache=cache,
+        spent_usd=sum(d.cost_usd or 0.0 for d in spent)
+        + (output_cost(read_outputs(run_dir)) or 0.0),
+        paid=sum(d.error is None for d in spent),
+    )
+    state = RunState(total=len(plan.pending()), cost_usd=executor.money.spent)
+    try:
+        with ResultsWriter(run_dir) as writer:
+            preload = _Preload()
 
-        def on_trial(trial: Trial) -> None:
-            writer.write(by_id[trial.case_id], trial)
-            if not trial.decision.cached:
-                preload.start()
-            if progress:
-                progress(state)
+            def on_trial(trial: Trial) -> None:
+                writer.write(by_id[trial.case_id], trial)
+                if not trial.decision.cached:
+                    preload.start()
+                if progress:
+                    progress(state)
 
-        try:
-            asyncio.run(_run(router, plan, config, on_trial, state, cache, run_dir, notify))
-            if graded_cases and state.stopped_reason is None:
-                with user_modules(config):
-                    grade_outputs(
-                        config,
-                        loaded.catalog,
-                        graded_cases,
+            try:
+                asyncio.run(
+                    _phases(
+                        settings,
                         router,
-                        run_dir,
-                        cache,
-                        recorded,
+                        client,
+                        plan,
+                        executor,
                         state,
+                        on_trial,
+                        run_dir,
+                        say,
+                        loaded,
+                        graded_cases,
+                        recorded,
                         progress,
                     )
-        except KeyboardInterrupt:
-            interrupted = True
-            state.stopped_reason = "interrupted (Ctrl-C)"
-        finally:
-            if cache is not None:
-                cache.close()
+                )
+            except KeyboardInterrupt:
+                executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
+    finally:
+        if cache is not None:
+            cache.close()
     return finish_run(
         run_dir,
         record,
+        settings,
         loaded.catalog.names,
         started=started,
-        stopped_reason=state.stopped_reason,
-        interrupted=interrupted,
-        fail_under=spec.fail_under,
+        stop=executor.stop,
         notes=tuple(notes),
     )
+
+
+async def _phases(
+    settings: RunSettings,
+    router: Router,
+    client: ModelClient | None,
+    plan: RunPlan,
+    executor: Executor,
+    state: RunState,
+    on_trial: Callable[[Trial], None],
+    run_dir: Path,
+    say: Callable[[str], Any],
+    loaded: Loaded,
+    graded_cases: Sequence[Any],
+    recorded: dict[tuple[str, int | None], Recorded] | None,
+    progress: Callable[[RunState], Any] | None,
+) -> None:
+    """Routing, then (unless the run stopped) the outputs, in one event loop."""
+    try:
+        if settings.batch:
+            await _run_batch(
+                router,
+                plan,
+                executor,
+                run_dir / BATCH_TICKET,
+                say,
+                on_trial,
+                state,
+                settings.batch_poll_s,
+            )
+        else:
+            await run_plan(router, plan, executor, on_trial=on_trial, state=state)
+        if graded_cases and executor.stop is None:
+            with user_modules(settings):
+                await grade_outputs(
+                    settings,
+                    loaded.catalog,
+                    graded_cases,
+                    client,
+                    run_dir,
+                    executor,
+                    recorded,
+                    progress,
+                )
+    finally:
+        await router.aclose()
+        if client is not None and not (isinstance(router, ModelRouter) and router.client is client):
+            await client.aclose()
 
 
 class _Preload:
@@ -245,44 +285,15 @@ class _Preload:
         warm_templates()
 
 
-async def _run(
+async def _run_batch(
     router: Router,
     plan: RunPlan,
-    config: EvalConfig,
+    executor: Executor,
+    path: Path,
+    say: Callable[[str], Any],
     on_trial: Callable[[Trial], None],
     state: RunState,
-    cache: ResponseCache | None,
-    run_dir: Path,
-    notify: Callable[[str], Any] | None,
-) -> None:
-    try:
-        if config.batch:
-            await _run_batch(
-                router,
-                plan,
-                run_dir / BATCH_TICKET,
-                notify or (lambda message: None),
-                on_trial=on_trial,
-                state=state,
-                cache=cache,
-                poll_s=config.batch_poll_s,
-            )
-            return
-        await run_plan(
-            router,
-            plan,
-            concurrency=config.concurrency,
-            on_trial=on_trial,
-            max_cost_usd=config.max_cost_usd,
-            state=state,
-            cache=cache,
-        )
-    finally:
-        await router.aclose()
-
-
-async def _run_batch(
-    router: Router, plan: RunPlan, path: Path, say: Callable[[str], Any], **options: Any
+    poll_s: float,
 ) -> None:
     """Run through Message Batches, keeping the ticket at ``path`` so a resume polls it."""
     ticket = BatchTicket.from_dict(json.loads(path.read_text())) if path.exists() else None
@@ -298,40 +309,39 @@ async def _run_batch(
     await run_batch(
         router,
         plan,
+        executor,
+        on_trial=on_trial,
         on_submit=on_submit,
         ticket=ticket,
+        state=state,
+        poll_s=poll_s,
         on_poll=lambda status, done, total: say(
             f"batch {status}: {done}/{total} requests processed"
         ),
-        **options,
+        say=say,
     )
 
 
 def finish_run(
     run_dir: Path,
     record: RunRecord,
+    settings: RunSettings,
     agent_names: Sequence[str],
     *,
     started: float,
-    stopped_reason: str | None = None,
-    interrupted: bool = False,
-    fail_under: Sequence[tuple[str, float]] = (),
+    stop: Stop | None = None,
     notes: Sequence[str] = (),
 ) -> RunOutcome:
     """Score what results.jsonl holds, save summary.json, render every report."""
     rows = read_results(run_dir)
-    expected_total = record.cases.get("selected", 0) * int(record.config.get("trials", 1))
-    complete = not interrupted and stopped_reason is None and len(rows) >= expected_total
+    expected_total = record.cases.get("selected", 0) * settings.trials
+    complete = stop is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
     graded = read_outputs(run_dir)
     output_card = score_outputs(graded) if graded else None
-    graded_cases = (
-        record.cases.get("with_checks", 0)
-        if record.config.get("outputs", {}).get("enabled", True)
-        else 0
-    )
-    if graded_cases and not any("not graded" in n for n in notes):
-        complete = complete and len(graded) >= graded_cases * int(record.config.get("trials", 1))
+    graded_cases = record.cases.get("with_checks", 0) if settings.outputs.enabled else 0
+    if graded_cases and not any("not graded" in n for n in [*notes, *record.notes]):
+        complete = complete and len(graded) >= graded_cases * settings.trials
     paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
     # a failed request is not billed; an answer cut off at max_tokens is, and says so
     costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
@@ -339,9 +349,8 @@ def finish_run(
     if graded and cost is not None:
         extra = output_cost(graded)
         cost = None if extra is None else round(cost + extra, 6)
-    gates_config = record.config.get("gates") or {}
     numbers = headline(scorecard) | output_headline(output_card)
-    gate_results = evaluate_gates(numbers, gates_config, fail_under)
+    gate_results = evaluate_gates(numbers, settings.gates.thresholds)
     comparison = None
     if record.baseline:
         base_dir = Path(record.baseline["path"])
@@ -353,45 +362,63 @@ def finish_run(
             regression_gate(
                 comp,
                 baseline=str(record.baseline["run_id"]),
-                significance=float(gates_config.get("significance") or 0.05),
-                max_regression=gates_config.get("max_regression"),
+                significance=settings.gates.significance,
+                max_regression=settings.gates.max_regression,
             )
         )
+    all_errored = scorecard.trials > 0 and scorecard.errors == scorecard.trials
+    stopped_reason = None if stop is None else _stop_sentence(stop, len(rows), expected_total)
+    status = "failed" if all_errored else ("complete" if complete else "incomplete")
     record = record.with_(
-        status="complete" if complete else "incomplete",
+        status="running",  # "complete" only once the reports exist
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         duration_s=round((record.duration_s or 0.0) + time.monotonic() - started, 3),
         stopped_reason=stopped_reason,
+        stop=None if stop is None else stop.reason.value,
         usage=total_usage(rows),
         cost_usd=cost,
         headline=numbers,
         gates=tuple(gate_results),
         scorecard=scorecard,
         comparison=comparison,
-        outputs=None if output_card is None else outputs_info(record, output_card, graded),
+        outputs=None if output_card is None else outputs_info(settings, output_card, graded),
         notes=tuple(dict.fromkeys([*record.notes, *notes])),
     )
+    write_reports(run_dir, record.with_(status=status), rows)
+    record = record.with_(status=status)
     save_record(run_dir, record)
     append_history(run_dir.parent, record)
-    write_reports(run_dir, record, rows)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
-    if interrupted:
-        code = ExitCode.INTERRUPTED
-    elif stopped_reason and stopped_reason.startswith("stopped:"):
-        code = ExitCode.USAGE_ERROR  # the API refused (key, spend limit, model): fix, then resume
-    elif scorecard.trials and scorecard.errors / scorecard.trials > 0.5:
-        code = ExitCode.TOO_MANY_ERRORS
-    elif failed:
-        code = ExitCode.GATE_FAILED
-    else:
-        code = ExitCode.OK
+    code = exit_code(stop, all_errored, scorecard.errors, scorecard.trials, failed)
     return RunOutcome(record=record, run_dir=run_dir, exit_code=code, failed_gates=failed)
 
 
-def find_baseline(
-    which: str | None, config: EvalConfig, *, from_cli: bool = False
-) -> dict[str, str] | None:
+def exit_code(
+    stop: Stop | None, all_errored: bool, errors: int, trials: int, failed: Sequence[str]
+) -> ExitCode:
+    """The process exit code of a finished run."""
+    if stop is not None and stop.reason is StopReason.INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    if stop is not None and stop.reason is StopReason.FATAL:
+        return ExitCode.USAGE_ERROR  # the API refused (key, spend limit, model): fix, resume
+    if all_errored or (trials and errors / trials > 0.5):
+        return ExitCode.TOO_MANY_ERRORS
+    if stop is not None and stop.reason is StopReason.BUDGET:
+        return ExitCode.GATE_FAILED  # partial results never pass as a green run
+    return ExitCode.GATE_FAILED if failed else ExitCode.OK
+
+
+def _stop_sentence(stop: Stop, done: int, total: int) -> str:
+    left = max(0, total - done)
+    if stop.reason is StopReason.BUDGET and left:
+        return f"{stop.message}; {left} of {total} trials not run"
+    return stop.message
+
+
+def find_baseline(which: str | None, settings: RunSettings) -> dict[str, str] | None:
     """Resolve a baseline (a run folder, or `latest`) to {run_id, path}, before anything runs.
+
+    `latest` is the newest complete run of this eval (never an incomplete or failed one).
 
     Raises:
         ConfigError: when the folder is not a saved run.
@@ -399,18 +426,23 @@ def find_baseline(
     if not which:
         return None
     if which == "latest":
-        out = config.resolve(config.out)
+        out = settings.out
         runs = (
             sorted(p for p in out.glob("*") if (p / "summary.json").is_file())
             if out.is_dir()
             else []
         )
         for run in reversed(runs):
-            saved = load_record(run)
-            if saved.name == config.name and saved.status == "complete":
+            try:
+                saved = load_record(run)
+            except AgentEvalError:
+                continue
+            if saved.name == settings.name and saved.status == "complete":
                 return {"run_id": saved.run_id, "path": str(run.resolve())}
         return None  # the first run of an eval has nothing to compare against
-    path = Path(which) if from_cli else config.resolve(which)
+    path = Path(which)
+    if not path.is_absolute() and settings.config_path is not None and not path.exists():
+        path = settings.config_path.parent / path
     try:
         saved = load_record(path)
     except AgentEvalError as exc:
@@ -419,6 +451,54 @@ def find_baseline(
             hint="pass a folder under reports/ written by `agenteval run`, or `latest`",
         ) from exc
     return {"run_id": saved.run_id, "path": str(path.resolve())}
+
+
+def _new_record(
+    run_dir: Path,
+    settings: RunSettings,
+    router: Router,
+    loaded: Loaded,
+    cases: Sequence[Any],
+    baseline: dict[str, str] | None,
+) -> RunRecord:
+    s: Selection = settings.selection
+    return RunRecord(
+        run_id=run_dir.name,
+        name=settings.name,
+        status="running",
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        settings=settings.to_dict(),
+        config=_config_view(settings),
+        router=dict(router.describe()),
+        holdout=str(settings.holdout),
+        catalog=_catalog_info(loaded),
+        cases=_case_info(loaded, cases),
+        versions=_versions(),
+        baseline=baseline,
+        selection={"only": list(s.only), "limit": s.limit, "sample": s.sample, "seed": s.seed},
+        notes=(f"router: {settings.backend} ({settings.backend_reason})",),
+    )
+
+
+def _config_view(settings: RunSettings) -> dict[str, Any]:
+    """The settings in the config's shape (reports and v1 readers look here)."""
+    data = settings.to_dict()
+    return {
+        "name": settings.name,
+        "trials": settings.trials,
+        "concurrency": settings.concurrency,
+        "max_cost_usd": settings.max_cost_usd,
+        "holdout": str(settings.holdout),
+        "batch": settings.batch,
+        "router": {"backend": settings.backend, **settings.router_options},
+        "outputs": data["outputs"],
+        "gates": {
+            **dict(settings.gates.thresholds),
+            "baseline": settings.gates.baseline,
+            "max_regression": settings.gates.max_regression,
+            "significance": settings.gates.significance,
+        },
+    }
 
 
 def _new_run_dir(out: Path, name: str) -> Path:

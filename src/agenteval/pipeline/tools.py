@@ -8,36 +8,34 @@ from pathlib import Path
 
 from agenteval.execution.estimate import Estimate, estimate_run
 from agenteval.execution.runner import RunPlan
-from agenteval.pipeline.inputs import (
-    RunSpec,
-    open_cache,
-    prepare,
-    router_options,
-)
+from agenteval.pipeline.inputs import build_router, open_cache, prepare
 from agenteval.record.store import (
     load_record,
     read_results,
 )
 from agenteval.reports import write_reports
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routing import make_router
+from agenteval.routing import router_factory
 from agenteval.scoring.compare import Comparison, compare
+from agenteval.settings import RunSettings
 
 
-def estimate_eval(spec: RunSpec) -> Estimate:
+def estimate_eval(settings: RunSettings) -> Estimate:
     """Estimate requests, tokens and cost of a run without routing anything.
 
     Counts tokens with the API when the key is set, else approximates offline.
     """
-    config = spec.config
-    _, cases, _, views = prepare(spec)
-    options = router_options(config) | {"offline": True}
-    router = make_router(config.router.backend or "lexical", options)
-    online = bool(os.environ.get(config.router.api_key_env))
-    cache = open_cache(config)
+    _, cases, views = prepare(settings)
+    online = bool(os.environ.get(settings.api_key_env))
+    factory = router_factory(settings.backend)
+    if not online and settings.backend == "anthropic":
+        router = factory.from_options(settings.router_options, offline=True)
+    else:
+        router = build_router(settings)
+    cache = open_cache(settings)
     try:
-        plan = RunPlan(cases=cases, views=views, trials=config.trials)
-        return estimate_run(router, plan, cache=cache, online=online, batch=config.batch)
+        plan = RunPlan(cases=cases, views=views, trials=settings.trials)
+        return estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
     finally:
         if cache is not None:
             cache.close()

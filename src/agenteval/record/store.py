@@ -16,8 +16,9 @@ from typing import IO, Any
 from agenteval.cases import Case
 from agenteval.errors import RecordError
 from agenteval.execution.runner import ResultRow, Trial
+from agenteval.models.client import Usage
 from agenteval.outputs.produce import OutputResult
-from agenteval.routing import Decision, Usage
+from agenteval.routing import Decision
 from agenteval.scoring.scorecard import Scorecard
 
 SCHEMA_VERSION = 1
@@ -38,6 +39,8 @@ class RunRecord:
     finished_at: str | None = None
     duration_s: float | None = None
     stopped_reason: str | None = None
+    stop: str | None = None  # StopReason value: budget | fatal | interrupted
+    settings: Mapping[str, Any] | None = None  # RunSettings.to_dict()
     config: Mapping[str, Any] = field(default_factory=dict)
     router: Mapping[str, Any] = field(default_factory=dict)
     holdout: str = "none"

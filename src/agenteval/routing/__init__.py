@@ -1,54 +1,29 @@
 """Routers: given a request and the catalog as it may see it, name the agent that should take it.
 
-A router is one async method behind a small Protocol. Backends are built by lazy factories from
-the registry below, so `anthropic` is imported only when an Anthropic router is asked for.
-Optional capabilities (a cache key, overload reports, plain model calls, batches, estimates) are
-small runtime-checkable Protocols of their own: callers test for one with ``isinstance``.
+A router is one async method behind a small Protocol. Backends come from a registry: the
+built-ins below plus any installed package's entry points in the group ``agenteval.routers``
+(``pip install agenteval-foo`` adds a router with no edit here). Each backend declares its typed
+options (a pydantic model named ``Options``); the config's ``router:`` section is validated
+against them. Optional capabilities (a cache key, a worst-case cost, a model client) are small
+runtime-checkable Protocols: callers test for one with ``isinstance``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from functools import cache
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
+from agenteval.models.client import ChatRequest, Completion, ModelClient, Usage
 from agenteval.views import CatalogView
 
-if TYPE_CHECKING:
-    from agenteval.models.pricing import ModelTable
-
-
-class FatalRouterError(RouterError):
-    """A failure that every later request would hit too (bad key, spend limit, unknown model).
-
-    The runner stops starting requests and the run is saved as incomplete, to resume once fixed.
-    """
-
-
-@dataclass(frozen=True, kw_only=True)
-class Usage:
-    """Tokens one request used."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-
-    def __radd__(self, other: object) -> Usage:
-        if other == 0:  # so sum() works
-            return self
-        return NotImplemented
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
-            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
-        )
+ENTRY_POINT_GROUP = "agenteval.routers"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +31,8 @@ class Decision:
     """What a router answered for one request.
 
     ``agent`` is a name, or None when the model handled the request itself. ``error`` is set when
-    no answer could be had; such a decision is never scored as a misroute.
+    no answer could be had; such a decision is never scored as a misroute. ``task_prompt`` is what
+    the main model asked the agent to do (its `prompt` argument), when it delegated.
     """
 
     agent: str | None
@@ -67,20 +43,7 @@ class Decision:
     latency_s: float = 0.0
     cached: bool = False
     error: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Completion:
-    """A plain model call's answer (an agent running, or a judge grading)."""
-
-    model: str
-    text: str = ""
-    tool_input: Mapping[str, Any] | None = None
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float | None = None
-    latency_s: float = 0.0
-    cached: bool = False
-    error: str | None = None
+    task_prompt: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,13 +74,13 @@ class Router(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release connections."""
+        """Release connections and processes."""
         ...
 
 
 @runtime_checkable
 class KeyedRouter(Protocol):
-    """A router whose answers cost money and are worth caching."""
+    """A router whose answers cost money or time and are worth caching."""
 
     def request_key(self, request: RouteRequest) -> str:
         """A digest of everything in the rendered request that can change the answer."""
@@ -125,90 +88,124 @@ class KeyedRouter(Protocol):
 
 
 @runtime_checkable
-class OverloadWatcher(Protocol):
-    """A backend that reports rate limits and overloads, so callers can lower concurrency."""
+class CostedRouter(Protocol):
+    """A router whose requests cost money: the executor reserves their worst case."""
 
-    def on_overload(self, callback: Callable[[], None]) -> None:
-        """Register a callback for every 429/529 response, retried ones included."""
+    async def cost_bound(self, request: RouteRequest) -> float | None:
+        """The most this request can cost in USD (None when the price is unknown)."""
         ...
 
 
 @runtime_checkable
-class ModelClient(Protocol):
-    """A backend that also makes plain model calls (an agent running, or a judge grading)."""
+class ModelRouter(KeyedRouter, CostedRouter, Protocol):
+    """A router that asks a model client: its requests can be rendered, counted, batched."""
 
-    def resolve_model(self, model: str | None) -> str:
-        """A model id for an alias, an id, or None / `inherit` (the run's model)."""
-        ...
-
-    async def complete(
-        self,
-        *,
-        system: str,
-        prompt: str,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        tool: Mapping[str, Any] | None = None,
-    ) -> Completion:
-        """One plain model call; failures are returned as a Completion with ``error`` set."""
-        ...
-
-
-@runtime_checkable
-class BatchRouter(KeyedRouter, Protocol):
-    """A router that can also route through a batch API (submit, poll, read results)."""
-
-    async def submit_batch(self, requests: list[tuple[str, RouteRequest]]) -> str:
-        """Submit (custom_id, request) pairs as one batch; return its id."""
-        ...
-
-    async def batch_status(self, batch_id: str) -> tuple[str, int, int]:
-        """(processing status, requests finished, requests in the batch)."""
-        ...
-
-    def batch_results(self, batch_id: str) -> AsyncIterator[tuple[str, Any, str | None]]:
-        """Yield (custom_id, message or None, error or None) for every entry."""
-        ...
-
-    def decide(self, message: Any, view: CatalogView, *, batch: bool = False) -> Decision:
-        """Turn one answered message into a Decision."""
-        ...
-
-
-@runtime_checkable
-class PricedRouter(KeyedRouter, Protocol):
-    """A router whose requests can be rendered, counted and priced before a run."""
-
+    client: ModelClient
     model: str
-    table: ModelTable
 
-    def params(self, request: RouteRequest) -> dict[str, Any]:
-        """The full API parameters for one request."""
+    def chat_request(self, request: RouteRequest) -> ChatRequest:
+        """The full model request for one case."""
         ...
 
-    async def count_tokens(self, request: RouteRequest) -> int:
-        """Input tokens of one request."""
+    def decide(self, completion: Completion, view: CatalogView) -> Decision:
+        """Turn one answer into a Decision."""
         ...
 
 
-ROUTERS: dict[str, str] = {
+# name -> "module:factory". A factory has `from_options(options) -> Router` and may declare a
+# pydantic `Options` model for its `router:` keys.
+BUILTIN_ROUTERS: dict[str, str] = {
     "lexical": "agenteval.routing.lexical:LexicalRouter",
-    "anthropic": "agenteval.routing.anthropic:AnthropicRouter",
+    "anthropic": "agenteval.routing.api:PromptRouter",
+    "mock": "agenteval.routing.mock:MockRouter",
 }
 
 
-def make_router(backend: str, options: Mapping[str, Any]) -> Router:
-    """Build a router from the registry, importing its module only now.
+@dataclass(frozen=True, kw_only=True)
+class RouterEntry:
+    """One registered backend."""
+
+    name: str
+    target: str
+    builtin: bool
+
+
+@cache
+def registry() -> Mapping[str, RouterEntry]:
+    """Every router: the built-ins, then installed entry points (a built-in name wins)."""
+    from importlib.metadata import entry_points
+
+    found = {
+        name: RouterEntry(name=name, target=target, builtin=True)
+        for name, target in BUILTIN_ROUTERS.items()
+    }
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, RouterEntry(name=ep.name, target=ep.value, builtin=False))
+    return found
+
+
+class RouterChoices(Sequence[str]):
+    """The registry's names, read only when a command's options are shown or checked."""
+
+    def _names(self) -> list[str]:
+        return sorted(registry())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+
+def router_factory(backend: str) -> Any:
+    """The factory class of a backend, imported only now.
 
     Raises:
-        RouterError: for an unknown backend or invalid options.
+        RouterError: for an unknown backend, or one whose package fails to import.
     """
-    target = ROUTERS.get(backend)
-    if target is None:
+    entry = registry().get(backend)
+    if entry is None:
         raise RouterError(
-            f"unknown router {backend!r}", hint=f"use one of: {', '.join(sorted(ROUTERS))}"
+            f"unknown router {backend!r}", hint=f"use one of: {', '.join(sorted(registry()))}"
         )
-    module, _, attr = target.partition(":")
-    factory = getattr(importlib.import_module(module), attr)
-    router: Router = factory.from_options(options)
+    module, _, attr = entry.target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise RouterError(
+            f"router {backend!r} ({entry.target}) cannot be loaded: {exc}",
+            hint="reinstall the package that provides it",
+        ) from exc
+
+
+def make_router(backend: str, options: Mapping[str, Any]) -> Router:
+    """Build a router from the registry with validated options.
+
+    Raises:
+        RouterError: for an unknown backend or options it refuses.
+    """
+    router: Router = router_factory(backend).from_options(options)
     return router
+
+
+def validate_options(model: type[BaseModel], options: Mapping[str, Any], backend: str) -> Any:
+    """Options checked against a router's `Options` model.
+
+    Raises:
+        RouterError: naming the key and, for an unknown key, the router's options.
+    """
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(model.model_fields)
+            raise RouterError(
+                f"router.{key} is not an option of the {backend} router",
+                hint=f"its options are: {allowed}",
+            ) from exc
+        raise RouterError(f"router.{key}: {err['msg']}", hint="fix the value") from exc

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agenteval.errors import RouterError
-from agenteval.routing import Decision, RouteRequest
+from agenteval.routing import Decision, RouteRequest, validate_options
 from agenteval.views import CatalogView
 
 DEFAULT_THRESHOLD = 0.05
@@ -30,10 +32,19 @@ class _Index:
     matrix: Any
 
 
+class LexicalOptions(BaseModel):
+    """The `router:` keys of the lexical router."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0.0, lt=1.0)
+
+
 class LexicalRouter:
     """TF-IDF nearest agent, with a similarity threshold below which the answer is `none`."""
 
     name = "lexical"
+    Options = LexicalOptions
 
     def __init__(self, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not 0.0 <= threshold < 1.0:
@@ -46,8 +57,8 @@ class LexicalRouter:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> LexicalRouter:
-        threshold = options.get("threshold")
-        return cls(threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold))
+        opts = validate_options(LexicalOptions, options, "lexical")
+        return cls(threshold=opts.threshold)
 
     @property
     def fingerprint(self) -> str:

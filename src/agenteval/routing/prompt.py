@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
+from agenteval.models.client import ChatRequest
 from agenteval.views import AgentView, CatalogView
 
 PROMPT_VERSION = 1
@@ -68,20 +69,22 @@ class PromptPrefix:
     lead_blocks: tuple[dict[str, Any], ...]  # user-turn blocks before the request
     listed: frozenset[str]  # every name the model was shown (catalog + built-ins)
 
-    def params(self, request: str, context: str | None = None) -> dict[str, Any]:
-        """Messages API parameters for one request (without model and max_tokens)."""
+    def request(
+        self, prompt: str, context: str | None = None, *, model: str, max_tokens: int
+    ) -> ChatRequest:
+        """The model request for one case's words (the static part shared byte for byte)."""
         blocks: list[dict[str, Any]] = list(self.lead_blocks)
         if context:
             blocks.append({"type": "text", "text": f"(Context: {context})"})
-        blocks.append({"type": "text", "text": request})
-        params: dict[str, Any] = {
-            "system": list(self.system),
-            "messages": [{"role": "user", "content": blocks}],
-        }
-        if self.tools:
-            params["tools"] = list(self.tools)
-            params["tool_choice"] = {"type": "auto"}
-        return params
+        blocks.append({"type": "text", "text": prompt})
+        return ChatRequest(
+            model=model,
+            max_tokens=max_tokens,
+            system=self.system,
+            messages=({"role": "user", "content": blocks},),
+            tools=self.tools,
+            tool_choice={"type": "auto"} if self.tools else None,
+        )
 
 
 @cache

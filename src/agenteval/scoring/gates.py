@@ -5,20 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agenteval.config import GATES
 from agenteval.errors import ConfigError
 from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.scoring.scorecard import Scorecard
-
-# gate name -> (headline metric, direction): "min" gates fail below, "max" gates fail above.
-GATES: dict[str, tuple[str, str]] = {
-    "accuracy": ("accuracy", "min"),
-    "macro_recall": ("macro_recall", "min"),
-    "macro_f1": ("macro_f1", "min"),
-    "min_agent_recall": ("min_agent_recall", "min"),
-    "max_error_rate": ("error_rate", "max"),
-    "min_output_pass_rate": ("output_pass_rate", "min"),
-    "min_agent_output_pass_rate": ("min_agent_output_pass_rate", "min"),
-}
 
 
 def headline(card: Scorecard) -> dict[str, Any]:
@@ -116,16 +106,12 @@ def output_headline(card: OutputScorecard | None) -> dict[str, Any]:
 
 
 def evaluate_gates(
-    numbers: Mapping[str, Any],
-    gates: Mapping[str, Any],
-    fail_under: Sequence[tuple[str, float]] = (),
+    numbers: Mapping[str, Any], thresholds: Mapping[str, float]
 ) -> list[dict[str, Any]]:
-    """Check every configured gate against the run's headline numbers, in plain words."""
-    wanted = {k: v for k, v in gates.items() if k in GATES and v is not None}
-    wanted.update(dict(fail_under))
+    """Check every gate that has a threshold against the run's headline numbers, in words."""
     results = []
-    for name, threshold in wanted.items():
-        metric, direction = GATES[name]
+    for name, threshold in thresholds.items():
+        metric, direction = GATES[name].metric, GATES[name].direction
         value = numbers.get(metric)
         if value is None:
             passed, message = False, f"{metric} is undefined for this run (nothing scored)"

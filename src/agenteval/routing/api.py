@@ -1,0 +1,253 @@
+"""The API router: ask a model, through any `ModelClient`, which agent it would delegate to.
+
+The request is laid out by a prompt mode (`routing/prompt.py`); the answer's first `Agent`/`Task`
+tool call names the agent (no call: the model handled it itself, `none`). The product path is
+the Anthropic SDK client; tests hand it a `MockClient`. Before each request the executor reserves
+its worst case: its input tokens (counted once per catalog view with the free count-tokens call,
+plus the request's own bytes) and all of `max_tokens` as output, at the model's prices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agenteval.models.client import ChatRequest, Completion, FatalModelError, ModelClient
+from agenteval.models.pricing import model_table
+from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing.prompt import (
+    BUILTIN_NAMES,
+    DELEGATION_TOOLS,
+    PROMPT_VERSION,
+    PromptPrefix,
+    render_prefix,
+)
+from agenteval.views import CatalogView
+
+DEFAULT_MAX_TOKENS = 4096  # thinking blocks count toward max_tokens: leave room beyond the answer
+
+
+class PromptOptions(BaseModel):
+    """The `router:` keys of the anthropic router."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    prompt: Literal["claude-code", "claude-code-legacy", "classify"] = "claude-code"
+    builtins: bool = False
+    max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+    base_url: str | None = None
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    send_context: bool = False
+    prices: dict[str, dict[str, float]] = {}
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class PromptRouter:
+    """Routes with a model, presenting the catalog as Claude Code does."""
+
+    name = "anthropic"
+    Options = PromptOptions
+
+    def __init__(
+        self,
+        client: ModelClient,
+        *,
+        model: str | None = None,
+        mode: str = "claude-code",
+        builtins: bool = False,
+        max_tokens: int | None = None,
+        send_context: bool = False,
+    ) -> None:
+        self.client = client
+        self.table = client.table
+        self.model = client.resolve_model(model)
+        self.alias = model or self.table.default_alias
+        self.mode = mode
+        self.builtins = builtins
+        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS
+        self.send_context = send_context
+        self._prefixes: dict[str, PromptPrefix] = {}
+        self._view_tokens: dict[str, int] = {}
+        self._counting: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> PromptRouter:
+        """Build from a config's `router:` keys, with an Anthropic SDK client.
+
+        Args:
+            options: The `router:` keys.
+            offline: Build it to render and price requests only (no key needed; `estimate`).
+
+        Raises:
+            RouterError: for invalid options or a missing API key.
+        """
+        from agenteval.models.anthropic import AnthropicClient
+
+        opts = validate_options(PromptOptions, options, "anthropic")
+        table = model_table().with_overrides(opts.prices)
+        if offline:
+            client = AnthropicClient(api_key="", model=opts.model, table=table)
+        else:
+            client = AnthropicClient.from_env(
+                api_key_env=opts.api_key_env,
+                model=opts.model,
+                base_url=opts.base_url,
+                deadline_s=opts.timeout_s,
+                table=table,
+            )
+        return cls(
+            client,
+            model=opts.model,
+            mode=opts.prompt,
+            builtins=opts.builtins,
+            max_tokens=opts.max_tokens,
+            send_context=opts.send_context,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        spec = {
+            "backend": self.name,
+            "client": self.client.name,
+            "model": self.model,
+            "mode": self.mode,
+            "builtins": self.builtins,
+            "max_tokens": self.max_tokens,
+            "prompt_version": PROMPT_VERSION,
+            "send_context": self.send_context,
+        }  # not the base URL: a proxy or another endpoint serves the same model's answers
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "backend": self.name,
+            "client": self.client.name,
+            "model": self.model,
+            "alias": self.alias,
+            "prompt": self.mode,
+            "builtins": self.builtins,
+            "max_tokens": self.max_tokens,
+            "prices_as_of": self.table.as_of,
+            "price_known": self.model in self.table.prices,
+        }
+
+    def request_key(self, request: RouteRequest) -> str:
+        context = request.case.context if self.send_context else ""
+        text = f"{request.view.fingerprint}\0{request.case.prompt}\0{context or ''}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def prefix(self, view: CatalogView) -> PromptPrefix:
+        prefix = self._prefixes.get(view.fingerprint)
+        if prefix is None:
+            prefix = render_prefix(view, self.mode, builtins=self.builtins)
+            self._prefixes[view.fingerprint] = prefix
+        return prefix
+
+    def chat_request(self, request: RouteRequest) -> ChatRequest:
+        """The full model request for one case (also used for batches and counting)."""
+        context = request.case.context if self.send_context else None
+        return self.prefix(request.view).request(
+            request.case.prompt, context, model=self.model, max_tokens=self.max_tokens
+        )
+
+    async def cost_bound(self, request: RouteRequest) -> float | None:
+        chat = self.chat_request(request)
+        tokens = await self._view_input_tokens(request.view) + len(
+            request.case.prompt.encode("utf-8")
+        )
+        if self.send_context and request.case.context:
+            tokens += len(request.case.context.encode("utf-8"))
+        return self.table.worst_case(
+            self.model, input_tokens=tokens, max_tokens=self.max_tokens, cacheable=chat.cacheable
+        )
+
+    async def _view_input_tokens(self, view: CatalogView) -> int:
+        """Input tokens of a view's request without the case's words (counted once per view)."""
+        known = self._view_tokens.get(view.fingerprint)
+        if known is not None:
+            return known
+        lock = self._counting.setdefault(view.fingerprint, asyncio.Lock())
+        async with lock:
+            if view.fingerprint not in self._view_tokens:
+                empty = self.prefix(view).request(
+                    "", None, model=self.model, max_tokens=self.max_tokens
+                )
+                try:
+                    count = await self.client.count_tokens(empty)
+                except FatalModelError:
+                    raise
+                except Exception:  # counting is a courtesy: bytes never undercount tokens
+                    count = len(json.dumps(empty.params(), ensure_ascii=False).encode())
+                self._view_tokens[view.fingerprint] = count
+        return self._view_tokens[view.fingerprint]
+
+    async def route(self, request: RouteRequest) -> Decision:
+        completion = await self.client.complete(self.chat_request(request))
+        return self.decide(completion, request.view)
+
+    def decide(self, completion: Completion, view: CatalogView) -> Decision:
+        """Turn one answer (live or from a batch) into a Decision."""
+        common: dict[str, Any] = {
+            "usage": completion.usage,
+            "cost_usd": completion.cost_usd,
+            "latency_s": completion.latency_s,
+        }
+        if completion.error is not None:
+            return Decision(agent=None, error=completion.error, **common)
+        rationale = completion.text.strip()
+        call = next((t for t in completion.tool_uses if t.name in DELEGATION_TOOLS), None)
+        picked = raw = task = None
+        if call is not None:
+            picked = str(call.input.get("subagent_type") or "general-purpose").strip()
+            raw = json.dumps(dict(call.input), ensure_ascii=False)[:2000]
+            task = call.input.get("prompt")
+        if call is None and completion.stop_reason == "max_tokens":
+            # cut off before it chose (thinking can use the budget): no answer, not `none`
+            return Decision(
+                agent=None,
+                error=f"answer cut off at max_tokens ({self.max_tokens}) before a choice; "
+                "raise router.max_tokens",
+                rationale=rationale,
+                **common,
+            )
+        if self.mode == "classify":
+            picked, raw = _classified(rationale, view), rationale[-200:]
+        elif picked is not None and picked in BUILTIN_NAMES and picked not in view.names:
+            raw, picked = picked, None  # a built-in took it: no catalog agent did
+        elif picked is not None:
+            picked = _match_name(picked, view)
+        return Decision(
+            agent=picked,
+            raw=raw or (picked or ""),
+            rationale=rationale,
+            task_prompt=task if isinstance(task, str) else None,
+            **common,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _match_name(name: str, view: CatalogView) -> str:
+    """The catalog's spelling of a name the model wrote with other case (else the name as is)."""
+    if name in view.names:
+        return name
+    lowered = {n.lower(): n for n in view.names}
+    return lowered.get(name.lower(), name)
+
+
+def _classified(text: str, view: CatalogView) -> str | None:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    answer = re.sub(r"^(agent|answer)\s*:\s*", "", lines[-1], flags=re.I).strip(" `*\"'.")
+    if answer.lower() in {"none", "no agent", "no-agent", "null"}:
+        return None
+    return _match_name(answer, view)
