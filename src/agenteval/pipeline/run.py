@@ -384,10 +384,12 @@ def finish_run(
         outputs=None if output_card is None else outputs_info(settings, output_card, graded),
         notes=tuple(dict.fromkeys([*record.notes, *notes])),
     )
+    # history, then the reports (which draw the history), and only then summary.json says
+    # "complete": a run killed in between is never a complete run without its reports
+    append_history(run_dir.parent, record.with_(status=status))
     write_reports(run_dir, record.with_(status=status), rows)
     record = record.with_(status=status)
     save_record(run_dir, record)
-    append_history(run_dir.parent, record)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
     code = exit_code(stop, all_errored, scorecard.errors, scorecard.trials, failed)
     return RunOutcome(record=record, run_dir=run_dir, exit_code=code, failed_gates=failed)
