@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_config
 from stub_anthropic import Fault, Reply, StubAnthropic, answers
 
 from agenteval.cli import main
@@ -27,7 +28,6 @@ from agenteval.errors import AgentEvalError
 from agenteval.execution import executor as executor_module
 from agenteval.execution.executor import AdaptiveLimit
 from agenteval.pipeline import RunOutcome
-from conftest import run_config
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-runner-0123456789abcdef"
@@ -296,7 +296,7 @@ def test_one_request_per_prefix_goes_before_the_burst(routing_eval, stub):
 
 def test_max_cost_stops_the_run_within_budget_and_resume_completes(dataset_eval, stub):
     stub.latency = 0.01
-    budget = 0.2  # a worst case (4,096 output tokens) is ~$0.045: several fit, not all 62
+    budget = 0.1  # a worst case (4,096 output tokens) is ~$0.045: several fit, not all 62
     result = invoke("run", str(dataset_eval), "--max-cost", str(budget), "--plain")
     assert result.exit_code == 1, result.output  # partial results are never a green run
     assert "run incomplete" in result.output and "budget" in result.output

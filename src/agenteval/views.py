@@ -34,7 +34,9 @@ class Holdout:
         Raises:
             ConfigError: for any other text.
         """
-        if str(text).strip().lower() == "none":
+        if not isinstance(text, str):
+            raise TypeError(f"a holdout is text (`none` or `kfold:K`), not {text!r}")
+        if text.strip().lower() == "none":
             return cls(k=0)
         m = re.fullmatch(r"\s*kfold\s*:\s*(\d+)\s*", str(text))
         if not m or int(m.group(1)) < 2:

@@ -112,6 +112,7 @@ class Spend:
 
     spent: float = 0.0
     reserved: float = 0.0
+    holders: int = 0  # calls holding a reservation
     paid: int = 0
     unknown: int = 0  # billed calls whose price is unknown
 
@@ -144,6 +145,11 @@ class Executor:
         self.stop: Stop | None = None
         self.stopped = asyncio.Event()
         self.in_flight = 0
+        self._changed = asyncio.Event()  # set (and replaced) whenever money is freed or we stop
+
+    def _signal(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     # -- stopping -----------------------------------------------------------------------------
     def halt(self, reason: StopReason, message: str) -> None:
@@ -151,10 +157,24 @@ class Executor:
         if self.stop is None:
             self.stop = Stop(reason=reason, message=message)
         self.stopped.set()
+        self._signal()
 
     # -- budget -------------------------------------------------------------------------------
+    async def admit(self, bound: float | None) -> bool:
+        """Reserve a call's worst case once it fits: while calls in flight may still free
+        their reservations, wait for them; when nothing is in flight and it still does not fit,
+        halt the run (the budget is reached)."""
+        while True:
+            if self.stopped.is_set():
+                return False
+            if self.max_cost_usd is None or bound is None or self.money.holders == 0:
+                return self.reserve(bound)
+            if self.money.spent + self.money.reserved + bound <= self.max_cost_usd + 1e-12:
+                return self.reserve(bound)
+            await self._changed.wait()
+
     def reserve(self, bound: float | None) -> bool:
-        """Reserve a call's worst case if it fits the budget; halt the run if it does not."""
+        """Reserve a call's worst case if it fits the budget now; halt the run if not."""
         if self.max_cost_usd is None:
             return True
         if bound is None:
@@ -169,24 +189,30 @@ class Executor:
             self.halt(StopReason.BUDGET, self._budget_message(bound))
             return False
         self.money.reserved += bound
+        self.money.holders += 1
         return True
 
     def _budget_message(self, bound: float) -> str:
         spent, budget = self.money.spent, self.max_cost_usd or 0.0
-        if self.money.reserved == 0 and spent + bound > budget and bound > budget:
+        if spent == 0 and bound > budget:
             return (
                 f"budget of ${budget:.4f} is below the worst case of one request (${bound:.4f}: "
-                f"its input plus max_tokens of output); spent ${spent:.4f}; raise --max-cost"
+                "its input plus max_tokens of output); spent $0; raise --max-cost"
             )
         return (
             f"budget of ${budget:.2f} reached: spent ${spent:.4f}, and the next request could "
-            f"cost up to ${bound:.4f} with ${self.money.reserved:.4f} in flight"
+            f"cost up to ${bound:.4f}"
         )
 
     def settle(self, bound: float | None, outcome: Outcome | None) -> None:
         """Release a reservation and book what the call actually cost."""
         if self.max_cost_usd is not None and bound is not None:
-            self.money.reserved = max(0.0, self.money.reserved - bound)
+            self.money.holders -= 1
+            # exactly zero when nothing holds a reservation: float residue must not block anyone
+            self.money.reserved = (
+                max(0.0, self.money.reserved - bound) if self.money.holders else 0.0
+            )
+            self._signal()
         if outcome is None or outcome.cached:
             return
         if outcome.cost_usd is not None:
@@ -244,7 +270,7 @@ class Executor:
             except FatalModelError as exc:
                 self.halt(StopReason.FATAL, str(exc))
                 return None
-            if not self.reserve(worst):
+            if not await self.admit(worst):
                 return None
             self.in_flight += 1
             result: R | None = None
