@@ -1,4 +1,4 @@
-"""compare(a, b): paired per-case rates, the score test and its interval, deltas, fixed and broken."""
+"""compare(a, b): paired per-case rates, the score test and its interval, fixed and broken."""
 
 from __future__ import annotations
 
@@ -171,7 +171,12 @@ def test_mcnemar_p_matches_statsmodels_and_scipy():
     from scipy.stats import binomtest
     from statsmodels.stats.contingency_tables import mcnemar
 
-    for both, first, second, neither in [(30, 10, 2, 0), (5, 3, 9, 4), (0, 0, 2, 0), (50, 40, 61, 9)]:
+    for both, first, second, neither in [
+        (30, 10, 2, 0),
+        (5, 3, 9, 4),
+        (0, 0, 2, 0),
+        (50, 40, 61, 9),
+    ]:
         a, b = runs(
             [(True, True)] * both
             + [(True, False)] * first

@@ -86,7 +86,7 @@ def bca_interval(
     values = values[~np.isnan(values)]
     if 0.0 < estimate < 1.0 and values.size:
         normal = NormalDist()
-        below = (np.count_nonzero(values < estimate) + 0.5 * np.count_nonzero(values == estimate))
+        below = np.count_nonzero(values < estimate) + 0.5 * np.count_nonzero(values == estimate)
         share = below / values.size
         if 0.0 < share < 1.0:
             z0 = normal.inv_cdf(share)
@@ -184,7 +184,5 @@ def bootstrap_averages(
         if np.isnan(estimate):
             result[name] = None
             continue
-        result[name] = bca_interval(
-            estimate, np.concatenate(parts[name]), jackknife[name], n_cases
-        )
+        result[name] = bca_interval(estimate, np.concatenate(parts[name]), jackknife[name], n_cases)
     return result

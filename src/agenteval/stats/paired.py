@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
-_ITERATIONS = 80  # bisection steps: the bracket shrinks below 1e-20
+_ITERATIONS = 60  # bisection steps: the bracket shrinks below 1e-17
 
 
 @dataclass(frozen=True, kw_only=True)
