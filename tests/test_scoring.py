@@ -502,3 +502,26 @@ def test_a_bootstrap_interval_that_misses_its_point_is_widened():
     assert _around((0.2, 0.4), 0.5) == (0.2, 0.5)
     assert _around((0.2, 0.4), 0.3) == (0.2, 0.4)
     assert _around(None, 0.3) is None and _around((0.2, 0.4), None) is None
+
+
+def test_acceptable_agents_keep_the_order_written_in_the_dataset(tmp_path):
+    from agenteval.cases import load_dataset
+    from agenteval.execution.runner import RunState, settle
+
+    path = tmp_path / "ds.yaml"
+    path.write_text("- id: x\n  prompt: hi\n  expected: [zeta, alpha, mu, alpha]\n")
+    (case,) = load_dataset(path).cases
+    assert tuple(case.expected) == ("zeta", "alpha", "mu")
+    assert case.expected == frozenset({"alpha", "mu", "zeta"})  # still a set to compare
+    got = settle(
+        RunState(total=1),
+        case,
+        0,
+        frozenset({"zeta", "alpha", "mu"}),
+        Decision(agent="mu"),
+        lambda t: None,
+    )
+    assert got.expected == ("zeta", "alpha", "mu") and got.correct
+    card = score([got], ["alpha", "mu", "zeta"])
+    assert card.agent("zeta").support == 1 and card.agent("zeta").recall.value == 1.0
+    assert card.agent("alpha").support == 0 and card.agent("mu").predicted == 0
