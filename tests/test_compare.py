@@ -278,7 +278,8 @@ def test_gate_is_one_sided():
     result = gate(outcomes)
     assert not result["passed"] and math.isclose(result["p_value"], comparison.p_value / 2)
     assert result["message"].startswith("Regression: this run is 18.5 points worse")
-    assert "the drop is significant" in result["message"] and result["bound"] < 0
+    assert ": a significant drop (one-sided p = 0.029" in result["message"]
+    assert result["bound"] < 0
 
 
 def test_gate_tests_the_drop_against_the_allowed_margin():
@@ -286,7 +287,7 @@ def test_gate_tests_the_drop_against_the_allowed_margin():
     # a 25-point drop on 40 cases is significantly more than 2 points, not more than 20
     failed = gate(big, max_regression=0.02)
     assert not failed["passed"]
-    assert "significantly larger than the 2.0 points allowed" in failed["message"]
+    assert "a drop significantly larger than the 2.0 points allowed" in failed["message"]
     assert failed["bound"] < -0.02
     passed = gate(big, max_regression=0.2)
     assert passed["passed"] and passed["bound"] > -0.2
@@ -310,7 +311,10 @@ def test_gate_with_nothing_shared_passes_and_says_nothing_to_compare():
 
 
 def test_gate_passes_a_gain_and_a_chance_drop():
-    assert gate([(False, True)] * 5 + [(True, True)] * 5)["message"].startswith("No regression")
+    gain = gate([(False, True)] * 5 + [(True, True)] * 5)["message"]
+    assert gain.startswith("No regression: this run is 50.0 points better than baseline base")
+    same = gate([(True, True)] * 5)["message"]
+    assert same.startswith("No regression:") and same.endswith("no change.")
     chance = gate([(True, False)] * 2 + [(False, True)] * 1 + [(True, True)] * 10)
     assert chance["passed"] and chance["message"].startswith("Not a significant drop")
 

@@ -320,12 +320,8 @@ def _gate_message(
     delta = comparison.delta or 0.0
     cases = _count(comparison.shared, "shared case")
     if delta >= 0:
-        if delta == 0:
-            return f"No regression: this run scores the same as baseline {baseline} on {cases}."
-        return (
-            f"No regression: this run is {delta * 100:.1f} points better than baseline "
-            f"{baseline} on {cases}."
-        )
+        words = comparison.summary_sentence(a=f"baseline {baseline}", b="this run", alpha=alpha)
+        return f"No regression: {words}"
     drop = (
         f"this run is {-delta * 100:.1f} points worse than baseline {baseline} on {cases} "
         f"({len(comparison.fixed)} fixed, {len(comparison.broken)} broken)"
@@ -333,9 +329,9 @@ def _gate_message(
     shown_p = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     allowed = f"the {margin * 100:.1f} points allowed"
     if p < alpha:
-        larger = f"significantly larger than {allowed}" if margin else "significant"
+        verdict = f"a drop significantly larger than {allowed}" if margin else "a significant drop"
         return (
-            f"Regression: {drop}; the drop is {larger} (one-sided {shown_p}; with "
+            f"Regression: {drop}: {verdict} (one-sided {shown_p}; with "
             f"{(1 - alpha) * 100:g}% confidence the drop is at least {-bound * 100:.1f} points)."
         )
     if -delta <= margin:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from agenteval.execution.runner import Trial
@@ -32,8 +33,8 @@ class CaseOutcome:
     errors: int
     majority: str | None
 
-    @property
-    def scored(self) -> int:
+    @cached_property
+    def scored(self) -> int:  # cached: scoring asks for it several times per case
         return sum(n for _, n in self.counts)
 
     @property

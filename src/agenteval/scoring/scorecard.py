@@ -14,7 +14,7 @@ scored trials, and consistency is the share of trials that gave their case's mod
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -247,19 +247,31 @@ def _clustered_rates(
     Returns:
         (recall by label, precision by label); a label absent from a dict has no trials there.
     """
-    owned: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    routed: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for t, true, pred in zip(ok, y_true, y_pred, strict=True):
-        for counts in (owned[(true, t.case_id)], routed[(pred, t.case_id)]):
-            counts[0] += true == pred
-            counts[1] += 1
+    import numpy as np
+
+    if not ok:
+        return {}, {}
+    # group (label, case) pairs with numpy: a Python loop over 50,000 trials costs ~0.1 s
+    case_ids, case = np.unique([t.case_id for t in ok], return_inverse=True)
+    names, codes = np.unique([*y_true, *y_pred], return_inverse=True)
+    true, pred = codes[: len(ok)], codes[len(ok) :]
+    hit = (true == pred).astype(np.int64)
     rates: list[dict[str, Rate]] = []
-    for table in (owned, routed):
-        by_label: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for (label, _), (k, m) in sorted(table.items()):
-            by_label[label][0].append(k)
-            by_label[label][1].append(m)
-        rates.append({label: Rate.of_clusters(k, m) for label, (k, m) in by_label.items()})
+    for label in (true, pred):
+        key = label * len(case_ids) + case
+        pairs, where = np.unique(key, return_inverse=True)
+        k = np.bincount(where, weights=hit, minlength=pairs.size).astype(np.int64)
+        m = np.bincount(where, minlength=pairs.size)
+        owner = pairs // len(case_ids)
+        bounds = np.flatnonzero(np.diff(owner)) + 1  # pairs are sorted by label, then case
+        rates.append(
+            {
+                str(names[int(o[0])]): Rate.of_clusters(kk.tolist(), mm.tolist())
+                for o, kk, mm in zip(
+                    np.split(owner, bounds), np.split(k, bounds), np.split(m, bounds), strict=True
+                )
+            }
+        )
     return rates[0], rates[1]
 
 
