@@ -507,20 +507,22 @@ def test_a_bootstrap_interval_that_misses_its_point_is_widened():
 def test_acceptable_agents_keep_the_order_written_in_the_dataset(tmp_path):
     from agenteval.cases import load_dataset
     from agenteval.execution.runner import RunState, settle
+    from agenteval.routing import RouteRequest
+    from agenteval.views import AgentView, CatalogView
 
     path = tmp_path / "ds.yaml"
     path.write_text("- id: x\n  prompt: hi\n  expected: [zeta, alpha, mu, alpha]\n")
     (case,) = load_dataset(path).cases
     assert tuple(case.expected) == ("zeta", "alpha", "mu")
     assert case.expected == frozenset({"alpha", "mu", "zeta"})  # still a set to compare
-    got = settle(
-        RunState(total=1),
-        case,
-        0,
-        frozenset({"zeta", "alpha", "mu"}),
-        Decision(agent="mu"),
-        lambda t: None,
+    view = CatalogView(
+        fold=None,
+        agents=tuple(
+            AgentView(name=n, description="d", tools_text="") for n in ("alpha", "mu", "zeta")
+        ),
     )
+    request = RouteRequest(case=case, view=view, trial=0)
+    got = settle(RunState(total=1), request, Decision(agent="mu"), lambda t: None)
     assert got.expected == ("zeta", "alpha", "mu") and got.correct
     card = score([got], ["alpha", "mu", "zeta"])
     assert card.agent("zeta").support == 1 and card.agent("zeta").recall.value == 1.0
