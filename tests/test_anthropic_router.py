@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_config
 from stub_anthropic import Fault, Reply, StubAnthropic, answers, count_input_tokens
 
 from agenteval.cases import Case, extract_examples
 from agenteval.catalog import load_catalog
 from agenteval.config import EvalConfig
+from agenteval.models.anthropic import AnthropicClient
 from agenteval.pipeline import RunOutcome
-from conftest import run_config
 from agenteval.record.store import load_record
 from agenteval.routing import RouteRequest
-from agenteval.models.anthropic import AnthropicClient
 from agenteval.routing.api import PromptRouter
 from agenteval.views import AgentView, CatalogView, Holdout
 

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import run_config
 from stub_anthropic import Reply, StubAnthropic, StubRequest
 
 from agenteval.cli import main
 from agenteval.config import load_config
 from agenteval.outputs.produce import JUDGE_SYSTEM, MAX_JUDGED_CHARS
 from agenteval.pipeline import RunOutcome
-from conftest import run_config
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-outputs-0123456789abcdef"

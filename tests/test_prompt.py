@@ -26,7 +26,9 @@ def test_listing_is_sorted_case_insensitively_one_entry_per_agent():
 
 def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_request():
     prefix = render_prefix(VIEW, "claude-code")
-    params = prefix.request("please tune my query", context="They use Postgres 16.", model="m", max_tokens=1).params()
+    params = prefix.request(
+        "please tune my query", context="They use Postgres 16.", model="m", max_tokens=1
+    ).params()
     blocks = params["messages"][-1]["content"]
     assert blocks[0]["text"].startswith("<system-reminder>\nAvailable agent types for the Agent")
     assert blocks[0]["cache_control"] == {"type": "ephemeral"}
@@ -38,7 +40,10 @@ def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_reque
 
 def test_prefix_is_byte_identical_across_requests():
     prefix = render_prefix(VIEW, "claude-code")
-    a, b = prefix.request("first request", model="m", max_tokens=1).params(), prefix.request("second request", model="m", max_tokens=1).params()
+    a, b = (
+        prefix.request("first request", model="m", max_tokens=1).params(),
+        prefix.request("second request", model="m", max_tokens=1).params(),
+    )
 
     def strip(p):
         return json.dumps({**p, "messages": p["messages"][-1]["content"][:-1]}, sort_keys=True)

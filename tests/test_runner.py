@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_config
 from stub_anthropic import Fault, Reply, StubAnthropic, answers
 
 from agenteval.cli import main
@@ -27,7 +28,6 @@ from agenteval.errors import AgentEvalError
 from agenteval.execution import executor as executor_module
 from agenteval.execution.executor import AdaptiveLimit
 from agenteval.pipeline import RunOutcome
-from conftest import run_config
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-runner-0123456789abcdef"
