@@ -1,9 +1,10 @@
-"""compare(a, b): paired per-case outcomes, McNemar's exact test, deltas, fixed and broken."""
+"""compare(a, b): paired per-case rates, the score test and its interval, fixed and broken."""
 
 from __future__ import annotations
 
 import json
 import math
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -12,14 +13,14 @@ from hypothesis import strategies as st
 from agenteval.cases import Case
 from agenteval.execution.runner import ResultRow, Trial
 from agenteval.routing import Decision
-from agenteval.scoring.compare import Comparison, compare
-from agenteval.stats import mcnemar_exact, paired_difference
+from agenteval.scoring.compare import Comparison, compare, regression_gate
+from agenteval.stats.paired import mcnemar_exact
 
 AGENTS = ["alpha", "beta", "gamma"]
 
 
 def row(case: str, expected, label, n: int = 0, error: str | None = None) -> ResultRow:
-    exp = (expected,) if isinstance(expected, str) else tuple(sorted(expected))
+    exp = (expected,) if isinstance(expected, str) else tuple(expected)
     return ResultRow(
         case=Case(id=case, prompt="p", expected=frozenset(exp), origin="dataset", source="d:1"),
         trial=Trial(
@@ -55,13 +56,6 @@ def test_mcnemar_matches_scipy_for_small_and_large_counts():
         assert math.isclose(mcnemar_exact(b, c), want, rel_tol=1e-9)
 
 
-def test_paired_interval_matches_newcombe():
-    # Fagerland, Lydersen & Laake (2017), ch. 8, Cavo et al.: -0.0621 (-0.1186 to -0.0046)
-    # for first-minus-second; ours is second-minus-first, so the signs flip
-    low, high = paired_difference(59, 6, 16, 80)
-    assert math.isclose(low, 0.0046, abs_tol=5e-5) and math.isclose(high, 0.1186, abs_tol=5e-5)
-
-
 def test_identical_runs():
     a, _ = runs([(True, True)] * 8 + [(False, False)] * 4)
     result = compare(a, a, AGENTS, AGENTS)
@@ -77,7 +71,8 @@ def test_a_significant_drop():
     a, b = runs([(True, False)] * 10 + [(False, True)] * 2 + [(True, True)] * 30)
     result = compare(a, b, AGENTS, AGENTS)
     assert (len(result.broken), len(result.fixed), result.both_right) == (10, 2, 30)
-    assert math.isclose(result.p_value, 0.0386, abs_tol=5e-5) and result.significant()
+    # McNemar's score test: (2 - 10) / sqrt(12) = -2.31, p = 0.021 (the exact test says 0.039)
+    assert math.isclose(result.p_value, 0.02092, abs_tol=5e-5) and result.significant()
     assert not result.significant(alpha=0.01)
     assert result.accuracy_a.value == 40 / 42 and result.accuracy_b.value == 32 / 42
     assert math.isclose(result.delta, -8 / 42)
@@ -85,7 +80,7 @@ def test_a_significant_drop():
     assert -1 <= low < result.delta < high < 0
     sentence = result.summary_sentence("base", "new")
     assert sentence.startswith("new is 19.0 points worse than base on 42 shared cases")
-    assert "p = 0.039" in sentence and "a significant drop" in sentence
+    assert "p = 0.021" in sentence and "a significant drop" in sentence
 
 
 def test_a_small_gain_is_not_significant():
@@ -170,3 +165,168 @@ def test_swapping_runs_mirrors_the_result(outcomes):
     low, high = ab.delta_ci
     assert -1 <= low <= ab.delta <= high <= 1
     assert math.isclose(low, -ba.delta_ci[1]) and math.isclose(high, -ba.delta_ci[0])
+
+
+def test_mcnemar_p_matches_statsmodels_and_scipy():
+    from scipy.stats import binomtest
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    for both, first, second, neither in [
+        (30, 10, 2, 0),
+        (5, 3, 9, 4),
+        (0, 0, 2, 0),
+        (50, 40, 61, 9),
+    ]:
+        a, b = runs(
+            [(True, True)] * both
+            + [(True, False)] * first
+            + [(False, True)] * second
+            + [(False, False)] * neither
+        )
+        result = compare(a, b, AGENTS, AGENTS)
+        want = mcnemar([[both, first], [second, neither]], exact=False, correction=False).pvalue
+        assert math.isclose(result.p_value, want, rel_tol=1e-9)
+        exact = binomtest(min(first, second), first + second, 0.5).pvalue
+        assert math.isclose(mcnemar_exact(first, second), exact, rel_tol=1e-9)
+
+
+def test_the_issue_table_no_longer_contradicts_its_test():
+    # (both right, right in A only, right in B only, both wrong) = (0, 0, 2, 0): Newcombe said
+    # [+7, +100] points beside p = 0.5; the interval and the test now say the same thing
+    a, b = runs([(False, True)] * 2)
+    result = compare(a, b, AGENTS, AGENTS)
+    assert not result.significant()
+    low, high = result.delta_ci
+    assert low < 0 < high and high == 1.0
+
+
+def per_case(case: str, expected: str, labels: list) -> list[ResultRow]:
+    return [row(case, expected, lab, n=i) for i, lab in enumerate(labels)]
+
+
+def test_half_right_cases_count_as_half_right_not_wrong():
+    # 50 cases at 1 right trial of 2: 50%, as the scorecard says, never 0%
+    a = [r for i in range(50) for r in per_case(f"c{i}", "alpha", ["alpha", "beta"])]
+    b = [r for i in range(50) for r in per_case(f"c{i}", "alpha", ["alpha", "alpha"])]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.accuracy_a.value == 0.5 and result.accuracy_b.value == 1.0
+    assert result.delta == 0.5 and len(result.fixed) == 50 and result.significant()
+    low, high = result.delta_ci
+    assert 0 < low < 0.5 < high <= 1.0
+    assert result.fixed[0].rate_a == 0.5 and result.fixed[0].rate_b == 1.0
+
+
+def test_zero_of_three_to_one_of_three_is_a_change():
+    a = per_case("x", "alpha", ["beta", "beta", "beta"])
+    b = per_case("x", "alpha", ["alpha", "beta", "beta"])
+    result = compare(a, b, AGENTS, AGENTS)
+    assert math.isclose(result.delta, 1 / 3) and len(result.fixed) == 1
+    assert "no change" not in result.summary_sentence()
+    assert result.accuracy_a.value == 0.0 and math.isclose(result.accuracy_b.value, 1 / 3)
+
+
+def test_same_partial_rate_in_both_is_mixed_not_right_or_wrong():
+    a = per_case("x", "alpha", ["alpha", "beta"])
+    result = compare(a, a, AGENTS, AGENTS)
+    assert (result.both_right, result.both_wrong, result.both_mixed) == (0, 0, 1)
+    assert result.delta == 0.0 and result.p_value == 1.0
+
+
+def test_clustered_test_with_repeats_is_durkalskis():
+    # per-case changes d: the score test is sum(d) / sqrt(sum(d^2)) (Durkalski et al. 2003)
+    rnd = random.Random(11)
+    a, b, diffs = [], [], []
+    for i in range(40):
+        ka, kb = rnd.randint(0, 3), rnd.randint(0, 3)
+        a += per_case(f"c{i}", "alpha", ["alpha"] * ka + ["beta"] * (3 - ka))
+        b += per_case(f"c{i}", "alpha", ["alpha"] * kb + ["beta"] * (3 - kb))
+        diffs.append((kb - ka) / 3)
+    result = compare(a, b, AGENTS, AGENTS)
+    z = sum(diffs) / math.sqrt(sum(d * d for d in diffs))
+    assert math.isclose(result.p_value, math.erfc(abs(z) / math.sqrt(2)), rel_tol=1e-9)
+    assert math.isclose(result.delta, sum(diffs) / 40, abs_tol=1e-12)
+
+
+def test_per_agent_changes_carry_an_interval_and_a_test():
+    a, b = runs([(True, False)] * 6 + [(True, True)] * 4)
+    result = compare(a, b, AGENTS, AGENTS)
+    alpha = result.agent("alpha")
+    assert alpha.support == 10 and alpha.delta == -0.6
+    low, high = alpha.delta_ci
+    assert -1 <= low < -0.6 < high < 0 and alpha.p_value < 0.05
+    assert result.agent("beta").delta_ci is None and result.agent("beta").p_value is None
+
+
+def test_per_agent_changes_use_the_first_acceptable_agent_as_written():
+    a = [row("x", ("beta", "alpha"), "alpha")]
+    b = [row("x", ("beta", "alpha"), "gamma")]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.agent("beta").support == 1 and result.agent("alpha").support == 0
+
+
+def gate(outcomes, **kw):
+    a, b = runs(outcomes)
+    return regression_gate(compare(a, b, AGENTS, AGENTS), baseline="base", **kw)
+
+
+def test_gate_is_one_sided():
+    # 6 broken, 1 fixed: two-sided p = 0.058 (not significant), one-sided p = 0.029: it fails
+    outcomes = [(True, False)] * 6 + [(False, True)] * 1 + [(True, True)] * 20
+    a, b = runs(outcomes)
+    comparison = compare(a, b, AGENTS, AGENTS)
+    assert 0.05 < comparison.p_value < 0.07
+    result = gate(outcomes)
+    assert not result["passed"] and math.isclose(result["p_value"], comparison.p_value / 2)
+    assert result["message"].startswith("Regression: this run is 18.5 points worse")
+    assert ": a significant drop (one-sided p = 0.029" in result["message"]
+    assert result["bound"] < 0
+
+
+def test_gate_tests_the_drop_against_the_allowed_margin():
+    big = [(True, False)] * 10 + [(True, True)] * 30
+    # a 25-point drop on 40 cases is significantly more than 2 points, not more than 20
+    failed = gate(big, max_regression=0.02)
+    assert not failed["passed"]
+    assert "a drop significantly larger than the 2.0 points allowed" in failed["message"]
+    assert failed["bound"] < -0.02
+    passed = gate(big, max_regression=0.2)
+    assert passed["passed"] and passed["bound"] > -0.2
+    assert passed["message"].startswith("Not a significant regression:")
+    assert "more than the 20.0 points allowed but not significantly more" in passed["message"]
+
+
+def test_gate_passes_a_drop_inside_the_tolerance_and_says_so():
+    result = gate([(True, False)] * 1 + [(True, True)] * 39, max_regression=0.05)
+    assert result["passed"] and result["value"] < 0
+    assert result["message"].startswith("Within tolerance:")
+    assert "inside the 5.0 points allowed" in result["message"]
+    assert "significant" not in result["message"]
+
+
+def test_gate_with_nothing_shared_passes_and_says_nothing_to_compare():
+    a, b = [row("x", "alpha", "alpha")], [row("y", "alpha", "alpha")]
+    result = regression_gate(compare(a, b, AGENTS, AGENTS), baseline="base")
+    assert result["passed"] and result["value"] is None
+    assert result["message"].startswith("Nothing to compare")
+
+
+def test_gate_passes_a_gain_and_a_chance_drop():
+    gain = gate([(False, True)] * 5 + [(True, True)] * 5)["message"]
+    assert gain.startswith("No regression: this run is 50.0 points better than baseline base")
+    same = gate([(True, True)] * 5)["message"]
+    assert same.startswith("No regression:") and same.endswith("no change.")
+    chance = gate([(True, False)] * 2 + [(False, True)] * 1 + [(True, True)] * 10)
+    assert chance["passed"] and chance["message"].startswith("Not a significant drop")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=60),
+    st.sampled_from([None, 0.0, 0.02, 0.1]),
+    st.sampled_from([0.05, 0.1]),
+)
+def test_gate_fails_exactly_when_the_upper_bound_is_below_the_margin(outcomes, margin, alpha):
+    result = gate(outcomes, max_regression=margin, significance=alpha)
+    assert result["passed"] == (result["bound"] >= -(margin or 0.0))
+    if result["value"] >= -(margin or 0.0):
+        assert result["passed"]

@@ -976,3 +976,64 @@ def test_misspelled_check_is_one_error_line_with_file_line_and_the_fix(tmp_path)
     assert "unknown check kind 'contians'" in errors[0]
     assert "did you mean 'contains'?" in errors[0]
     assert not (tmp_path / "reports").exists()
+
+
+# --- the output scorecard: intervals clustered by case -----------------------------------------
+
+
+def graded(case: str, trial: int, passed: bool, agent: str = "sql-expert", **kw: Any):
+    from agenteval.cases.checks import CheckResult
+    from agenteval.outputs.produce import OutputResult
+
+    score = kw.pop("score", None)
+    return OutputResult(
+        case_id=case,
+        trial=trial,
+        agent=agent,
+        routed=kw.pop("routed", agent),
+        expected=(agent,),
+        oracle=False,
+        source="live",
+        checks=(CheckResult(name="c", kind="contains", passed=passed, reason="", score=score),),
+    )
+
+
+def test_output_pass_rates_are_clustered_by_case():
+    from agenteval.outputs.scorecard import OutputScorecard, score_outputs
+    from agenteval.stats import wilson
+
+    # 2 cases x 5 identical trials: the information of 2 outputs, not of 10
+    results = [graded("a", t, True) for t in range(5)] + [graded("b", t, False) for t in range(5)]
+    card = score_outputs(results)
+    for rate in (card.rate, card.check_rate, card.agents[0].rate, card.checks[0].rate):
+        assert (rate.k, rate.n) == (5, 10)
+        assert (rate.low, rate.high) == wilson(1, 2)
+    assert card.routed_right == card.rate
+    assert card.consistency == 1.0 and card.consistency_ci == wilson(2, 2)
+    assert OutputScorecard.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+
+
+def test_misrouted_and_routed_right_rates_carry_clustered_intervals():
+    from agenteval.outputs.scorecard import score_outputs
+    from agenteval.stats import wilson
+
+    results = [graded(f"m{i}", t, False, routed="doc-writer") for i in range(3) for t in range(2)]
+    results += [graded(f"r{i}", t, True) for i in range(4) for t in range(2)]
+    card = score_outputs(results)
+    assert (card.misrouted.k, card.misrouted.n) == (0, 6)
+    assert (card.misrouted.low, card.misrouted.high) == wilson(0, 3)
+    assert (card.routed_right.low, card.routed_right.high) == wilson(4, 4)
+
+
+def test_judge_means_carry_an_interval_that_does_not_collapse():
+    from agenteval.outputs.scorecard import score_outputs
+
+    results = [graded(f"c{i}", 0, True, score=5.0) for i in range(6)]
+    card = score_outputs(results)
+    assert card.judge_mean == 5.0 and card.judge_n == 6
+    low, high = card.judge_ci
+    assert 1.0 <= low < 5.0 == high
+    assert card.agents[0].judge_mean == 5.0 and card.agents[0].judge_ci == card.judge_ci
+    mixed = score_outputs([graded(f"c{i}", 0, True, score=float(1 + i % 5)) for i in range(10)])
+    low, high = mixed.judge_ci
+    assert 1.0 <= low < mixed.judge_mean < high <= 5.0

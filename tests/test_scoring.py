@@ -20,7 +20,7 @@ AGENTS = ["alpha", "beta", "gamma"]
 
 
 def trial(case: str, expected, label, n: int = 0, error: str | None = None) -> Trial:
-    exp = (expected,) if isinstance(expected, str) else tuple(sorted(expected))
+    exp = (expected,) if isinstance(expected, str) else tuple(expected)
     return Trial(
         case_id=case,
         trial=n,
@@ -69,13 +69,32 @@ def test_invalid_is_its_own_column():
     assert card.agent("alpha").recall.value == 0.0
 
 
-def test_several_acceptable_agents():
+def test_several_acceptable_agents_belong_to_the_first_as_written():
+    # written order, not alphabetical: beta owns these cases; an acceptable pick is beta's hit
     card = score(
-        [trial("x", ("alpha", "beta"), "beta"), trial("y", ("alpha", "beta"), "gamma")], AGENTS
+        [trial("x", ("beta", "alpha"), "alpha"), trial("y", ("beta", "alpha"), "gamma")], AGENTS
     )
     assert card.correct == 1
-    assert card.agent("beta").recall.value == 1.0
-    assert card.agent("alpha").support == 1  # the miss counts against the first acceptable
+    beta, alpha = card.agent("beta"), card.agent("alpha")
+    assert (beta.support, beta.recall.k, beta.recall.n) == (2, 1, 2)
+    assert alpha.support == 0 and alpha.recall.value is None
+    assert alpha.predicted == 0  # the acceptable pick counts for beta, on the diagonal
+    assert [(c.expected, c.got) for c in card.top_confusions] == [("beta", "gamma")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.permutations(AGENTS), st.sampled_from([*AGENTS, "none"]))))
+def test_support_does_not_depend_on_what_the_router_picked(cases):
+    expected = [order[:2] for order, _ in cases]
+    picked = score(
+        [trial(f"c{i}", e, g) for i, (e, (_, g)) in enumerate(zip(expected, cases, strict=True))],
+        AGENTS,
+    )
+    right = score([trial(f"c{i}", e, e[1]) for i, e in enumerate(expected)], AGENTS)
+    assert [a.support for a in picked.agents] == [a.support for a in right.agents]
+    assert [a.support for a in right.agents] == [
+        sum(e[0] == name for e in expected) for name in [*AGENTS, "none"]
+    ]
 
 
 def test_wilson_known_values():
@@ -152,6 +171,52 @@ def test_one_trial_a_case_keeps_plain_wilson():
     assert card.consistency is None and card.pass_k is None and card.flaky == ()
 
 
+def test_per_agent_and_error_intervals_are_clustered_by_case():
+    # 2 cases x 10 identical trials for alpha: its recall holds 2 cases of information, not 20
+    trials = repeated("a", "alpha", ["alpha"] * 10) + repeated("b", "alpha", ["beta"] * 10)
+    trials += repeated("c", "beta", ["beta"] * 10)
+    card = score(trials, AGENTS)
+    alpha = card.agent("alpha")
+    assert (alpha.recall.k, alpha.recall.n) == (10, 20)
+    assert (alpha.recall.low, alpha.recall.high) == wilson(1, 2)
+    beta = card.agent("beta")  # predicted 20 times: 10 right (case c) and 10 wrong (case b)
+    assert (beta.precision.k, beta.precision.n) == (10, 20)
+    assert (beta.precision.low, beta.precision.high) == wilson(1, 2)
+    errors = score(
+        repeated("a", "alpha", [None] * 5) + repeated("b", "alpha", ["alpha"] * 5), AGENTS
+    )
+    assert errors.error_rate.value == 0.5
+    assert (errors.error_rate.low, errors.error_rate.high) == wilson(1, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            labels, st.lists(st.sampled_from([*AGENTS, "none", None]), min_size=1, max_size=4)
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_every_rate_is_clustered_by_case(cases):
+    trials = [t for i, (e, got) in enumerate(cases) for t in repeated(f"c{i:02d}", e, got)]
+    card = score(trials, AGENTS)
+    for a in card.agents:
+        own = [
+            (sum(g == e for g in got), sum(g is not None for g in got))
+            for e, got in cases
+            if e == a.name
+        ]
+        assert a.recall == Rate.of_clusters([k for k, _ in own], [m for _, m in own])
+        routed = [
+            (sum(g == a.name == e for g in got), sum(g == a.name for g in got)) for e, got in cases
+        ]
+        assert a.precision == Rate.of_clusters([k for k, _ in routed], [m for _, m in routed])
+    errored = [(sum(g is None for g in got), len(got)) for _, got in cases]
+    assert card.error_rate == Rate.of_clusters([k for k, _ in errored], [m for _, m in errored])
+
+
 def test_identical_repeats_widen_the_accuracy_interval():
     # 2 cases x 10 identical trials hold the information of 2 cases, not of 20 trials
     mixed = repeated("a", "alpha", ["alpha"] * 10) + repeated("b", "beta", ["gamma"] * 10)
@@ -188,8 +253,12 @@ def test_consistency_pass_k_and_flaky():
     ]
     card = score(trials, AGENTS)
     assert card.trials_per_case == 3
-    assert math.isclose(card.consistency, (1 + 2 / 3 + 1 / 2 + 1 / 2) / 4)
-    assert (card.pass_k.k, card.pass_k.n) == (1, 4)
+    # the share of scored trials that gave their case's modal label: (3 + 2 + 1 + 1) / 10
+    assert math.isclose(card.consistency, 7 / 10)
+    low, high = card.consistency_ci
+    assert low < card.consistency < high
+    # pass^3 only over the cases with 3 scored trials: c and d lost one to an error
+    assert (card.pass_k.k, card.pass_k.n, card.pass_k_excluded) == (1, 2, 2)
     assert [o.case_id for o in card.flaky] == ["c", "d", "b"]  # least agreement first
     b = card.flaky[-1]
     assert b.counts == (("beta", 2), ("gamma", 1)) and b.majority == "beta" and b.majority_correct
@@ -198,6 +267,26 @@ def test_consistency_pass_k_and_flaky():
     assert c.majority == "alpha"  # a tie between wrong labels goes by name
     d = card.flaky[1]
     assert d.majority == "beta" and d.majority_correct is False  # right-wrong tie: wrong
+
+
+def test_consistency_counts_a_right_wrong_tie_at_its_modal_share():
+    # 2 right, 2 wrong split over two labels: the shown label is wrong (a tie never flatters),
+    # but the modal label still gave half the trials, not a quarter
+    (outcome,) = case_outcomes(repeated("x", "alpha", ["alpha", "alpha", "beta", "gamma"]))
+    assert outcome.majority == "beta" and outcome.agreement == 0.5
+    card = score(repeated("x", "alpha", ["alpha", "alpha", "beta", "gamma"]), AGENTS)
+    assert card.consistency == 0.5
+
+
+def test_pass_k_never_mixes_values_of_k():
+    trials = [
+        *repeated("a", "alpha", ["alpha", "alpha", "alpha"]),
+        *repeated("b", "alpha", ["alpha", None, None]),  # 1 of 1 scored: not a pass^3
+        *repeated("c", "alpha", ["alpha", "beta", "alpha"]),
+    ]
+    card = score(trials, AGENTS)
+    assert (card.pass_k.k, card.pass_k.n, card.pass_k_excluded) == (1, 2, 1)
+    assert card.pass_k.low < 0.5 < card.pass_k.high
 
 
 def test_majority_with_several_acceptable_agents():
@@ -289,7 +378,14 @@ def test_round_trip_with_repeats_through_json():
 def test_records_without_the_new_fields_still_load():
     card = score([trial("a", "alpha", "beta"), trial("b", "none", "none")], AGENTS)
     old = {k: v for k, v in json.loads(json.dumps(card.to_dict())).items()}
-    for key in ("trials_per_case", "design_effect", "consistency", "pass_k", "flaky"):
+    for key in (
+        "trials_per_case",
+        "design_effect",
+        "consistency",
+        "pass_k",
+        "flaky",
+        "pass_k_excluded",
+    ):
         old.pop(key)
     for key in [k for k in old if k.endswith("_ci")]:
         old.pop(key)
@@ -331,7 +427,9 @@ def test_perfect_router_with_repeats_scores_one_everywhere(expected, k):
     assert card.accuracy.value == 1.0 and card.accuracy.high == 1.0
     for name in ("macro_precision", "macro_recall", "macro_f1", "micro_f1", "weighted_f1"):
         assert getattr(card, name) == 1.0
-        assert getattr(card, f"{name}_ci") == (1.0, 1.0)
+        low, high = getattr(card, f"{name}_ci")
+        assert 0 < low < 1.0 == high  # no false certainty at 100%
+        assert (low, high) == wilson(len(expected), len(expected))  # as if a rate over cases
     assert card.flaky == ()
     if k > 1:
         assert card.consistency == 1.0 and card.pass_k.value == 1.0
@@ -381,6 +479,9 @@ def test_every_interval_holds_its_point_estimate(cases):
         assert (value is None) == (ci is None), name
         if ci is not None:
             assert 0.0 <= ci[0] <= value <= ci[1] <= 1.0, name
+            assert ci[1] > ci[0], name  # never zero width
+            if 0 < value < 1:
+                assert ci[0] < value < ci[1], name  # never ends at its own estimate
 
 
 @settings(max_examples=60, deadline=None)
@@ -401,3 +502,28 @@ def test_a_bootstrap_interval_that_misses_its_point_is_widened():
     assert _around((0.2, 0.4), 0.5) == (0.2, 0.5)
     assert _around((0.2, 0.4), 0.3) == (0.2, 0.4)
     assert _around(None, 0.3) is None and _around((0.2, 0.4), None) is None
+
+
+def test_acceptable_agents_keep_the_order_written_in_the_dataset(tmp_path):
+    from agenteval.cases import load_dataset
+    from agenteval.execution.runner import RunState, settle
+    from agenteval.routing import RouteRequest
+    from agenteval.views import AgentView, CatalogView
+
+    path = tmp_path / "ds.yaml"
+    path.write_text("- id: x\n  prompt: hi\n  expected: [zeta, alpha, mu, alpha]\n")
+    (case,) = load_dataset(path).cases
+    assert tuple(case.expected) == ("zeta", "alpha", "mu")
+    assert case.expected == frozenset({"alpha", "mu", "zeta"})  # still a set to compare
+    view = CatalogView(
+        fold=None,
+        agents=tuple(
+            AgentView(name=n, description="d", tools_text="") for n in ("alpha", "mu", "zeta")
+        ),
+    )
+    request = RouteRequest(case=case, view=view, trial=0)
+    got = settle(RunState(total=1), request, Decision(agent="mu"), lambda t: None)
+    assert got.expected == ("zeta", "alpha", "mu") and got.correct
+    card = score([got], ["alpha", "mu", "zeta"])
+    assert card.agent("zeta").support == 1 and card.agent("zeta").recall.value == 1.0
+    assert card.agent("alpha").support == 0 and card.agent("mu").predicted == 0

@@ -11,7 +11,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,33 @@ _SPEAKER = {
     "claude": "assistant",
 }
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "`": "`"}
+
+
+class WrittenOrder(frozenset[str]):
+    """A set of agent names that iterates in the order they were written.
+
+    It compares, hashes and combines like a frozenset, so `expected` keeps its set semantics,
+    while ``tuple(case.expected)`` lists the names as the file wrote them: the first one owns
+    the case when several agents are acceptable (see DESIGN's scoring rules).
+    """
+
+    __slots__ = ("_order",)
+    _order: tuple[str, ...]
+
+    def __new__(cls, names: Iterable[str] = ()) -> WrittenOrder:
+        order = tuple(dict.fromkeys(names))
+        self = super().__new__(cls, order)
+        self._order = order
+        return self
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __repr__(self) -> str:
+        return f"WrittenOrder({list(self._order)!r})"
+
+    def __reduce__(self) -> tuple[type[WrittenOrder], tuple[tuple[str, ...]]]:
+        return (type(self), (self._order,))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,7 +299,7 @@ def load_dataset(path: Path) -> Dataset:
             Case(
                 id=f"{path.stem}/{case_id}",
                 prompt=r.prompt.strip(),
-                expected=frozenset(e.strip() for e in expected),
+                expected=WrittenOrder(e.strip() for e in expected),
                 origin="dataset",
                 source=f"{path}:{line}",
                 context=r.context,
@@ -385,7 +412,7 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
                 Case(
                     id=f"{agent.name}/ex{ex.index}",
                     prompt=ex.user,
-                    expected=frozenset({agent.name}),
+                    expected=WrittenOrder([agent.name]),
                     origin="example",
                     source=f"{agent.path}:{ex.line}",
                     context=ex.context,

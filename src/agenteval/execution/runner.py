@@ -220,7 +220,7 @@ def settle(
     result = Trial(
         case_id=case.id,
         trial=request.trial,
-        expected=tuple(sorted(case.expected)),
+        expected=tuple(case.expected),  # as written: the first acceptable agent owns it
         label=label_of(decision, request.view.names),
         decision=decision,
     )

@@ -1,8 +1,13 @@
 """Compare two runs case by case: what got fixed, what broke, and whether the change is real.
 
-Only cases both runs scored are paired. Each case counts once, by its majority outcome (see
-`scoring.CaseOutcome`), so repeated trials do not pass for independent evidence. Runs over
-different catalogs or datasets are compared on the case ids they share; the rest is listed.
+Only cases both runs scored are paired. Each case counts once, by its per-case rate (right trials
+over scored trials, as the scorecard counts them; 0 or 1 with one trial a case), so repeated
+trials do not pass for independent evidence and a case right on 1 of 2 trials counts as half
+right, never as wrong. The change, its interval and its test come from `stats.paired`: McNemar's
+score test (clustered by case with several trials) and the interval that inverts it, so the two
+never contradict. A case with several acceptable agents belongs to its first one, as written.
+Runs over different catalogs or datasets are compared on the case ids they share; the rest is
+listed.
 """
 
 from __future__ import annotations
@@ -13,30 +18,40 @@ from typing import Any
 
 from agenteval.cases import NONE_LABEL
 from agenteval.execution.runner import ResultRow
-from agenteval.scoring.scorecard import CaseOutcome, case_outcomes
-from agenteval.stats import Rate, mcnemar_exact, paired_difference
+from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
+from agenteval.stats import Rate, clustered_wilson
+from agenteval.stats.paired import PairedTable, paired_table
 
 _NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
 
 
 @dataclass(frozen=True, kw_only=True)
 class CaseChange:
-    """A shared case whose outcome differs between the runs, with each run's majority label."""
+    """A shared case whose rate differs between the runs, with each run's majority label and
+    per-case rate (right trials over scored trials)."""
 
     case_id: str
     expected: tuple[str, ...]
     label_a: str | None
     label_b: str | None
+    rate_a: float | None = None
+    rate_b: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class AgentDelta:
-    """Recall of one expected label in each run, on the shared cases that expect it."""
+    """Recall of one expected label in each run, on the shared cases it owns.
+
+    ``recall_a`` and ``recall_b`` are mean per-case rates; ``delta_ci`` is the paired 95%
+    interval of the change and ``p_value`` the matching two-sided test (None without cases).
+    """
 
     name: str
     support: int
     recall_a: float | None
     recall_b: float | None
+    delta_ci: tuple[float, float] | None = None
+    p_value: float | None = None
 
     @property
     def delta(self) -> float | None:
@@ -49,9 +64,13 @@ class AgentDelta:
 class Comparison:
     """Run B against run A on the cases both scored.
 
-    The 2x2 table is ``both_right``, ``len(broken)`` (right in A only), ``len(fixed)`` (right in
-    B only) and ``both_wrong``. ``p_value`` is McNemar's exact test on the discordant pairs;
-    ``delta`` is B's accuracy minus A's, with Newcombe's paired 95% interval in ``delta_ci``.
+    A shared case is ``fixed`` (its rate rose), ``broken`` (it fell), ``both_right`` (100% in
+    both), ``both_wrong`` (0% in both) or ``both_mixed`` (the same rate in between). The accuracies
+    are mean per-case rates on the shared cases (the scorecard's accuracy when every case has the
+    same number of scored trials), with intervals clustered by case. ``delta`` is B's minus A's;
+    ``delta_ci`` its paired 95% interval and ``p_value`` the two-sided score test of no change,
+    which is below 0.05 exactly when ``delta_ci`` leaves out 0. ``paired`` is the (effective)
+    paired table they come from, kept so a gate can test it at another level or margin.
     """
 
     shared: int
@@ -71,12 +90,14 @@ class Comparison:
     relabelled: tuple[str, ...]
     agents_added: tuple[str, ...]
     agents_removed: tuple[str, ...]
+    both_mixed: int = 0
+    paired: PairedTable | None = None
 
     def agent(self, name: str) -> AgentDelta | None:
         return next((a for a in self.agents if a.name == name), None)
 
     def significant(self, alpha: float = 0.05) -> bool:
-        """Whether McNemar's test rejects "no difference" at level alpha."""
+        """Whether the two-sided test rejects "no difference" at level alpha."""
         return self.p_value is not None and self.p_value < alpha
 
     def summary_sentence(self, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
@@ -116,17 +137,24 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """Rebuild a comparison; fields missing from older records take their defaults."""
+
         def change(d: Mapping[str, Any]) -> CaseChange:
             return CaseChange(**{**d, "expected": tuple(d["expected"])})
 
-        values = {f.name: data[f.name] for f in fields(cls)}
+        def agent(d: Mapping[str, Any]) -> AgentDelta:
+            ci = d.get("delta_ci")
+            return AgentDelta(**{**d, "delta_ci": tuple(ci) if ci is not None else None})
+
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         values.update(
             fixed=tuple(change(c) for c in data["fixed"]),
             broken=tuple(change(c) for c in data["broken"]),
             accuracy_a=Rate(**data["accuracy_a"]),
             accuracy_b=Rate(**data["accuracy_b"]),
             delta_ci=tuple(data["delta_ci"]) if data["delta_ci"] is not None else None,
-            agents=tuple(AgentDelta(**a) for a in data["agents"]),
+            agents=tuple(agent(a) for a in data["agents"]),
+            paired=PairedTable(**data["paired"]) if data.get("paired") else None,
         )
         values.update({name: tuple(data[name]) for name in _NAME_LISTS})
         return cls(**values)
@@ -147,32 +175,30 @@ def compare(
         agent_names_b: The candidate run's catalog, in display order.
 
     Returns:
-        Paired outcomes, the McNemar p-value, the accuracy delta with its interval, per-agent
-        recall deltas, the fixed and broken cases, and which cases and agents came or went.
+        Paired per-case rates, the change with its interval and test, per-agent changes with
+        theirs, the fixed and broken cases, and which cases and agents came or went.
     """
     a = {o.case_id: o for o in case_outcomes([r.trial for r in a_rows])}
     b = {o.case_id: o for o in case_outcomes([r.trial for r in b_rows])}
     common = sorted(a.keys() & b.keys())
     pairs = [(a[c], b[c]) for c in common if a[c].scored and b[c].scored]
-    # both sides scored, so neither majority_correct is None
-    right = [(bool(x.majority_correct), bool(y.majority_correct)) for x, y in pairs]
-    fixed = tuple(_change(x, y) for x, y in pairs if not x.majority_correct and y.majority_correct)
-    broken = tuple(_change(x, y) for x, y in pairs if x.majority_correct and not y.majority_correct)
-    n = len(pairs)
-    both_right = sum(1 for x, y in right if x and y)
-    both_wrong = n - both_right - len(fixed) - len(broken)
+    rates = [(_rate(x), _rate(y)) for x, y in pairs]
+    fixed = tuple(_change(x, y) for x, y in pairs if _rate(y) > _rate(x))
+    broken = tuple(_change(x, y) for x, y in pairs if _rate(y) < _rate(x))
+    table = paired_table([ra for ra, _ in rates], [rb for _, rb in rates]) if pairs else None
     old, new = set(agent_names_a), set(agent_names_b)
     return Comparison(
-        shared=n,
-        both_right=both_right,
-        both_wrong=both_wrong,
+        shared=len(pairs),
+        both_right=sum(ra == rb == 1 for ra, rb in rates),
+        both_wrong=sum(ra == rb == 0 for ra, rb in rates),
+        both_mixed=sum(ra == rb and 0 < ra < 1 for ra, rb in rates),
         fixed=fixed,
         broken=broken,
-        accuracy_a=Rate.of(sum(x for x, _ in right), n),
-        accuracy_b=Rate.of(sum(y for _, y in right), n),
-        delta=(len(fixed) - len(broken)) / n if n else None,
-        delta_ci=paired_difference(both_right, len(broken), len(fixed), both_wrong) if n else None,
-        p_value=mcnemar_exact(len(broken), len(fixed)) if n else None,
+        accuracy_a=_mean_rate([x for x, _ in pairs]),
+        accuracy_b=_mean_rate([y for _, y in pairs]),
+        delta=table.delta if table else None,
+        delta_ci=table.interval() if table else None,
+        p_value=table.p_value() if table else None,
         agents=_agent_deltas(pairs, [*agent_names_a, *agent_names_b, NONE_LABEL]),
         added=tuple(sorted(b.keys() - a.keys())),
         removed=tuple(sorted(a.keys() - b.keys())),
@@ -180,7 +206,23 @@ def compare(
         relabelled=tuple(c for c in common if set(a[c].expected) != set(b[c].expected)),
         agents_added=tuple(x for x in agent_names_b if x not in old),
         agents_removed=tuple(x for x in agent_names_a if x not in new),
+        paired=table,
     )
+
+
+def _rate(outcome: CaseOutcome) -> float:
+    return outcome.correct / outcome.scored
+
+
+def _mean_rate(outcomes: Sequence[CaseOutcome]) -> Rate:
+    """The mean per-case rate, its interval clustered by case (each case weighs the same)."""
+    if not outcomes:
+        return Rate.of(0, 0)
+    k, n = sum(o.correct for o in outcomes), sum(o.scored for o in outcomes)
+    size = n / len(outcomes)  # every case as if it had the mean number of scored trials
+    value = sum(_rate(o) for o in outcomes) / len(outcomes)
+    low, high, _ = clustered_wilson([_rate(o) * size for o in outcomes], [size] * len(outcomes))
+    return Rate(k=k, n=n, value=value, low=low, high=high)
 
 
 def _count(n: int, noun: str) -> str:
@@ -189,34 +231,44 @@ def _count(n: int, noun: str) -> str:
 
 def _change(a: CaseOutcome, b: CaseOutcome) -> CaseChange:
     return CaseChange(
-        case_id=a.case_id, expected=b.expected, label_a=a.majority, label_b=b.majority
+        case_id=a.case_id,
+        expected=b.expected,
+        label_a=a.majority,
+        label_b=b.majority,
+        rate_a=_rate(a),
+        rate_b=_rate(b),
     )
 
 
 def _agent_deltas(
     pairs: Sequence[tuple[CaseOutcome, CaseOutcome]], names: Sequence[str]
 ) -> tuple[AgentDelta, ...]:
-    """Each run's share right of the shared cases expecting each label, every label listed once.
+    """Each run's mean per-case rate on the shared cases each label owns, every label once.
 
-    A case counts for its first acceptable agent in run B (as scoring counts a miss), so both runs
-    are measured on the same cases.
+    A case belongs to its first acceptable agent as written (in run B, should the runs differ),
+    as in the scorecard, so both runs are measured on the same cases.
     """
     order = list(dict.fromkeys([*names, *(y.expected[0] for _, y in pairs)]))
-    tally: dict[str, list[int]] = {name: [0, 0, 0] for name in order}
+    owned: dict[str, list[tuple[float, float]]] = {name: [] for name in order}
     for x, y in pairs:
-        counts = tally[y.expected[0]]
-        counts[0] += 1
-        counts[1] += bool(x.majority_correct)
-        counts[2] += bool(y.majority_correct)
-    return tuple(
-        AgentDelta(
-            name=name,
-            support=n,
-            recall_a=ra / n if n else None,
-            recall_b=rb / n if n else None,
+        owned[y.expected[0]].append((_rate(x), _rate(y)))
+    deltas = []
+    for name, rates in owned.items():
+        if not rates:
+            deltas.append(AgentDelta(name=name, support=0, recall_a=None, recall_b=None))
+            continue
+        table = paired_table([ra for ra, _ in rates], [rb for _, rb in rates])
+        deltas.append(
+            AgentDelta(
+                name=name,
+                support=len(rates),
+                recall_a=sum(ra for ra, _ in rates) / len(rates),
+                recall_b=sum(rb for _, rb in rates) / len(rates),
+                delta_ci=table.interval(),
+                p_value=table.p_value(),
+            )
         )
-        for name, (n, ra, rb) in tally.items()
-    )
+    return tuple(deltas)
 
 
 def regression_gate(
@@ -226,31 +278,67 @@ def regression_gate(
     significance: float = 0.05,
     max_regression: float | None = None,
 ) -> dict[str, Any]:
-    """The release gate against a baseline run: fails only on a significant drop.
+    """The release gate against a baseline run: fails only on a drop significantly larger than
+    ``max_regression`` (0 when unset).
 
-    A drop fails when McNemar's p is below ``significance`` and, if ``max_regression`` is set,
-    the accuracy fell by more than that. A drop that could be chance passes, and says so.
+    One-sided: the null hypothesis is "accuracy fell by at most max_regression", tested with the
+    comparison's paired score test at that margin; the gate fails when it is rejected at level
+    ``significance``, i.e. when the one-sided upper confidence bound of the change lies below
+    -max_regression. Runs that share no scored case pass: there is nothing to compare. The
+    message says which of these happened, in words.
+
+    Args:
+        comparison: This run (B) against the baseline (A).
+        baseline: The baseline's run id, for the message.
+        significance: The one-sided level (0.05: fail with 95% confidence).
+        max_regression: The drop allowed, as a fraction (0.02: two points); None means 0.
+
+    Returns:
+        The gate's row: name, metric, threshold, value (the change), p_value (one-sided, at the
+        margin), bound (the one-sided upper confidence bound of the change), passed, message.
     """
-    delta, p = comparison.delta, comparison.p_value
-    words = comparison.summary_sentence(a=f"baseline {baseline}", b="this run", alpha=significance)
-    words = words[:1].upper() + words[1:]
-    if delta is None or p is None:
-        return {
-            "name": "regression",
-            "metric": "accuracy_delta",
-            "threshold": max_regression,
-            "value": None,
-            "passed": False,
-            "message": words,
+    margin = float(max_regression or 0.0)
+    row: dict[str, Any] = {"name": "regression", "metric": "accuracy_delta"}
+    row["threshold"] = max_regression
+    table, delta = comparison.paired, comparison.delta
+    if table is None or delta is None:
+        message = f"Nothing to compare: baseline {baseline} and this run share no scored cases."
+        return {**row, "value": None, "p_value": None, "bound": None, "passed": True} | {
+            "message": message
         }
-    too_big = max_regression is None or -delta > max_regression
-    failed = delta < 0 and p < significance and too_big
-    return {
-        "name": "regression",
-        "metric": "accuracy_delta",
-        "threshold": max_regression,
-        "value": delta,
-        "p_value": p,
-        "passed": not failed,
-        "message": words,
+    p = table.p_value(-margin, "less")
+    bound = table.upper(1 - significance)
+    failed = p < significance
+    return {**row, "value": delta, "p_value": p, "bound": bound, "passed": not failed} | {
+        "message": _gate_message(comparison, baseline, margin, p, bound, significance)
     }
+
+
+def _gate_message(
+    comparison: Comparison, baseline: str, margin: float, p: float, bound: float, alpha: float
+) -> str:
+    delta = comparison.delta or 0.0
+    cases = _count(comparison.shared, "shared case")
+    if delta >= 0:
+        words = comparison.summary_sentence(a=f"baseline {baseline}", b="this run", alpha=alpha)
+        return f"No regression: {words}"
+    drop = (
+        f"this run is {-delta * 100:.1f} points worse than baseline {baseline} on {cases} "
+        f"({len(comparison.fixed)} fixed, {len(comparison.broken)} broken)"
+    )
+    shown_p = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    allowed = f"the {margin * 100:.1f} points allowed"
+    if p < alpha:
+        verdict = f"a drop significantly larger than {allowed}" if margin else "a significant drop"
+        return (
+            f"Regression: {drop}: {verdict} (one-sided {shown_p}; with "
+            f"{(1 - alpha) * 100:g}% confidence the drop is at least {-bound * 100:.1f} points)."
+        )
+    if -delta <= margin:
+        return f"Within tolerance: {drop}, inside {allowed}."
+    if margin:
+        return (
+            f"Not a significant regression: {drop}, more than {allowed} but not significantly "
+            f"more (one-sided {shown_p}): it could be chance."
+        )
+    return f"Not a significant drop: {drop} (one-sided {shown_p}): it could be chance."
