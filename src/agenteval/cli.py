@@ -333,7 +333,7 @@ def cases(
                 {
                     "id": c.id,
                     "prompt": c.prompt,
-                    "expected": sorted(c.expected),
+                    "expected": list(c.expected),
                     "origin": c.origin,
                     "source": c.source,
                     "context": c.context,
@@ -348,7 +348,7 @@ def cases(
 
     width = max((len(c.id) for c in cs.cases), default=2)
     for c in cs.cases:
-        click.echo(f"{c.id:<{width}}  {','.join(sorted(c.expected)):<28}  {shorten(c.prompt, 90)}")
+        click.echo(f"{c.id:<{width}}  {','.join(c.expected):<28}  {shorten(c.prompt, 90)}")
     click.echo(
         f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
         f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "

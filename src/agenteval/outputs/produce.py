@@ -298,7 +298,7 @@ async def run_outputs(
             trial=job.trial,
             agent=job.agent,
             routed=job.routed,
-            expected=tuple(sorted(job.case.expected)),
+            expected=tuple(job.case.expected),
             oracle=job.oracle,
         )
         usage, cached = Usage(), True

@@ -60,7 +60,7 @@ async def grade_outputs(
             if (case.id, t) in done:
                 continue
             label = routed.get((case.id, t))
-            first_expected = next((e for e in sorted(case.expected) if e in names), None)
+            first_expected = next((e for e in case.expected if e in names), None)
             entry = recorded_output(recorded, case.id, t) if recorded is not None else None
             text = entry.output if entry is not None else None
             if recorded is not None:  # the agent that wrote the recorded output

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from agenteval.cases import Case
+from agenteval.cases import Case, WrittenOrder
 from agenteval.errors import RecordError
 from agenteval.execution.runner import ResultRow, Trial
 from agenteval.models.client import Usage
@@ -155,7 +155,7 @@ def parse_result_line(line: str) -> ResultRow:
     case = Case(
         id=r["case_id"],
         prompt=r["prompt"],
-        expected=frozenset(r["expected"]),
+        expected=WrittenOrder(r["expected"]),
         origin=r["origin"],
         source=r["source"],
         context=r.get("context"),
