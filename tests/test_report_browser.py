@@ -107,7 +107,9 @@ def test_laywill_report_in_a_browser(browser, laywill, tmp_path):
     marks = panel.locator(".desc mark").all_inner_texts()
     assert marks, "two confused agents share no marked term?"
     shared = {m.lower() for m in panel.locator(".desc").nth(0).locator("mark").all_inner_texts()}
-    assert shared == {m.lower() for m in panel.locator(".desc").nth(1).locator("mark").all_inner_texts()}
+    assert shared == {
+        m.lower() for m in panel.locator(".desc").nth(1).locator("mark").all_inner_texts()
+    }
     ways = panel.locator(".way")
     assert ways.count() == 2
     assert ways.nth(0).locator("tr").count() - 1 == int(count)  # header row + one per case

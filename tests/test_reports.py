@@ -144,7 +144,9 @@ KEY = "sk-ant-test-reports"
 def add_duplicate_agents(root: Path) -> None:
     """Two files claiming one name: an error that `agenteval lint` names by file."""
     for stem, text in (("dup-one", "Formats SQL"), ("dup-two", "Lints SQL")):
-        (root / "agents" / f"{stem}.md").write_text(f"---\nname: sql-dup\ndescription: {text}\n---\n")
+        (root / "agents" / f"{stem}.md").write_text(
+            f"---\nname: sql-dup\ndescription: {text}\n---\n"
+        )
 
 
 def head(text: str, marker: str) -> str:
@@ -191,7 +193,9 @@ def test_worst_agents_say_recall_with_k_of_n_and_interval(demo_project):
     record = load_record(run)
     worst = record.scorecard.worst_agents(5)[0]
     r = worst.recall
-    shown = f"{worst.name} {100 * r.value:.0f}% ({r.k}/{r.n}) [{100 * r.low:.1f}, {100 * r.high:.1f}]"
+    shown = (
+        f"{worst.name} {100 * r.value:.0f}% ({r.k}/{r.n}) [{100 * r.low:.1f}, {100 * r.high:.1f}]"
+    )
     assert "worst agents by recall (k/n, 95% interval):" in result.output
     assert shown in " ".join(result.output.split())
     md = (run / "report.md").read_text()
@@ -225,14 +229,19 @@ def test_skipped_output_checks_are_said_on_the_terminal_and_in_markdown(demo_pro
 
 
 def synthetic_data(trials, names, **record):
-    from agenteval.reports import ReportData
     from agenteval.record.store import RunRecord
+    from agenteval.reports import ReportData
     from agenteval.scoring.scorecard import score
 
     card = score(trials, names)
     return ReportData(
         record=RunRecord(
-            run_id="r", name="r", status="complete", created_at="2026-12-01", scorecard=card, **record
+            run_id="r",
+            name="r",
+            status="complete",
+            created_at="2026-12-01",
+            scorecard=card,
+            **record,
         ),
         rows=(),
     )
@@ -282,7 +291,7 @@ def test_paths_are_relative_and_outputs_keep_their_newlines(demo_project):
 def test_explain_data_is_one_json_block_escaped_for_a_script(demo_project):
     evil = "</script><script>window.pwned=1</script> & <!--"
     (demo_project / "agents" / "evil.md").write_text(
-        f"---\nname: evil-agent\ndescription: 'Handles {evil} <example>user: \"{evil}\" "
+        f'---\nname: evil-agent\ndescription: \'Handles {evil} <example>user: "{evil}" '
         "assistant: ok</example>'\n---\nbody\n"
     )
     invoke("run", "--plain", "--holdout", "none")

@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,15 @@ class ReportData:
         c = self.record.comparison
         return Comparison.from_dict(c) if c else None
 
-    @property
+    @cached_property  # templates read it many times
     def prompts(self) -> dict[str, str]:
         return {r.case.id: r.case.prompt for r in self.rows}
 
-    @property
+    @cached_property  # templates read it many times
     def misroutes(self) -> tuple[ResultRow, ...]:
         return tuple(r for r in self.rows if r.trial.label is not None and not r.trial.correct)
 
-    @property
+    @cached_property  # templates read it many times
     def errors(self) -> tuple[ResultRow, ...]:
         return tuple(r for r in self.rows if r.trial.label is None)
 
@@ -73,14 +74,14 @@ class ReportData:
     def failed_gates(self) -> tuple[Mapping[str, Any], ...]:
         return tuple(g for g in self.record.gates if not g["passed"])
 
-    @property
+    @cached_property  # templates read it many times
     def top_errors(self) -> tuple[ErrorCount, ...]:
         """The most frequent error messages of errored trials, most frequent first."""
         counts = Counter(" ".join((r.trial.error or "unknown error").split()) for r in self.errors)
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return tuple(ErrorCount(message=m, count=n) for m, n in ranked[:MAX_ERROR_KINDS])
 
-    @property
+    @cached_property  # templates read it many times
     def problems(self) -> tuple[Mapping[str, Any], ...]:
         """Catalog and dataset errors and warnings (not notes), errors first."""
         return catalog_problems(self.record)
@@ -165,7 +166,10 @@ def display_path(record: RunRecord, path: str | None) -> str:
     """
     if not path:
         return ""
-    bases = [*record.catalog.get("roots", ()), *(str(Path(p).parent) for p in record.cases.get("datasets", ()))]
+    bases = [
+        *record.catalog.get("roots", ()),
+        *(str(Path(p).parent) for p in record.cases.get("datasets", ())),
+    ]
     bases = [b for b in bases if os.path.isabs(b)]
     if not bases or not os.path.isabs(path):
         return path

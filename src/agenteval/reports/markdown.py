@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate, shorten
+from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, shorten
 
 MAX_MISROUTES = 10
 MAX_BYTES = 60_000
