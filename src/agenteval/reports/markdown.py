@@ -61,7 +61,7 @@ def render_markdown(data: ReportData) -> str:
         worst = card.worst_agents(8)
         if worst:
             lines += [
-                "### Worst agents",
+                "### Worst agents (by recall)",
                 "",
                 "| agent | recall | k/n | 95% interval | precision | support |",
                 "|---|---:|---:|---|---:|---:|",
