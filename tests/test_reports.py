@@ -98,6 +98,8 @@ def test_compare_command_writes_html_and_markdown(demo_project):
     assert comp.summary_sentence(a="A", b="B") in result.output
     assert (b / "compare.html").exists() and (b / "compare.md").exists()
     assert "McNemar" in (b / "compare.html").read_text()
+    floor = "lexical router is an offline TF-IDF floor"
+    assert floor in (b / "compare.html").read_text()  # both runs are lexical here
 
 
 def test_baseline_regression_gate(demo_project):
@@ -303,3 +305,22 @@ def test_explain_data_is_one_json_block_escaped_for_a_script(demo_project):
     data = json.loads(block)
     assert evil in data["agents"]["evil-agent"]  # descriptions, as written, for "why"
     assert all(len(c) == 5 for c in data["cases"])  # case id, trial, request, expected, got
+
+
+def test_display_paths_drop_the_folder_that_holds_catalog_and_datasets():
+    from agenteval.record.store import RunRecord
+    from agenteval.reports import display_path
+
+    def record(datasets):
+        catalog = {"roots": ["/w/proj/agents"]}
+        return RunRecord(
+            run_id="r", name="r", status="complete", created_at="", catalog=catalog,
+            cases={"datasets": datasets},
+        )  # fmt: skip
+
+    near = record(["/w/proj/datasets/d.yaml"])
+    assert display_path(near, "/w/proj/agents/x.md:3") == "agents/x.md:3"
+    assert display_path(near, "/w/proj/datasets/d.yaml:4") == "datasets/d.yaml:4"
+    assert display_path(near, "/elsewhere/q.md") == "/elsewhere/q.md"  # never "../.."
+    assert display_path(record([]), "/w/proj/agents/sub/x.md") == "sub/x.md"
+    assert display_path(record(["/tmp/d.yaml"]), "/w/proj/agents/x.md") == "/w/proj/agents/x.md"

@@ -275,6 +275,8 @@ def _print_summary(outcome: Any) -> None:
         say(f"errors: {h['errors']} of {h['trials']} trials errored (never scored):", "red")
         for e in data.top_errors:
             say(f"  {e.count}× {e.message}", "red")
+        if r.scorecard is not None and not r.scorecard.scored:
+            say("No trial was scored, so nothing below says how routing went.", "red")
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -178,6 +178,8 @@ def display_path(record: RunRecord, path: str | None) -> str:
         rel = os.path.relpath(path, common)
     except ValueError:  # different drives
         return path
+    if os.path.dirname(common) == common:  # only the filesystem root in common: keep it whole
+        return path
     return path if rel.startswith("..") else rel
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agenteval.reports import (
+    LEXICAL_FLOOR,
     ReportData,
     count_problems,
     fmt_ci,
@@ -38,6 +39,7 @@ def _env() -> Environment:
         clip=clip,
         sentence=lambda s: s[:1].upper() + s[1:],
     )
+    env.globals["LEXICAL_FLOOR"] = LEXICAL_FLOOR
     return env
 
 
