@@ -54,3 +54,26 @@ def test_eta_waits_for_a_steady_rate():
 def test_last_line_is_printed_without_eta():
     lines = lines_for([0.1 * i for i in range(1, 21)], total=20)
     assert lines[-1].startswith("[agenteval] routing: 20/20") and "eta" not in lines[-1]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_bar_shows_no_eta_on_its_first_trial():
+    clock = Clock()
+    stream = FakeTerminal()
+    state = RunState(total=639, started=0.0)
+    with ProgressDisplay(stream, clock=clock) as display:
+        assert display.tty
+        clock.now, state.done = 3.0, 1
+        display(state)
+    first = stream.getvalue()
+    assert "1/639" in first and "eta" not in first
+    stream = FakeTerminal()
+    with ProgressDisplay(stream, clock=clock) as display:
+        for i in range(1, 101):
+            clock.now, state.done = 3.0 + 0.01 * i, i
+            display(state)
+    assert "eta 5s" in stream.getvalue()  # 539 left at 100/s

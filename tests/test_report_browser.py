@@ -156,6 +156,16 @@ def test_hostile_text_is_escaped(browser, tmp_path):
     page.goto(report.as_uri())
     assert page.evaluate("window.pwned") is None
     assert page.locator("img[src=x]").count() == 0
+    # the explain panel shows the hostile description and request as text, never as markup
+    cells = page.locator("#heatmap td.hit")
+    assert cells.count() > 0
+    for i in range(cells.count()):
+        cells.nth(i).click()
+        assert page.evaluate("window.pwned") is None
+        assert page.locator("#explain img").count() == 0
+    page.locator("#confusions tr.pair").first.click()
+    assert evil in page.locator("#explain").inner_text()  # the evil agent's description, shown
+    assert page.evaluate("window.pwned") is None
     html = report.read_text()
     assert "<script>window.pwned" not in html and 'onerror="window' not in html
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html  # shown, as text
