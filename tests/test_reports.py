@@ -205,6 +205,8 @@ def test_worst_agents_say_recall_with_k_of_n_and_interval(demo_project):
     html = (run / "report.html").read_text()
     card = html.split('id="worst-agent"', 1)[1].split("</div></div>", 1)[0]
     assert f"{r.k}/{r.n}" in card and "95% CI" in card
+    ties = [a for a in record.scorecard.worst_agents(99) if a.recall.value == r.value]
+    assert (f"and {len(ties) - 1} more" in card) == (len(ties) > 1)
 
 
 def test_a_lexical_run_says_it_is_a_floor_wherever_its_numbers_show(demo_project):

@@ -66,9 +66,19 @@ def render_html(data: ReportData) -> str:
             problem_counts=count_problems(problems),
             catalog_errors=sum(d["severity"] == "error" for d in problems),
             explain=_explain(data),
+            worst_ties=_worst_ties(data),
             relpath=data.display_path,
         )
     )
+
+
+def _worst_ties(data: ReportData) -> int:
+    """How many other agents share the worst recall (the card names only one)."""
+    card = data.record.scorecard
+    low = data.record.headline.get("min_agent_recall")
+    if card is None or low is None:
+        return 0
+    return sum(1 for a in card.worst_agents(len(card.agents)) if a.recall.value == low) - 1
 
 
 def clip(text: str | None, limit: int = 2000) -> str:
