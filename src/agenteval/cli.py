@@ -267,7 +267,7 @@ def _print_summary(outcome: Any) -> None:
     if problems:
         say(f"catalog: {count_problems(problems)} (agenteval lint lists them with fixes)", "yellow")
         for d in problems[:10]:
-            where = data.display_path(d["path"]) + (f":{d['line']}" if d.get("line") else "")
+            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
             say(f"  {where}: {d['severity']}: {d['message']}", "yellow")
         if len(problems) > 10:
             say(f"  ... and {len(problems) - 10} more", "yellow")

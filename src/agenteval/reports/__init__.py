@@ -89,7 +89,7 @@ class ReportData:
     @property
     def floor_note(self) -> str | None:
         """Said wherever a lexical run's numbers show: they are a floor, not a model's score."""
-        return LEXICAL_FLOOR if self.record.router.get("backend") == "lexical" else None
+        return LEXICAL_FLOOR if part(self.record.router, "backend") == "lexical" else None
 
     @property
     def run_notes(self) -> tuple[str, ...]:
@@ -127,6 +127,13 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
     return paths
 
 
+def part(obj: Any, key: str, default: Any = None) -> Any:
+    """A field of a part of the record, read the same from a mapping or a typed record part."""
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
 def fmt_rate(value: float | None, digits: int = 1) -> str:
     """A rate as a percentage, or n/a when undefined."""
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
@@ -144,7 +151,7 @@ def fmt_kn(rate: Rate, digits: int = 0) -> str:
 
 def catalog_problems(record: RunRecord) -> tuple[Mapping[str, Any], ...]:
     """The errors and warnings among a run's catalog diagnostics, errors first, by file."""
-    diags = [d for d in record.catalog.get("diagnostics", []) if d["severity"] != "info"]
+    diags = [d for d in part(record.catalog, "diagnostics", ()) if d["severity"] != "info"]
     return tuple(
         sorted(diags, key=lambda d: (d["severity"] != "error", str(d["path"]), d["line"] or 0))
     )
@@ -167,8 +174,8 @@ def display_path(record: RunRecord, path: str | None) -> str:
     if not path:
         return ""
     bases = [
-        *record.catalog.get("roots", ()),
-        *(str(Path(p).parent) for p in record.cases.get("datasets", ())),
+        *part(record.catalog, "roots", ()),
+        *(str(Path(p).parent) for p in part(record.cases, "datasets", ())),
     ]
     bases = [b for b in bases if os.path.isabs(b)]
     if not bases or not os.path.isabs(path):

@@ -14,6 +14,7 @@ from agenteval.reports import (
     fmt_ci,
     fmt_kn,
     fmt_rate,
+    part,
     shorten,
 )
 from agenteval.scoring.scorecard import true_label
@@ -75,7 +76,7 @@ def render_html(data: ReportData) -> str:
 def _worst_ties(data: ReportData) -> int:
     """How many other agents share the worst recall (the card names only one)."""
     card = data.record.scorecard
-    low = data.record.headline.get("min_agent_recall")
+    low = part(data.record.headline, "min_agent_recall")
     if card is None or low is None:
         return 0
     return sum(1 for a in card.worst_agents(len(card.agents)) if a.recall.value == low) - 1
@@ -161,8 +162,8 @@ def _explain(data: ReportData) -> dict[str, Any]:
     ]
     involved = {c[3] for c in cases} | {c[4] for c in cases}
     agents = {
-        str(a["name"]): str(a.get("description") or "")
-        for a in data.record.catalog.get("agents", [])
+        str(a["name"]): str(part(a, "description") or "")
+        for a in part(data.record.catalog, "agents", ())
         if a["name"] in involved
     }
     return {"agents": agents, "cases": cases}

@@ -163,15 +163,14 @@ def _attention(data: ReportData) -> list[str]:
             f"> **Catalog: {count_problems(problems)}** (`agenteval lint` lists them with fixes):"
         )
         for d in problems[:MAX_PROBLEMS]:
-            where = data.display_path(d["path"]) + (f":{d['line']}" if d.get("line") else "")
+            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
             lines.append(f"> - `{where}` {d['severity']}: {_cell(shorten(d['message'], 200))}")
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"> - … and {len(problems) - MAX_PROBLEMS} more")
         lines.append("")
     if data.top_errors:
         lines.append(
-            f"> **{h.get('errors', 0)} of {h.get('trials', 0)} trials errored** (never scored). "
-            "Top errors:"
+            f"> **{h['errors']} of {h['trials']} trials errored** (never scored). Top errors:"
         )
         lines += [f"> - {e.count}× {_cell(shorten(e.message, 300))}" for e in data.top_errors]
         lines.append("")
