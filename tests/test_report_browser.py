@@ -84,6 +84,48 @@ def test_laywill_report_in_a_browser(browser, laywill, tmp_path):
     visible = [r for r in rows.all() if r.is_visible()]
     assert 0 < len(visible) < 214
     assert all("python" in r.inner_text().lower() for r in visible)
+    page.fill("#agent-filter", "")
+
+    # misroutes: one full-height table (no scroll box), paths relative to the catalog
+    table = page.locator("#misroutes")
+    assert table.bounding_box()["height"] > 2000
+    sources = page.locator("#misroutes .src").all_inner_texts()
+    assert sources and not any(s.startswith("/") for s in sources)
+    page.fill("#misroute-filter", "mobile")
+    assert "of" in page.locator("#misroute-count").inner_text()
+    page.fill("#misroute-filter", "")
+
+    # a top pair explains itself: cases both ways, both descriptions, shared terms marked
+    pair = page.locator("#confusions tr.pair").first
+    expected, got, count = (pair.locator("td").nth(i).inner_text() for i in range(3))
+    panel = page.locator("#explain")
+    assert not panel.is_visible()
+    pair.click()
+    assert panel.is_visible()
+    assert expected in panel.inner_text() and got in panel.inner_text()
+    assert panel.locator(".desc").count() == 2
+    marks = panel.locator(".desc mark").all_inner_texts()
+    assert marks, "two confused agents share no marked term?"
+    shared = {m.lower() for m in panel.locator(".desc").nth(0).locator("mark").all_inner_texts()}
+    assert shared == {
+        m.lower() for m in panel.locator(".desc").nth(1).locator("mark").all_inner_texts()
+    }
+    ways = panel.locator(".way")
+    assert ways.count() == 2
+    assert ways.nth(0).locator("tr").count() - 1 == int(count)  # header row + one per case
+    assert f"expected {got}, got {expected}" in ways.nth(1).inner_text()  # the other way too
+    page.screenshot(path=str(tmp_path / "laywill-explain.png"), full_page=False)
+
+    # a heatmap cell does the same; the "other" cell lists where the cases went
+    cell = page.locator("#heatmap td.hit[data-g='']").first
+    cell.click()
+    assert "went to a label not shown" in panel.inner_text()
+    rows_shown = panel.locator(".way tr").count() - 1
+    assert rows_shown == int(cell.inner_text())
+    page.locator("#heatmap td.hit:not([data-g=''])").first.press("Enter")
+    assert panel.locator(".desc").count() == 2
+    panel.locator("button.close").click()
+    assert not panel.is_visible()
     page.screenshot(path=str(tmp_path / "laywill.png"), full_page=False)
     assert errors == []
     assert all(u.startswith("file://") for u in requests), requests  # no network assets
@@ -114,6 +156,16 @@ def test_hostile_text_is_escaped(browser, tmp_path):
     page.goto(report.as_uri())
     assert page.evaluate("window.pwned") is None
     assert page.locator("img[src=x]").count() == 0
+    # the explain panel shows the hostile description and request as text, never as markup
+    cells = page.locator("#heatmap td.hit")
+    assert cells.count() > 0
+    for i in range(cells.count()):
+        cells.nth(i).click()
+        assert page.evaluate("window.pwned") is None
+        assert page.locator("#explain img").count() == 0
+    page.locator("#confusions tr.pair").first.click()
+    assert evil in page.locator("#explain").inner_text()  # the evil agent's description, shown
+    assert page.evaluate("window.pwned") is None
     html = report.read_text()
     assert "<script>window.pwned" not in html and 'onerror="window' not in html
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html  # shown, as text

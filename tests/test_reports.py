@@ -98,6 +98,8 @@ def test_compare_command_writes_html_and_markdown(demo_project):
     assert comp.summary_sentence(a="A", b="B") in result.output
     assert (b / "compare.html").exists() and (b / "compare.md").exists()
     assert "McNemar" in (b / "compare.html").read_text()
+    floor = "lexical router is an offline TF-IDF floor"
+    assert floor in (b / "compare.html").read_text()  # both runs are lexical here
 
 
 def test_baseline_regression_gate(demo_project):
@@ -132,3 +134,195 @@ def test_missing_baseline_is_a_clear_error(demo_project):
     result = CliRunner().invoke(main, ["run", "--plain", "--baseline", "reports/nope"])
     assert result.exit_code == 2
     assert "baseline" in result.output and "error:" in result.output
+
+
+# ------------------------------------------------------------------------------------------
+# What the terminal and the reports must say (issue 11, items 9 and 10)
+# ------------------------------------------------------------------------------------------
+
+KEY = "sk-ant-test-reports"
+
+
+def add_duplicate_agents(root: Path) -> None:
+    """Two files claiming one name: an error that `agenteval lint` names by file."""
+    for stem, text in (("dup-one", "Formats SQL"), ("dup-two", "Lints SQL")):
+        (root / "agents" / f"{stem}.md").write_text(
+            f"---\nname: sql-dup\ndescription: {text}\n---\n"
+        )
+
+
+def head(text: str, marker: str) -> str:
+    """The part of a report before `marker` (its first section after the headline)."""
+    assert marker in text
+    return text.split(marker, 1)[0]
+
+
+def test_catalog_problems_are_on_the_terminal_and_atop_both_reports(demo_project):
+    add_duplicate_agents(demo_project)
+    result = CliRunner().invoke(main, ["run", "--plain", "--limit", "10"])
+    (run,) = runs(demo_project)
+    assert "dup-one.md" in result.output and "dup-two.md" in result.output
+    assert "catalog: 1 error" in result.output
+    md = (run / "report.md").read_text()
+    assert "dup-one.md" in head(md, "| metric |") and "`agenteval lint`" in md
+    html = (run / "report.html").read_text()
+    top = head(html, 'id="headline"')
+    assert "dup-one.md" in top and "dup-two.md" in top
+    assert 'class="badge ok">complete' not in html  # not a green "complete" over a broken file
+    assert "1 catalog error" in top
+
+
+def test_a_run_whose_trials_all_errored_says_so(demo_project, stub):
+    from stub_anthropic import Fault
+
+    stub.faults = [Fault.every(1, 400, message="prompt is too long: 250000 tokens")]
+    result = CliRunner().invoke(main, ["run", "--plain", "--router", "anthropic", "--limit", "4"])
+    (run,) = runs(demo_project)
+    needle = "400 invalid_request_error: prompt is too long: 250000 tokens"
+    assert f"4× {needle}" in result.output
+    md = (run / "report.md").read_text()
+    html = (run / "report.html").read_text()
+    for text in (md, html):
+        assert "every scored trial went where it should" not in text
+        assert "No trial was scored" in text
+    assert f"4× {needle}" in head(md, "| metric |")
+    assert f"4×</b> {needle}" in head(html, 'id="headline"')
+
+
+def test_worst_agents_say_recall_with_k_of_n_and_interval(demo_project):
+    result = invoke("run", "--plain")
+    (run,) = runs(demo_project)
+    record = load_record(run)
+    worst = record.scorecard.worst_agents(5)[0]
+    r = worst.recall
+    shown = (
+        f"{worst.name} {100 * r.value:.0f}% ({r.k}/{r.n}) [{100 * r.low:.1f}, {100 * r.high:.1f}]"
+    )
+    assert "worst agents by recall (k/n, 95% interval):" in result.output
+    assert shown in " ".join(result.output.split())
+    md = (run / "report.md").read_text()
+    assert "| agent | recall | k/n | 95% interval | precision | support |" in md
+    html = (run / "report.html").read_text()
+    card = html.split('id="worst-agent"', 1)[1].split("</div></div>", 1)[0]
+    assert f"{r.k}/{r.n}" in card and "95% CI" in card
+    ties = [a for a in record.scorecard.worst_agents(99) if a.recall.value == r.value]
+    assert (f"and {len(ties) - 1} more" in card) == (len(ties) > 1)
+
+
+def test_a_lexical_run_says_it_is_a_floor_wherever_its_numbers_show(demo_project):
+    result = invoke("run", "--plain", "--limit", "10")
+    (run,) = runs(demo_project)
+    floor = "lexical router is an offline TF-IDF floor"
+    assert floor in " ".join(result.output.split())
+    assert floor in head((run / "report.md").read_text(), "| metric |")
+    assert floor in head((run / "report.html").read_text(), 'id="headline"')
+
+
+def test_skipped_output_checks_are_said_on_the_terminal_and_in_markdown(demo_project):
+    result = invoke("run", "--plain")  # output cases, no recorded outputs, no key
+    (run,) = runs(demo_project)
+    said = "carry output checks, not graded"
+    assert said in " ".join(result.output.split())
+    assert said in (run / "report.md").read_text()
+    assert said in (run / "report.html").read_text()
+
+
+# ------------------------------------------------------------------------------------------
+# Large catalogs and "why" (issue 11, item 11)
+# ------------------------------------------------------------------------------------------
+
+
+def synthetic_data(trials, names, **record):
+    from agenteval.record.store import RunRecord
+    from agenteval.reports import ReportData
+    from agenteval.scoring.scorecard import score
+
+    card = score(trials, names)
+    return ReportData(
+        record=RunRecord(
+            run_id="r",
+            name="r",
+            status="complete",
+            created_at="2026-12-01",
+            scorecard=card,
+            **record,
+        ),
+        rows=(),
+    )
+
+
+def trial(case_id, expected, label):
+    from agenteval.execution.runner import Trial
+    from agenteval.routing import Decision
+
+    return Trial(
+        case_id=case_id, trial=0, expected=(expected,), label=label, decision=Decision(agent=label)
+    )
+
+
+def test_heatmap_of_a_large_catalog_picks_rows_by_impact_and_leaves_none_blank():
+    from agenteval.reports.html import HEATMAP_MAX, _heatmap
+
+    names = [f"a{i:02d}" for i in range(45)] + [f"z{i:02d}" for i in range(10)]
+    trials = []
+    for i, name in enumerate(names):
+        away = names[(i + 1) % len(names)]  # every lost case goes somewhere else: 55 columns
+        if name.startswith("a"):  # two cases, one lost
+            trials += [trial(f"{name}/1", name, name), trial(f"{name}/2", name, away)]
+        else:  # one case, lost: the same count, a worse rate; alphabetically last
+            trials.append(trial(f"{name}/1", name, away))
+    heat = _heatmap(synthetic_data(trials, names))
+    assert heat["partial"] and len(heat["rows"]) == HEATMAP_MAX
+    assert {f"z{i:02d}" for i in range(10)} <= set(heat["rows"])  # ties go by impact, not name
+    assert heat["cols"][-1] == "other" and len(heat["cols"]) <= HEATMAP_MAX + 2
+    for name, cells in zip(heat["rows"], heat["cells"], strict=True):
+        shown = sum(count for count, diag, _ in cells if not diag)
+        assert shown == 1, name  # the lost case is in a column or in "other", never blank
+
+
+def test_paths_are_relative_and_outputs_keep_their_newlines(demo_project):
+    invoke("run", "evals/quickstart.yaml", "--plain")
+    (run,) = runs(demo_project)
+    html = (run / "report.html").read_text()
+    misroutes = html.split('id="misroutes"', 1)[1].split("</table>", 1)[0]
+    assert str(demo_project) not in misroutes
+    assert "agents/" in misroutes or "datasets/" in misroutes
+    assert 'class="scroll"' not in html.split('id="misroutes"', 1)[0].rsplit("<h2", 1)[1]
+    failing = html.split('id="output-failures"', 1)[1].split("</table>", 1)[0]
+    assert "```python\n@pytest.mark.flaky(reruns=3)\ndef test_checkout_total():" in failing
+
+
+def test_explain_data_is_one_json_block_escaped_for_a_script(demo_project):
+    evil = "</script><script>window.pwned=1</script> & <!--"
+    (demo_project / "agents" / "evil.md").write_text(
+        f'---\nname: evil-agent\ndescription: \'Handles {evil} <example>user: "{evil}" '
+        "assistant: ok</example>'\n---\nbody\n"
+    )
+    invoke("run", "--plain", "--holdout", "none")
+    (run,) = runs(demo_project)
+    html = (run / "report.html").read_text()
+    assert html.count('<script type="application/json" id="explain-data">') == 1
+    block = html.split('id="explain-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in block and "&" not in block.replace("\\u0026", "")
+    data = json.loads(block)
+    assert evil in data["agents"]["evil-agent"]  # descriptions, as written, for "why"
+    assert all(len(c) == 5 for c in data["cases"])  # case id, trial, request, expected, got
+
+
+def test_display_paths_drop_the_folder_that_holds_catalog_and_datasets():
+    from agenteval.record.store import RunRecord
+    from agenteval.reports import display_path
+
+    def record(datasets):
+        catalog = {"roots": ["/w/proj/agents"]}
+        return RunRecord(
+            run_id="r", name="r", status="complete", created_at="", catalog=catalog,
+            cases={"datasets": datasets},
+        )  # fmt: skip
+
+    near = record(["/w/proj/datasets/d.yaml"])
+    assert display_path(near, "/w/proj/agents/x.md:3") == "agents/x.md:3"
+    assert display_path(near, "/w/proj/datasets/d.yaml:4") == "datasets/d.yaml:4"
+    assert display_path(near, "/elsewhere/q.md") == "/elsewhere/q.md"  # never "../.."
+    assert display_path(record([]), "/w/proj/agents/sub/x.md") == "sub/x.md"
+    assert display_path(record(["/tmp/d.yaml"]), "/w/proj/agents/x.md") == "/w/proj/agents/x.md"

@@ -243,19 +243,40 @@ def run(
 
 
 def _print_summary(outcome: Any) -> None:
+    """The run's numbers on the terminal, with what a reader must know before trusting them."""
     from rich.console import Console
     from rich.table import Table
 
-    from agenteval.reports import fmt_ci, fmt_rate
+    from agenteval.record.store import read_results
+    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate
 
     r = outcome.record
     h = r.headline
+    data = ReportData(record=r, rows=tuple(read_results(outcome.run_dir)))
     console = Console()
-    console.print(
-        f"[bold]{r.name}[/]: {h['cases']} cases, {h['trials']} trials, {h['errors']} errors "
-        f"({r.router.get('backend')} {r.router.get('model')}, holdout {r.holdout})",
-        soft_wrap=True,
+
+    def say(text: str, style: str | None = None) -> None:
+        # text from catalogs and models is printed as is, never read as rich markup
+        console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+    say(
+        f"{r.name}: {h['cases']} cases, {h['trials']} trials, {h['errors']} errors "
+        f"({r.router.get('backend')} {r.router.get('model')}, holdout {r.holdout})"
     )
+    problems = data.problems
+    if problems:
+        say(f"catalog: {count_problems(problems)} (agenteval lint lists them with fixes)", "yellow")
+        for d in problems[:10]:
+            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
+            say(f"  {where}: {d['severity']}: {d['message']}", "yellow")
+        if len(problems) > 10:
+            say(f"  ... and {len(problems) - 10} more", "yellow")
+    if data.top_errors:
+        say(f"errors: {h['errors']} of {h['trials']} trials errored (never scored):", "red")
+        for e in data.top_errors:
+            say(f"  {e.count}× {e.message}", "red")
+        if r.scorecard is not None and not r.scorecard.scored:
+            say("No trial was scored, so nothing below says how routing went.", "red")
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -274,36 +295,36 @@ def _print_summary(outcome: Any) -> None:
     if r.scorecard:
         worst = r.scorecard.worst_agents(5)
         if worst:
-            console.print(
-                "worst agents: "
-                + ", ".join(
-                    f"{a.name} {fmt_rate(a.recall.value, 0)} ({a.recall.k}/{a.recall.n})"
-                    for a in worst
-                )
+            say(
+                "worst agents by recall (k/n, 95% interval): "
+                + ", ".join(f"{a.name} {fmt_kn(a.recall)}" for a in worst)
             )
+    for note in (data.floor_note, *data.run_notes):
+        if note:
+            say(f"note: {note}", "dim")
     if r.cost_usd is None:
-        console.print(
+        say(
             f"cost: unknown (no price for {r.router.get('model')} in the price table; "
-            "add it under router.prices)",
-            soft_wrap=True,
+            "add it under router.prices)"
         )
     elif r.cost_usd:
-        console.print(f"cost: ${r.cost_usd:.4f}")
+        say(f"cost: ${r.cost_usd:.4f}")
     if r.status != "complete":
-        console.print(
-            f"[yellow]run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
-            f"finish it with: agenteval run --resume {outcome.run_dir}[/]"
+        say(
+            f"run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
+            f"finish it with: agenteval run --resume {outcome.run_dir}",
+            "yellow",
         )
     if r.comparison:
         from agenteval.scoring.compare import Comparison
 
         comp = Comparison.from_dict(r.comparison)
         sentence = comp.summary_sentence(a=f"baseline {r.baseline['run_id']}", b="this run")
-        console.print(sentence[:1].upper() + sentence[1:], soft_wrap=True)
-    console.print(f"report: {outcome.run_dir / 'report.html'}")
+        say(sentence[:1].upper() + sentence[1:])
+    say(f"report: {outcome.run_dir / 'report.html'}")
     for g in r.gates:
         if not g["passed"]:
-            console.print(f"[red]gate failed: {g['name']}: {g['message']}[/]", soft_wrap=True)
+            say(f"gate failed: {g['name']}: {g['message']}", "red")
     if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
         click.echo(f"error: {r.stopped_reason.removeprefix('stopped: ')}", err=True)
 

@@ -528,6 +528,7 @@ def _catalog_info(loaded: Loaded) -> dict[str, Any]:
         "agents": [
             {
                 "name": a.name,
+                "description": a.description,  # reports show it beside a confusion ("why")
                 "path": str(a.path),
                 "line": a.line,
                 "model": a.model,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,21 @@ from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.record.history import TrendRow, read_history, trend_rows
 from agenteval.record.store import RunRecord, read_outputs
 from agenteval.scoring.compare import Comparison
+from agenteval.stats import Rate
+
+MAX_ERROR_KINDS = 5
+LEXICAL_FLOOR = (
+    "The lexical router is an offline TF-IDF floor: it matches words, not meaning, so its "
+    "numbers are a lower bound for a model router to beat, not what a model would score."
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorCount:
+    """One error message and how many trials ended with it."""
+
+    message: str
+    count: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,21 +58,47 @@ class ReportData:
         c = self.record.comparison
         return Comparison.from_dict(c) if c else None
 
-    @property
+    @cached_property  # templates read it many times
     def prompts(self) -> dict[str, str]:
         return {r.case.id: r.case.prompt for r in self.rows}
 
-    @property
+    @cached_property  # templates read it many times
     def misroutes(self) -> tuple[ResultRow, ...]:
         return tuple(r for r in self.rows if r.trial.label is not None and not r.trial.correct)
 
-    @property
+    @cached_property  # templates read it many times
     def errors(self) -> tuple[ResultRow, ...]:
         return tuple(r for r in self.rows if r.trial.label is None)
 
     @property
     def failed_gates(self) -> tuple[Mapping[str, Any], ...]:
         return tuple(g for g in self.record.gates if not g["passed"])
+
+    @cached_property  # templates read it many times
+    def top_errors(self) -> tuple[ErrorCount, ...]:
+        """The most frequent error messages of errored trials, most frequent first."""
+        counts = Counter(" ".join((r.trial.error or "unknown error").split()) for r in self.errors)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return tuple(ErrorCount(message=m, count=n) for m, n in ranked[:MAX_ERROR_KINDS])
+
+    @cached_property  # templates read it many times
+    def problems(self) -> tuple[Mapping[str, Any], ...]:
+        """Catalog and dataset errors and warnings (not notes), errors first."""
+        return catalog_problems(self.record)
+
+    @property
+    def floor_note(self) -> str | None:
+        """Said wherever a lexical run's numbers show: they are a floor, not a model's score."""
+        return LEXICAL_FLOOR if part(self.record.router, "backend") == "lexical" else None
+
+    @property
+    def run_notes(self) -> tuple[str, ...]:
+        """The record's notes, but for the router choice (the header shows that)."""
+        return tuple(n for n in self.record.notes if not n.startswith("router: "))
+
+    def display_path(self, path: str | None) -> str:
+        """A catalog or dataset path relative to the folder holding them all."""
+        return display_path(self.record, path)
 
 
 def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Path]:
@@ -83,6 +127,13 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
     return paths
 
 
+def part(obj: Any, key: str, default: Any = None) -> Any:
+    """A field of a part of the record, read the same from a mapping or a typed record part."""
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
 def fmt_rate(value: float | None, digits: int = 1) -> str:
     """A rate as a percentage, or n/a when undefined."""
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
@@ -90,6 +141,53 @@ def fmt_rate(value: float | None, digits: int = 1) -> str:
 
 def fmt_ci(ci: Sequence[float] | None) -> str:
     return "" if not ci else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def fmt_kn(rate: Rate, digits: int = 0) -> str:
+    """A rate with its counts and interval, e.g. `14% (1/7) [2.6, 51.3]`; n/a when undefined."""
+    ci = fmt_ci(None if rate.low is None or rate.high is None else (rate.low, rate.high))
+    return f"{fmt_rate(rate.value, digits)} ({rate.k}/{rate.n})" + (f" {ci}" if ci else "")
+
+
+def catalog_problems(record: RunRecord) -> tuple[Mapping[str, Any], ...]:
+    """The errors and warnings among a run's catalog diagnostics, errors first, by file."""
+    diags = [d for d in part(record.catalog, "diagnostics", ()) if d["severity"] != "info"]
+    return tuple(
+        sorted(diags, key=lambda d: (d["severity"] != "error", str(d["path"]), d["line"] or 0))
+    )
+
+
+def count_problems(problems: Sequence[Mapping[str, Any]]) -> str:
+    """`1 error, 2 warnings`, counting what `catalog_problems` returned."""
+    errors = sum(d["severity"] == "error" for d in problems)
+    warnings = len(problems) - errors
+    parts = [(errors, "error"), (warnings, "warning")]
+    return ", ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts if n)
+
+
+def display_path(record: RunRecord, path: str | None) -> str:
+    """`path` relative to the folder that holds the run's catalog roots and datasets.
+
+    Absolute paths of a checkout squeeze report tables and differ from machine to machine; the
+    part below the common folder is what tells files apart.
+    """
+    if not path:
+        return ""
+    bases = [
+        *part(record.catalog, "roots", ()),
+        *(str(Path(p).parent) for p in part(record.cases, "datasets", ())),
+    ]
+    bases = [b for b in bases if os.path.isabs(b)]
+    if not bases or not os.path.isabs(path):
+        return path
+    try:
+        common = os.path.commonpath(bases)
+        rel = os.path.relpath(path, common)
+    except ValueError:  # different drives
+        return path
+    if os.path.dirname(common) == common:  # only the filesystem root in common: keep it whole
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def shorten(text: str | None, limit: int = 160) -> str:

@@ -7,9 +7,21 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from agenteval.reports import ReportData, fmt_ci, fmt_rate, shorten
+from agenteval.reports import (
+    LEXICAL_FLOOR,
+    ReportData,
+    count_problems,
+    fmt_ci,
+    fmt_kn,
+    fmt_rate,
+    part,
+    shorten,
+)
+from agenteval.scoring.scorecard import true_label
 
 HEATMAP_MAX = 40
+OTHER = "other"
+EXPLAIN_PROMPT_MAX = 600  # characters of a request kept for the click-to-explain panel
 
 
 @cache
@@ -21,8 +33,14 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        rate=fmt_rate, ci=fmt_ci, shorten=shorten, sentence=lambda s: s[:1].upper() + s[1:]
+        rate=fmt_rate,
+        ci=fmt_ci,
+        kn=fmt_kn,
+        shorten=shorten,
+        clip=clip,
+        sentence=lambda s: s[:1].upper() + s[1:],
     )
+    env.globals["LEXICAL_FLOOR"] = LEXICAL_FLOOR
     return env
 
 
@@ -34,8 +52,7 @@ def warm_templates() -> None:
 def render_html(data: ReportData) -> str:
     """Render the HTML report of a run."""
     card = data.record.scorecard
-    heat = _heatmap(data)
-    chart = history_chart(data)
+    problems = data.problems
     return (
         _env()
         .get_template("report.html.j2")
@@ -44,47 +61,112 @@ def render_html(data: ReportData) -> str:
             h=data.record.headline,
             card=card,
             data=data,
-            heat=heat,
-            chart=chart,
-            problems=[
-                d for d in data.record.catalog.get("diagnostics", []) if d["severity"] != "info"
-            ],
+            heat=_heatmap(data),
+            chart=history_chart(data),
+            problems=problems,
+            problem_counts=count_problems(problems),
+            catalog_errors=sum(d["severity"] == "error" for d in problems),
+            explain=_explain(data),
+            worst_ties=_worst_ties(data),
+            relpath=data.display_path,
         )
     )
 
 
-def _heatmap(data: ReportData) -> dict[str, Any] | None:
-    """The confusion matrix; for a large catalog, the rows and columns with the most errors.
+def _worst_ties(data: ReportData) -> int:
+    """How many other agents share the worst recall (the card names only one)."""
+    card = data.record.scorecard
+    low = part(data.record.headline, "min_agent_recall")
+    if card is None or low is None:
+        return 0
+    return sum(1 for a in card.worst_agents(len(card.agents)) if a.recall.value == low) - 1
 
-    Rows are the expected labels that lost the most cases, columns the labels those cases went
-    to (the `invalid` column is kept whenever it holds any), so a 200-agent heatmap stays dense.
+
+def clip(text: str | None, limit: int = 2000) -> str:
+    """Cut long text to `limit` characters, keeping its newlines and indentation."""
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _heatmap(data: ReportData) -> dict[str, Any] | None:
+    """The confusion matrix; for a large catalog, the rows and columns with the most impact.
+
+    Rows are the expected labels that lost the most cases (ties: the larger share of their
+    cases, then the one confusion that took most of them), columns the labels those cases went
+    to, most first, plus `other` for the cases that went to a label not shown as a column, so
+    every lost case of a shown row is in some cell. Extra columns (`invalid`, ...) are kept
+    whenever they hold any.
     """
     card = data.record.scorecard
     if card is None or not card.scored:
         return None
     labels, columns = list(card.labels), list(card.columns)
     n = len(labels)
-    matrix = [list(row) for row in card.confusion]
-    invalid = len(columns) - 1
+    count = {(i, j): c for i, row in enumerate(card.confusion[:n]) for j, c in enumerate(row) if c}
+    extra = list(range(n, len(columns)))
     if n <= HEATMAP_MAX:
-        rows, cols = list(range(n)), [*range(n), invalid]
+        rows, cols, other = list(range(n)), [*range(n), *extra], False
     else:
-        lost = {i: sum(c for j, c in enumerate(matrix[i]) if j != i) for i in range(n)}
-        rows = sorted((i for i in lost if lost[i]), key=lambda i: (-lost[i], labels[i]))
-        rows = sorted(rows[:HEATMAP_MAX])
-        went = {j: sum(matrix[i][j] for i in rows if i != j) for j in range(len(columns))}
-        cols = sorted((j for j in went if went[j] and j != invalid), key=lambda j: -went[j])
-        cols = sorted({*cols[:HEATMAP_MAX], *(r for r in rows if r in cols[:HEATMAP_MAX])})
-        if went[invalid]:
-            cols.append(invalid)
-    peak = max((matrix[i][j] for i in rows for j in cols), default=0) or 1
+        lost = [0] * n
+        support = [0] * n
+        biggest = [0] * n
+        for (i, j), c in count.items():
+            support[i] += c
+            if i != j:
+                lost[i] += c
+                biggest[i] = max(biggest[i], c)
+        hit = [i for i in range(n) if lost[i]]
+        hit.sort(key=lambda i: (-lost[i], -lost[i] / support[i], -biggest[i], labels[i]))
+        rows = hit[:HEATMAP_MAX]
+        chosen = set(rows)
+        went: dict[int, int] = {}
+        for (i, j), c in count.items():
+            if i in chosen and i != j and j < n:
+                went[j] = went.get(j, 0) + c
+        cols = sorted(went, key=lambda j: (-went[j], columns[j]))[:HEATMAP_MAX]
+        cols += [j for j in extra if any(count.get((i, j)) for i in rows)]
+        other = True
+    shown = set(cols)
+    cells = []
+    for i in rows:
+        line = [(count.get((i, j), 0), i == j) for j in cols]
+        if other:
+            rest = sum(c for (a, j), c in count.items() if a == i and j != i and j not in shown)
+            line.append((rest, False))
+        cells.append(line)
+    peak = max((c for line in cells for c, _ in line), default=0) or 1
     return {
         "rows": [labels[i] for i in rows],
-        "cols": [columns[j] for j in cols],
-        "cells": [[(matrix[i][j], i == j, matrix[i][j] / peak) for j in cols] for i in rows],
+        "cols": [columns[j] for j in cols] + ([OTHER] if other else []),
+        "cells": [[(c, diag, c / peak) for c, diag in line] for line in cells],
         "partial": len(rows) < n,
         "total": n,
     }
+
+
+def _explain(data: ReportData) -> dict[str, Any]:
+    """What the click-to-explain panel needs: misrouted cases and the descriptions involved.
+
+    Goes into the page as one `<script type="application/json">` block (`tojson` escapes `<`,
+    `>`, `&` and `'` there), and the page's script builds the panel with text nodes only.
+    """
+    cases = [
+        [
+            row.case.id,
+            row.trial.trial,
+            clip(row.case.prompt, EXPLAIN_PROMPT_MAX),
+            true_label(row.trial),
+            row.trial.label,
+        ]
+        for row in data.misroutes
+    ]
+    involved = {c[3] for c in cases} | {c[4] for c in cases}
+    agents = {
+        str(a["name"]): str(part(a, "description") or "")
+        for a in part(data.record.catalog, "agents", ())
+        if a["name"] in involved
+    }
+    return {"agents": agents, "cases": cases}
 
 
 def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict[str, Any] | None:

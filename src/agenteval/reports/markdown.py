@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from agenteval.reports import ReportData, fmt_ci, fmt_rate, shorten
+from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, shorten
 
 MAX_MISROUTES = 10
 MAX_BYTES = 60_000
+MAX_PROBLEMS = 10
 
 
 def render_markdown(data: ReportData) -> str:
@@ -23,6 +24,7 @@ def render_markdown(data: ReportData) -> str:
         + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else "")
         + (" · cost unknown (model not in the price table)" if r.cost_usd is None else ""),
         "",
+        *_attention(data),
         "| metric | value | 95% interval |",
         "|---|---:|---|",
         f"| accuracy | {fmt_rate(h.get('accuracy'))} | {fmt_ci(h.get('accuracy_ci'))} |",
@@ -59,14 +61,14 @@ def render_markdown(data: ReportData) -> str:
         worst = card.worst_agents(8)
         if worst:
             lines += [
-                "### Worst agents",
+                "### Worst agents (by recall)",
                 "",
-                "| agent | recall | precision | support |",
-                "|---|---:|---:|---:|",
+                "| agent | recall | k/n | 95% interval | precision | support |",
+                "|---|---:|---:|---|---:|---:|",
             ]
             lines += [
-                f"| `{a.name}` | {fmt_rate(a.recall.value)} | {fmt_rate(a.precision.value)} "
-                f"| {a.support} |"
+                f"| `{a.name}` | {fmt_rate(a.recall.value)} | {a.recall.k}/{a.recall.n} | "
+                f"{fmt_ci(_ci(a.recall))} | {fmt_rate(a.precision.value)} | {a.support} |"
                 for a in worst
             ]
             lines.append("")
@@ -131,19 +133,51 @@ def render_markdown(data: ReportData) -> str:
                 f"{', '.join(f'`{e}`' for e in row.trial.expected)} | `{row.trial.label}` |"
             )
         lines.append("")
+    elif card is not None and not card.scored:
+        lines += [
+            "### Misroutes",
+            "",
+            f"No trial was scored: all {card.trials} errored, so there is nothing to say about "
+            "routing yet (the errors are listed above).",
+            "",
+        ]
     if data.errors:
         lines += [f"### Errors ({len(data.errors)})", ""]
         lines += [
             f"- `{row.case.id}`: {_cell(shorten(row.trial.error, 200))}" for row in data.errors[:5]
         ]
         lines.append("")
-    problems = [d for d in r.catalog.get("diagnostics", []) if d["severity"] != "info"]
-    if problems:
-        lines += [f"Catalog: {len(problems)} problems (`agenteval lint` lists them).", ""]
     text = "\n".join(lines)
     if len(text.encode()) > MAX_BYTES:
         text = text.encode()[:MAX_BYTES].decode(errors="ignore") + "\n\n… (truncated)\n"
     return text
+
+
+def _attention(data: ReportData) -> list[str]:
+    """What a reader must know before the numbers: catalog problems, errors, caveats."""
+    h = data.record.headline
+    lines: list[str] = []
+    problems = data.problems
+    if problems:
+        lines.append(
+            f"> **Catalog: {count_problems(problems)}** (`agenteval lint` lists them with fixes):"
+        )
+        for d in problems[:MAX_PROBLEMS]:
+            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
+            lines.append(f"> - `{where}` {d['severity']}: {_cell(shorten(d['message'], 200))}")
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"> - … and {len(problems) - MAX_PROBLEMS} more")
+        lines.append("")
+    if data.top_errors:
+        lines.append(
+            f"> **{h['errors']} of {h['trials']} trials errored** (never scored). Top errors:"
+        )
+        lines += [f"> - {e.count}× {_cell(shorten(e.message, 300))}" for e in data.top_errors]
+        lines.append("")
+    for note in (data.floor_note, *data.run_notes):
+        if note:
+            lines += [f"> {_cell(note)}", ""]
+    return lines
 
 
 def _cell(text: str) -> str:
