@@ -12,7 +12,7 @@ from agenteval.views import Holdout, build_views
 
 def test_parse():
     assert str(Holdout.parse("kfold:5")) == "kfold:5"
-    assert str(Holdout.parse(None)) == "none"
+    assert str(Holdout.parse("none")) == "none"
     for bad in ("kfold:1", "folds", "kfold:x"):
         with pytest.raises(ConfigError):
             Holdout.parse(bad)

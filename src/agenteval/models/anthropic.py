@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from agenteval.errors import RouterError
@@ -165,9 +165,8 @@ class AnthropicClient:
             if left <= 0:
                 break
             try:
-                message = await asyncio.wait_for(
-                    self.client().messages.create(**params, extra_headers=headers or None),
-                    timeout=left,
+                message = await _within(
+                    self.client().messages.create(**params, extra_headers=headers or None), left
                 )
             except asyncio.TimeoutError:
                 return None, f"no answer within the {self.deadline_s:g} s deadline"
@@ -252,6 +251,22 @@ class AnthropicClient:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+async def _within(call: Awaitable[Any], seconds: float) -> Any:
+    """Await ``call`` for at most ``seconds``. Unlike `asyncio.wait_for`, the caller is not held
+    while a cancelled HTTP read unwinds: the deadline is the deadline.
+
+    Raises:
+        asyncio.TimeoutError: when the time is up.
+    """
+    task = asyncio.ensure_future(call)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "never retrieved"
+        raise asyncio.TimeoutError
+    return task.result()
 
 
 def _overload_watch(callbacks: list[Callable[[], None]]) -> Any:

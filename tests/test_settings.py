@@ -1,0 +1,113 @@
+"""Run settings (settings.py): resolved once, stored in the record, and resume rules kept in the
+library; one gate table behind the config, --fail-under, the CLI help and the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, run_config
+
+from agenteval.cli import main
+from agenteval.config import GATES, EvalConfig, load_config
+from agenteval.errors import ConfigError
+from agenteval.pipeline import recorded_settings
+from agenteval.record.store import load_record
+from agenteval.settings import Overrides, RunSettings, resolve
+
+
+def test_settings_round_trip_through_the_record(demo_project):
+    settings = resolve(EvalConfig(), Overrides(limit=4))
+    assert RunSettings.from_dict(settings.to_dict()) == settings
+    outcome = run_config(EvalConfig(), limit=4)
+    assert recorded_settings(load_record(outcome.run_dir)).to_dict() == outcome.record.settings
+
+
+@pytest.mark.parametrize(
+    "change", [{"trials": 2}, {"holdout": "none"}, {"limit": 3}, {"backend": "mock"}]
+)
+def test_library_resume_refuses_a_change_that_changes_answers(demo_project, change):
+    """Finding 4: the rule lives in the library, not only in the CLI."""
+    first = run_config(EvalConfig(), limit=4)
+    with pytest.raises(ConfigError, match="cannot change when resuming"):
+        run_config(EvalConfig(), resume=first.run_dir, **({"limit": 4} | change))
+
+
+def test_library_resume_may_change_budget_concurrency_and_cache(demo_project):
+    first = run_config(EvalConfig(), limit=4)
+    settings = recorded_settings(load_record(first.run_dir)).resume_with(
+        max_cost_usd=5.0, concurrency=2, cache=False
+    )
+    from agenteval.pipeline import run_eval
+
+    again = run_eval(settings, resume=first.run_dir)
+    assert again.record.status == "complete"
+
+
+def test_every_gate_in_the_table_is_accepted_by_the_config_and_fail_under(tmp_path):
+    """Finding 5: `gates: {macro_f1: 0.5}` was refused while `--fail-under macro_f1=0.5` worked."""
+    from agenteval.scoring.gates import parse_fail_under
+
+    for name in GATES:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"gates:\n  {name}: 0.5\n")
+        assert load_config(path).gates.thresholds() == {name: 0.5}
+        assert parse_fail_under([f"{name}=0.5"]) == ((name, 0.5),)
+
+
+def test_cli_help_and_readme_list_exactly_the_gate_table():
+    help_text = CliRunner().invoke(main, ["run", "--help"], terminal_width=400).output
+    flat = " ".join(help_text.split())
+    assert all(name in flat for name in GATES)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `--fail-under"))
+    assert re.findall(r"`([a-z0-9_]+)`", row.split("|")[2]) == list(GATES)
+
+
+def test_the_backend_is_chosen_once_and_says_why(demo_project):
+    offline = resolve(EvalConfig(), env={})
+    online = resolve(EvalConfig(), env={"ANTHROPIC_API_KEY": "sk-ant-x"})
+    assert (offline.backend, offline.backend_reason) == (
+        "lexical",
+        "offline: ANTHROPIC_API_KEY is not set",
+    )
+    assert (online.backend, online.backend_reason) == ("anthropic", "ANTHROPIC_API_KEY is set")
+    assert online.model == "claude-sonnet-5-5"
+
+
+def test_runs_are_named_after_their_catalog(tmp_path):
+    catalog = tmp_path / "team-catalog" / ".claude" / "agents"
+    catalog.mkdir(parents=True)
+    settings = resolve(EvalConfig(), Overrides(agents=(catalog,)), env={})
+    assert settings.name == "team-catalog"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--trials", "0"], "--trials must be at least 1"),
+        (["--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--max-cost", "-1"], "--max-cost must be a positive amount"),
+        (["--limit", "-5"], "--limit must be at least 1"),
+        (["--model", "opus", "--router", "lexical"], "--model has no effect with the lexical"),
+    ],
+)
+def test_bad_options_are_one_error_line(demo_project, args, words):
+    result = CliRunner().invoke(main, ["run", "--plain", *args])
+    assert result.exit_code == 2
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert lines[-1].startswith("error: ") and words in lines[-1]
+    assert "pydantic" not in result.output and "http" not in result.stderr
+
+
+def test_config_path_is_resolved_relative_to_the_config(tmp_path: Path):
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "agents").mkdir()
+    path = tmp_path / "evals" / "x.yaml"
+    path.write_text("agents: [../agents]\nout: ../reports\n")
+    settings = resolve(load_config(path), env={})
+    assert settings.agents == ((tmp_path / "agents").resolve(),)
+    assert settings.out == (tmp_path / "reports").resolve()
+    assert settings.name == "x"
