@@ -24,9 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = (ROOT / "src" / "agenteval" / "data" / "claude-code-version").read_text().strip()
-INSTALL = (
-    f"npm install --prefix .tools --no-audit --no-fund @anthropic-ai/claude-code@{VERSION}"
-)
+INSTALL = f"npm install --prefix .tools --no-audit --no-fund @anthropic-ai/claude-code@{VERSION}"
 LISTING_HEAD = "Available agent types for the Agent tool:"
 TEST_KEY = "sk-ant-test-conformance-0000"
 QUIET_ENV = {
@@ -127,25 +125,16 @@ def listing_text(body: dict[str, Any]) -> str:
 def split_listing(listing: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """Split a listing into (name, rest) entries at lines ``- NAME: `` for the known names.
 
-    The listing ends at the first blank line that is not followed by another entry's line.
+    The last entry runs to the end of `listing` (what follows the list is not cut off here,
+    since a description may hold blank lines too).
     """
-    starts = sorted(
-        {
-            at
-            for name in names
-            for at in _line_starts(listing, f"- {name}: ")
-        }
-    )
+    starts = sorted({at for name in names for at in _line_starts(listing, f"- {name}: ")})
     entries: list[tuple[str, str]] = []
     for i, at in enumerate(starts):
         end = starts[i + 1] - 1 if i + 1 < len(starts) else len(listing)
         chunk = listing[at:end]
         name = max((n for n in names if chunk.startswith(f"- {n}: ")), key=len)
-        rest = chunk[len(name) + 4 :]
-        if i + 1 == len(starts):  # the last entry ends with its "(Tools: ...)" line
-            close = rest.find(")\n\n")
-            rest = rest[: close + 1] if close >= 0 else rest.rstrip("\n")
-        entries.append((name, rest))
+        entries.append((name, chunk[len(name) + 4 :]))
     return tuple(entries)
 
 

@@ -147,6 +147,4 @@ def load_catalog(paths: Iterable[Path], *, version: str | None = None) -> Catalo
         )
     agents = tuple(sorted(by_name.values(), key=lambda a: (a.name.lower(), a.name)))
     reading = read_texts(texts, version=version or default_version())
-    return Catalog(
-        agents=agents, diagnostics=tuple(diagnostics), roots=paths, claude_code=reading
-    )
+    return Catalog(agents=agents, diagnostics=tuple(diagnostics), roots=paths, claude_code=reading)

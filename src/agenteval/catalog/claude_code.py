@@ -45,6 +45,7 @@ _FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 _RETRY_LINE = re.compile(r"([\w-]+):\s+([^\r\n]+)")
 _RETRY_CHARS = frozenset("{}[]*&#!|>%@`")
 _LEADING_TABS = re.compile(r"^\t+")
+_WRAPPED = frozenset({'""', "''", "[]", "{}"})  # values the retry leaves alone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,11 +153,40 @@ def version_tuple(version: str) -> tuple[int, ...]:
 # -- YAML 1.2 ----------------------------------------------------------------------------------
 
 
+# Raw control characters YAML forbids but the CLI's parser accepts: swapped for private-use code
+# points before parsing and back after, so ruamel reads what the CLI reads.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_STAND_IN = 0xF0000
+_RESTORE = re.compile("[\U000f0000-\U000f009f]")
+
+
 @cache
 def _yaml() -> Any:
     from ruamel.yaml import YAML  # the C parser when ruamel.yaml.clib is installed
 
-    return YAML(typ="safe")
+    yaml = YAML(typ="safe")
+
+    def as_text(loader: Any, node: Any) -> Any:
+        return loader.construct_scalar(node)
+
+    def as_int(loader: Any, node: Any) -> Any:
+        # The YAML 1.2 core schema has no `1_000`; ruamel still reads it as a number.
+        return node.value if "_" in node.value else loader.construct_yaml_int(node)
+
+    # The CLI's YAML 1.2 core schema has no timestamps: `2024-05-01` stays text.
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", as_text)
+    yaml.constructor.add_constructor("tag:yaml.org,2002:int", as_int)
+    return yaml
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, str):
+        return _RESTORE.sub(lambda m: chr(ord(m.group()) - _STAND_IN), value)
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    if isinstance(value, dict):
+        return {_restore(k): _restore(v) for k, v in value.items()}
+    return value
 
 
 class AliasBombError(ValueError):
@@ -189,10 +219,12 @@ def load_yaml12(text: str) -> Any:
     """
     if count_aliases(text) > MAX_ALIASES:
         raise AliasBombError(f"more than {MAX_ALIASES} YAML aliases")
+    swapped = _CONTROL.subn(lambda m: chr(_STAND_IN + ord(m.group())), text)
     try:
-        return _yaml().load(text)
+        value = _yaml().load(swapped[0])
     except Exception as exc:  # ruamel raises many unrelated classes
         raise ValueError(str(exc)) from exc
+    return _restore(value) if swapped[1] else value
 
 
 def retry_text(frontmatter: str) -> str:
@@ -209,7 +241,12 @@ def retry_text(frontmatter: str) -> str:
 
 
 def _needs_quotes(value: str) -> bool:
-    if len(value) >= 2 and (value[0], value[-1]) in (('"', '"'), ("'", "'"), ("[", "]"), ("{", "}")):
+    if len(value) >= 2 and (value[0], value[-1]) in (
+        ('"', '"'),
+        ("'", "'"),
+        ("[", "]"),
+        ("{", "}"),
+    ):
         return False
     return ": " in value or any(c in _RETRY_CHARS for c in value)
 
@@ -262,9 +299,7 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
                 fence_mid_line=mid_line,
             )
     if not isinstance(meta, Mapping):
-        return skipped(
-            "cc-name-not-text", "the frontmatter is not a mapping", retried=retried
-        )
+        return skipped("cc-name-not-text", "the frontmatter is not a mapping", retried=retried)
     keys = tuple(str(k) for k in meta)
     common: dict[str, Any] = {"retried": retried, "fence_mid_line": mid_line, "keys": keys}
     name, description = meta.get("name"), meta.get("description")
@@ -316,9 +351,7 @@ def tools_text(tools: Any, disallowed: Any) -> str:
 # punctuation, symbols, digits, then letters with case ignored at first. Other control
 # characters are ignored; characters beyond ASCII sort after every ASCII one, by code point
 # (as measured with the CLI).
-_ASCII_ORDER = (
-    "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
-)
+_ASCII_ORDER = "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
 _WEIGHT = {c: i for i, c in enumerate(_ASCII_ORDER)}
 
 

@@ -287,9 +287,7 @@ def explain(code: str) -> str:
         KeyError: when the code is not in the table.
     """
     rule = RULES[code]
-    return (
-        f"{rule.code} ({rule.severity}): {rule.title}\n\n{rule.explanation}\n\nFix: {rule.fix}\n"
-    )
+    return f"{rule.code} ({rule.severity}): {rule.title}\n\n{rule.explanation}\n\nFix: {rule.fix}\n"
 
 
 def diagnostic(

@@ -10,7 +10,7 @@ and what `catalog.reading: recovered` routes; Claude Code's own reading is in `c
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,9 @@ class Agent:
         return "All tools"
 
 
-def parse_agent_file(path: Path, data: bytes | None = None) -> tuple[Agent | None, list[Diagnostic]]:
+def parse_agent_file(
+    path: Path, data: bytes | None = None
+) -> tuple[Agent | None, list[Diagnostic]]:
     """Parse one file (its bytes `data`, read from `path` when not given).
 
     Returns:
