@@ -328,7 +328,7 @@ def _tool_names(value: Any) -> list[str] | None:
     """None means "every tool"."""
     if value is None or isinstance(value, Mapping):
         return None
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         items = [str(v).strip() for v in value]
     else:
         items = [s.strip() for s in str(value).split(",")]

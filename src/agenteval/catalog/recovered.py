@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from agenteval.catalog.claude_code import MAX_ALIASES, count_aliases
+from agenteval.catalog.claude_code import MAX_ALIASES, count_aliases, tools_text
 from agenteval.catalog.diagnostics import Diagnostic, Severity
 
 # Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
@@ -93,11 +93,7 @@ class Agent:
     @property
     def tools_text(self) -> str:
         """The tools as Claude Code shows them to the routing model."""
-        if self.tools:
-            return ", ".join(self.tools)
-        if self.disallowed_tools:
-            return "All tools except " + ", ".join(self.disallowed_tools)
-        return "All tools"
+        return tools_text(self.tools, self.disallowed_tools)
 
 
 def parse_agent_file(
