@@ -104,3 +104,24 @@ def test_fingerprint_follows_what_a_router_sees(tmp_path):
     assert load_catalog([tmp_path / "agents"]).fingerprint == a.fingerprint
     (tmp_path / "agents" / "good.md").write_text(GOOD.replace("Fixes things", "Fixes bugs"))
     assert load_catalog([tmp_path / "agents"]).fingerprint != a.fingerprint
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unclosed_quoted_turns_parse_in_linear_time(tmp_path):
+    """500 KB of `user: "` turns that never close (33 s before the parser was made linear)."""
+    import time
+
+    from agenteval.cases import extract_examples
+
+    turns = '  user: "please look at this\n' * 18_000  # ~500 KB
+    text = f"---\nname: slow\ndescription: |\n  Use it. <example>\n{turns}  </example>\n---\n"
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "slow.md").write_text(text)
+    start = time.perf_counter()
+    cat = load_catalog([tmp_path / "agents"])
+    (example,) = extract_examples(cat.agents[0])
+    elapsed = time.perf_counter() - start
+    assert example.user is not None and "please look at this" in example.user
+    assert elapsed < 2.0, f"{elapsed:.1f} s for 500 KB of unclosed turns"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import bisect
+import functools
 import html
 import json
 import re
@@ -192,24 +194,33 @@ def _turn_markers(text: str) -> list[re.Match[str]]:
 
     A quoted turn ends at its quote character followed by a line break, a tag, the next marker
     or the end, so an apostrophe inside single quotes (`'I've added it'`) does not end it early.
+    Linear in the text: the places where each kind of quote can end a turn are found in one
+    scan, then looked up by position (an unclosed quote no longer rescans the rest per marker).
     """
     kept: list[re.Match[str]] = []
+    closes: dict[str, list[int]] = {}
     skip_until = -1
     for mk in _TURN.finditer(text):
         if mk.start() < skip_until:
             continue
         kept.append(mk)
-        rest = text[mk.end() :]
-        body = rest.lstrip()
-        close = _QUOTES.get(body[:1])
+        at = _SPACES.match(text, mk.end()).end()
+        close = _QUOTES.get(text[at : at + 1])
         if close:
-            start = mk.end() + len(rest) - len(body) + 1
-            end = re.compile(
-                re.escape(close) + r"[ \t]*(?:\n|(?=<)|(?=" + _TURN.pattern + r")|$)", re.I
-            )
-            found = end.search(text, start)
-            skip_until = found.start() if found else -1
+            if close not in closes:
+                closes[close] = [m.start() for m in _quote_end(close).finditer(text)]
+            ends = closes[close]
+            k = bisect.bisect_left(ends, at + 1)
+            skip_until = ends[k] if k < len(ends) else -1
     return kept
+
+
+_SPACES = re.compile(r"\s*")
+
+
+@functools.cache
+def _quote_end(close: str) -> re.Pattern[str]:
+    return re.compile(re.escape(close) + r"[ \t]*(?:\n|(?=<)|(?=" + _TURN.pattern + r")|$)", re.I)
 
 
 def _clean(text: str) -> str:
