@@ -457,12 +457,28 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
                     hint="expect either `none` or a list of agents",
                 )
             cases.append(case)
+    _refuse_duplicate_ids(cases)
     return CaseSet(
         cases=tuple(cases),
         diagnostics=tuple(diags),
         examples_total=total,
         examples_without_user=no_user,
     )
+
+
+def _refuse_duplicate_ids(cases: Sequence[Case]) -> None:
+    """Two sources making one case id would let one case silently replace the other."""
+    first: dict[str, Case] = {}
+    for case in cases:
+        seen = first.setdefault(case.id, case)
+        if seen is not case:
+            path, _, line = case.source.rpartition(":")
+            raise DatasetError(
+                f"case id {case.id!r} comes from two sources: {seen.source} and {case.source}",
+                path=path or case.source,
+                line=int(line) if line.isdigit() else None,
+                hint="give the cases different ids, or rename one of the dataset files",
+            )
 
 
 def select_cases(

@@ -39,7 +39,7 @@ VERSION_FILE = "claude-code-version"
 # applies from the newer measured version on.
 BOM_STRIPPED_SINCE = (2, 1, 332)
 COLON_NAME_DROPPED_SINCE = (2, 1, 332)
-MAX_ALIASES = 64  # far more than any agent file needs; expansion grows exponentially past it
+MAX_NODES = 100_000  # nodes with aliases expanded: far beyond any agent file, far below a bomb
 
 _FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 _RETRY_LINE = re.compile(r"([\w-]+):\s+([^\r\n]+)")
@@ -190,35 +190,54 @@ def _restore(value: Any) -> Any:
 
 
 class AliasBombError(ValueError):
-    """The YAML holds more aliases than `MAX_ALIASES`."""
+    """With its aliases expanded the YAML would hold more than `MAX_NODES` nodes."""
 
 
-def count_aliases(text: str) -> int:
-    """How many YAML aliases (`*name`) the text uses (0 without parsing when it has no anchor)."""
+def expanded_size(text: str) -> int:
+    """How many nodes the YAML would hold with every alias (`*name`) written out.
+
+    Counted from the parser's events, without building anything, so a file of a few hundred
+    bytes that expands to billions of nodes costs microseconds. Texts without an anchor are not
+    parsed at all (0).
+    """
     if "&" not in text or "*" not in text:
         return 0
-    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml import events as ev
 
-    n = 0
+    sizes: dict[str, int] = {}
+    stack: list[tuple[str | None, int]] = [(None, 0)]
     try:
         for event in _yaml().parse(text):
-            n += isinstance(event, AliasEvent)
-            if n > MAX_ALIASES:
+            if isinstance(event, (ev.ScalarEvent, ev.AliasEvent)):
+                n = 1 if isinstance(event, ev.ScalarEvent) else sizes.get(event.anchor, 1)
+                if isinstance(event, ev.ScalarEvent) and event.anchor:
+                    sizes[event.anchor] = 1
+                anchor, total = stack[-1]
+                stack[-1] = (anchor, total + n)
+            elif isinstance(event, ev.CollectionStartEvent):
+                stack.append((event.anchor, 1))
+            elif isinstance(event, ev.CollectionEndEvent) and len(stack) > 1:
+                anchor, total = stack.pop()
+                if anchor:
+                    sizes[anchor] = total
+                parent, count = stack[-1]
+                stack[-1] = (parent, count + total)
+            if stack[0][1] > MAX_NODES:
                 break
-    except Exception:  # noqa: BLE001 - a parse error is handled by the real parse
+    except Exception:  # noqa: BLE001 - a parse error is reported by the real parse
         pass
-    return n
+    return sum(total for _, total in stack)
 
 
 def load_yaml12(text: str) -> Any:
     """Parse YAML 1.2 (safe types only).
 
     Raises:
-        AliasBombError: when the text uses more than `MAX_ALIASES` aliases.
+        AliasBombError: when expanding the aliases would exceed `MAX_NODES` nodes.
         ValueError: when the text is not YAML.
     """
-    if count_aliases(text) > MAX_ALIASES:
-        raise AliasBombError(f"more than {MAX_ALIASES} YAML aliases")
+    if expanded_size(text) > MAX_NODES:
+        raise AliasBombError(f"its YAML aliases expand to more than {MAX_NODES:,} values")
     swapped = _CONTROL.subn(lambda m: chr(_STAND_IN + ord(m.group())), text)
     try:
         value = _yaml().load(swapped[0])

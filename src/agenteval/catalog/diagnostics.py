@@ -169,8 +169,8 @@ RULES = _rules(
         code="alias-bomb",
         severity="error",
         title="YAML aliases that expand without bound",
-        explanation="The frontmatter uses more YAML aliases (`*name`) than any agent file needs; "
-        "expanding them could take gigabytes. The file is refused unread.",
+        explanation="The frontmatter's YAML aliases (`*name`) expand to more values than any "
+        "agent file needs (a few hundred bytes can expand to gigabytes). The file is refused.",
         fix="write the values out instead of using anchors and aliases",
     ),
     Rule(

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from agenteval.catalog.claude_code import MAX_ALIASES, count_aliases, tools_text
+from agenteval.catalog.claude_code import MAX_NODES, expanded_size, tools_text
 from agenteval.catalog.diagnostics import Diagnostic, Severity
 
 # Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
@@ -154,12 +154,12 @@ def parse_agent_file(
     raw_fm = "\n".join(fm_lines)
     body = "\n".join(lines[end + 1 :]).strip("\n")
 
-    if count_aliases(raw_fm) > MAX_ALIASES:
+    if expanded_size(raw_fm) > MAX_NODES:
         diag(
             first_line,
             "error",
             "alias-bomb",
-            f"frontmatter uses more than {MAX_ALIASES} YAML aliases: refused unread",
+            f"frontmatter's YAML aliases expand to more than {MAX_NODES:,} values: refused",
             "write the values out instead of using anchors and aliases",
         )
         return None, diags
