@@ -6,10 +6,10 @@ example name the answer ("I'll use the X agent"), so they never reach the router
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import bisect
+import difflib
 import functools
+import hashlib
 import html
 import json
 import re
@@ -204,7 +204,8 @@ def _turn_markers(text: str) -> list[re.Match[str]]:
         if mk.start() < skip_until:
             continue
         kept.append(mk)
-        at = _SPACES.match(text, mk.end()).end()
+        spaces = _SPACES.match(text, mk.end())  # `\s*` always matches
+        at = spaces.end() if spaces else mk.end()
         close = _QUOTES.get(text[at : at + 1])
         if close:
             if close not in closes:
