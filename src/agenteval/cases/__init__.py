@@ -136,8 +136,8 @@ def extract_examples(agent: Agent, names: Collection[str] = ()) -> tuple[Example
     name_set = set(names)
     raw = agent.raw_frontmatter
     raw_positions = [m.start() for m in re.finditer(r"<example>", raw, re.I)]
-    for i, m in enumerate(_EXAMPLE.finditer(agent.description)):
-        turns, commentary = _split_turns(m.group(1))
+    for i, (start, end, block, closed) in enumerate(_example_blocks(agent.description)):
+        turns, commentary = _split_turns(block)
         users = turns.get("user", [])
         assistants = turns.get("assistant", [])
         assistant = "\n".join(assistants) or None
@@ -167,12 +167,37 @@ def extract_examples(agent: Agent, names: Collection[str] = ()) -> tuple[Example
                 assistant=assistant,
                 commentary=_clean("\n".join(commentary)) or None,
                 line=line,
-                span=(m.start(), m.end()),
-                closed=bool(m.group(2)),
+                span=(start, end),
+                closed=closed,
                 tags=tuple(tags),
             )
         )
     return tuple(examples)
+
+
+def _example_blocks(text: str) -> Iterable[tuple[int, int, str, bool]]:
+    """(start, end, body, closed) of each `<example>` block: it ends at `</example>`, at the
+    next `<example>` or at the end of the text, whichever comes first (found with `str.find`,
+    several times faster than the equivalent lazy regex on long catalogs)."""
+    low = text.lower()
+    if len(low) != len(text):  # lower-casing moved characters: keep the regex
+        for m in _EXAMPLE.finditer(text):
+            yield m.start(), m.end(), m.group(1), bool(m.group(2))
+        return
+    at = low.find("<example>")
+    while at >= 0:
+        body = at + len("<example>")
+        close = low.find("</example>", body)
+        following = low.find("<example>", body)
+        if close >= 0 and (following < 0 or close < following):
+            yield at, close + len("</example>"), text[body:close], True
+            at = low.find("<example>", close + len("</example>"))
+        elif following >= 0:
+            yield at, following, text[body:following], False
+            at = following
+        else:
+            yield at, len(text), text[body:], False
+            at = -1
 
 
 def _split_turns(block: str) -> tuple[dict[str, list[str]], list[str]]:
@@ -391,8 +416,9 @@ def build_cases(catalog: Catalog, datasets: Iterable[Dataset] = ()) -> CaseSet:
     cases: list[Case] = []
     diags: list[Diagnostic] = []
     total = no_user = 0
+    agent_names = catalog.names
     for agent in catalog.agents:
-        for ex in extract_examples(agent, catalog.names):
+        for ex in extract_examples(agent, agent_names):
             total += 1
             if not ex.closed:
                 diags.append(

@@ -163,8 +163,26 @@ _RESTORE = re.compile("[\U000f0000-\U000f009f]")
 @cache
 def _yaml() -> Any:
     from ruamel.yaml import YAML  # the C parser when ruamel.yaml.clib is installed
+    from ruamel.yaml.resolver import VersionedResolver
+
+    table: dict[Any, Any] = {}
+
+    class Yaml12(VersionedResolver):
+        # ruamel looks the version up per scalar through a failing attribute access on the C
+        # parser, and rebuilds its resolver table per document (half the load time); agent
+        # files are YAML 1.2 as the CLI reads them, so the table is built once.
+        @property
+        def processing_version(self) -> tuple[int, int]:
+            return (1, 2)
+
+        @property
+        def versioned_resolver(self) -> Any:
+            if not table:
+                table.update(super().versioned_resolver)
+            return table
 
     yaml = YAML(typ="safe")
+    yaml.Resolver = Yaml12
 
     def as_text(loader: Any, node: Any) -> Any:
         return loader.construct_scalar(node)
