@@ -1,8 +1,9 @@
 """How long `agenteval cases` and `agenteval lint` take on the laywill catalog (213 agents).
 
 Goal: each under 0.6 s as a whole process, beside the floor `python -c "import agenteval"`
-measured in the same run (the machine is shared, so compare with the floor, not with a constant). Prints the median
-wall and CPU time of N runs of each, and the load average (CPU time suffers less from load).
+measured in the same run (the machine is shared, so compare with the floor, not with a
+constant). Prints the median wall and CPU time of N runs of each, and the load average (CPU
+time suffers less from load).
 Usage: python bench/catalog_speed.py [--runs 5]
 """
 
