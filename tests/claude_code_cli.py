@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,15 @@ def find_claude() -> Path:
     if found:
         return Path(found)
     pytest.fail(f"the Claude Code CLI is not installed; run in {ROOT}: {INSTALL}")
+
+
+@cache
+def cli_version() -> str:
+    """The found CLI's version (`claude --version`), e.g. `2.1.332`."""
+    out = subprocess.run(
+        [str(find_claude()), "--version"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    return out.split()[0]
 
 
 @dataclass(frozen=True, kw_only=True)

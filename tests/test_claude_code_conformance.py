@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from claude_code_cli import find_claude, init_agents, listing_text, split_listing, start_claude
+from claude_code_cli import (
+    cli_version,
+    find_claude,
+    init_agents,
+    listing_text,
+    split_listing,
+    start_claude,
+)
 from conftest import LAYWILL
 from stub_anthropic import StubAnthropic, never_delegate
 
@@ -77,7 +84,7 @@ def _run(stub: StubAnthropic, folder: Path | None, sentinel: str) -> _Run:
 
 
 def _check(folder: Path, seen: Seen) -> None:
-    reading = read_as_claude_code([folder], version=_pinned())
+    reading = read_as_claude_code([folder], version=cli_version())
     expected = {a.name: f"{a.description} (Tools: {a.tools_text})" for a in reading.agents}
     listed = [(n, rest) for n, rest in seen.entries if n in expected or n not in seen.builtins]
     assert [n for n, _ in listed] == list(reading.names), f"{folder.name}: names or order"
@@ -94,10 +101,12 @@ def _check(folder: Path, seen: Seen) -> None:
     assert names == sorted(names, key=collation_key), f"{folder.name}: listing order"
 
 
-def _pinned() -> str:
+def test_the_cli_under_test_is_the_pinned_one():
     from agenteval.catalog.claude_code import pinned_version
 
-    return pinned_version()
+    assert cli_version() == pinned_version(), (
+        "install the pinned CLI (see tests/claude_code_cli.py)"
+    )
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -107,5 +116,5 @@ def test_fixture_folder_reads_as_the_cli_shows_it(folder: Path, cli_listings) ->
 
 def test_public_catalog_reads_as_the_cli_shows_it(laywill: Path, cli_listings) -> None:
     _check(laywill, cli_listings[laywill.name])
-    reading = read_as_claude_code([laywill], version=_pinned())
+    reading = read_as_claude_code([laywill], version=cli_version())
     assert len(reading.agents) > 100  # a real catalog, not an empty listing

@@ -198,3 +198,19 @@ def test_the_catalog_carries_both_readings():
     assert cat.claude_code is not None and cat.claude_code.version == NEW
     assert cat.claude_code.names == ()  # Claude Code lists neither
     assert {f.reason for f in cat.claude_code.not_listed} == {"cc-yaml-skipped"}
+
+
+def test_the_catalog_as_claude_code_shows_it_for_routing():
+    cat = load_catalog([FORMATS / "30-retry-quoting"], version=NEW)
+    assert cat.unlisted == ("hopeless",)
+    shown = cat.as_claude_code()
+    assert shown.claude_code is cat.claude_code
+    assert [a.name for a in shown.agents] == list(cat.claude_code.names)
+    cut = shown.get("cut-after-retry")
+    assert (
+        cut is not None and cut.description == "Use this agent to plan sprints: it sizes tickets."
+    )
+    assert cut.body == cat.get("cut-after-retry").body
+    tools = load_catalog([FORMATS / "29-tools-text"], version=NEW).as_claude_code()
+    assert tools.get("all-denied").tools_text == "None"
+    assert {d.code for d in cat.differences()} >= {"cc-description-cut", "cc-yaml-skipped"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agenteval.catalog.claude_code import (
@@ -78,6 +78,50 @@ class Catalog:
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def unlisted(self) -> tuple[str, ...]:
+        """Agents of the recovered reading that Claude Code never lists (sorted)."""
+        if self.claude_code is None:
+            return ()
+        shown = set(self.claude_code.names)
+        return tuple(a.name for a in self.agents if a.name not in shown)
+
+    def differences(self) -> tuple[Diagnostic, ...]:
+        """Diagnostics for every file whose two readings differ (what `lint` reports)."""
+        from agenteval.catalog.differences import compare_readings
+
+        if self.claude_code is None:
+            return ()
+        return compare_readings(self.claude_code, self.agents)
+
+    def as_claude_code(self) -> Catalog:
+        """The catalog a router should see by default: the agents Claude Code lists, in its
+        order, each with the exact description and tools text the model is shown.
+
+        Examples (cases) still come from the recovered reading; a case whose expected agent is
+        in `unlisted` can never be routed right.
+        """
+        if self.claude_code is None:
+            return self
+        by_path = {a.path: a for a in self.agents}
+        agents = []
+        for shown in self.claude_code.agents:
+            meant = by_path.get(shown.path)
+            base = (
+                meant
+                if meant is not None
+                else Agent(name=shown.name, description="", path=shown.path)
+            )
+            agents.append(
+                replace(
+                    base,
+                    name=shown.name,
+                    description=shown.description,
+                    shown_tools=shown.tools_text,
+                )
+            )
+        return replace(self, agents=tuple(agents))
 
 
 def discover_agent_dirs(explicit: Sequence[Path] = (), cwd: Path | None = None) -> tuple[Path, ...]:

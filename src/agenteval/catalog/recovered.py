@@ -89,10 +89,13 @@ class Agent:
     raw_frontmatter: str = field(default="", repr=False, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
     diagnostics: tuple[Diagnostic, ...] = ()
+    shown_tools: str | None = None  # set in Claude Code's reading: its exact `(Tools: ...)` text
 
     @property
     def tools_text(self) -> str:
         """The tools as Claude Code shows them to the routing model."""
+        if self.shown_tools is not None:
+            return self.shown_tools
         return tools_text(self.tools, self.disallowed_tools)
 
 
