@@ -249,9 +249,13 @@ def _quote_end(close: str) -> re.Pattern[str]:
     return re.compile(re.escape(close) + r"[ \t]*(?:\n|(?=<)|(?=" + _TURN.pattern + r")|$)", re.I)
 
 
+_TAGS = re.compile(r"</?commentary>|</?example>", re.I)
+
+
 def _clean(text: str) -> str:
-    text = html.unescape(text).strip()
-    text = re.sub(r"</?commentary>|</?example>", "", text, flags=re.I).strip()
+    if "&" in text:
+        text = html.unescape(text)
+    text = _TAGS.sub("", text.strip()).strip()
     if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
         text = text[1:-1].strip()
     return text
