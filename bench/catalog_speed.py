@@ -15,12 +15,14 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT.parent / "shared/benchmarks/catalogs/laywill-awesome-claude-code-subagents"
 GOAL_S = 0.6
+_EMPTY = tempfile.mkdtemp(prefix="catalog-speed-")
 
 
 def _median_wall(cmd: list[str], runs: int, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
@@ -29,7 +31,8 @@ def _median_wall(cmd: list[str], runs: int, ok: tuple[int, ...] = (0,)) -> tuple
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        # from an empty folder, so no ./datasets or ./agents of this checkout joins in
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=_EMPTY)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
