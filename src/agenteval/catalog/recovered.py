@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from agenteval.catalog.claude_code import MAX_NODES, expanded_size, tools_text
+from agenteval.catalog.claude_code import tools_text
 from agenteval.catalog.diagnostics import Diagnostic, Severity
+from agenteval.catalog.yaml12 import MAX_NODES, expanded_size
 
 # Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
 KNOWN_KEYS = frozenset(
