@@ -13,7 +13,9 @@ request bodies) running its own event loop in a background thread, so it serves 
 requests each sleeping a scripted latency with little overhead.
 
 Endpoints
-    POST /v1/messages                          non-streaming only (``"stream": true`` -> 400)
+    HEAD /                                     200, empty (the CLI probes it before a call)
+    POST /v1/messages                          a message; with ``"stream": true`` the same
+                                               message as server-sent events (see below)
     POST /v1/messages/count_tokens             ``{"input_tokens": N}``, N ~ chars / 4
     POST /v1/messages/batches                  returns a ``message_batch`` (``in_progress``)
     GET  /v1/messages/batches                  list (one page)
@@ -23,6 +25,15 @@ Endpoints
     GET  /v1/messages/batches/{id}/results     JSONL, one line per request, SHUFFLED order
     POST /v1/messages/batches/{id}/cancel      ``canceling``; unfinished entries -> ``canceled``
     DELETE /v1/messages/batches/{id}           ``message_batch_deleted``
+
+Streaming
+    ``"stream": true`` answers ``text/event-stream``: ``message_start`` (content empty,
+    ``output_tokens`` 0), then per content block ``content_block_start`` /
+    ``content_block_delta`` (``text_delta``, ``thinking_delta`` + ``signature_delta``, or one
+    ``input_json_delta`` with the whole tool input) / ``content_block_stop``, then
+    ``message_delta`` (stop reason, output tokens) and ``message_stop``. The events are built
+    from the same reply the non-stream path builds; error replies stay plain JSON errors (as the
+    API answers before a stream starts). The whole stream is sent at once after the latency.
 
 Routing
     The case's request is the text of the last content block of the last ``user`` message
@@ -861,6 +872,47 @@ def _output_tokens(content: list[dict[str, Any]]) -> tuple[int, int]:
     return max(1, _tokens(chars) + thinking), thinking
 
 
+def _sse_event(name: str, data: Mapping[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+
+def _block_events(index: int, block: Mapping[str, Any]) -> list[str]:
+    kind = block.get("type")
+    if kind == "text":
+        start: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": block.get("text", "")}]
+    elif kind == "thinking":
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [
+            {"type": "thinking_delta", "thinking": block.get("thinking", "")},
+            {"type": "signature_delta", "signature": block.get("signature", "")},
+        ]
+    elif kind in ("tool_use", "server_tool_use"):
+        start = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}]
+    else:  # anything else (redacted thinking, ...) arrives whole in its start event
+        start, deltas = dict(block), []
+    return [
+        _sse_event("content_block_start", {"index": index, "content_block": start}),
+        *(_sse_event("content_block_delta", {"index": index, "delta": d}) for d in deltas),
+        _sse_event("content_block_stop", {"index": index}),
+    ]
+
+
+def _sse(message: Mapping[str, Any]) -> bytes:
+    """The server-sent events that stream ``message`` (a complete non-stream answer)."""
+    usage = dict(message["usage"])
+    head = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
+    head["usage"] = {**usage, "output_tokens": 0}
+    events = [_sse_event("message_start", {"message": head})]
+    for i, block in enumerate(message["content"]):
+        events.extend(_block_events(i, block))
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]}
+    events.append(_sse_event("message_delta", {"delta": delta, "usage": usage}))
+    events.append(_sse_event("message_stop", {}))
+    return "".join(events).encode()
+
+
 # --------------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------------
@@ -1296,6 +1348,8 @@ class StubAnthropic:
     async def _dispatch_inner(
         self, rec: RecordedRequest, endpoint: str, batch_id: str | None, body: Any, bad_json: bool
     ) -> _Response:
+        if endpoint == "other" and rec.method == "HEAD" and rec.path == "/":
+            return _Response(200, b"")  # the CLI's connectivity probe
         if self.require_api_key and not rec.api_key:
             return self._error(
                 401, "authentication_error", "x-api-key or Authorization: Bearer header is required"
@@ -1411,12 +1465,6 @@ class StubAnthropic:
 
     async def _messages(self, req: StubRequest, fault: Fault | None) -> _Response:
         body = req.body
-        if body.get("stream"):
-            return self._error(
-                400,
-                "invalid_request_error",
-                "stream: streaming is not supported by this stub; send stream=false",
-            )
         problem = self._validate_params(body)
         if problem:
             return self._error(400, "invalid_request_error", problem)
@@ -1489,7 +1537,10 @@ class StubAnthropic:
         if reply.kind == "message":
             if plan is None:
                 plan = _cache_plan(req.body, self._warm, self.cache_min_tokens)
-            return self._json(200, self._message_json(reply, req, plan, "standard"))
+            message = self._message_json(reply, req, plan, "standard")
+            if req.body.get("stream"):
+                return _Response(200, _sse(message), {"content-type": "text/event-stream"})
+            return self._json(200, message)
         if reply.kind == "raw":
             return _Response(reply.status, reply.body, dict(reply.headers))
         if reply.kind == "error":

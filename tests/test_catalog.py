@@ -104,3 +104,131 @@ def test_fingerprint_follows_what_a_router_sees(tmp_path):
     assert load_catalog([tmp_path / "agents"]).fingerprint == a.fingerprint
     (tmp_path / "agents" / "good.md").write_text(GOOD.replace("Fixes things", "Fixes bugs"))
     assert load_catalog([tmp_path / "agents"]).fingerprint != a.fingerprint
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unclosed_quoted_turns_parse_in_linear_time(tmp_path):
+    """500 KB of `user: "` turns that never close (33 s before the parser was made linear)."""
+    import time
+
+    from agenteval.cases import extract_examples
+
+    turns = '  user: "please look at this\n' * 18_000  # ~500 KB
+    text = f"---\nname: slow\ndescription: |\n  Use it. <example>\n{turns}  </example>\n---\n"
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "slow.md").write_text(text)
+    start = time.perf_counter()
+    cat = load_catalog([tmp_path / "agents"])
+    (example,) = extract_examples(cat.agents[0])
+    elapsed = time.perf_counter() - start
+    assert example.user is not None and "please look at this" in example.user
+    assert elapsed < 2.0, f"{elapsed:.1f} s for 500 KB of unclosed turns"
+
+
+BOMB = (
+    "---\nname: bomb\ndescription: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"k{i}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+    + "tools: *j\n---\nBody.\n"
+)
+
+
+def test_a_yaml_alias_bomb_is_refused_with_bounded_memory(tmp_path):
+    """9 levels of 9 aliases each (9**10 leaves): 5.5 GB and a MemoryError before."""
+    import tracemalloc
+
+    from agenteval.pipeline.lint import lint_catalog
+
+    assert len(BOMB) < 1200
+    tracemalloc.start()
+    try:
+        cat = catalog_of(tmp_path, {"bomb.md": BOMB})
+        report = lint_catalog(cat)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [a.name for a in cat.agents] == ["good"]
+    assert "alias-bomb" in codes(cat)["bomb.md"]
+    reading = cat.claude_code
+    assert reading is not None and reading.names == ("good",)
+    (bomb,) = [f for f in reading.files if f.path.name == "bomb.md"]
+    assert (bomb.status, bomb.reason) == ("skipped", "alias-bomb")
+    assert any(d.code == "alias-bomb" for d in report.diagnostics)
+    assert peak < 50_000_000, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_a_few_aliases_are_fine(tmp_path):
+    text = "---\nname: aliased\ndescription: &d Reads files.\nsummary: *d\n---\n"
+    cat = catalog_of(tmp_path, {"aliased.md": text})
+    assert cat.get("aliased") is not None
+    assert cat.claude_code is not None and "aliased" in cat.claude_code.names
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("bell\x07ringer", "bell\\x07ringer"),
+        ('"esc\\e[31mred"', "esc\\x1b[31mred"),
+        ('"nul\\0byte"', "nul\\x00byte"),
+    ],
+)
+def test_control_characters_in_names_are_diagnosed_and_escaped(tmp_path, raw, shown):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+    from agenteval.pipeline.lint import lint_catalog
+
+    cat = catalog_of(tmp_path, {"odd.md": f"---\nname: {raw}\ndescription: Odd name.\n---\n"})
+    report = lint_catalog(cat)
+    flagged = [d for d in report.diagnostics if d.code == "control-chars"]
+    assert [d.path.name for d in flagged] == ["odd.md"] and flagged[0].severity == "error"
+    result = CliRunner().invoke(main, ["lint", "--agents", str(tmp_path / "agents")])
+    assert result.exit_code == 1
+    assert shown in result.output
+    assert not any(c in result.output for c in "\x00\x07\x1b")
+    as_json = CliRunner().invoke(main, ["lint", "--json", "--agents", str(tmp_path / "agents")])
+    assert not any(c in as_json.output for c in "\x00\x07\x1b")
+
+
+def test_symlink_loops_and_dangling_links_are_diagnosed(tmp_path):
+    d = tmp_path / "agents"
+    d.mkdir()
+    (d / "good.md").write_text(GOOD)
+    (d / "loop").symlink_to(d)
+    (d / "ghost.md").symlink_to(tmp_path / "nowhere.md")
+    cat = load_catalog([d])
+    assert [a.name for a in cat.agents] == ["good"]
+    found = {(x.path.name, x.code) for x in cat.diagnostics}
+    assert ("loop", "symlink-loop") in found and ("ghost.md", "dangling-link") in found
+
+
+def _dataset(path: Path, rows: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rows)
+    return path
+
+
+def test_two_datasets_producing_one_case_id_is_an_error_naming_both(tmp_path):
+    from agenteval.cases import load_dataset
+    from agenteval.errors import DatasetError
+
+    cat = catalog_of(tmp_path, {})
+    one = _dataset(tmp_path / "a" / "cases.yaml", "- id: c1\n  prompt: fix it\n  expected: good\n")
+    two = _dataset(tmp_path / "b" / "cases.yaml", "- id: c1\n  prompt: other\n  expected: good\n")
+    with pytest.raises(DatasetError) as err:
+        build_cases(cat, [load_dataset(one), load_dataset(two)])
+    assert "cases/c1" in str(err.value)
+    assert f"{one}:1" in str(err.value) and f"{two}:1" in str(err.value)
+
+
+def test_a_dataset_id_equal_to_an_example_id_is_an_error_naming_both(tmp_path):
+    from agenteval.cases import load_dataset
+    from agenteval.errors import DatasetError
+
+    cat = catalog_of(tmp_path, {})
+    ds = _dataset(tmp_path / "good.yaml", "- id: ex1\n  prompt: hello\n  expected: good\n")
+    with pytest.raises(DatasetError) as err:
+        build_cases(cat, [load_dataset(ds)])
+    assert "good/ex1" in str(err.value)
+    assert "good.md" in str(err.value) and f"{ds}:1" in str(err.value)

@@ -97,12 +97,14 @@ def split_frontmatter(path: Path) -> str | None:
     text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     if not text.startswith("---\n"):
         return None
-    return text[4:].split("\n---\n", 1)[0]
+    return re.split(r"\n---[ \t]*\n", text[4:], maxsplit=1)[0]
 
 
 def strict_yaml_ok(path: Path) -> bool:
+    """Strict YAML 1.1 as the recovered reading parses it (libyaml where PyYAML has it)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        yaml.safe_load(split_frontmatter(path))
+        yaml.load(split_frontmatter(path), Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return False
     return True
@@ -126,7 +128,9 @@ STRICT_YAML = {
     "06-crlf-bom-extras/bom-crlf-quoted.md": True,
 }
 FRONTMATTER_FILES = sorted(
-    str(p.relative_to(FORMATS)) for p in FORMATS.glob("*/*.md") if split_frontmatter(p) is not None
+    str(p.relative_to(FORMATS))
+    for p in FORMATS.glob("*/*.md")
+    if p.is_file() and split_frontmatter(p) is not None
 )
 
 
@@ -176,7 +180,8 @@ def test_every_fixture_dir_loads_and_normalises(slug: str) -> None:
     assert cat.agents, f"{slug}: no agents"
     assert names(cat) == sorted(names(cat), key=str.lower)
     for a in cat.agents:
-        assert a.line == 1, f"{a.name}: the opening '---' is on line 1"
+        opening = 2 if a.name == "late-fence" else 1  # 20-leading-blank-line
+        assert a.line == opening, f"{a.name}: the opening '---' is on line {opening}"
         assert a.path.is_file()
         for field in ("name", "description", "body"):
             value = getattr(a, field)

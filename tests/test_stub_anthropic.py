@@ -144,6 +144,53 @@ def test_thinking_text_tool_and_legacy_task_tool():
         assert msg.usage.output_tokens_details.thinking_tokens > 0
 
 
+def test_streamed_route_matches_the_non_stream_message():
+    def responder(req):
+        return Reply.route("frontend-dev", rationale="UI work.", thinking="Hmm.")
+
+    with StubAnthropic(responder=responder) as stub, client(stub) as c:
+        plain = c.messages.create(**routing_params("Fix the navbar CSS"))
+        with c.messages.stream(**routing_params("Fix the navbar CSS")) as stream:
+            kinds = [event.type for event in stream]
+            streamed = stream.get_final_message()
+        assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+        assert "input_json" in kinds and "content_block_stop" in kinds
+        assert [b.type for b in streamed.content] == ["thinking", "text", "tool_use"]
+        think, text, tool = streamed.content
+        assert think.thinking == "Hmm." and think.signature and text.text == "UI work."
+        assert tool.name == "Agent" and tool.input["subagent_type"] == "frontend-dev"
+        assert tool.input["prompt"] == "Fix the navbar CSS"
+        assert streamed.stop_reason == plain.stop_reason == "tool_use"
+        assert streamed.usage.output_tokens == plain.usage.output_tokens > 0
+        assert streamed.usage.input_tokens == plain.usage.input_tokens
+        assert [call.agents for call in stub.calls][1] == [
+            "code-reviewer",
+            "frontend-dev",
+            "myplugin:db-admin",
+        ]
+
+
+def test_streamed_text_and_errors_before_the_stream():
+    script = {"Say hi": Reply.text("Hello there."), "fail": Reply.error(529, "overloaded_error")}
+    with StubAnthropic(responder=lambda req: script[req.prompt]) as stub, client(stub) as c:
+        with c.messages.stream(**routing_params("Say hi")) as stream:
+            assert "".join(stream.text_stream) == "Hello there."
+            assert stream.get_final_message().stop_reason == "end_turn"
+        with (
+            pytest.raises(anthropic.APIStatusError) as ei,
+            c.messages.stream(**routing_params("fail")) as stream,
+        ):
+            stream.get_final_message()
+        assert ei.value.status_code == 529
+        raw = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+        try:
+            raw.request("HEAD", "/")
+            resp = raw.getresponse()
+            assert resp.status == 200 and resp.read() == b""
+        finally:
+            raw.close()
+
+
 def test_tool_content_and_raw_replies():
     script = {
         "grade it": Reply.tool("grade", {"score": 4, "reason": "ok"}, text="Grading."),
@@ -414,9 +461,6 @@ def test_malformed_and_unknown_agent_faults():
 
 def test_bad_requests_are_rejected():
     with StubAnthropic() as stub, client(stub) as c:
-        with pytest.raises(anthropic.BadRequestError) as ei:
-            c.messages.create(**routing_params("x"), stream=True)
-        assert "stream" in ei.value.api_message
         with pytest.raises(anthropic.BadRequestError) as ei:
             c.messages.create(**routing_params("x"), extra_body={"temperature": 0})
         assert "temperature" in ei.value.api_message

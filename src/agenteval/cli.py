@@ -381,46 +381,125 @@ def cases(
 @click.argument("config_path", required=False, type=click.Path(path_type=Path))
 @_agent_opts
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the readings and problems as JSON.")
+@click.option("--fix", is_flag=True, help="Rewrite files Claude Code misreads, when provably safe.")
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Show what --fix would change; write nothing."
+)
+@click.option("--explain", metavar="CODE", help="Explain one diagnostic code and exit.")
+@click.option(
+    "--overlap",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Report agent pairs at least this alike (TF-IDF); 1 turns the check off.",
+)
+@click.option(
+    "--claude-code-version", help="Read as this CLI version (default: installed, else pinned)."
+)
 @_fail_cleanly
 def lint(
-    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...], strict: bool
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    strict: bool,
+    as_json: bool,
+    fix: bool,
+    show_diff: bool,
+    explain: str | None,
+    overlap: float,
+    claude_code_version: str | None,
 ) -> None:
-    """List every problem in the catalog as path:line; exit 1 on errors."""
+    """List every problem in the catalog as path:line, as Claude Code reads it; exit 1 on errors."""
+    if explain:
+        from agenteval.catalog import RULES
+        from agenteval.catalog import explain as explain_code
+
+        if explain not in RULES:
+            raise ConfigError(
+                f"unknown diagnostic code {explain!r}",
+                hint="codes: " + ", ".join(sorted(RULES)),
+            )
+        click.echo(explain_code(explain), nl=False)
+        return
     from agenteval.errors import DatasetError
     from agenteval.pipeline import load_inputs
+    from agenteval.pipeline.lint import apply_fixes, lint_catalog, lint_json, propose_fixes
 
     agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets)
     dataset_problem = None
     try:
-        loaded = load_inputs(agent_paths, dataset_paths)
+        loaded = load_inputs(agent_paths, dataset_paths, claude_code_version=claude_code_version)
     except DatasetError as exc:  # still lint the catalog, and list the dataset problem with it
         dataset_problem = exc
-        loaded = load_inputs(agent_paths)
-    diags = sorted(
-        [*loaded.catalog.diagnostics, *loaded.case_set.diagnostics],
-        key=lambda d: (str(d.path), d.line or 0),
+        loaded = load_inputs(agent_paths, claude_code_version=claude_code_version)
+    report = lint_catalog(
+        loaded.catalog, loaded.case_set.diagnostics, overlap=overlap if overlap < 1 else None
     )
-    colours = {"error": "red", "warning": "yellow", "info": "dim"}
-    for d in diags:
-        click.secho(
-            str(d),
-            fg=colours[d.severity] if colours[d.severity] != "dim" else None,
-            dim=d.severity == "info",
-        )
+    if fix or show_diff:
+        fixes = propose_fixes(report)
+        for f in fixes:
+            if f.after is None:
+                click.echo(f"{_printable(str(f.path))}: not fixed: {f.reason}")
+            elif show_diff:
+                click.echo(_printable(f.diff), nl=False)
+        if fix:
+            n = apply_fixes(fixes)
+            click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
+        return
+    diags = list(report.diagnostics)
     counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
     if dataset_problem is not None:
-        click.secho(
-            f"{dataset_problem.path}:{dataset_problem.line}: error: "
-            f"{dataset_problem.message} (fix: {dataset_problem.hint})",
-            fg="red",
-        )
         counts["error"] += 1
-    click.echo(
-        f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases: "
-        f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
-    )
+    if as_json:
+        payload = lint_json(report)
+        if dataset_problem is not None:
+            payload["diagnostics"].append(
+                {
+                    "code": "dataset",
+                    "severity": "error",
+                    "file": str(dataset_problem.path),
+                    "line": dataset_problem.line,
+                    "message": dataset_problem.message,
+                    "fix": dataset_problem.hint,
+                }
+            )
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
+    else:
+        colours = {"error": "red", "warning": "yellow", "info": "dim"}
+        for d in diags:
+            click.secho(
+                _printable(str(d)),
+                fg=colours[d.severity] if colours[d.severity] != "dim" else None,
+                dim=d.severity == "info",
+            )
+        if dataset_problem is not None:
+            click.secho(
+                f"{dataset_problem.path}:{dataset_problem.line}: error: "
+                f"{dataset_problem.message} (fix: {dataset_problem.hint})",
+                fg="red",
+            )
+        reading = loaded.catalog.claude_code
+        seen = (
+            f"; Claude Code {reading.version} lists {len(reading.agents)} of "
+            f"{len(reading.files)} files"
+            if reading is not None
+            else ""
+        )
+        click.echo(
+            f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases{seen}: "
+            f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
+        )
     if counts["error"] or (strict and counts["warning"]):
         sys.exit(ExitCode.GATE_FAILED)
+
+
+def _printable(text: str) -> str:
+    """Control characters (ESC, NUL, ...) as visible escapes: a file must not drive a terminal."""
+    return "".join(
+        c if c in "\n\t" or (c.isprintable() and c not in "\x7f") else f"\\x{ord(c):02x}"
+        for c in text
+    )
 
 
 @main.command()

@@ -1,123 +1,64 @@
-"""The agent catalog: Claude Code subagent files read the way Claude Code reads them, or better.
+"""The agent catalog: every agent file read twice, as Claude Code reads it and as its author meant.
 
-Real catalogs are messy (see FORMATS.md in the design notes): many files are not strict YAML, use
-CRLF, write line breaks as a literal backslash-n, or continue the description on lines that look
-like keys. We parse strictly first, recover leniently second, and attach a `Diagnostic` to every
-file we had to recover or could not use, so that nothing is lost silently.
+* `claude_code.py`: what the real CLI shows the model (versioned by CLI version), or that it
+  skips a file or cuts a description;
+* `recovered.py`: the lenient reading of what the author meant (`Catalog.agents`);
+* `files.py`: the discovery both share; `diagnostics.py`: the table of problem codes.
+
+`load_catalog` reads each file from disk once and builds both readings from the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
 
-import yaml
-
+from agenteval.catalog.claude_code import (
+    ClaudeCodeReading,
+    FileReading,
+    ListedAgent,
+    decode,
+    default_version,
+    read_as_claude_code,
+    read_texts,
+)
+from agenteval.catalog.diagnostics import RULES, Diagnostic, Severity, explain
+from agenteval.catalog.files import find_agent_files
+from agenteval.catalog.recovered import Agent, normalise_text, parse_agent_file
 from agenteval.errors import CatalogError
 
-Severity = Literal["error", "warning", "info"]
-
-# Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
-KNOWN_KEYS = frozenset(
-    {
-        "name",
-        "description",
-        "tools",
-        "disallowedTools",
-        "model",
-        "permissionMode",
-        "maxTurns",
-        "skills",
-        "mcpServers",
-        "hooks",
-        "memory",
-        "background",
-        "effort",
-        "isolation",
-        "color",
-        "initialPrompt",
-        "category",
-        "version",
-        "author",
-        "tags",
-    }
-)
-# Words that start conversation turns inside descriptions; at column 0 they look like YAML keys
-# but are continuation lines of the description.
-TURN_WORDS = frozenset(
-    {
-        "context",
-        "user",
-        "assistant",
-        "agent",
-        "human",
-        "claude",
-        "commentary",
-        "example",
-        "examples",
-        "<example>",
-        "</example>",
-    }
-)
-_KEY_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*:(?:\s|$)")
-_FENCE = re.compile(r"^---\s*$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Diagnostic:
-    """One problem found in a file, with where it is and how to fix it."""
-
-    path: Path
-    line: int | None
-    severity: Severity
-    code: str
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        fix = f" (fix: {self.hint})" if self.hint else ""
-        return f"{where}: {self.severity}: {self.message}{fix}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Agent:
-    """One subagent as its file defines it, normalised."""
-
-    name: str
-    description: str
-    tools: tuple[str, ...] = ()
-    disallowed_tools: tuple[str, ...] = ()
-    model: str | None = None
-    body: str = ""
-    path: Path
-    line: int = 1
-    description_line: int = 1
-    raw_frontmatter: str = field(default="", repr=False, compare=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-    @property
-    def tools_text(self) -> str:
-        """The tools as Claude Code shows them to the routing model."""
-        if self.tools:
-            return ", ".join(self.tools)
-        if self.disallowed_tools:
-            return "All tools except " + ", ".join(self.disallowed_tools)
-        return "All tools"
+__all__ = [
+    "RULES",
+    "Agent",
+    "Catalog",
+    "ClaudeCodeReading",
+    "Diagnostic",
+    "FileReading",
+    "ListedAgent",
+    "Severity",
+    "discover_agent_dirs",
+    "explain",
+    "load_catalog",
+    "normalise_text",
+    "parse_agent_file",
+    "read_as_claude_code",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Catalog:
-    """The agents under test, sorted by name, plus every problem met while loading them."""
+    """Both readings of the agents under test, plus every problem met while loading them.
+
+    `agents` is the recovered reading (what the author meant), sorted by name; `claude_code` is
+    what Claude Code shows the model (None only for a catalog built by hand in a test).
+    """
 
     agents: tuple[Agent, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
     roots: tuple[Path, ...] = ()
+    claude_code: ClaudeCodeReading | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -138,6 +79,50 @@ class Catalog:
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "error")
 
+    @property
+    def unlisted(self) -> tuple[str, ...]:
+        """Agents of the recovered reading that Claude Code never lists (sorted)."""
+        if self.claude_code is None:
+            return ()
+        shown = set(self.claude_code.names)
+        return tuple(a.name for a in self.agents if a.name not in shown)
+
+    def differences(self) -> tuple[Diagnostic, ...]:
+        """Diagnostics for every file whose two readings differ (what `lint` reports)."""
+        from agenteval.catalog.differences import compare_readings
+
+        if self.claude_code is None:
+            return ()
+        return compare_readings(self.claude_code, self.agents)
+
+    def as_claude_code(self) -> Catalog:
+        """The catalog a router should see by default: the agents Claude Code lists, in its
+        order, each with the exact description and tools text the model is shown.
+
+        Examples (cases) still come from the recovered reading; a case whose expected agent is
+        in `unlisted` can never be routed right.
+        """
+        if self.claude_code is None:
+            return self
+        by_path = {a.path: a for a in self.agents}
+        agents = []
+        for shown in self.claude_code.agents:
+            meant = by_path.get(shown.path)
+            base = (
+                meant
+                if meant is not None
+                else Agent(name=shown.name, description="", path=shown.path)
+            )
+            agents.append(
+                replace(
+                    base,
+                    name=shown.name,
+                    description=shown.description,
+                    shown_tools=shown.tools_text,
+                )
+            )
+        return replace(self, agents=tuple(agents))
+
 
 def discover_agent_dirs(explicit: Sequence[Path] = (), cwd: Path | None = None) -> tuple[Path, ...]:
     """Where the agents are: the given paths, else ``./agents``, else ``./.claude/agents``.
@@ -157,31 +142,28 @@ def discover_agent_dirs(explicit: Sequence[Path] = (), cwd: Path | None = None) 
     )
 
 
-def load_catalog(paths: Iterable[Path]) -> Catalog:
-    """Load every agent file under the given folders (recursively) or files.
+def load_catalog(paths: Iterable[Path], *, version: str | None = None) -> Catalog:
+    """Load every agent file under the given folders (recursively) or files, in both readings.
 
     A bad file never raises: it becomes a diagnostic and the rest of the catalog loads.
+
+    Args:
+        paths: folders or files.
+        version: the Claude Code version whose reading to build (default: the installed CLI's,
+            else the pinned one).
 
     Raises:
         CatalogError: when a path does not exist or no agent at all could be loaded.
     """
     paths = tuple(Path(p) for p in paths)
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*.md") if f.is_file()))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise CatalogError(
-                "agents path does not exist",
-                path=p,
-                hint="pass --agents with a folder of Claude Code agent .md files",
-            )
-    diagnostics: list[Diagnostic] = []
+    found = find_agent_files(paths)
+    diagnostics: list[Diagnostic] = list(found.diagnostics)
     by_name: dict[str, Agent] = {}
-    for f in files:
-        agent, diags = parse_agent_file(f)
+    texts = []
+    for f in found.files:
+        data = f.path.read_bytes()
+        texts.append((f, decode(data)))
+        agent, diags = parse_agent_file(f.path, data)
         diagnostics.extend(diags)
         if agent is None:
             continue
@@ -189,12 +171,12 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
         if first is not None:
             diagnostics.append(
                 Diagnostic(
-                    path=f,
+                    path=f.path,
                     line=agent.line,
                     severity="error",
                     code="duplicate-name",
                     message=f"agent name {agent.name!r} is defined twice: in {first.path} "
-                    f"(kept) and in {f} (ignored)",
+                    f"(kept) and in {f.path} (ignored)",
                     hint="rename one of the two agents or delete the copy",
                 )
             )
@@ -203,264 +185,10 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
     if not by_name:
         where = ", ".join(str(p) for p in paths) or "(no paths)"
         raise CatalogError(
-            f"no agents found in {where} ({len(files)} .md files, none a valid agent)",
+            f"no agents found in {where} ({len(found.files)} .md files, none a valid agent)",
             hint="agent files need YAML frontmatter with `name` and `description`; "
             "run `agenteval lint` to see why each file was skipped",
         )
     agents = tuple(sorted(by_name.values(), key=lambda a: (a.name.lower(), a.name)))
-    return Catalog(agents=agents, diagnostics=tuple(diagnostics), roots=paths)
-
-
-def parse_agent_file(path: Path) -> tuple[Agent | None, list[Diagnostic]]:
-    """Parse one file; return the agent (or None when it is not usable) and its diagnostics."""
-    diags: list[Diagnostic] = []
-
-    def diag(line: int | None, severity: Severity, code: str, message: str, hint: str = "") -> None:
-        diags.append(
-            Diagnostic(
-                path=path, line=line, severity=severity, code=code, message=message, hint=hint
-            )
-        )
-
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        diag(
-            None,
-            "error",
-            "unparseable",
-            f"file is not UTF-8 ({exc.reason} at byte {exc.start})",
-            "save the file as UTF-8",
-        )
-        return None, diags
-    text = text.removeprefix("\ufeff")
-    crlf = "\r\n" in text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-
-    start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if start is None or not _FENCE.match(lines[start]):
-        diag(
-            1,
-            "warning",
-            "no-frontmatter",
-            "no YAML frontmatter: not an agent, skipped",
-            "start the file with a `---` block holding `name:` and `description:`",
-        )
-        return None, diags
-    end = next((i for i in range(start + 1, len(lines)) if _FENCE.match(lines[i])), None)
-    if end is None:
-        diag(
-            start + 1,
-            "error",
-            "unparseable",
-            "frontmatter opened with `---` is never closed",
-            "add a closing `---` line after the frontmatter",
-        )
-        return None, diags
-    fm_lines = lines[start + 1 : end]
-    first_line = start + 2  # 1-based file line of the first frontmatter line
-    raw_fm = "\n".join(fm_lines)
-    body = "\n".join(lines[end + 1 :]).strip("\n")
-
-    meta, recovered, continuation_line = _parse_frontmatter(fm_lines)
-    if meta is None:
-        diag(
-            first_line,
-            "error",
-            "unparseable",
-            "frontmatter is neither YAML nor recoverable",
-            "write the frontmatter as `key: value` lines",
-        )
-        return None, diags
-    if recovered:
-        diag(
-            first_line,
-            "warning",
-            "yaml-recovered",
-            "frontmatter is not strict YAML; recovered leniently",
-            'quote the description (e.g. `description: "..."`) or use a `|` block scalar',
-        )
-    if continuation_line is not None:
-        diag(
-            first_line + continuation_line,
-            "warning",
-            "continuation-lines",
-            "description continues on unindented lines that look like new keys; "
-            "Claude Code will likely misread this file",
-            "indent the continuation lines or use `description: |`",
-        )
-    if crlf and recovered:
-        diag(
-            first_line,
-            "warning",
-            "crlf-unquoted",
-            "CRLF line endings with an unquoted `: ` value; "
-            "Claude Code reportedly skips such files",
-            "convert the file to LF line endings, or quote the value",
-        )
-
-    key_lines = _key_lines(fm_lines, first_line)
-    name = meta.get("name")
-    description = meta.get("description")
-    if name is None or str(name).strip() == "":
-        diag(
-            first_line,
-            "error",
-            "missing-name",
-            "frontmatter has no `name`: skipped",
-            "add `name: your-agent-name`",
-        )
-        return None, diags
-    if description is None or str(description).strip() == "":
-        diag(
-            key_lines.get("name", first_line),
-            "error",
-            "missing-description",
-            "frontmatter has no `description`: skipped",
-            "add a `description:` saying when to use it",
-        )
-        return None, diags
-    name = str(name).strip()
-    if name.startswith("-") or ":" in name:
-        diag(
-            key_lines.get("name"),
-            "warning",
-            "invalid-name",
-            f"name {name!r} starts with '-' or contains ':'; Claude Code will not load it",
-            "use letters, digits, '-', '_' and '.' only",
-        )
-    if name != path.stem:
-        diag(
-            key_lines.get("name"),
-            "info",
-            "name-mismatch",
-            f"name {name!r} differs from the file name {path.name!r}",
-            "rename the file to match (optional)",
-        )
-    if not isinstance(description, str):
-        diag(
-            key_lines.get("description"),
-            "warning",
-            "description-not-text",
-            f"description is a YAML {type(description).__name__}, not text; read as text",
-            "write the description as one string (quote it, or use `description: |`)",
-        )
-        if isinstance(description, list):
-            description = "\n".join(str(item) for item in description)
-    description = normalise_text(str(description))
-    if "<example" not in description.lower():
-        diag(
-            key_lines.get("description"),
-            "info",
-            "no-examples",
-            "description has no <example> blocks: the agent yields no cases but stays a target",
-            "add <example> blocks with Context / user / assistant turns",
-        )
-
-    extra = {
-        k: v
-        for k, v in meta.items()
-        if k not in {"name", "description", "tools", "disallowedTools", "model"}
-    }
-    model = meta.get("model")
-    agent = Agent(
-        name=name,
-        description=description,
-        tools=_tool_list(meta.get("tools")),
-        disallowed_tools=_tool_list(meta.get("disallowedTools")),
-        model=str(model).strip() if model not in (None, "") else None,
-        body=body,
-        path=path,
-        line=start + 1,
-        description_line=key_lines.get("description", first_line),
-        raw_frontmatter=raw_fm,
-        extra=extra,
-        diagnostics=tuple(diags),
-    )
-    return agent, diags
-
-
-def normalise_text(text: str) -> str:
-    """Literal ``\\n`` sequences become newlines; CR, BOM and trailing spaces go."""
-    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace('\\"', '"')
-    return "\n".join(ln.rstrip() for ln in text.split("\n")).strip()
-
-
-def _tool_list(value: Any) -> tuple[str, ...]:
-    if value is None or value == "":
-        return ()
-    if isinstance(value, dict):  # `tools: {Read: true, Bash: false}`
-        items: list[Any] = [k for k, on in value.items() if on]
-    else:
-        items = value if isinstance(value, list) else str(value).split(",")
-    return tuple(s for s in (str(i).strip() for i in items) if s)
-
-
-def _key_lines(fm_lines: Sequence[str], first_line: int) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i, ln in enumerate(fm_lines):
-        m = _KEY_LINE.match(ln)
-        if m and m.group(1) not in found:
-            found[m.group(1)] = first_line + i
-    return found
-
-
-def _parse_frontmatter(fm_lines: Sequence[str]) -> tuple[dict[str, Any] | None, bool, int | None]:
-    """Return (metadata, recovered_leniently, index of first column-0 continuation line)."""
-    text = "\n".join(fm_lines)
-    try:
-        meta = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError:
-        meta = None
-    if isinstance(meta, dict) and not any(str(k).lower() in TURN_WORDS for k in meta):
-        return {str(k): v for k, v in meta.items()}, False, None
-    lenient, continuation = _parse_lenient(fm_lines)
-    if not lenient:
-        return None, True, continuation
-    return lenient, True, continuation
-
-
-def _parse_lenient(fm_lines: Sequence[str]) -> tuple[dict[str, Any], int | None]:
-    """Split the frontmatter into keys the way a forgiving reader would, then parse each value.
-
-    A column-0 ``word:`` line starts a new key unless the word is a conversation turn
-    (``Context:``, ``user:``, ...); such lines continue the previous value.
-    """
-    chunks: list[tuple[str, list[str]]] = []
-    continuation: int | None = None
-    for i, ln in enumerate(fm_lines):
-        m = _KEY_LINE.match(ln)
-        if m and (m.group(1) in KNOWN_KEYS or m.group(1).lower() not in TURN_WORDS):
-            chunks.append((m.group(1), [ln]))
-            continue
-        if ln.startswith("#"):
-            continue  # a column-0 comment (block-scalar content is indented)
-        if ln.strip() and not ln[0].isspace() and continuation is None:
-            continuation = i
-        if chunks:
-            chunks[-1][1].append(ln)
-    meta: dict[str, Any] = {}
-    for key, chunk in chunks:
-        meta[key] = _parse_value(key, chunk)
-    return meta, continuation
-
-
-def _parse_value(key: str, chunk: list[str]) -> Any:
-    try:
-        parsed = yaml.safe_load("\n".join(chunk))
-        if isinstance(parsed, dict) and list(parsed) == [key]:
-            return parsed[key]
-    except yaml.YAMLError:
-        pass
-    first = chunk[0].split(":", 1)[1].strip()
-    rest = [ln.strip() for ln in chunk[1:]]
-    if first[:1] in ("|", ">"):
-        first = ""
-    value = "\n".join([first, *rest]).strip() if rest else first
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        value = value[1:-1]
-        if chunk[0].split(":", 1)[1].strip()[:1] == "'":
-            value = value.replace("''", "'")
-    return value
+    reading = read_texts(texts, version=version or default_version())
+    return Catalog(agents=agents, diagnostics=tuple(diagnostics), roots=paths, claude_code=reading)

@@ -27,14 +27,21 @@ class Loaded:
 
 
 def load_inputs(
-    agents: Sequence[Path], datasets: Sequence[Path] = (), *, examples: bool = True
+    agents: Sequence[Path],
+    datasets: Sequence[Path] = (),
+    *,
+    examples: bool = True,
+    claude_code_version: str | None = None,
 ) -> Loaded:
     """Load the catalog and build every case.
+
+    `claude_code_version` picks the CLI version whose reading the catalog carries (default: the
+    installed CLI's, else the pinned one).
 
     Raises:
         CatalogError, DatasetError: for input that cannot be used at all.
     """
-    catalog = load_catalog(agents)
+    catalog = load_catalog(agents, version=claude_code_version)
     case_set = build_cases(catalog, [load_dataset(p) for p in datasets])
     if not examples:
         case_set = CaseSet(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -102,7 +104,7 @@ class LexicalRouter:
         if index is None:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            docs = [f"{a.name.replace('-', ' ')} {a.description}" for a in view.agents]
+            docs = [agent_document(a.name, a.description) for a in view.agents]
             # Words cut to 6-letter prefixes (a crude, language-agnostic stemmer: "migrations"
             # and "migrate" meet), and words in over half the agents dropped as uninformative.
             # English stop words go too. On the laywill catalog (kfold:5) this routes 41% right,
@@ -133,6 +135,20 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @cache
 def _stop_words() -> frozenset[str]:
+    # scikit-learn's English list, read from its own module file: importing scikit-learn takes
+    # seconds, which `lint` (the overlap check) should not pay.
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    origin = Path(spec.origin) if spec and spec.origin else None
+    source = origin.parent / "feature_extraction" / "_stop_words.py" if origin else None
+    if source is not None and source.is_file():
+        words = importlib.util.spec_from_file_location("_agenteval_stop_words", source)
+        if words is not None and words.loader is not None:
+            module = importlib.util.module_from_spec(words)
+            words.loader.exec_module(module)
+            return frozenset(module.ENGLISH_STOP_WORDS)
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)
@@ -141,3 +157,76 @@ def _stop_words() -> frozenset[str]:
 def _prefixes(text: str) -> list[str]:
     stop = _stop_words()
     return [w[:6] for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in stop]
+
+
+def agent_document(name: str, description: str) -> str:
+    """The text the router indexes for one agent: its name (dashes as spaces) and description."""
+    return f"{name.replace('-', ' ')} {description}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overlap:
+    """Two agents whose documents are near-duplicates by the router's TF-IDF similarity."""
+
+    first: str
+    second: str
+    similarity: float
+    shared_terms: tuple[str, ...]  # the word prefixes that weigh most in both
+
+
+def tfidf_vectors(docs: list[str]) -> list[dict[str, float]]:
+    """The router's TF-IDF vectors (sublinear tf, smoothed idf, l2 norm, max_df 0.5), computed
+    without scikit-learn so that `lint` starts fast; a test checks them against the router's."""
+    tokens = [_prefixes(d) for d in docs]
+    n = len(docs)
+    df = Counter(t for toks in tokens for t in set(toks))
+    high = 0.5 * n if n >= 4 else float(n)
+    vectors = []
+    for toks in tokens:
+        counts = Counter(t for t in toks if df[t] <= high)
+        raw = {
+            t: (1 + math.log(c)) * (math.log((1 + n) / (1 + df[t])) + 1) for t, c in counts.items()
+        }
+        norm = math.sqrt(sum(x * x for x in raw.values()))
+        vectors.append({t: x / norm for t, x in raw.items()} if norm else {})
+    return vectors
+
+
+def near_duplicates(
+    documents: Mapping[str, str], *, min_similarity: float = 0.5, terms: int = 6
+) -> tuple[Overlap, ...]:
+    """Pairs of agents whose documents are at least `min_similarity` alike, most alike first.
+
+    Args:
+        documents: agent name -> its document (see `agent_document`).
+        min_similarity: the cosine similarity from which a pair is reported.
+        terms: how many shared terms to name per pair.
+    """
+    names = list(documents)
+    vectors = tfidf_vectors([documents[n] for n in names])
+    import numpy as np  # a dense product: fast for hundreds of agents, no scipy import
+
+    vocabulary = {t: k for k, t in enumerate(sorted({t for v in vectors for t in v}))}
+    matrix = np.zeros((len(vectors), max(len(vocabulary), 1)), dtype=np.float32)
+    for i, vec in enumerate(vectors):
+        for t, w in vec.items():
+            matrix[i, vocabulary[t]] = w
+    similarity = np.triu(matrix @ matrix.T, k=1)
+    rows, cols = np.nonzero(similarity >= min_similarity)
+    scores = {(int(i), int(j)): float(similarity[i, j]) for i, j in zip(rows, cols, strict=True)}
+    found = []
+    for (i, j), score in scores.items():
+        if score < min_similarity:
+            continue
+        a, b = vectors[i], vectors[j]
+        products = {t: w * b[t] for t, w in a.items() if t in b}
+        top = sorted(products, key=lambda t: (-products[t], t))[:terms]
+        found.append(
+            Overlap(
+                first=names[i],
+                second=names[j],
+                similarity=round(score, 4),
+                shared_terms=tuple(top),
+            )
+        )
+    return tuple(sorted(found, key=lambda o: (-o.similarity, o.first, o.second)))

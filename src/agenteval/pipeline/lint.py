@@ -1,0 +1,236 @@
+"""`agenteval lint`: what Claude Code does with each file, likely confusions, and safe fixes.
+
+`lint_catalog` gathers the diagnostics of both readings (and where they differ) plus the overlap
+check; `fix_file` proposes a rewrite of one file's YAML form and keeps it only when re-reading
+the new text proves that Claude Code then shows exactly what the author meant; `lint_json` is the
+machine-readable form.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agenteval.catalog import Agent, Catalog, Diagnostic, parse_agent_file
+from agenteval.catalog.claude_code import decode, read_file
+from agenteval.catalog.diagnostics import diagnostic
+from agenteval.catalog.differences import compare_readings
+from agenteval.catalog.files import AgentFile
+from agenteval.catalog.recovered import KNOWN_KEYS
+from agenteval.routing.lexical import Overlap, agent_document, near_duplicates
+
+DEFAULT_OVERLAP = 0.5
+FIXABLE = frozenset(
+    {"cc-yaml-skipped", "cc-description-cut", "cc-retried", "cc-no-frontmatter", "cc-bom"}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LintReport:
+    """Everything `lint` reports for one catalog."""
+
+    catalog: Catalog
+    diagnostics: tuple[Diagnostic, ...]  # sorted by file and line
+    overlaps: tuple[Overlap, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return sum(d.severity == "warning" for d in self.diagnostics)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fix:
+    """A proposed rewrite of one file, and whether re-reading proved it."""
+
+    path: Path
+    before: str
+    after: str | None  # None: no rewrite could be proved to help
+    reason: str
+
+    @property
+    def diff(self) -> str:
+        if self.after is None:
+            return ""
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=str(self.path),
+                tofile=f"{self.path} (fixed)",
+            )
+        )
+
+
+def lint_catalog(
+    catalog: Catalog,
+    extra: Iterable[Diagnostic] = (),
+    *,
+    overlap: float | None = DEFAULT_OVERLAP,
+) -> LintReport:
+    """Both readings' diagnostics, where they differ, and near-duplicate agents.
+
+    Args:
+        catalog: a catalog from `load_catalog` (with its Claude Code reading).
+        extra: more diagnostics to report with them (the cases' ones).
+        overlap: the TF-IDF similarity from which two agents are reported; None: no check.
+    """
+    found = [*catalog.diagnostics, *extra]
+    if catalog.claude_code is not None:
+        found.extend(compare_readings(catalog.claude_code, catalog.agents))
+    overlaps: tuple[Overlap, ...] = ()
+    if overlap is not None and len(catalog.agents) > 1:
+        documents = {a.name: agent_document(a.name, a.description) for a in catalog.agents}
+        overlaps = near_duplicates(documents, min_similarity=overlap)
+        paths = {a.name: a for a in catalog.agents}
+        for o in overlaps:
+            first = paths[o.first]
+            found.append(
+                diagnostic(
+                    "near-duplicate",
+                    first.path,
+                    first.description_line,
+                    f"{o.first!r} and {o.second!r} are {o.similarity:.2f} alike "
+                    f"(shared terms: {', '.join(o.shared_terms)}; {paths[o.second].path})",
+                )
+            )
+    unique = list(dict.fromkeys(found))
+    unique.sort(key=lambda d: (str(d.path), d.line or 0, d.code))
+    return LintReport(catalog=catalog, diagnostics=tuple(unique), overlaps=overlaps)
+
+
+def lint_json(report: LintReport) -> dict[str, Any]:
+    """The `lint --json` document: the CLI version, agents in Claude Code order, diagnostics."""
+    reading = report.catalog.claude_code
+    agents: list[dict[str, Any]] = []
+    if reading is not None:
+        for a in reading.agents:
+            agents.append(
+                {
+                    "file": str(a.path),
+                    "listed": True,
+                    "name": a.name,
+                    "description": a.description,
+                    "tools": a.tools_text,
+                }
+            )
+        for f in reading.not_listed:
+            agents.append(
+                {
+                    "file": str(f.path),
+                    "listed": False,
+                    "name": f.name,
+                    "description": f.description,
+                    "tools": f.tools_text,
+                    "reason": f.reason,
+                }
+            )
+    return {
+        "claude_code_version": reading.version if reading else None,
+        "agents": agents,
+        "diagnostics": [
+            {
+                "code": d.code,
+                "severity": d.severity,
+                "file": str(d.path),
+                "line": d.line,
+                "message": d.message,
+                "fix": d.hint,
+            }
+            for d in report.diagnostics
+        ],
+    }
+
+
+# -- fixes -------------------------------------------------------------------------------------
+
+
+def propose_fixes(report: LintReport) -> tuple[Fix, ...]:
+    """One `Fix` per file whose Claude Code reading falls short of what its author meant."""
+    by_path = {a.path: a for a in report.catalog.agents}
+    paths = sorted(
+        {d.path for d in report.diagnostics if d.code in FIXABLE and d.path in by_path},
+        key=str,
+    )
+    version = report.catalog.claude_code.version if report.catalog.claude_code else None
+    return tuple(fix_file(p, by_path[p], version=version or "") for p in paths)
+
+
+def fix_file(path: Path, meant: Agent, *, version: str) -> Fix:
+    """Rewrite the YAML form of one file so Claude Code reads what the lenient reading reads.
+
+    The description's text never changes: only how it is written (a `|-` block scalar with its
+    lines indented). The rewrite is kept only if re-reading it shows both readings agree.
+    """
+    data = path.read_bytes()
+    before = decode(data)
+    candidate = _rewrite(before, meant)
+    if candidate is None:
+        return Fix(path=path, before=before, after=None, reason="no safe rewrite found")
+    problem = _prove(path, candidate, meant, version=version)
+    if problem:
+        return Fix(path=path, before=before, after=None, reason=problem)
+    return Fix(path=path, before=before, after=candidate, reason="both readings now agree")
+
+
+def apply_fixes(fixes: Sequence[Fix]) -> int:
+    """Write the proved fixes; returns how many files were rewritten."""
+    n = 0
+    for f in fixes:
+        if f.after is not None:
+            f.path.write_bytes(f.after.encode("utf-8"))
+            n += 1
+    return n
+
+
+def _rewrite(text: str, meant: Agent) -> str | None:
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
+    start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if start is None or lines[start].rstrip() != "---":
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip() == "---"), None)
+    if end is None:
+        return None
+    frontmatter = lines[start + 1 : end]
+    desc_at = next((i for i, ln in enumerate(frontmatter) if ln.startswith("description:")), None)
+    if desc_at is None:
+        return None
+    stop = next(
+        (
+            i
+            for i in range(desc_at + 1, len(frontmatter))
+            if frontmatter[i].split(":", 1)[0] in KNOWN_KEYS and ":" in frontmatter[i]
+        ),
+        len(frontmatter),
+    )
+    body_lines = meant.description.split("\n")
+    indicator = "|2-" if body_lines[0].startswith(" ") else "|-"
+    block = [f"description: {indicator}", *(f"  {ln}" if ln else "" for ln in body_lines)]
+    new_fm = [*frontmatter[:desc_at], *block, *frontmatter[stop:]]
+    out = ["---", *new_fm, *lines[end:]]
+    return newline.join(out)  # without a BOM: CLI versions before 2.1.332 skip such files
+
+
+def _prove(path: Path, text: str, meant: Agent, *, version: str) -> str | None:
+    """None when both readings of `text` show `meant`'s name, description and tools."""
+    from agenteval.catalog import normalise_text
+
+    cc = read_file(AgentFile(path=path, relative=path.name), text, version=version)
+    if cc.status != "listed" or cc.retried:
+        return f"Claude Code would still not read it cleanly ({cc.reason or 'retry'})"
+    if cc.name != meant.name or cc.tools_text != meant.tools_text:
+        return "the rewrite would change the name or the tools"
+    if cc.description is None or normalise_text(cc.description) != meant.description:
+        return "the rewrite would change the description's text"
+    again, _ = parse_agent_file(path, text.encode("utf-8"))
+    fields = ("name", "description", "tools", "disallowed_tools", "model", "body")
+    if again is None or any(getattr(again, f) != getattr(meant, f) for f in fields):
+        return "the lenient reading of the rewrite differs"
+    return None

@@ -1,0 +1,157 @@
+"""Run the real Claude Code CLI headless against the loopback stub (a test helper).
+
+The CLI is the oracle for agenteval's Claude Code reading: it is given a folder of agent files as
+a scratch project's `.claude/agents/`, asked one sentinel request, and what it sent to the stub is
+returned (the agent listing the model is shown, and the init event's agent names).
+
+Where the CLI comes from: ``$AGENTEVAL_CLAUDE``, else ``<repo>/.tools/node_modules/.bin/claude``,
+else ``claude`` on PATH. When none exists the calling test fails with the install command: it is
+never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSION = (ROOT / "src" / "agenteval" / "data" / "claude-code-version").read_text().strip()
+INSTALL = f"npm install --prefix .tools --no-audit --no-fund @anthropic-ai/claude-code@{VERSION}"
+LISTING_HEAD = "Available agent types for the Agent tool:"
+TEST_KEY = "sk-ant-test-conformance-0000"
+QUIET_ENV = {
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_AUTOUPDATER": "1",
+}
+
+
+def find_claude() -> Path:
+    """The CLI binary to run; fails the test (with the install command) when there is none."""
+    env = os.environ.get("AGENTEVAL_CLAUDE")
+    if env:
+        if not Path(env).is_file():
+            pytest.fail(f"AGENTEVAL_CLAUDE={env} does not exist; install with: {INSTALL}")
+        return Path(env)
+    local = ROOT / ".tools" / "node_modules" / ".bin" / "claude"
+    if local.is_file():
+        return local
+    found = shutil.which("claude")
+    if found:
+        return Path(found)
+    pytest.fail(f"the Claude Code CLI is not installed; run in {ROOT}: {INSTALL}")
+
+
+@cache
+def cli_version() -> str:
+    """The found CLI's version (`claude --version`), e.g. `2.1.332`."""
+    out = subprocess.run(
+        [str(find_claude()), "--version"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    return out.split()[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CliListing:
+    """What one CLI process showed the model."""
+
+    listing: str  # the text after LISTING_HEAD up to the blank line that ends the list
+    init_agents: tuple[str, ...]  # the init event's `agents` (built-ins included)
+    entries: tuple[tuple[str, str], ...]  # (name, "DESCRIPTION (Tools: TOOLS)") in order
+
+
+def start_claude(folder: Path | None, sentinel: str, base_url: str) -> tuple[Any, Path]:
+    """Start the CLI on a scratch project holding ``folder`` as `.claude/agents/`.
+
+    Returns:
+        The running process (stdout is stream-json) and its scratch directory (delete it after).
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="cc-conformance-"))
+    home, project = scratch / "home", scratch / "project"
+    home.mkdir()
+    agents = project / ".claude" / "agents"
+    agents.parent.mkdir(parents=True)
+    if folder is None:
+        agents.mkdir()
+    else:
+        shutil.copytree(folder, agents, symlinks=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": TEST_KEY,
+        **QUIET_ENV,
+    }
+    proc = subprocess.Popen(
+        [str(find_claude()), "-p", sentinel, "--output-format", "stream-json", "--verbose"],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, scratch
+
+
+def init_agents(stdout: str) -> tuple[str, ...]:
+    """The `agents` of the stream-json init event."""
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        if event.get("type") == "system" and event.get("subtype") == "init":
+            return tuple(str(a) for a in event.get("agents", ()))
+    raise AssertionError(f"no init event in the CLI output:\n{stdout[-2000:]}")
+
+
+def listing_text(body: dict[str, Any]) -> str:
+    """The agent listing in one request body (wherever this CLI version puts it)."""
+    texts: list[str] = []
+    for msg in body.get("messages", ()):
+        content = msg.get("content")
+        blocks = [content] if isinstance(content, str) else content or ()
+        texts.extend(b if isinstance(b, str) else str(b.get("text", "")) for b in blocks)
+    system = body.get("system")
+    texts.extend([system] if isinstance(system, str) else [str(b.get("text", "")) for b in system])
+    texts.extend(str(t.get("description", "")) for t in body.get("tools", ()))
+    for text in texts:
+        at = text.find(LISTING_HEAD)
+        if at >= 0:
+            return text[at + len(LISTING_HEAD) :].lstrip("\n")
+    raise AssertionError("the request holds no agent listing")
+
+
+def split_listing(listing: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Split a listing into (name, rest) entries at lines ``- NAME: `` for the known names.
+
+    The last entry runs to the end of `listing` (what follows the list is not cut off here,
+    since a description may hold blank lines too).
+    """
+    starts = sorted({at for name in names for at in _line_starts(listing, f"- {name}: ")})
+    entries: list[tuple[str, str]] = []
+    for i, at in enumerate(starts):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(listing)
+        chunk = listing[at:end]
+        name = max((n for n in names if chunk.startswith(f"- {n}: ")), key=len)
+        entries.append((name, chunk[len(name) + 4 :]))
+    return tuple(entries)
+
+
+def _line_starts(text: str, prefix: str) -> list[int]:
+    found = [0] if text.startswith(prefix) else []
+    at = text.find("\n" + prefix)
+    while at >= 0:
+        found.append(at + 1)
+        at = text.find("\n" + prefix, at + 1)
+    return found

@@ -1,0 +1,179 @@
+"""`agenteval lint`: differences between the readings, --explain, --json, --fix/--diff, overlap."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agenteval.catalog import RULES, load_catalog
+from agenteval.catalog.diagnostics import explain
+from agenteval.cli import main
+from agenteval.pipeline.lint import fix_file, lint_catalog, propose_fixes
+
+FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
+VERSION = "2.1.332"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, ["lint", "--claude-code-version", VERSION, *args])
+
+
+def copy(slug: str, tmp_path: Path) -> Path:
+    dest = tmp_path / slug
+    shutil.copytree(FORMATS / slug, dest, symlinks=True)
+    return dest
+
+
+def codes_by_file(report) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for d in report.diagnostics:
+        found.setdefault(d.path.name, set()).add(d.code)
+    return found
+
+
+def test_every_code_has_a_table_entry_and_explains_itself():
+    for code, rule in RULES.items():
+        text = explain(code)
+        assert text.startswith(f"{code} ({rule.severity})") and rule.fix in text
+    result = invoke("--explain", "cc-yaml-skipped")
+    assert result.exit_code == 0 and "retries" in result.output
+    result = invoke("--explain", "no-such-code")
+    assert result.exit_code == 2 and "unknown diagnostic code" in result.output
+
+
+def test_files_claude_code_skips_or_cuts_are_errors_with_line_and_fix():
+    cat = load_catalog([FORMATS / "05-unindented-continuation"], version=VERSION)
+    report = lint_catalog(cat)
+    skipped = [d for d in report.diagnostics if d.code == "cc-yaml-skipped"]
+    assert sorted(d.path.name for d in skipped) == ["cron-expert.md", "flaky-test-hunter.md"]
+    assert all(d.severity == "error" and d.line == 3 and d.hint for d in skipped)
+    cut = lint_catalog(load_catalog([FORMATS / "30-retry-quoting"], version=VERSION))
+    (d,) = [d for d in cut.diagnostics if d.code == "cc-description-cut"]
+    assert d.path.name == "cut-after-retry.md" and "first 49 characters of 129" in d.message
+
+
+def test_yaml_versions_and_names_are_reported():
+    by_file = codes_by_file(lint_catalog(load_catalog([FORMATS / "22-yaml12-scalars"])))
+    assert (
+        "cc-yaml12-scalar" in by_file["yes-man.md"] and "cc-yaml12-scalar" in by_file["switch.md"]
+    )
+    assert "cc-description-not-text" in by_file["perms.md"]
+    by_file = codes_by_file(lint_catalog(load_catalog([FORMATS / "08c-invalid-names"])))
+    assert (
+        "cc-name-dash" in by_file["dash-first.md"]
+        and "cc-name-colon" in by_file["team-reviewer.md"]
+    )
+
+
+def test_a_clean_catalog_has_no_reading_differences(laywill):
+    cat = load_catalog([laywill], version=VERSION)
+    report = lint_catalog(cat, overlap=None)
+    assert not [d for d in report.diagnostics if d.code.startswith("cc-")]
+
+
+def test_exit_code_and_summary_name_what_claude_code_lists():
+    result = invoke("--agents", str(FORMATS / "05-unindented-continuation"))
+    assert result.exit_code == 1
+    assert "Claude Code 2.1.332 lists 0 of 2 files" in result.output
+    assert invoke("--agents", str(FORMATS / "04-block-scalars")).exit_code == 0
+
+
+def test_json_lists_agents_in_claude_code_order_byte_for_byte():
+    result = invoke("--json", "--agents", str(FORMATS / "06-crlf-bom-extras"))
+    data = json.loads(result.output)
+    assert data["claude_code_version"] == VERSION
+    listed = [a for a in data["agents"] if a["listed"]]
+    assert [a["name"] for a in listed] == ["api-docs-writer", "terraform-planner"]
+    assert listed[0]["description"].endswith("</example>\n")  # the block scalar's newline
+    assert listed[0]["tools"] == "Read, Write, Grep"
+    (unlisted,) = [a for a in data["agents"] if not a["listed"]]
+    assert unlisted["file"].endswith("crlf-unquoted.md") and unlisted["reason"] == "cc-yaml-skipped"
+    first = data["diagnostics"][0]
+    assert set(first) == {"code", "severity", "file", "line", "message", "fix"}
+
+
+def test_fix_rewrites_only_the_yaml_form_and_both_readings_then_agree(tmp_path):
+    folder = copy("05-unindented-continuation", tmp_path)
+    before = load_catalog([folder], version=VERSION)
+    diff = invoke("--diff", "--agents", str(folder))
+    assert diff.exit_code == 0 and "+description: |-" in diff.output
+    assert (folder / "cron-expert.md").read_bytes() == (
+        FORMATS / "05-unindented-continuation/cron-expert.md"
+    ).read_bytes()  # --diff writes nothing
+    result = invoke("--fix", "--agents", str(folder))
+    assert "fixed 2 of 2 files" in result.output
+    after = load_catalog([folder], version=VERSION)
+    assert after.claude_code is not None
+    assert after.claude_code.names == ("cron-expert", "flaky-test-hunter")
+    for old in before.agents:
+        new = after.get(old.name)
+        assert new is not None
+        assert (new.description, new.tools, new.model, new.body) == (
+            old.description,
+            old.tools,
+            old.model,
+            old.body,
+        )
+        shown = after.claude_code.get(old.name)
+        assert shown is not None and shown.description == old.description
+    assert invoke("--agents", str(folder)).exit_code == 0
+
+
+def test_fix_never_touches_a_file_it_cannot_prove_it_improves(tmp_path):
+    folder = copy("25-fence-mid-line", tmp_path)
+    cat = load_catalog([folder], version=VERSION)
+    fixes = propose_fixes(lint_catalog(cat))
+    (dashes,) = [f for f in fixes if f.path.name == "dashes.md"]
+    assert dashes.after is None and "description" in dashes.reason
+    before = (folder / "dashes.md").read_bytes()
+    invoke("--fix", "--agents", str(folder))
+    assert (folder / "dashes.md").read_bytes() == before
+
+
+def test_fix_keeps_crlf_and_drops_a_leading_blank_line(tmp_path):
+    folder = copy("06-crlf-bom-extras", tmp_path)
+    cat = load_catalog([folder], version=VERSION)
+    meant = cat.get("k8s-manifest-linter")
+    assert meant is not None
+    fix = fix_file(meant.path, meant, version=VERSION)
+    assert (
+        fix.after is not None and "\r\n" in fix.after and "\n" not in fix.after.replace("\r\n", "")
+    )
+    folder = copy("20-leading-blank-line", tmp_path)
+    cat = load_catalog([folder], version=VERSION)
+    meant = cat.get("late-fence")
+    assert meant is not None
+    fix = fix_file(meant.path, meant, version=VERSION)
+    assert fix.after is not None and fix.after.startswith("---\n")
+
+
+def test_overlap_reports_near_duplicates_with_shared_terms():
+    report = lint_catalog(load_catalog([FORMATS / "18-near-duplicates"]), overlap=0.5)
+    (pair,) = report.overlaps
+    assert {pair.first, pair.second} == {"frontend-reviewer", "react-code-reviewer"}
+    assert pair.similarity >= 0.5 and "review" in pair.shared_terms
+    assert [d.code for d in report.diagnostics].count("near-duplicate") == 1
+    assert not lint_catalog(load_catalog([FORMATS / "18-near-duplicates"]), overlap=None).overlaps
+
+
+def test_overlap_similarity_is_the_lexical_routers(laywill):
+    """The pure-Python TF-IDF equals the router's scikit-learn one."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from agenteval.routing.lexical import _prefixes, agent_document, tfidf_vectors
+
+    cat = load_catalog([laywill])
+    docs = [agent_document(a.name, a.description) for a in cat.agents]
+    vectorizer = TfidfVectorizer(
+        tokenizer=_prefixes, token_pattern=None, lowercase=False, sublinear_tf=True, max_df=0.5
+    )
+    matrix = vectorizer.fit_transform(docs)
+    mine = tfidf_vectors(docs)
+    assert sum(len(v) for v in mine) == matrix.nnz
+    for i, vec in enumerate(mine):
+        for term, weight in vec.items():
+            assert matrix[i, vectorizer.vocabulary_[term]] == pytest.approx(weight, abs=1e-12)
