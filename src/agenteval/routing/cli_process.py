@@ -285,6 +285,7 @@ class StreamReader:
     cost_usd: float | None = None
     error: str | None = None
     done: bool = False
+    _by_message: dict[str, Usage] = field(default_factory=dict)
 
     def feed(self, event: Mapping[str, Any]) -> bool:
         kind = event.get("type")
@@ -295,7 +296,9 @@ class StreamReader:
             self.listed = tuple(str(a) for a in agents) if isinstance(agents, list) else ()
         elif kind == "assistant" and event.get("parent_tool_use_id") is None:
             message = event.get("message") or {}
-            self.usage = self.usage + usage_of(message.get("usage"))
+            # One API message may arrive as several events (one per block) with one usage.
+            self._by_message[str(message.get("id"))] = usage_of(message.get("usage"))
+            self.usage = sum(self._by_message.values(), Usage())
             for block in message.get("content") or ():
                 if (
                     isinstance(block, dict)

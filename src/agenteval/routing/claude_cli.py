@@ -1,0 +1,167 @@
+"""The `claude-cli` router: each case routed by the user's real Claude Code.
+
+Per case, a scratch project whose `.claude/agents/` holds the case's catalog view and an isolated
+HOME; `claude -p REQUEST --output-format stream-json --verbose` runs in its own process group and
+is stopped at its first `Agent`/`Task` call, whose `subagent_type` names the agent (its `prompt`
+argument is kept in the decision's `raw`, for output grading). A result with no delegation is
+`none`; a built-in pick is `none` with the built-in's name kept. This is ground truth, including
+Claude Code's own reading of the agent files. The process details live in `cli_process`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agenteval.errors import RouterError
+from agenteval.models.pricing import ModelTable, model_table
+from agenteval.routing import Decision, RouteRequest
+from agenteval.routing.cli_process import (
+    CliOutcome,
+    claude_args,
+    cli_version,
+    isolated_env,
+    locate_claude,
+    run_claude,
+    scratch,
+    write_agent_files,
+)
+from agenteval.views import CatalogView
+
+DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on its own
+ROUTER_VERSION = 1
+
+
+class ClaudeCliRouter:
+    """Routes each case by running the installed `claude` headless, one process per case."""
+
+    name = "claude-cli"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        claude: str | os.PathLike[str] | None = None,
+        base_url: str | None = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        scratch_dir: Path | None = None,
+        keep_scratch: bool = False,
+        extra_args: Sequence[str] = (),
+        table: ModelTable | None = None,
+    ) -> None:
+        if deadline_s <= 0:
+            raise RouterError(
+                f"claude-cli deadline {deadline_s} must be positive",
+                hint="set router.timeout_s to the seconds one case may take (e.g. 300)",
+            )
+        self.cli = locate_claude(claude)
+        self.cli_version = cli_version(self.cli)
+        self.alias = model
+        self.table = table or model_table()
+        self.model = self.table.resolve(model)  # for prices only: the CLI resolves the alias
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        self.deadline_s = deadline_s
+        self.scratch_dir = scratch_dir
+        self.keep_scratch = keep_scratch  # leave each case's folder behind, for inspection
+        self.extra_args = tuple(extra_args)
+        self._api_key = api_key
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ClaudeCliRouter:
+        """Build from an eval config's `router` section; the key comes from the environment.
+
+        Raises:
+            RouterError: when the API key variable is not set or `claude` cannot be found.
+        """
+        env = options.get("api_key_env") or "ANTHROPIC_API_KEY"
+        key = os.environ.get(env, "").strip()
+        if not key:
+            raise RouterError(
+                f"the claude-cli router needs an API key, and {env} is not set",
+                hint=f"export {env}=sk-ant-... (the CLI runs with an isolated HOME, so its own "
+                "login is not used)",
+            )
+        scratch_dir = options.get("scratch_dir")
+        return cls(
+            api_key=key,
+            model=options.get("model"),
+            claude=options.get("claude"),
+            base_url=options.get("base_url"),
+            deadline_s=float(options.get("timeout_s") or DEFAULT_DEADLINE_S),
+            scratch_dir=Path(scratch_dir) if scratch_dir else None,
+            keep_scratch=bool(options.get("keep_scratch")),
+            table=model_table().with_overrides(options.get("prices") or {}),
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        spec = {
+            "backend": self.name,
+            "cli_version": self.cli_version,
+            "model": self.alias,
+            "extra_args": self.extra_args,
+            "v": ROUTER_VERSION,
+        }  # not the binary's path or the base URL: they serve the same answers
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "alias": self.alias,
+            "prompt": "claude-cli",
+            "cli_version": self.cli_version,
+            "deadline_s": self.deadline_s,
+            "prices_as_of": self.table.as_of,
+            "price_known": self.model in self.table.prices,
+        }
+
+    def request_key(self, request: RouteRequest) -> str:
+        """What the CLI is given: the view's agents and the request (not the case's context)."""
+        text = f"{request.view.fingerprint}\0{request.case.prompt}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def route(self, request: RouteRequest) -> Decision:
+        start = time.perf_counter()
+        with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
+            write_agent_files(request.view.agents, s.agents_dir)
+            env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
+            args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
+            outcome = await run_claude(args, cwd=s.project, env=env, deadline_s=self.deadline_s)
+        return self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
+
+    def decide(self, outcome: CliOutcome, view: CatalogView, *, latency_s: float = 0.0) -> Decision:
+        """Turn what the CLI did into a Decision."""
+        model = outcome.model or self.model
+        cost = outcome.cost_usd
+        if cost is None:  # stopped at the delegation, before the CLI's own total
+            u = outcome.usage
+            cost = self.table.cost(
+                model,
+                input_tokens=u.input_tokens,
+                output_tokens=u.output_tokens,
+                cache_write_tokens=u.cache_write_tokens,
+                cache_read_tokens=u.cache_read_tokens,
+            )
+        common: dict[str, Any] = {"usage": outcome.usage, "cost_usd": cost, "latency_s": latency_s}
+        if outcome.delegation is None and outcome.error is not None:
+            return Decision(agent=None, error=outcome.error, **common)
+        if outcome.delegation is None:
+            return Decision(agent=None, rationale=outcome.result.strip()[:2000], **common)
+        d = outcome.delegation
+        raw = json.dumps(
+            {"subagent_type": d.agent, "description": d.description, "prompt": d.prompt},
+            ensure_ascii=False,
+        )[:4000]
+        if d.agent not in view.names and d.agent in outcome.listed:
+            return Decision(agent=None, raw=raw, rationale=f"built-in {d.agent} took it", **common)
+        return Decision(agent=d.agent, raw=raw, rationale=d.description, **common)
+
+    async def aclose(self) -> None:
+        """Nothing to release: every process ends with its case."""
