@@ -171,11 +171,14 @@ def _handler(owner: CaptureServer) -> type[BaseHTTPRequestHandler]:
             return {k: self.headers[k] for k in KEPT_HEADERS if self.headers.get(k) is not None}
 
         def _send(self, status: int, data: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the CLI was stopped at its delegation: nobody is reading any more
 
         def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
             owner._record(CapturedRequest(method="HEAD", path=self.path, headers={}, body=None))
