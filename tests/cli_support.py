@@ -10,9 +10,12 @@ agenteval's own capture server until tests/stub_anthropic.py serves SSE (wip/rea
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +84,48 @@ def processes_mentioning(text: str) -> list[int]:
         if text.encode() in environ or text in cwd:
             found.append(int(proc.name))
     return found
+
+
+class ErrorServer:
+    """A loopback endpoint that answers every Messages request with one HTTP error status."""
+
+    def __init__(self, status: int, error_type: str) -> None:
+        self.status, self.error_type, self.posts = status, error_type, 0
+
+    def __enter__(self) -> ErrorServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.posts += 1
+                error = {"type": owner.error_type, "message": "refused by the test server"}
+                data = json.dumps({"type": "error", "error": error}).encode()
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_support import claude_path, delegating_reply, processes_mentioning
+from cli_support import ErrorServer, claude_path, delegating_reply, processes_mentioning
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.routing import RouteRequest, make_router
+from agenteval.routing import FatalRouterError, RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     Delegation,
@@ -129,6 +129,36 @@ def test_a_hung_cli_is_killed_at_the_deadline_with_no_process_left(tmp_path: Pat
     assert took < 15
     time.sleep(0.2)
     assert processes_mentioning(str(tmp_path / "scratch")) == []
+
+
+def test_a_refused_key_stops_the_run_at_once_instead_of_the_clis_ten_retries(
+    tmp_path: Path,
+) -> None:
+    with ErrorServer(401, "authentication_error") as server:
+        r = router(server, tmp_path)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        with pytest.raises(FatalRouterError, match="HTTP 401"):
+            asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+        assert time.perf_counter() - start < 30  # the CLI alone would back off for minutes
+        assert 1 <= server.posts <= 3
+
+
+def test_a_bad_request_is_an_error_on_that_case(tmp_path: Path) -> None:
+    with ErrorServer(400, "invalid_request_error") as server:
+        r = router(server, tmp_path)  # type: ignore[arg-type]
+        d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+    assert d.error is not None and d.agent is None, d
+    assert "claude ended with" in d.error and "refused by the test server" in d.error
+
+
+def test_overloads_the_cli_retries_reach_the_runners_limit(tmp_path: Path) -> None:
+    with ErrorServer(529, "overloaded_error") as server:
+        r = router(server, tmp_path, deadline_s=4)  # type: ignore[arg-type]
+        seen: list[int] = []
+        r.on_overload(lambda: seen.append(1))
+        d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+    assert d.error is not None and ("529" in d.error or "deadline" in d.error), d
+    assert len(seen) >= 1 and server.posts >= 2
 
 
 def test_the_api_key_appears_in_no_file_written(tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from agenteval.errors import RouterError
 from agenteval.models.pricing import ModelTable, model_table
-from agenteval.routing import Decision, RouteRequest
+from agenteval.routing import Decision, FatalRouterError, RouteRequest
 from agenteval.routing.cli_process import (
     CliOutcome,
     claude_args,
@@ -71,6 +71,7 @@ class ClaudeCliRouter:
         self.keep_scratch = keep_scratch  # leave each case's folder behind, for inspection
         self.extra_args = tuple(extra_args)
         self._api_key = api_key
+        self._overload_callbacks: list[Callable[[], None]] = []
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ClaudeCliRouter:
@@ -122,18 +123,42 @@ class ClaudeCliRouter:
             "price_known": self.model in self.table.prices,
         }
 
+    def on_overload(self, callback: Callable[[], None]) -> None:
+        """Register a callback for every 429/529 the CLI retries on its own."""
+        self._overload_callbacks.append(callback)
+
+    def _overloaded(self) -> None:
+        for callback in self._overload_callbacks:
+            callback()
+
     def request_key(self, request: RouteRequest) -> str:
         """What the CLI is given: the view's agents and the request (not the case's context)."""
         text = f"{request.view.fingerprint}\0{request.case.prompt}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def route(self, request: RouteRequest) -> Decision:
+        """Route one case with one CLI process.
+
+        Raises:
+            FatalRouterError: when the API refused the key (every later case would fail too).
+        """
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
             write_agent_files(request.view.agents, s.agents_dir)
             env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
             args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
-            outcome = await run_claude(args, cwd=s.project, env=env, deadline_s=self.deadline_s)
+            outcome = await run_claude(
+                args,
+                cwd=s.project,
+                env=env,
+                deadline_s=self.deadline_s,
+                on_overload=self._overloaded,
+            )
+        if outcome.fatal:
+            raise FatalRouterError(
+                f"claude-cli: {outcome.error}",
+                hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY)",
+            )
         return self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
 
     def decide(self, outcome: CliOutcome, view: CatalogView, *, latency_s: float = 0.0) -> Decision:

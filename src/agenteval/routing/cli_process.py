@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -48,6 +48,8 @@ PASSED_ENV = re.compile(r"^ANTHROPIC_DEFAULT_(SONNET|OPUS|HAIKU)_MODEL$")
 _STREAM_LIMIT = 64 << 20  # the init event lists every tool, skill and agent on one line
 _STDERR_KEEP = 4000
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
+FATAL_STATUSES = (401, 403)  # a refused or unauthorised key: no retry will help
+OVERLOAD_STATUSES = (429, 529)
 
 
 def pinned_version() -> str:
@@ -252,6 +254,8 @@ class CliOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = None  # the CLI's own figure, only when it reached its result
     error: str | None = None
+    fatal: bool = False  # every later run would fail the same way (the key was refused)
+    retries: int = 0  # API calls the CLI retried on its own
     seconds: float = 0.0
     pid: int = 0
 
@@ -284,11 +288,16 @@ class StreamReader:
     result: str = ""
     cost_usd: float | None = None
     error: str | None = None
+    fatal: bool = False
+    retries: int = 0
     done: bool = False
+    on_overload: Callable[[], None] | None = None
     _by_message: dict[str, Usage] = field(default_factory=dict)
 
     def feed(self, event: Mapping[str, Any]) -> bool:
         kind = event.get("type")
+        if kind == "system" and event.get("subtype") == "api_retry":
+            return self._retry(event)
         if kind == "system" and event.get("subtype") == "init":
             self.model = _str_or_none(event.get("model"))
             self.version = _str_or_none(event.get("claude_code_version"))
@@ -331,6 +340,19 @@ class StreamReader:
             return True
         return False
 
+    def _retry(self, event: Mapping[str, Any]) -> bool:
+        self.retries += 1
+        status = event.get("error_status")
+        if status in FATAL_STATUSES:
+            # The CLI retries even a refused key ten times over minutes: stop it now.
+            self.error = f"the API refused the request (HTTP {status} {event.get('error') or ''})"
+            self.error = self.error.replace(" )", ")")
+            self.fatal = self.done = True
+            return True
+        if status in OVERLOAD_STATUSES and self.on_overload is not None:
+            self.on_overload()
+        return False
+
 
 def _str_or_none(value: Any) -> str | None:
     return str(value) if isinstance(value, str) and value else None
@@ -345,12 +367,24 @@ def claude_args(cli: Path, request: str, model: str | None, extra: Sequence[str]
 
 
 async def run_claude(
-    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], deadline_s: float
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    deadline_s: float,
+    on_overload: Callable[[], None] | None = None,
 ) -> CliOutcome:
     """Run one `claude -p` in its own process group until its first delegation or its result.
 
     The group is killed when the answer is in (the CLI would go on to run the subagent), at the
     deadline, on cancellation, and on any failure, so no process outlives the call.
+
+    Args:
+        args: The command line (`claude_args`).
+        cwd: The scratch project.
+        env: The child's whole environment (`isolated_env`).
+        deadline_s: Seconds before the process group is killed.
+        on_overload: Called each time the CLI retries a 429 or 529 on its own.
     """
     start = time.perf_counter()
     try:
@@ -366,7 +400,7 @@ async def run_claude(
         )
     except OSError as exc:
         return CliOutcome(error=f"could not start {args[0]}: {exc}")
-    reader = StreamReader()
+    reader = StreamReader(on_overload=on_overload)
     stderr = bytearray()
     drain = asyncio.ensure_future(_drain(proc.stderr, stderr))
     error: str | None = None
@@ -392,6 +426,8 @@ async def run_claude(
         usage=reader.usage,
         cost_usd=reader.cost_usd,
         error=error or reader.error,
+        fatal=reader.fatal,
+        retries=reader.retries,
         seconds=time.perf_counter() - start,
         pid=proc.pid,
     )
