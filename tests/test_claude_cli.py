@@ -18,9 +18,16 @@ from agenteval.routing.cli_process import (
     Delegation,
     StreamReader,
     agent_file_text,
+    claude_args,
+    isolated_env,
     locate_claude,
+    run_claude,
+    scratch,
+    write_agent_files,
+    write_hold_hook,
 )
 from agenteval.routing.profiles.capture import CaptureServer
+from agenteval.routing.profiles.locate import differing_paths
 from agenteval.views import AgentView, CatalogView
 
 KEY = "sk-ant-test-claude-cli-SECRET-0123456789"
@@ -76,6 +83,7 @@ def test_routes_each_case_to_what_the_server_told_it(tmp_path: Path) -> None:
             )
 
         decisions = dict(zip(TABLE, asyncio.run(run_all()), strict=True))
+        time.sleep(1)  # a subagent or follow-up request the CLI started would arrive by now
         sent = server.messages
     for prompt, agent in TABLE.items():
         d = decisions[prompt]
@@ -89,12 +97,30 @@ def test_routes_each_case_to_what_the_server_told_it(tmp_path: Path) -> None:
             assert json.loads(d.raw)["prompt"] == f"Handle for the user: {prompt}"
         assert d.usage.input_tokens > 0
     # every case's request reached the server with the whole view listed, as the CLI read it
-    firsts = [m for m in sent if len(m.body["messages"]) <= 2]
-    assert len(firsts) == len(TABLE)
-    for m in firsts:
+    assert len(sent) == len(TABLE)  # one request per case: the hook held every delegation
+    for m in sent:
         text = json.dumps(m.body)
         for a in VIEW.agents:
             assert json.dumps(f"- {a.name}: {a.description} (Tools: {a.tools_text})")[1:-1] in text
+
+
+def test_the_hold_hook_leaves_the_routing_request_unchanged(tmp_path: Path) -> None:
+    cli = claude_path()
+
+    async def body(hook: bool) -> dict:
+        with CaptureServer(reply=delegating_reply(TABLE)) as server:
+            with scratch(tmp_path, name="same") as s:
+                write_agent_files(VIEW.agents, s.agents_dir)
+                if hook:
+                    write_hold_hook(s.project)
+                env = isolated_env(s, base_url=server.base_url, api_key=KEY)
+                args = claude_args(cli, "review my last commit", None)
+                out = await run_claude(args, cwd=s.project, env=env, deadline_s=60)
+            assert out.delegation is not None and out.delegation.agent == "code-reviewer"
+            return {k: v for k, v in server.messages[0].body.items() if k != "metadata"}
+
+    with_hook, without = asyncio.run(body(True)), asyncio.run(body(False))
+    assert list(differing_paths(with_hook, without)) == []
 
 
 def test_registered_as_claude_cli(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,8 @@
 
 Per case, a scratch project whose `.claude/agents/` holds the case's catalog view and an isolated
 HOME; `claude -p REQUEST --output-format stream-json --verbose` runs in its own process group and
-is stopped at its first `Agent`/`Task` call, whose `subagent_type` names the agent (its `prompt`
+is stopped at its first `Agent`/`Task` call (a project hook holds the call, so no subagent
+request is ever sent), whose `subagent_type` names the agent (its `prompt`
 argument is kept in the decision's `raw`, for output grading). A result with no delegation is
 `none`; a built-in pick is `none` with the built-in's name kept. This is ground truth, including
 Claude Code's own reading of the agent files. The process details live in `cli_process`.
@@ -30,6 +31,7 @@ from agenteval.routing.cli_process import (
     run_claude,
     scratch,
     write_agent_files,
+    write_hold_hook,
 )
 from agenteval.views import CatalogView
 
@@ -145,6 +147,7 @@ class ClaudeCliRouter:
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
             write_agent_files(request.view.agents, s.agents_dir)
+            write_hold_hook(s.project)
             env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
             args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
             outcome = await run_claude(

@@ -232,6 +232,32 @@ def write_agent_files(agents: Iterable[AgentView], agents_dir: Path) -> None:
         (agents_dir / f"agent-{i:04d}.md").write_text(agent_file_text(agent), encoding="utf-8")
 
 
+# A PreToolUse hook that holds every delegation until the process group is killed: the CLI starts
+# a subagent (and the main model's next turn) as soon as the Agent call is complete, which on the
+# real API would bill requests nobody reads. The hook leaves the routing request byte for byte as
+# it was (checked by tests/test_claude_cli.py) and is not shown to the model.
+HOLD_SECONDS = 3600
+HOLD_HOOK = {
+    "hooks": {
+        "PreToolUse": [
+            {
+                "matcher": "|".join(DELEGATION_TOOLS),
+                "hooks": [
+                    {"type": "command", "command": f"sleep {HOLD_SECONDS}", "timeout": HOLD_SECONDS}
+                ],
+            }
+        ]
+    }
+}
+
+
+def write_hold_hook(project: Path) -> None:
+    """Make the project's `.claude/settings.json` hold delegations (see HOLD_HOOK)."""
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(HOLD_HOOK, indent=1), encoding="utf-8")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Delegation:
     """The first `Agent`/`Task` call the main model made."""
