@@ -12,7 +12,8 @@ from cli_support import ErrorServer, claude_path, delegating_reply, processes_me
 
 from agenteval.cases import Case
 from agenteval.errors import RouterError
-from agenteval.routing import FatalRouterError, RouteRequest, make_router
+from agenteval.models.client import FatalModelError
+from agenteval.routing import RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     Delegation,
@@ -94,7 +95,8 @@ def test_routes_each_case_to_what_the_server_told_it(tmp_path: Path) -> None:
             assert d.agent is None and json.loads(d.raw)["subagent_type"] == "Explore"
         else:
             assert d.agent == agent
-            assert json.loads(d.raw)["prompt"] == f"Handle for the user: {prompt}"
+            assert d.task_prompt == f"Handle for the user: {prompt}"
+            assert json.loads(d.raw)["prompt"] == d.task_prompt
         assert d.usage.input_tokens > 0
     # every case's request reached the server with the whole view listed, as the CLI read it
     assert len(sent) == len(TABLE)  # one request per case: the hook held every delegation
@@ -163,7 +165,7 @@ def test_a_refused_key_stops_the_run_at_once_instead_of_the_clis_ten_retries(
     with ErrorServer(401, "authentication_error") as server:
         r = router(server, tmp_path)  # type: ignore[arg-type]
         start = time.perf_counter()
-        with pytest.raises(FatalRouterError, match="HTTP 401"):
+        with pytest.raises(FatalModelError, match="HTTP 401"):
             asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
         assert time.perf_counter() - start < 30  # the CLI alone would back off for minutes
         assert 1 <= server.posts <= 3

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_config
 
 from agenteval.cases import Case
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError
-from agenteval.pipeline import RunSpec, run_eval
 from agenteval.pipeline.shard import merge_runs, parse_shard, select_shard, shard_of
 from agenteval.record.store import OUTPUTS, RESULTS, SUMMARY, load_record, read_results
 
@@ -69,8 +69,7 @@ def split_into_shards(run_dir: Path, n: int, into: Path) -> list[Path]:
 
 
 def test_merged_shards_equal_the_unsharded_run(demo_project: Path, tmp_path: Path) -> None:
-    config = EvalConfig(name="demo", router={"backend": "lexical"})
-    full = run_eval(RunSpec(config=config))
+    full = run_config(EvalConfig(name="demo", router={"backend": "lexical"}))
     shards = split_into_shards(full.run_dir, 3, tmp_path / "matrix")
     merged = merge_runs(shards, tmp_path / "merged")
     labels = lambda d: {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(d)}  # noqa: E731
@@ -85,12 +84,12 @@ def test_merged_shards_equal_the_unsharded_run(demo_project: Path, tmp_path: Pat
 def test_merge_refuses_other_settings_and_a_case_run_twice(
     demo_project: Path, tmp_path: Path
 ) -> None:
-    full = run_eval(RunSpec(config=EvalConfig(name="demo", router={"backend": "lexical"})))
+    full = run_config(EvalConfig(name="demo", router={"backend": "lexical"}))
     a, b = split_into_shards(full.run_dir, 2, tmp_path / "m")
     summary = json.loads((b / SUMMARY).read_text(encoding="utf-8"))
-    summary["holdout"] = "kfold:3"
+    summary["settings"]["holdout"] = "kfold:3"
     (b / SUMMARY).write_text(json.dumps(summary), encoding="utf-8")
-    with pytest.raises(ConfigError, match="holdout differs"):
+    with pytest.raises(ConfigError, match="settings.holdout differs"):
         merge_runs([a, b], tmp_path / "out1")
     twice = tmp_path / "twice"
     shutil.copytree(a, twice)

@@ -18,6 +18,7 @@ from typing import Any
 
 from agenteval.cases import Case
 from agenteval.errors import ConfigError
+from agenteval.execution.executor import Stop, StopReason
 from agenteval.pipeline.run import RunOutcome, finish_run
 from agenteval.record.store import (
     OutputsWriter,
@@ -28,9 +29,10 @@ from agenteval.record.store import (
     read_results,
     save_record,
 )
+from agenteval.settings import RESUMABLE, RunSettings
 
-# What a shard is allowed to differ in from its siblings: everything else must be equal.
-_PER_SHARD = frozenset({"selection", "shard"})
+# What a shard may differ in from its siblings: nothing that changes an answer or a gate.
+_PER_SHARD = frozenset({"selection", "backend_reason", "out", "cache_path", "base_dir"})
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -64,15 +66,20 @@ def select_shard(cases: Iterable[Case], index: int, count: int) -> tuple[Case, .
     return tuple(c for c in cases if shard_of(c.id, count) == index)
 
 
-def _settings(record: RunRecord) -> dict[str, Any]:
-    config = {k: v for k, v in record.config.items() if k not in _PER_SHARD}
+def _settings(record: RunRecord, run_dir: Path) -> dict[str, Any]:
+    if record.settings is None:
+        raise ConfigError(
+            "this run folder records no settings (made by an older agenteval)",
+            path=run_dir / "summary.json",
+            hint="rerun the shard with this agenteval",
+        )
+    settings = {
+        k: v for k, v in record.settings.items() if k not in _PER_SHARD and k not in RESUMABLE
+    }
     return {
-        "name": record.name,
-        "config": config,
+        "settings": settings,
         "router": dict(record.router),
-        "holdout": record.holdout,
         "catalog": record.catalog.get("fingerprint"),
-        "prompt_profile": record.router.get("profile"),
     }
 
 
@@ -97,9 +104,9 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
         raise ConfigError("merge needs two or more shard run folders", hint="list every shard")
     started = time.monotonic()
     records = [load_record(Path(d)) for d in run_dirs]
-    first = _settings(records[0])
+    first = _settings(records[0], Path(run_dirs[0]))
     for d, r in zip(run_dirs[1:], records[1:], strict=True):
-        if (other := _settings(r)) != first:
+        if (other := _settings(r, Path(d))) != first:
             raise ConfigError(
                 f"{d} ran with other settings than {run_dirs[0]} "
                 f"({_first_difference(first, other)} differs): they are not shards of one run",
@@ -138,8 +145,15 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
         notes=(*base.notes, f"merged from {len(records)} shards"),
     )
     save_record(out_dir, merged)
-    stopped = next((r.stopped_reason for r in records if r.stopped_reason), None)
+    stop = next((_stop(r) for r in records if r.stop), None)
     names = [a["name"] for a in base.catalog.get("agents", [])]
+    assert base.settings is not None  # checked by _settings
+    settings = RunSettings.from_dict(base.settings)
     return finish_run(
-        out_dir, merged, names, started=started, stopped_reason=stopped, notes=merged.notes
+        out_dir, merged, settings, names, started=started, stop=stop, notes=merged.notes
     )
+
+
+def _stop(record: RunRecord) -> Stop:
+    """A shard that stopped early makes the merged run stop the same way (so it is incomplete)."""
+    return Stop(reason=StopReason(record.stop), message=record.stopped_reason or str(record.stop))

@@ -19,9 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agenteval.errors import RouterError
+from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
-from agenteval.routing import Decision, FatalRouterError, RouteRequest
+from agenteval.routing import Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
     CliOutcome,
     claude_args,
@@ -39,10 +42,26 @@ DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on 
 ROUTER_VERSION = 1
 
 
+class ClaudeCliOptions(BaseModel):
+    """The `router:` keys of the claude-cli router."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None  # an alias or id, passed to `claude --model` as given
+    claude: str | None = None  # the binary; else $AGENTEVAL_CLAUDE, ./.tools, PATH
+    base_url: str | None = None
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    timeout_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)  # per case, then the group dies
+    scratch_dir: str | None = None  # where the per-case projects go (the system temp folder)
+    keep_scratch: bool = False
+    prices: dict[str, dict[str, float]] = {}
+
+
 class ClaudeCliRouter:
     """Routes each case by running the installed `claude` headless, one process per case."""
 
     name = "claude-cli"
+    Options = ClaudeCliOptions
 
     def __init__(
         self,
@@ -80,26 +99,26 @@ class ClaudeCliRouter:
         """Build from an eval config's `router` section; the key comes from the environment.
 
         Raises:
-            RouterError: when the API key variable is not set or `claude` cannot be found.
+            RouterError: for an unknown option, when the API key variable is not set, or when
+                `claude` cannot be found.
         """
-        env = options.get("api_key_env") or "ANTHROPIC_API_KEY"
-        key = os.environ.get(env, "").strip()
+        opts = validate_options(ClaudeCliOptions, options, "claude-cli")
+        key = os.environ.get(opts.api_key_env, "").strip()
         if not key:
             raise RouterError(
-                f"the claude-cli router needs an API key, and {env} is not set",
-                hint=f"export {env}=sk-ant-... (the CLI runs with an isolated HOME, so its own "
-                "login is not used)",
+                f"the claude-cli router needs an API key, and {opts.api_key_env} is not set",
+                hint=f"export {opts.api_key_env}=sk-ant-... (the CLI runs with an isolated "
+                "HOME, so its own login is not used)",
             )
-        scratch_dir = options.get("scratch_dir")
         return cls(
             api_key=key,
-            model=options.get("model"),
-            claude=options.get("claude"),
-            base_url=options.get("base_url"),
-            deadline_s=float(options.get("timeout_s") or DEFAULT_DEADLINE_S),
-            scratch_dir=Path(scratch_dir) if scratch_dir else None,
-            keep_scratch=bool(options.get("keep_scratch")),
-            table=model_table().with_overrides(options.get("prices") or {}),
+            model=opts.model,
+            claude=opts.claude,
+            base_url=opts.base_url,
+            deadline_s=opts.timeout_s,
+            scratch_dir=Path(opts.scratch_dir) if opts.scratch_dir else None,
+            keep_scratch=opts.keep_scratch,
+            table=model_table().with_overrides(opts.prices),
         )
 
     @property
@@ -142,7 +161,7 @@ class ClaudeCliRouter:
         """Route one case with one CLI process.
 
         Raises:
-            FatalRouterError: when the API refused the key (every later case would fail too).
+            FatalModelError: when the API refused the key (every later case would fail too).
         """
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
@@ -158,7 +177,7 @@ class ClaudeCliRouter:
                 on_overload=self._overloaded,
             )
         if outcome.fatal:
-            raise FatalRouterError(
+            raise FatalModelError(
                 f"claude-cli: {outcome.error}",
                 hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY)",
             )
@@ -188,8 +207,16 @@ class ClaudeCliRouter:
             ensure_ascii=False,
         )[:4000]
         if d.agent not in view.names and d.agent in outcome.listed:
-            return Decision(agent=None, raw=raw, rationale=f"built-in {d.agent} took it", **common)
-        return Decision(agent=d.agent, raw=raw, rationale=d.description, **common)
+            return Decision(
+                agent=None,
+                raw=raw,
+                rationale=f"built-in {d.agent} took it",
+                task_prompt=d.prompt,
+                **common,
+            )
+        return Decision(
+            agent=d.agent, raw=raw, rationale=d.description, task_prompt=d.prompt, **common
+        )
 
     async def aclose(self) -> None:
         """Nothing to release: every process ends with its case."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.errors import RouterError
-from agenteval.routing import Usage
+from agenteval.models.client import Usage
 from agenteval.views import AgentView
 
 CLAUDE_ENV = "AGENTEVAL_CLAUDE"
