@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from cli_support import ErrorServer, claude_path, delegating_reply, processes_mentioning
+from conftest import run_config
 
 from agenteval.cases import Case
+from agenteval.config import EvalConfig, RouterConfig
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
+from agenteval.record.store import read_results
 from agenteval.routing import RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
@@ -247,3 +250,77 @@ def test_stream_reader_reports_a_failed_result() -> None:
     ok = StreamReader()
     assert ok.feed({"type": "result", "subtype": "success", "result": "4", "total_cost_usd": 0.5})
     assert ok.error is None and ok.delegation is None and ok.cost_usd == 0.5
+
+
+AGENT_FILE = """---
+name: {name}
+description: {description}
+tools: Read, Edit
+---
+You are {name}.
+"""
+DATASET = """cases:
+  - id: css
+    prompt: "fix the flexbox gap on the landing page"
+    expected: frontend-dev
+  - id: index
+    prompt: "add an index to the orders table"
+    expected: db-architect
+  - id: math
+    prompt: "what is 2 + 2?"
+    expected: none
+  - id: explore
+    prompt: "find where the config is loaded"
+    expected: none
+"""
+
+
+def project(tmp_path: Path) -> EvalConfig:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    for name, text in (("frontend-dev", "CSS and React work."), ("db-architect", "Schemas.")):
+        (agents / f"{name}.md").write_text(AGENT_FILE.format(name=name, description=text))
+    (tmp_path / "cases.yaml").write_text(DATASET, encoding="utf-8")
+    return EvalConfig(
+        name="cli",
+        agents=[str(agents)],
+        datasets=[str(tmp_path / "cases.yaml")],
+        examples=False,
+        cache=False,  # so a resume can only skip a case by knowing it is done
+        concurrency=2,
+        out=str(tmp_path / "reports"),
+    )
+
+
+def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        config = project(tmp_path)
+        router_config = RouterConfig(backend="claude-cli", base_url=server.base_url)
+        config = config.model_copy(update={"router": router_config})
+        first = run_config(config)
+        assert first.record.status == "complete", first.record.stopped_reason
+        labels = {
+            r.trial.case_id.removeprefix("cases/"): r.trial.label
+            for r in read_results(first.run_dir)
+        }
+        assert labels == {
+            "css": "frontend-dev",
+            "index": "db-architect",
+            "math": "none",
+            "explore": "none",
+        }
+        assert len(server.messages) == 4
+        # as if killed after two cases: resume runs the other two only
+        results = first.run_dir / "results.jsonl"
+        lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
+        results.write_text("".join(lines[:2]), encoding="utf-8")
+        again = run_config(config, resume=first.run_dir)
+        assert again.record.status == "complete"
+        assert len(server.messages) == 6
+        assert len(read_results(first.run_dir)) == 4
+    assert again.record.router["backend"] == "claude-cli"
+    assert again.record.router["cli_version"]
