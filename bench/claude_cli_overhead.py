@@ -25,13 +25,12 @@ from agenteval.routing import RouteRequest
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     Scratch,
-    claude_args,
     isolated_env,
     locate_claude,
-    run_claude,
     scratch,
     write_agent_files,
 )
+from agenteval.routing.cli_stream import claude_args, run_claude
 from agenteval.views import AgentView, CatalogView
 
 KEY = "sk-ant-bench-claude-cli"

@@ -19,17 +19,14 @@ from agenteval.record.store import read_results
 from agenteval.routing import RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
-    Delegation,
-    StreamReader,
     agent_file_text,
-    claude_args,
     isolated_env,
     locate_claude,
-    run_claude,
     scratch,
     write_agent_files,
     write_hold_hook,
 )
+from agenteval.routing.cli_stream import Delegation, StreamReader, claude_args, run_claude
 from agenteval.routing.profiles.capture import CaptureServer
 from agenteval.routing.profiles.locate import differing_paths
 from agenteval.views import AgentView, CatalogView

@@ -26,16 +26,14 @@ from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
-    CliOutcome,
-    claude_args,
     cli_version,
     isolated_env,
     locate_claude,
-    run_claude,
     scratch,
     write_agent_files,
     write_hold_hook,
 )
+from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
 from agenteval.views import CatalogView
 
 DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on its own

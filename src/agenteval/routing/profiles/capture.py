@@ -22,13 +22,12 @@ from typing import Any
 
 from agenteval.errors import RouterError
 from agenteval.routing.cli_process import (
-    claude_args,
     isolated_env,
     reset,
-    run_claude,
     scratch,
     write_agent_files,
 )
+from agenteval.routing.cli_stream import claude_args, run_claude
 from agenteval.views import AgentView
 
 # Headers that change what the model does; everything else (auth, session ids, client
