@@ -29,6 +29,7 @@ from agenteval.routing.cli_process import (
     locate_claude,
     scratch,
     write_agent_files,
+    write_hold_hook,
 )
 from agenteval.routing.cli_stream import claude_args, run_claude
 from agenteval.views import AgentView, CatalogView
@@ -100,6 +101,7 @@ async def floor(router: ClaudeCliRouter, n: int, concurrency: int) -> float:
         for _ in range(concurrency):
             s = stack.enter_context(scratch())
             write_agent_files(view().agents, s.agents_dir)
+            write_hold_hook(s.project)
             slots.put_nowait(s)
 
         async def one(c: Case) -> None:
