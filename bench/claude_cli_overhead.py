@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from agenteval.cases import Case
 from agenteval.routing import RouteRequest
@@ -116,6 +117,38 @@ async def floor(router: ClaudeCliRouter, n: int, concurrency: int) -> float:
         return time.perf_counter() - start
 
 
+async def api_wall(base_url: str, n: int, concurrency: int) -> float:
+    """The same cases through the API router (one Messages request each), for comparison."""
+    from agenteval.routing.api import PromptRouter
+
+    os.environ["ANTHROPIC_API_KEY"] = KEY
+    router = PromptRouter.from_options({"base_url": base_url})
+    gate = asyncio.Semaphore(concurrency)
+    v = view()
+
+    async def one(c: Case) -> None:
+        async with gate:
+            await router.route(RouteRequest(case=c, view=v))
+
+    await one(cases(1)[0])  # the SDK's import and connection, outside the timing
+    start = time.perf_counter()
+    await asyncio.gather(*(one(c) for c in cases(n)))
+    await router.aclose()
+    return time.perf_counter() - start
+
+
+def api_stub(latency: float) -> tuple[subprocess.Popen[str], str]:
+    """The project's loopback stub (non-streaming, as the SDK router asks), in its own process."""
+    stub = Path(__file__).resolve().parents[1] / "tests" / "stub_anthropic.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(stub), "--port", "0", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip().removeprefix("STUB_URL=")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=100)
@@ -156,6 +189,16 @@ def main() -> int:
                 f"{concurrency:>4} {wall:>7.1f} {bare:>7.1f} {ok:>4} {err:>4} "
                 f"{kid:>12.3f} {peak_mb:>11.0f} {own:>12.4f} {own / kid:>8.1%}"
             )
+        stub, stub_url = api_stub(args.latency)
+        try:
+            for concurrency in args.concurrency:
+                wall = asyncio.run(api_wall(stub_url, args.cases, concurrency))
+                print(
+                    f"api router, concurrency {concurrency}: {wall:.1f} s wall for the same cases"
+                )
+        finally:
+            stub.terminate()
+            stub.wait()
     finally:
         server.terminate()
         server.wait()

@@ -148,13 +148,13 @@ def test_needs_a_key_and_an_executable(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_a_hung_cli_is_killed_at_the_deadline_with_no_process_left(tmp_path: Path) -> None:
     with CaptureServer(latency_s=60) as server:
-        r = router(server, tmp_path, deadline_s=4)
+        r = router(server, tmp_path, deadline_s=8)  # time enough to reach the server under load
         start = time.perf_counter()
         d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
         took = time.perf_counter() - start
         assert server.messages, "the CLI never reached the server: the test proves nothing"
-    assert d.error is not None and "4 s deadline" in d.error
-    assert took < 15
+    assert d.error is not None and "8 s deadline" in d.error
+    assert took < 20
     time.sleep(0.2)
     assert processes_mentioning(str(tmp_path / "scratch")) == []
 
@@ -181,7 +181,7 @@ def test_a_bad_request_is_an_error_on_that_case(tmp_path: Path) -> None:
 
 def test_overloads_the_cli_retries_reach_the_runners_limit(tmp_path: Path) -> None:
     with ErrorServer(529, "overloaded_error") as server:
-        r = router(server, tmp_path, deadline_s=4)  # type: ignore[arg-type]
+        r = router(server, tmp_path, deadline_s=30)  # type: ignore[arg-type]
         seen: list[int] = []
         r.on_overload(lambda: seen.append(1))
         d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
