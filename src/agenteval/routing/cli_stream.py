@@ -204,6 +204,8 @@ async def run_claude(
         await asyncio.wait_for(_read(proc.stdout, reader), timeout=deadline_s)
     except asyncio.TimeoutError:
         error = f"no answer within the {deadline_s:g} s deadline; the claude process was killed"
+    except ValueError:  # a line past the stream limit: the run cannot be read
+        error = f"claude wrote a stream-json line over {_STREAM_LIMIT >> 20} MiB; stopped it"
     finally:
         _kill_group(proc.pid)
         await proc.wait()
