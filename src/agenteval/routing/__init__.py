@@ -118,6 +118,7 @@ BUILTIN_ROUTERS: dict[str, str] = {
     "lexical": "agenteval.routing.lexical:LexicalRouter",
     "anthropic": "agenteval.routing.api:PromptRouter",
     "mock": "agenteval.routing.mock:MockRouter",
+    "claude-cli": "agenteval.routing.claude_cli:ClaudeCliRouter",
 }
 
 

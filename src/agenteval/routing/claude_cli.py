@@ -1,0 +1,220 @@
+"""The `claude-cli` router: each case routed by the user's real Claude Code.
+
+Per case, a scratch project whose `.claude/agents/` holds the case's catalog view and an isolated
+HOME; `claude -p REQUEST --output-format stream-json --verbose` runs in its own process group and
+is stopped at its first `Agent`/`Task` call (a project hook holds the call, so no subagent
+request is ever sent), whose `subagent_type` names the agent (its `prompt`
+argument is kept in the decision's `raw`, for output grading). A result with no delegation is
+`none`; a built-in pick is `none` with the built-in's name kept. This is ground truth, including
+Claude Code's own reading of the agent files. The process details live in `cli_process`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agenteval.errors import RouterError
+from agenteval.models.client import FatalModelError
+from agenteval.models.pricing import ModelTable, model_table
+from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing.cli_process import (
+    cli_version,
+    isolated_env,
+    locate_claude,
+    scratch,
+    write_agent_files,
+    write_hold_hook,
+)
+from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
+from agenteval.views import CatalogView
+
+DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on its own
+ROUTER_VERSION = 1
+
+
+class ClaudeCliOptions(BaseModel):
+    """The `router:` keys of the claude-cli router."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None  # an alias or id, passed to `claude --model` as given
+    claude: str | None = None  # the binary; else $AGENTEVAL_CLAUDE, ./.tools, PATH
+    base_url: str | None = None
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    timeout_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)  # per case, then the group dies
+    scratch_dir: str | None = None  # where the per-case projects go (the system temp folder)
+    keep_scratch: bool = False
+    prices: dict[str, dict[str, float]] = {}
+
+
+class ClaudeCliRouter:
+    """Routes each case by running the installed `claude` headless, one process per case."""
+
+    name = "claude-cli"
+    Options = ClaudeCliOptions
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        claude: str | os.PathLike[str] | None = None,
+        base_url: str | None = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        scratch_dir: Path | None = None,
+        keep_scratch: bool = False,
+        extra_args: Sequence[str] = (),
+        table: ModelTable | None = None,
+    ) -> None:
+        if deadline_s <= 0:
+            raise RouterError(
+                f"claude-cli deadline {deadline_s} must be positive",
+                hint="set router.timeout_s to the seconds one case may take (e.g. 300)",
+            )
+        self.cli = locate_claude(claude)
+        self.cli_version = cli_version(self.cli)
+        self.alias = model
+        self.table = table or model_table()
+        self.model = self.table.resolve(model)  # for prices only: the CLI resolves the alias
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        self.deadline_s = deadline_s
+        self.scratch_dir = scratch_dir
+        self.keep_scratch = keep_scratch  # leave each case's folder behind, for inspection
+        self.extra_args = tuple(extra_args)
+        self._api_key = api_key
+        self._overload_callbacks: list[Callable[[], None]] = []
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ClaudeCliRouter:
+        """Build from an eval config's `router` section; the key comes from the environment.
+
+        Raises:
+            RouterError: for an unknown option, when the API key variable is not set, or when
+                `claude` cannot be found.
+        """
+        opts = validate_options(ClaudeCliOptions, options, "claude-cli")
+        key = os.environ.get(opts.api_key_env, "").strip()
+        if not key:
+            raise RouterError(
+                f"the claude-cli router needs an API key, and {opts.api_key_env} is not set",
+                hint=f"export {opts.api_key_env}=sk-ant-... (the CLI runs with an isolated "
+                "HOME, so its own login is not used)",
+            )
+        return cls(
+            api_key=key,
+            model=opts.model,
+            claude=opts.claude,
+            base_url=opts.base_url,
+            deadline_s=opts.timeout_s,
+            scratch_dir=Path(opts.scratch_dir) if opts.scratch_dir else None,
+            keep_scratch=opts.keep_scratch,
+            table=model_table().with_overrides(opts.prices),
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        spec = {
+            "backend": self.name,
+            "cli_version": self.cli_version,
+            "model": self.alias,
+            "extra_args": self.extra_args,
+            "v": ROUTER_VERSION,
+        }  # not the binary's path or the base URL: they serve the same answers
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "alias": self.alias,
+            "prompt": "claude-cli",
+            "cli_version": self.cli_version,
+            "deadline_s": self.deadline_s,
+            "prices_as_of": self.table.as_of,
+            "price_known": self.model in self.table.prices,
+        }
+
+    def on_overload(self, callback: Callable[[], None]) -> None:
+        """Register a callback for every 429/529 the CLI retries on its own."""
+        self._overload_callbacks.append(callback)
+
+    def _overloaded(self) -> None:
+        for callback in self._overload_callbacks:
+            callback()
+
+    def request_key(self, request: RouteRequest) -> str:
+        """What the CLI is given: the view's agents and the request (not the case's context)."""
+        text = f"{request.view.fingerprint}\0{request.case.prompt}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def route(self, request: RouteRequest) -> Decision:
+        """Route one case with one CLI process.
+
+        Raises:
+            FatalModelError: when the API refused the key (every later case would fail too).
+        """
+        start = time.perf_counter()
+        with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
+            write_agent_files(request.view.agents, s.agents_dir)
+            write_hold_hook(s.project)
+            env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
+            args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
+            outcome = await run_claude(
+                args,
+                cwd=s.project,
+                env=env,
+                deadline_s=self.deadline_s,
+                on_overload=self._overloaded,
+            )
+        if outcome.fatal:
+            raise FatalModelError(
+                f"claude-cli: {outcome.error}",
+                hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY)",
+            )
+        return self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
+
+    def decide(self, outcome: CliOutcome, view: CatalogView, *, latency_s: float = 0.0) -> Decision:
+        """Turn what the CLI did into a Decision."""
+        model = outcome.model or self.model
+        cost = outcome.cost_usd
+        if cost is None:  # stopped at the delegation, before the CLI's own total
+            u = outcome.usage
+            cost = self.table.cost(
+                model,
+                input_tokens=u.input_tokens,
+                output_tokens=u.output_tokens,
+                cache_write_tokens=u.cache_write_tokens,
+                cache_read_tokens=u.cache_read_tokens,
+            )
+        common: dict[str, Any] = {"usage": outcome.usage, "cost_usd": cost, "latency_s": latency_s}
+        if outcome.delegation is None and outcome.error is not None:
+            return Decision(agent=None, error=outcome.error, **common)
+        if outcome.delegation is None:
+            return Decision(agent=None, rationale=outcome.result.strip()[:2000], **common)
+        d = outcome.delegation
+        raw = json.dumps(
+            {"subagent_type": d.agent, "description": d.description, "prompt": d.prompt},
+            ensure_ascii=False,
+        )[:4000]
+        if d.agent not in view.names and d.agent in outcome.listed:
+            return Decision(
+                agent=None,
+                raw=raw,
+                rationale=f"built-in {d.agent} took it",
+                task_prompt=d.prompt,
+                **common,
+            )
+        return Decision(
+            agent=d.agent, raw=raw, rationale=d.description, task_prompt=d.prompt, **common
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release: every process ends with its case."""

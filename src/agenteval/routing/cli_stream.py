@@ -1,0 +1,254 @@
+"""One headless `claude -p` run: its process group, its stream-json events, what it decided.
+
+`run_claude` starts the CLI in its own process group, reads stream-json line by line into a
+`StreamReader`, and kills the whole group at the first delegation, at the result, at the deadline
+or on cancellation. `StreamReader` is pure: it folds events into what the run did (the agent and
+the `prompt` argument of the first `Agent`/`Task` call, the CLI's usage and cost, an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agenteval.models.client import Usage
+from agenteval.routing.cli_process import DELEGATION_TOOLS
+
+_STREAM_LIMIT = 64 << 20  # the init event lists every tool, skill and agent on one line
+_STDERR_KEEP = 4000
+FATAL_STATUSES = (401, 403)  # a refused or unauthorised key: no retry will help
+OVERLOAD_STATUSES = (429, 529)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delegation:
+    """The first `Agent`/`Task` call the main model made."""
+
+    agent: str
+    prompt: str = ""
+    description: str = ""
+    tool: str = "Agent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CliOutcome:
+    """What one `claude -p` run did, up to its first delegation or its result."""
+
+    delegation: Delegation | None = None
+    result: str = ""
+    model: str | None = None
+    version: str | None = None
+    listed: tuple[str, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None  # the CLI's own figure, only when it reached its result
+    error: str | None = None
+    fatal: bool = False  # every later run would fail the same way (the key was refused)
+    retries: int = 0  # API calls the CLI retried on its own
+    seconds: float = 0.0
+    pid: int = 0
+
+
+def usage_of(data: Mapping[str, Any] | None) -> Usage:
+    """A Usage from the CLI's (the API's) usage object."""
+    data = data or {}
+
+    def num(key: str) -> int:
+        value = data.get(key)
+        return int(value) if isinstance(value, (int, float)) else 0
+
+    return Usage(
+        input_tokens=num("input_tokens"),
+        output_tokens=num("output_tokens"),
+        cache_write_tokens=num("cache_creation_input_tokens"),
+        cache_read_tokens=num("cache_read_input_tokens"),
+    )
+
+
+@dataclass(kw_only=True)
+class StreamReader:
+    """Folds stream-json events into a CliOutcome; ``feed`` returns True once it has the answer."""
+
+    model: str | None = None
+    version: str | None = None
+    listed: tuple[str, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    delegation: Delegation | None = None
+    result: str = ""
+    cost_usd: float | None = None
+    error: str | None = None
+    fatal: bool = False
+    retries: int = 0
+    done: bool = False
+    on_overload: Callable[[], None] | None = None
+    _by_message: dict[str, Usage] = field(default_factory=dict)
+
+    def feed(self, event: Mapping[str, Any]) -> bool:
+        kind = event.get("type")
+        if kind == "system" and event.get("subtype") == "api_retry":
+            return self._retry(event)
+        if kind == "system" and event.get("subtype") == "init":
+            self.model = _str_or_none(event.get("model"))
+            self.version = _str_or_none(event.get("claude_code_version"))
+            agents = event.get("agents")
+            self.listed = tuple(str(a) for a in agents) if isinstance(agents, list) else ()
+        elif kind == "assistant" and event.get("parent_tool_use_id") is None:
+            message = event.get("message") or {}
+            # One API message may arrive as several events (one per block) with one usage.
+            self._by_message[str(message.get("id"))] = usage_of(message.get("usage"))
+            self.usage = sum(self._by_message.values(), Usage())
+            for block in message.get("content") or ():
+                if (
+                    isinstance(block, dict)
+                    and block.get("type") == "tool_use"
+                    and block.get("name") in DELEGATION_TOOLS
+                ):
+                    raw = block.get("input")
+                    data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+                    self.delegation = Delegation(
+                        agent=str(data.get("subagent_type") or "general-purpose").strip(),
+                        prompt=str(data.get("prompt") or ""),
+                        description=str(data.get("description") or ""),
+                        tool=str(block["name"]),
+                    )
+                    self.done = True
+                    return True
+        elif kind == "result":
+            self.result = str(event.get("result") or "")
+            cost = event.get("total_cost_usd")
+            self.cost_usd = float(cost) if isinstance(cost, (int, float)) else None
+            if isinstance(event.get("usage"), dict):
+                self.usage = usage_of(event["usage"])
+            if event.get("is_error") or event.get("subtype") != "success":
+                reason = event.get("terminal_reason") or event.get("subtype") or "error"
+                status = event.get("api_error_status")
+                self.error = f"claude ended with {reason}" + (f" (HTTP {status})" if status else "")
+                if self.result:
+                    self.error += f": {self.result[:300]}"
+            self.done = True
+            return True
+        return False
+
+    def _retry(self, event: Mapping[str, Any]) -> bool:
+        self.retries += 1
+        status = event.get("error_status")
+        if status in FATAL_STATUSES:
+            # The CLI retries even a refused key ten times over minutes: stop it now.
+            self.error = f"the API refused the request (HTTP {status} {event.get('error') or ''})"
+            self.error = self.error.replace(" )", ")")
+            self.fatal = self.done = True
+            return True
+        if status in OVERLOAD_STATUSES and self.on_overload is not None:
+            self.on_overload()
+        return False
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if isinstance(value, str) and value else None
+
+
+def claude_args(cli: Path, request: str, model: str | None, extra: Sequence[str] = ()) -> list[str]:
+    """The command line of one headless routing run."""
+    args = [str(cli), "-p", request, "--output-format", "stream-json", "--verbose"]
+    if model:
+        args += ["--model", model]
+    return [*args, *extra]
+
+
+async def run_claude(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    deadline_s: float,
+    on_overload: Callable[[], None] | None = None,
+) -> CliOutcome:
+    """Run one `claude -p` in its own process group until its first delegation or its result.
+
+    The group is killed when the answer is in (the CLI would go on to run the subagent), at the
+    deadline, on cancellation, and on any failure, so no process outlives the call.
+
+    Args:
+        args: The command line (`claude_args`).
+        cwd: The scratch project.
+        env: The child's whole environment (`isolated_env`).
+        deadline_s: Seconds before the process group is killed.
+        on_overload: Called each time the CLI retries a 429 or 529 on its own.
+    """
+    start = time.perf_counter()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            cwd=str(cwd),
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own process group, killed as one
+            limit=_STREAM_LIMIT,
+        )
+    except OSError as exc:
+        return CliOutcome(error=f"could not start {args[0]}: {exc}")
+    reader = StreamReader(on_overload=on_overload)
+    stderr = bytearray()
+    drain = asyncio.ensure_future(_drain(proc.stderr, stderr))
+    error: str | None = None
+    try:
+        await asyncio.wait_for(_read(proc.stdout, reader), timeout=deadline_s)
+    except asyncio.TimeoutError:
+        error = f"no answer within the {deadline_s:g} s deadline; the claude process was killed"
+    except ValueError:  # a line past the stream limit: the run cannot be read
+        error = f"claude wrote a stream-json line over {_STREAM_LIMIT >> 20} MiB; stopped it"
+    finally:
+        _kill_group(proc.pid)
+        await proc.wait()
+        drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
+    if error is None and not reader.done:
+        tail = stderr.decode("utf-8", "replace").strip()[-_STDERR_KEEP:]
+        error = f"claude exited ({proc.returncode}) before a result" + (f": {tail}" if tail else "")
+    return CliOutcome(
+        delegation=reader.delegation,
+        result=reader.result,
+        model=reader.model,
+        version=reader.version,
+        listed=reader.listed,
+        usage=reader.usage,
+        cost_usd=reader.cost_usd,
+        error=error or reader.error,
+        fatal=reader.fatal,
+        retries=reader.retries,
+        seconds=time.perf_counter() - start,
+        pid=proc.pid,
+    )
+
+
+async def _read(stream: asyncio.StreamReader | None, reader: StreamReader) -> None:
+    assert stream is not None
+    while line := await stream.readline():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a stray non-JSON line (a warning) is not an event
+        if isinstance(event, dict) and reader.feed(event):
+            return
+
+
+async def _drain(stream: asyncio.StreamReader | None, into: bytearray) -> None:
+    assert stream is not None
+    while chunk := await stream.read(65536):
+        into.extend(chunk)
+        del into[: max(0, len(into) - _STDERR_KEEP)]
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

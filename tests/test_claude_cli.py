@@ -1,0 +1,323 @@
+"""The claude-cli router: the real Claude Code CLI, headless, against a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from cli_support import ErrorServer, claude_path, delegating_reply, processes_mentioning
+from conftest import run_config
+
+from agenteval.cases import Case
+from agenteval.config import EvalConfig, RouterConfig
+from agenteval.errors import RouterError
+from agenteval.models.client import FatalModelError
+from agenteval.record.store import read_results
+from agenteval.routing import RouteRequest, make_router
+from agenteval.routing.claude_cli import ClaudeCliRouter
+from agenteval.routing.cli_process import (
+    agent_file_text,
+    isolated_env,
+    locate_claude,
+    scratch,
+    write_agent_files,
+    write_hold_hook,
+)
+from agenteval.routing.cli_stream import Delegation, StreamReader, claude_args, run_claude
+from agenteval.routing.profiles.capture import CaptureServer
+from agenteval.routing.profiles.locate import differing_paths
+from agenteval.views import AgentView, CatalogView
+
+KEY = "sk-ant-test-claude-cli-SECRET-0123456789"
+VIEW = CatalogView(
+    fold=None,
+    agents=(
+        AgentView(
+            name="frontend-dev",
+            description="Use for CSS and React work.\n<example>user: fix the navbar</example>",
+            tools_text="Read, Edit",
+        ),
+        AgentView(
+            name="db-architect",
+            description='Schemas, "migrations" --- and indexes: all of it',
+            tools_text="All tools except Bash",
+        ),
+        AgentView(name="code-reviewer", description="Reviews diffs.", tools_text="All tools"),
+    ),
+)
+TABLE = {
+    "fix the flexbox gap on the landing page": "frontend-dev",
+    "add an index to the orders table": "db-architect",
+    "review my last commit": "code-reviewer",
+    "what is 2 + 2?": None,
+    "find where the config is loaded": "Explore",
+}
+
+
+def case(prompt: str, i: int = 0) -> Case:
+    expected = TABLE.get(prompt) or "none"
+    return Case(
+        id=f"c{i}", prompt=prompt, expected=frozenset({expected}), origin="dataset", source="t"
+    )
+
+
+def router(server: CaptureServer, tmp_path: Path, **options: object) -> ClaudeCliRouter:
+    return ClaudeCliRouter(
+        api_key=KEY,
+        claude=claude_path(),
+        base_url=server.base_url,
+        scratch_dir=tmp_path / "scratch",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_routes_each_case_to_what_the_server_told_it(tmp_path: Path) -> None:
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        r = router(server, tmp_path)
+
+        async def run_all() -> list:
+            return await asyncio.gather(
+                *(r.route(RouteRequest(case=case(p, i), view=VIEW)) for i, p in enumerate(TABLE))
+            )
+
+        decisions = dict(zip(TABLE, asyncio.run(run_all()), strict=True))
+        time.sleep(1)  # a subagent or follow-up request the CLI started would arrive by now
+        sent = server.messages
+    for prompt, agent in TABLE.items():
+        d = decisions[prompt]
+        assert d.error is None, d.error
+        if agent is None:
+            assert d.agent is None and "myself" in d.rationale
+        elif agent == "Explore":  # a built-in took it: none, with its name kept
+            assert d.agent is None and json.loads(d.raw)["subagent_type"] == "Explore"
+        else:
+            assert d.agent == agent
+            assert d.task_prompt == f"Handle for the user: {prompt}"
+            assert json.loads(d.raw)["prompt"] == d.task_prompt
+        assert d.usage.input_tokens > 0
+    # every case's request reached the server with the whole view listed, as the CLI read it
+    assert len(sent) == len(TABLE)  # one request per case: the hook held every delegation
+    for m in sent:
+        text = json.dumps(m.body)
+        for a in VIEW.agents:
+            assert json.dumps(f"- {a.name}: {a.description} (Tools: {a.tools_text})")[1:-1] in text
+
+
+def test_the_hold_hook_leaves_the_routing_request_unchanged(tmp_path: Path) -> None:
+    cli = claude_path()
+
+    async def body(hook: bool) -> dict:
+        with CaptureServer(reply=delegating_reply(TABLE)) as server:
+            with scratch(tmp_path, name="same") as s:
+                write_agent_files(VIEW.agents, s.agents_dir)
+                if hook:
+                    write_hold_hook(s.project)
+                env = isolated_env(s, base_url=server.base_url, api_key=KEY)
+                args = claude_args(cli, "review my last commit", None)
+                out = await run_claude(args, cwd=s.project, env=env, deadline_s=60)
+            assert out.delegation is not None and out.delegation.agent == "code-reviewer"
+            return {k: v for k, v in server.messages[0].body.items() if k != "metadata"}
+
+    with_hook, without = asyncio.run(body(True)), asyncio.run(body(False))
+    assert list(differing_paths(with_hook, without)) == []
+
+
+def test_registered_as_claude_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    r = make_router("claude-cli", {"model": "haiku", "timeout_s": 12})
+    assert isinstance(r, ClaudeCliRouter)
+    assert r.describe()["cli_version"] == r.cli_version
+    assert r.deadline_s == 12 and r.alias == "haiku"
+    other = make_router("claude-cli", {"model": "sonnet"})
+    assert isinstance(other, ClaudeCliRouter) and other.fingerprint != r.fingerprint
+
+
+def test_needs_a_key_and_an_executable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    with pytest.raises(RouterError, match="ANTHROPIC_API_KEY is not set"):
+        ClaudeCliRouter.from_options({})
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(tmp_path / "nope"))
+    with pytest.raises(RouterError, match=r"AGENTEVAL_CLAUDE = .*nope is not an executable") as e:
+        locate_claude()
+    assert "npm install --prefix .tools" in str(e.value)
+
+
+def test_a_hung_cli_is_killed_at_the_deadline_with_no_process_left(tmp_path: Path) -> None:
+    with CaptureServer(latency_s=60) as server:
+        r = router(server, tmp_path, deadline_s=8)  # time enough to reach the server under load
+        start = time.perf_counter()
+        d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+        took = time.perf_counter() - start
+        assert server.messages, "the CLI never reached the server: the test proves nothing"
+    assert d.error is not None and "8 s deadline" in d.error
+    assert took < 20
+    time.sleep(0.2)
+    assert processes_mentioning(str(tmp_path / "scratch")) == []
+
+
+def test_a_refused_key_stops_the_run_at_once_instead_of_the_clis_ten_retries(
+    tmp_path: Path,
+) -> None:
+    with ErrorServer(401, "authentication_error") as server:
+        r = router(server, tmp_path)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        with pytest.raises(FatalModelError, match="HTTP 401"):
+            asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+        assert time.perf_counter() - start < 30  # the CLI alone would back off for minutes
+        assert 1 <= server.posts <= 3
+
+
+def test_a_bad_request_is_an_error_on_that_case(tmp_path: Path) -> None:
+    with ErrorServer(400, "invalid_request_error") as server:
+        r = router(server, tmp_path)  # type: ignore[arg-type]
+        d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+    assert d.error is not None and d.agent is None, d
+    assert "claude ended with" in d.error and "refused by the test server" in d.error
+
+
+def test_overloads_the_cli_retries_reach_the_runners_limit(tmp_path: Path) -> None:
+    with ErrorServer(529, "overloaded_error") as server:
+        r = router(server, tmp_path, deadline_s=30)  # type: ignore[arg-type]
+        seen: list[int] = []
+        r.on_overload(lambda: seen.append(1))
+        d = asyncio.run(r.route(RouteRequest(case=case("review my last commit"), view=VIEW)))
+    assert d.error is not None and ("529" in d.error or "deadline" in d.error), d
+    assert len(seen) >= 1 and server.posts >= 2
+
+
+def test_the_api_key_appears_in_no_file_written(tmp_path: Path) -> None:
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        r = router(server, tmp_path, keep_scratch=True)
+        d = asyncio.run(r.route(RouteRequest(case=case("what is 2 + 2?"), view=VIEW)))
+        assert server.messages[0].headers.keys() <= {"anthropic-beta", "anthropic-version"}
+    assert d.error is None
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == ".claude.json" for p in written), "the CLI wrote nothing: no proof"
+    for path in written:
+        data = path.read_bytes()
+        assert KEY.encode() not in data and KEY[-20:].encode() not in data, path
+
+
+def test_agent_files_keep_frontmatter_breakers_inside_strings() -> None:
+    text = agent_file_text(VIEW.agents[1])
+    frontmatter = text.split("---\n")[1]
+    assert "---" not in frontmatter.replace("\\x2d", "")
+    assert text.count("\n---\n") == 1 and text.startswith("---\n")
+    assert 'disallowedTools: "Bash"' in text
+
+
+def test_stream_reader_stops_at_the_first_delegation_and_counts_usage_once() -> None:
+    reader = StreamReader()
+    init = {"type": "system", "subtype": "init", "model": "m-1", "agents": ["a", "Explore"]}
+    usage = {"input_tokens": 100, "output_tokens": 3, "cache_read_input_tokens": 7}
+    text = {"type": "text", "text": "Let me delegate."}
+    tool = {
+        "type": "tool_use",
+        "name": "Agent",
+        "input": {"subagent_type": "a", "prompt": "do X", "description": "x"},
+    }
+    events = [
+        init,
+        {"type": "assistant", "message": {"id": "m1", "content": [text], "usage": usage}},
+        {"type": "assistant", "message": {"id": "m1", "content": [tool], "usage": usage}},
+    ]
+    assert [reader.feed(e) for e in events] == [False, False, True]
+    assert reader.delegation == Delegation(agent="a", prompt="do X", description="x")
+    assert reader.usage.input_tokens == 100 and reader.usage.cache_read_tokens == 7
+    assert reader.listed == ("a", "Explore") and reader.model == "m-1"
+
+
+def test_stream_reader_reports_a_failed_result() -> None:
+    reader = StreamReader()
+    failed = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "terminal_reason": "api_error",
+        "api_error_status": 401,
+        "result": "Invalid API key",
+        "total_cost_usd": 0,
+    }
+    assert reader.feed(failed)
+    assert reader.error is not None and "api_error (HTTP 401): Invalid API key" in reader.error
+    ok = StreamReader()
+    assert ok.feed({"type": "result", "subtype": "success", "result": "4", "total_cost_usd": 0.5})
+    assert ok.error is None and ok.delegation is None and ok.cost_usd == 0.5
+
+
+AGENT_FILE = """---
+name: {name}
+description: {description}
+tools: Read, Edit
+---
+You are {name}.
+"""
+DATASET = """cases:
+  - id: css
+    prompt: "fix the flexbox gap on the landing page"
+    expected: frontend-dev
+  - id: index
+    prompt: "add an index to the orders table"
+    expected: db-architect
+  - id: math
+    prompt: "what is 2 + 2?"
+    expected: none
+  - id: explore
+    prompt: "find where the config is loaded"
+    expected: none
+"""
+
+
+def project(tmp_path: Path) -> EvalConfig:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    for name, text in (("frontend-dev", "CSS and React work."), ("db-architect", "Schemas.")):
+        (agents / f"{name}.md").write_text(AGENT_FILE.format(name=name, description=text))
+    (tmp_path / "cases.yaml").write_text(DATASET, encoding="utf-8")
+    return EvalConfig(
+        name="cli",
+        agents=[str(agents)],
+        datasets=[str(tmp_path / "cases.yaml")],
+        examples=False,
+        cache=False,  # so a resume can only skip a case by knowing it is done
+        concurrency=2,
+        out=str(tmp_path / "reports"),
+    )
+
+
+def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        config = project(tmp_path)
+        router_config = RouterConfig(backend="claude-cli", base_url=server.base_url)
+        config = config.model_copy(update={"router": router_config})
+        first = run_config(config)
+        assert first.record.status == "complete", first.record.stopped_reason
+        labels = {
+            r.trial.case_id.removeprefix("cases/"): r.trial.label
+            for r in read_results(first.run_dir)
+        }
+        assert labels == {
+            "css": "frontend-dev",
+            "index": "db-architect",
+            "math": "none",
+            "explore": "none",
+        }
+        assert len(server.messages) == 4
+        # as if killed after two cases: resume runs the other two only
+        results = first.run_dir / "results.jsonl"
+        lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
+        results.write_text("".join(lines[:2]), encoding="utf-8")
+        again = run_config(config, resume=first.run_dir)
+        assert again.record.status == "complete"
+        assert len(server.messages) == 6
+        assert len(read_results(first.run_dir)) == 4
+    assert again.record.router["backend"] == "claude-cli"
+    assert again.record.router["cli_version"]
