@@ -200,22 +200,28 @@ def read_outputs(run_dir: Path, *, repair: bool = False) -> list[OutputResult]:
     return list(load_outputs(run_dir, repair=repair).rows)
 
 
-class _Appender:
-    """Appends lines: each written and flushed at once, fsynced by a background thread.
+FSYNC_INTERVAL_S = 0.1
 
-    An fsync per line in the caller would block the event loop for as long as the disk takes
-    (bench/results_fsync.py); the thread fsyncs whatever is new, so lines written while one
-    fsync runs share the next.
+
+class _Appender:
+    """Appends lines: each written and flushed at once, fsynced in time-bounded groups.
+
+    fsync per line in the caller blocks the event loop for as long as the disk takes, and an
+    fsync per line even from a thread makes the next append wait for it (the page being written
+    back is the one appended to): bench/results_fsync.py. So a background thread fsyncs what is
+    new at most every ``interval_s``: a line is on disk within about that long, and a run of a
+    thousand quick trials pays for a handful of fsyncs.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, interval_s: float = FSYNC_INTERVAL_S) -> None:
         self.path = path
         if path.exists():
             _cut_torn_tail(path)  # appending to a torn line would spoil the next one too
         self._fh = path.open("ab")
         self._fd = self._fh.fileno()
+        self._interval_s = interval_s
         self._dirty = threading.Event()
-        self._closed = False
+        self._closing = threading.Event()
         self.fsyncs = 0
         self._thread = threading.Thread(target=self._sync, name="agenteval-fsync", daemon=True)
         self._thread.start()
@@ -228,7 +234,7 @@ class _Appender:
     def _sync(self) -> None:
         while True:
             self._dirty.wait()
-            if self._closed:
+            if self._closing.is_set():
                 return
             self._dirty.clear()
             try:
@@ -236,11 +242,13 @@ class _Appender:
             except OSError:
                 return  # close() fsyncs once more and raises if the disk still fails
             self.fsyncs += 1
+            self._closing.wait(self._interval_s)  # the pause that groups lines; close cuts it
 
     def close(self) -> None:
-        if self._closed:
+        """Stop the thread and fsync the rest (raises if the disk refuses)."""
+        if self._closing.is_set():
             return
-        self._closed = True
+        self._closing.set()
         self._dirty.set()
         self._thread.join()
         try:
@@ -253,8 +261,8 @@ class _Appender:
 class ResultsWriter(_Appender):
     """Appends trial lines to results.jsonl."""
 
-    def __init__(self, run_dir: Path) -> None:
-        super().__init__(Path(run_dir) / RESULTS)
+    def __init__(self, run_dir: Path, *, interval_s: float = FSYNC_INTERVAL_S) -> None:
+        super().__init__(Path(run_dir) / RESULTS, interval_s=interval_s)
 
     def write(self, case: Case, trial: Trial) -> None:
         self._append(result_line(case, trial))
