@@ -17,6 +17,7 @@ import pytest
 from agenteval.cases import Case, build_cases, extract_examples
 from agenteval.catalog import Catalog, load_catalog
 from agenteval.errors import ConfigError
+from agenteval.execution.executor import Executor
 from agenteval.execution.runner import RunPlan, run_plan
 from agenteval.routing import Decision, RouteRequest
 from agenteval.views import CatalogView, Holdout, build_views
@@ -54,7 +55,7 @@ def routed_views(catalog: Catalog, holdout: Holdout) -> tuple[tuple[Case, ...], 
     cases = (*build_cases(catalog).cases, DATASET_CASE)
     recorder = Recorder()
     plan = RunPlan(cases=cases, views=build_views(catalog, holdout, cases))
-    asyncio.run(run_plan(recorder, plan, concurrency=4))
+    asyncio.run(run_plan(recorder, plan, Executor(concurrency=4)))
     assert len(recorder.seen) == len(cases)
     return cases, recorder
 

@@ -19,8 +19,8 @@ from typing import Generic, TypeVar
 
 from agenteval.cases import Case, WrittenOrder
 from agenteval.execution.runner import ResultRow, Trial
-from agenteval.outputs.produce import OutputResult
 from agenteval.models.client import Usage
+from agenteval.outputs.produce import OutputResult
 from agenteval.routing import Decision
 
 RESULTS = "results.jsonl"

@@ -30,9 +30,9 @@ from pydantic import (
 )
 
 from agenteval.errors import RecordError
+from agenteval.models.client import Usage
 from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.record.migrations import MIGRATIONS
-from agenteval.models.client import Usage
 from agenteval.scoring.compare import Comparison
 from agenteval.scoring.scorecard import Scorecard
 
