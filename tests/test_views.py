@@ -86,7 +86,7 @@ def catalog(demo_project: Path) -> Catalog:
 def test_parse():
     assert str(Holdout.parse("kfold:5")) == "kfold:5"
     assert Holdout.parse("kfold:5") == Holdout(k=5)
-    assert str(Holdout.parse(None)) == "none" and str(Holdout.parse(" None ")) == "none"
+    assert str(Holdout.parse("none")) == "none" and str(Holdout.parse(" None ")) == "none"
     for bad in ("kfold:1", "folds", "kfold:x"):
         with pytest.raises(ConfigError):
             Holdout.parse(bad)

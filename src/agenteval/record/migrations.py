@@ -26,7 +26,7 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
         out["status"] = "failed"  # v1 had no word for it, and chose such runs as baselines
     for key in ("gates", "notes"):
         out[key] = out.get(key) or []
-    out["router"] = out.get("router") or {"backend": "unknown"}
+    out["router"] = out.get("router") or {}
     return out
 
 

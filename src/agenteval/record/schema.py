@@ -80,9 +80,10 @@ OutputScorecardField = Annotated[
 
 
 class Part(BaseModel):
-    """A frozen part of the record; unknown keys are errors (a typo is not silently dropped)."""
+    """A frozen part of the record. Keys it does not name are kept as they are (the modules that
+    fill a part may add one before the schema names it); the keys it names are validated."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     def __getitem__(self, key: str) -> Any:
         # v1 readers indexed these parts as mappings (`record.headline["errors"]`); kept so that
@@ -93,16 +94,10 @@ class Part(BaseModel):
             raise KeyError(key) from None
 
 
-class Open(Part):
-    """A part that third-party code may extend with keys of its own (kept as they are)."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-
-class RouterInfo(Open):
+class RouterInfo(Part):
     """`Router.describe()`: backend and model, plus whatever else the router reports."""
 
-    backend: str
+    backend: str | None = None  # None only in records built by hand (tests, tools)
     model: str | None = None
     prompt: str | None = None
     price_known: bool | None = None
@@ -126,6 +121,7 @@ UsageField = Annotated[UsageInfo, BeforeValidator(_usage_fields)]
 
 class AgentInfo(Part):
     name: str
+    description: str | None = None  # shown beside a confusion (written since v2)
     path: str
     line: int | None = None
     model: str | None = None
@@ -168,7 +164,7 @@ class CaseInfo(Part):
     datasets: tuple[str, ...] = ()
 
 
-class Headline(Open):
+class Headline(Part):
     """The numbers a reader looks at first (`scoring.gates.headline` + `output_headline`)."""
 
     accuracy: float | None = None
@@ -208,7 +204,7 @@ class Headline(Open):
     judge_mean: float | None = None
 
 
-class GateResult(Open):
+class GateResult(Part):
     """One gate's verdict (`scoring.gates`; the regression gate adds its p-value)."""
 
     name: str
@@ -248,7 +244,13 @@ class OutputsInfo(Part):
 
 
 class RunRecord(Part):
-    """Everything about a run except its per-trial lines (those are `results.jsonl`)."""
+    """Everything about a run except its per-trial lines (those are `results.jsonl`).
+
+    Unlike its parts, the record refuses keys it does not name: a new top-level field is a
+    schema change (and a version bump), not something to slip in.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
@@ -261,7 +263,7 @@ class RunRecord(Part):
     stop: str | None = None  # StopReason value: budget | fatal | interrupted
     config: dict[str, Any] = {}  # the EvalConfig as given (+ base_dir), as v1 kept it
     settings: dict[str, Any] | None = None  # the resolved RunSettings (None before v2)
-    router: RouterInfo
+    router: RouterInfo = RouterInfo()
     holdout: str = "none"
     catalog: CatalogInfo = CatalogInfo()
     cases: CaseInfo = CaseInfo()
