@@ -52,7 +52,7 @@ def run_dir_of(root: Path) -> Path:
 def test_batch_run_submits_once_and_maps_every_result(config, stub):
     stub.responder = answers({}, default="first")
     result = CliRunner().invoke(main, ["run", str(config), "--plain"], catch_exceptions=False)
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == 0, result.output  # no gate is set: a low score is not a failure
     assert "submitted batch" in result.output
     assert stub.batches_created == 1
     assert stub.count_endpoint("messages") == 0  # nothing went through the live endpoint
@@ -69,8 +69,10 @@ def test_batch_run_submits_once_and_maps_every_result(config, stub):
 
 
 def test_batch_is_billed_at_half_price(config, stub):
-    CliRunner().invoke(main, ["run", str(config), "--plain", "--limit", "5"])
+    result = CliRunner().invoke(main, ["run", str(config), "--plain", "--limit", "5"])
+    assert result.exit_code == 0, result.output
     rows = read_results(run_dir_of(config.parent.parent))
+    assert len(rows) == 5
     table = model_table()
     for row in rows:
         u = row.trial.decision.usage
@@ -85,9 +87,13 @@ def test_batch_is_billed_at_half_price(config, stub):
 
 
 def test_rerun_of_a_batch_run_is_answered_from_the_cache(config, stub):
-    CliRunner().invoke(main, ["run", str(config), "--plain"])
-    CliRunner().invoke(main, ["run", str(config), "--plain"])
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["run", str(config), "--plain"])
+        assert result.exit_code == 0, result.output
     assert stub.batches_created == 1
+    first, second = sorted(p for p in (config.parent.parent / "reports").iterdir() if p.is_dir())
+    assert len(read_results(first)) == len(read_results(second)) == 62
+    assert all(r.trial.decision.cached for r in read_results(second))
 
 
 def test_interrupted_batch_run_resumes_by_polling_not_resubmitting(config, stub):
@@ -116,7 +122,7 @@ def test_interrupted_batch_run_resumes_by_polling_not_resubmitting(config, stub)
     result = CliRunner().invoke(
         main, ["run", "--resume", str(run), "--plain"], catch_exceptions=False
     )
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == 0, result.output
     assert "not resubmitting" in result.output
     assert stub.batches_created == 1
     assert load_record(run).status == "complete"

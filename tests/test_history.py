@@ -10,14 +10,17 @@ from agenteval.record.history import (
     HISTORY,
     HistoryEntry,
     append_history,
+    history_entry,
     read_history,
     trend_rows,
 )
-from agenteval.record.store import RunRecord
+from agenteval.record.schema import RunRecord
+from agenteval.record.store import load_record
 from agenteval.routing import Decision
 from agenteval.scoring.scorecard import score
 
 AGENTS = ["alpha", "beta"]
+V1_RUNS = Path(__file__).parent / "fixtures" / "runs"
 
 
 def record(run_id: str, created: str, right: int, *, name: str = "demo", fp: str = "f1"):
@@ -108,10 +111,31 @@ def test_a_record_without_scorecard_uses_its_headline(tmp_path: Path):
         name="demo",
         status="incomplete",
         created_at="2026-01-01T00:00:00+00:00",
+        router={"backend": "lexical"},
         headline={"accuracy": 0.7, "accuracy_ci": [0.6, 0.8], "trials": 10, "cases": 10},
     )
     entry = append_history(tmp_path, bare)
     assert entry.accuracy == 0.7 and entry.accuracy_ci == (0.6, 0.8)
-    assert entry.agent_recall == {} and entry.router == "unknown"
+    assert (entry.trials, entry.cases) == (10, 10)
+    assert entry.agent_recall == {} and entry.router == "lexical"
     assert read_history(tmp_path) == (entry,)
     assert HistoryEntry.from_dict(json.loads(json.dumps(entry.to_dict()))) == entry
+
+
+def test_a_history_file_written_by_v1_reads_and_matches_its_runs(tmp_path: Path):
+    (tmp_path / HISTORY).write_bytes((V1_RUNS / "v1-history.jsonl").read_bytes())
+    entries = read_history(tmp_path, name="quickstart")
+    assert [e.run_id for e in entries] == [
+        "20261201-093432-quickstart",
+        "20261201-093438-quickstart",
+    ]
+    for e, folder in zip(entries, ("v1-quickstart", "v1-quickstart-trials2"), strict=True):
+        assert history_entry(load_record(V1_RUNS / folder)) == e  # v2 derives the same line
+    rows = trend_rows(entries)
+    assert rows[1].delta == 0.0 and not rows[1].router_changed and not rows[1].catalog_changed
+
+
+def test_a_failed_run_is_in_the_history_as_failed(tmp_path: Path):
+    failed = record("f1", "2026-01-03T10:00:00+00:00", 0).with_(status="failed")
+    assert append_history(tmp_path, failed).status == "failed"
+    assert [r.status for r in trend_rows(read_history(tmp_path))] == ["failed"]

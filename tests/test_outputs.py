@@ -260,8 +260,8 @@ def test_failed_agent_call_is_an_error_on_that_output_and_is_not_cached(tmp_path
     assert bad["error"] == "400 invalid_request_error: prompt is too long"
     assert (bad["output"], bad["checks"], bad["model"]) == (None, [], SONNET)
     assert checks_by_name(rows["out/ok"])["contains:ran"]["passed"] is True
-    card = outcome.record.outputs["scorecard"]
-    assert (card["graded"], card["errors"]) == (1, 1)
+    card = outcome.record.outputs.scorecard
+    assert (card.graded, card.errors) == (1, 1)
     junit = (outcome.run_dir / "junit.xml").read_text(encoding="utf-8")
     assert 'type="GradingError"' in junit and "prompt is too long" in junit
 
@@ -271,7 +271,7 @@ def test_failed_agent_call_is_an_error_on_that_output_and_is_not_cached(tmp_path
         prompts["ok"]: 1,
         prompts["bad"]: 2,
     }
-    assert again.record.outputs["scorecard"]["rate"]["k"] == 2
+    assert again.record.outputs.scorecard.rate.k == 2
 
 
 def test_fatal_error_in_the_outputs_phase_stops_and_resume_finishes(tmp_path, stub):
@@ -546,8 +546,8 @@ def test_python_check_that_raises_is_an_error_naming_it_and_the_run_completes(
     missing = checks["python:projectfolder_checks_7f3:nothing_here"]
     assert missing["passed"] is None and "no function 'nothing_here'" in missing["error"]
     assert checks["contains:SELECT"]["passed"] is True
-    card = outcome.record.outputs["scorecard"]
-    assert (card["graded"], card["errors"]) == (0, 1)
+    card = outcome.record.outputs.scorecard
+    assert (card.graded, card.errors) == (0, 1)
 
 
 def test_python_check_that_exits_costs_one_result_not_the_run(tmp_path, keep_sys_path):
@@ -590,8 +590,8 @@ def test_100_cases_make_100_agent_and_100_judge_calls_then_none_on_rerun(tmp_pat
     first = run(path)
     assert first.record.status == "complete"
     assert kinds(stub) == {"route": 100, "agent": 100, "judge": 100}
-    rate = first.record.outputs["scorecard"]["rate"]
-    assert (rate["k"], rate["n"]) == (100, 100)
+    rate = first.record.outputs.scorecard.rate
+    assert (rate.k, rate.n) == (100, 100)
 
     before = len(stub.calls)
     again = run(path)
@@ -599,7 +599,7 @@ def test_100_cases_make_100_agent_and_100_judge_calls_then_none_on_rerun(tmp_pat
     assert again.record.status == "complete"
     rows = outputs_of(again.run_dir)
     assert len(rows) == 100 and all(r["cached"] for r in rows.values())
-    assert again.record.outputs["scorecard"]["rate"]["k"] == 100
+    assert again.record.outputs.scorecard.rate.k == 100
 
 
 # ------------------------------------------------------------------------------------------

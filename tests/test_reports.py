@@ -111,7 +111,7 @@ def test_baseline_regression_gate(demo_project):
     )
     record = load_record(runs(demo_project)[-1])
     gate = next(g for g in record.gates if g["name"] == "regression")
-    assert record.comparison is not None and record.comparison["shared"] > 0
+    assert record.comparison is not None and record.comparison.shared > 0
     assert gate["value"] < 0
     if gate["p_value"] < 0.05:
         assert not gate["passed"] and result.exit_code == 1

@@ -28,6 +28,7 @@ from agenteval.errors import AgentEvalError
 from agenteval.execution import executor as executor_module
 from agenteval.execution.executor import AdaptiveLimit
 from agenteval.pipeline import RunOutcome
+from agenteval.record.schema import UsageInfo
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-runner-0123456789abcdef"
@@ -209,7 +210,7 @@ def test_identical_rerun_is_answered_from_the_cache(demo_project, stub):
     assert {r["case_id"]: r["label"] for r in rows} == before
     assert second.record.status == "complete"
     assert second.record.cost_usd == 0.0  # nothing was paid for in this run
-    assert sum(second.record.usage.values()) == 0
+    assert second.record.usage == UsageInfo()
 
 
 def test_no_cache_option_asks_again(demo_project, stub):

@@ -260,19 +260,19 @@ def _print_summary(outcome: Any) -> None:
         console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     say(
-        f"{r.name}: {h['cases']} cases, {h['trials']} trials, {h['errors']} errors "
-        f"({r.router.get('backend')} {r.router.get('model')}, holdout {r.holdout})"
+        f"{r.name}: {h.cases} cases, {h.trials} trials, {h.errors} errors "
+        f"({r.router.backend} {r.router.model}, holdout {r.holdout})"
     )
     problems = data.problems
     if problems:
         say(f"catalog: {count_problems(problems)} (agenteval lint lists them with fixes)", "yellow")
         for d in problems[:10]:
-            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
-            say(f"  {where}: {d['severity']}: {d['message']}", "yellow")
+            where = data.display_path(d.path) + (f":{d.line}" if d.line else "")
+            say(f"  {where}: {d.severity}: {d.message}", "yellow")
         if len(problems) > 10:
             say(f"  ... and {len(problems) - 10} more", "yellow")
     if data.top_errors:
-        say(f"errors: {h['errors']} of {h['trials']} trials errored (never scored):", "red")
+        say(f"errors: {h.errors} of {h.trials} trials errored (never scored):", "red")
         for e in data.top_errors:
             say(f"  {e.count}× {e.message}", "red")
         if r.scorecard is not None and not r.scorecard.scored:
@@ -281,15 +281,13 @@ def _print_summary(outcome: Any) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% interval")
-    table.add_row("accuracy", fmt_rate(h["accuracy"]), fmt_ci(h["accuracy_ci"]))
-    table.add_row(
-        "macro precision", fmt_rate(h["macro_precision"]), fmt_ci(h.get("macro_precision_ci"))
-    )
-    table.add_row("macro recall", fmt_rate(h["macro_recall"]), fmt_ci(h.get("macro_recall_ci")))
-    table.add_row("macro F1", fmt_rate(h["macro_f1"]), fmt_ci(h.get("macro_f1_ci")))
-    if h.get("output_pass_rate") is not None:
+    table.add_row("accuracy", fmt_rate(h.accuracy), fmt_ci(h.accuracy_ci))
+    table.add_row("macro precision", fmt_rate(h.macro_precision), fmt_ci(h.macro_precision_ci))
+    table.add_row("macro recall", fmt_rate(h.macro_recall), fmt_ci(h.macro_recall_ci))
+    table.add_row("macro F1", fmt_rate(h.macro_f1), fmt_ci(h.macro_f1_ci))
+    if h.output_pass_rate is not None:
         table.add_row(
-            "outputs passing", fmt_rate(h["output_pass_rate"]), fmt_ci(h.get("output_pass_rate_ci"))
+            "outputs passing", fmt_rate(h.output_pass_rate), fmt_ci(h.output_pass_rate_ci)
         )
     console.print(table)
     if r.scorecard:
@@ -304,27 +302,28 @@ def _print_summary(outcome: Any) -> None:
             say(f"note: {note}", "dim")
     if r.cost_usd is None:
         say(
-            f"cost: unknown (no price for {r.router.get('model')} in the price table; "
+            f"cost: unknown (no price for {r.router.model} in the price table; "
             "add it under router.prices)"
         )
     elif r.cost_usd:
         say(f"cost: ${r.cost_usd:.4f}")
-    if r.status != "complete":
+    if r.status == "failed":
+        say(
+            "run failed: every trial errored (listed above); fix the cause and start a new run",
+            "red",
+        )
+    elif r.status != "complete":
         say(
             f"run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
             f"finish it with: agenteval run --resume {outcome.run_dir}",
             "yellow",
         )
-    if r.comparison:
-        from agenteval.scoring.compare import Comparison
-
-        comp = Comparison.from_dict(r.comparison)
-        sentence = comp.summary_sentence(a=f"baseline {r.baseline['run_id']}", b="this run")
+    if r.comparison and r.baseline:
+        sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
         say(sentence[:1].upper() + sentence[1:])
     say(f"report: {outcome.run_dir / 'report.html'}")
-    for g in r.gates:
-        if not g["passed"]:
-            say(f"gate failed: {g['name']}: {g['message']}", "red")
+    for g in r.failed_gates:
+        say(f"gate failed: {g.name}: {g.message}", "red")
     if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
         click.echo(f"error: {r.stopped_reason.removeprefix('stopped: ')}", err=True)
 

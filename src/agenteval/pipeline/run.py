@@ -8,6 +8,7 @@ one event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.config import EvalConfig
-from agenteval.errors import AgentEvalError, ConfigError, ExitCode
+from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
 from agenteval.execution.executor import Executor, Stop, StopReason
 from agenteval.execution.runner import RunPlan, RunState, Trial, run_plan
@@ -30,11 +31,17 @@ from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
 from agenteval.pipeline.inputs import Loaded, build_router, open_cache, output_client, prepare
+from agenteval.record import store
 from agenteval.record.history import append_history
+from agenteval.record.schema import BaselineRef
+from agenteval.record.schema import Selection as RecordedSelection
 from agenteval.record.store import (
     ResultsWriter,
+    RunDir,
     RunRecord,
+    load_outputs,
     load_record,
+    load_results,
     read_outputs,
     read_results,
     save_record,
@@ -67,16 +74,15 @@ def recorded_settings(record: RunRecord) -> RunSettings:
     if record.settings:
         return RunSettings.from_dict(record.settings)
     config = EvalConfig.model_validate(dict(record.config))
-    selection = record.selection or {}
-    router = record.router or {}
+    selection = record.selection or RecordedSelection()
     return resolve(
         config,
         Overrides(
-            backend=str(config.router.backend or router.get("backend") or "lexical"),
-            only=tuple(selection.get("only") or ()),
-            limit=selection.get("limit"),
-            sample=selection.get("sample"),
-            seed=int(selection.get("seed") or 0),
+            backend=str(config.router.backend or record.router.backend or "lexical"),
+            only=selection.only,
+            limit=selection.limit,
+            sample=selection.sample,
+            seed=selection.seed,
         ),
     )
 
@@ -102,18 +108,29 @@ def run_eval(
 
     Raises:
         AgentEvalError: for unusable input (nothing has been routed yet when this is raised).
+        RunLockedError: when another process works in the resumed run folder.
     """
+    with contextlib.ExitStack() as held:  # the run folder's lock, from when it is known to the end
+        return _run_eval(settings, held, router, resume, progress, notify)
+
+
+def _run_eval(
+    settings: RunSettings,
+    held: contextlib.ExitStack,
+    router: Router | None,
+    resume: Path | None,
+    progress: Callable[[RunState], Any] | None,
+    notify: Callable[[str], Any] | None,
+) -> RunOutcome:
     started = time.monotonic()
     say = notify or (lambda message: None)
     record: RunRecord | None = None
     if resume is not None:
+        held.enter_context(RunDir(resume).lock())
         record = load_record(resume)
         settings.check_resume(recorded_settings(record))
     loaded, cases, views = prepare(settings)
-    if record is not None and record.catalog.get("fingerprint") not in (
-        None,
-        loaded.catalog.fingerprint,
-    ):
+    if record is not None and record.catalog.fingerprint not in (None, loaded.catalog.fingerprint):
         raise ConfigError(
             "the catalog changed since this run started, so its trials would not compare",
             path=resume,
@@ -147,10 +164,14 @@ def run_eval(
     if resume is not None and record is not None:
         run_dir = resume
         record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
-        done_rows = read_results(run_dir, repair=True)
+        found = load_results(run_dir, repair=True)
+        for warning in found.warnings():
+            say(f"warning: {warning}")
+        done_rows = list(found.rows)
     else:
         baseline = find_baseline(settings.gates.baseline, settings)
         run_dir = _new_run_dir(settings.out, settings.name)
+        held.enter_context(RunDir(run_dir).lock())
         done_rows = []
         record = _new_record(run_dir, settings, router, loaded, cases, baseline)
         save_record(run_dir, record)
@@ -159,6 +180,12 @@ def run_eval(
     by_id = {c.id: c for c in cases}
     spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
     cache = open_cache(settings)
+    if cache is not None and cache.moved_aside is not None:
+        notes.append(
+            f"the response cache was corrupt: moved aside to {cache.moved_aside}, "
+            "and this run started a fresh one"
+        )
+        say(f"warning: {notes[-1]}")
     executor = Executor(  # the budget covers the whole run, resumed sessions included
         concurrency=settings.concurrency,
         max_cost_usd=settings.max_cost_usd,
@@ -333,13 +360,15 @@ def finish_run(
     notes: Sequence[str] = (),
 ) -> RunOutcome:
     """Score what results.jsonl holds, save summary.json, render every report."""
-    rows = read_results(run_dir)
-    expected_total = record.cases.get("selected", 0) * settings.trials
+    found, found_outputs = load_results(run_dir), load_outputs(run_dir)
+    rows = list(found.rows)
+    notes = (*notes, *found.warnings(), *found_outputs.warnings())  # bad lines, shown
+    expected_total = record.cases.selected * settings.trials
     complete = stop is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
-    graded = read_outputs(run_dir)
+    graded = list(found_outputs.rows)
     output_card = score_outputs(graded) if graded else None
-    graded_cases = record.cases.get("with_checks", 0) if settings.outputs.enabled else 0
+    graded_cases = record.cases.with_checks if settings.outputs.enabled else 0
     if graded_cases and not any("not graded" in n for n in [*notes, *record.notes]):
         complete = complete and len(graded) >= graded_cases * settings.trials
     paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
@@ -353,15 +382,14 @@ def finish_run(
     gate_results = evaluate_gates(numbers, settings.gates.thresholds)
     comparison = None
     if record.baseline:
-        base_dir = Path(record.baseline["path"])
+        base_dir = Path(record.baseline.path)
         base = load_record(base_dir)
-        base_names = [a["name"] for a in base.catalog.get("agents", [])]
-        comp = compare(read_results(base_dir), rows, base_names, agent_names)
-        comparison = comp.to_dict()
+        comp = compare(read_results(base_dir), rows, base.catalog.names, agent_names)
+        comparison = comp
         gate_results.append(
             regression_gate(
                 comp,
-                baseline=str(record.baseline["run_id"]),
+                baseline=record.baseline.run_id,
                 significance=settings.gates.significance,
                 max_regression=settings.gates.max_regression,
             )
@@ -417,42 +445,20 @@ def _stop_sentence(stop: Stop, done: int, total: int) -> str:
     return stop.message
 
 
-def find_baseline(which: str | None, settings: RunSettings) -> dict[str, str] | None:
-    """Resolve a baseline (a run folder, or `latest`) to {run_id, path}, before anything runs.
+def find_baseline(which: str | None, settings: RunSettings) -> BaselineRef | None:
+    """Resolve a baseline (a run folder, or `latest`) before anything runs (`store.find_baseline`).
 
-    `latest` is the newest complete run of this eval (never an incomplete or failed one).
+    `latest` is the newest complete run of this eval (never an incomplete or failed one); a
+    relative folder that does not exist from here is looked for beside the config file.
 
     Raises:
-        ConfigError: when the folder is not a saved run.
+        ConfigError: when the folder is not a saved run, or is a failed one.
     """
-    if not which:
-        return None
-    if which == "latest":
-        out = settings.out
-        runs = (
-            sorted(p for p in out.glob("*") if (p / "summary.json").is_file())
-            if out.is_dir()
-            else []
-        )
-        for run in reversed(runs):
-            try:
-                saved = load_record(run)
-            except AgentEvalError:
-                continue
-            if saved.name == settings.name and saved.status == "complete":
-                return {"run_id": saved.run_id, "path": str(run.resolve())}
-        return None  # the first run of an eval has nothing to compare against
-    path = Path(which)
-    if not path.is_absolute() and settings.config_path is not None and not path.exists():
-        path = settings.config_path.parent / path
-    try:
-        saved = load_record(path)
-    except AgentEvalError as exc:
-        raise ConfigError(
-            f"baseline {which!r} is not a saved run ({exc.message})",
-            hint="pass a folder under reports/ written by `agenteval run`, or `latest`",
-        ) from exc
-    return {"run_id": saved.run_id, "path": str(path.resolve())}
+    if which and which != "latest":
+        path = Path(which)
+        if not path.is_absolute() and settings.config_path is not None and not path.exists():
+            which = str(settings.config_path.parent / path)
+    return store.find_baseline(which, out=settings.out, name=settings.name)
 
 
 def _new_record(
@@ -461,7 +467,7 @@ def _new_record(
     router: Router,
     loaded: Loaded,
     cases: Sequence[Any],
-    baseline: dict[str, str] | None,
+    baseline: BaselineRef | None,
 ) -> RunRecord:
     s: Selection = settings.selection
     return RunRecord(

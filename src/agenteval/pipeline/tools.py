@@ -10,6 +10,7 @@ from agenteval.execution.estimate import Estimate, estimate_run
 from agenteval.execution.runner import RunPlan
 from agenteval.pipeline.inputs import build_router, open_cache, prepare
 from agenteval.record.store import (
+    RunDir,
     load_record,
     read_results,
 )
@@ -58,8 +59,8 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
     comp = compare(
         rows_a,
         rows_b,
-        [x["name"] for x in a.catalog.get("agents", [])],
-        [x["name"] for x in b.catalog.get("agents", [])],
+        a.catalog.names,
+        b.catalog.names,
     )
     prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
     out.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,13 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
 
 
 def rerender(run_dir: Path) -> Path:
-    """Render the reports of a saved run again, without routing anything."""
-    record = load_record(run_dir)
-    write_reports(run_dir, record, read_results(run_dir))
+    """Render the reports of a saved run again, without routing anything.
+
+    Raises:
+        RunLockedError: when a run is still working in the folder.
+    """
+    load_record(run_dir)  # not a run folder: say so before putting a lock file in it
+    with RunDir(run_dir).lock():
+        record = load_record(run_dir)
+        write_reports(run_dir, record, read_results(run_dir))
     return run_dir

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agenteval.record.store import RunRecord
+from agenteval.record.schema import RunRecord
 
 HISTORY = "history.jsonl"
 
@@ -61,7 +61,7 @@ class HistoryEntry:
 def history_entry(record: RunRecord) -> HistoryEntry:
     """The history line of a finished run, from its record (scorecard first, headline else)."""
     card, head = record.scorecard, record.headline
-    ci = head.get("accuracy_ci")
+    ci = head.accuracy_ci
     if card is not None:
         acc = card.accuracy
         ci = (acc.low, acc.high) if acc.low is not None and acc.high is not None else None
@@ -70,16 +70,16 @@ def history_entry(record: RunRecord) -> HistoryEntry:
         created_at=record.created_at,
         name=record.name,
         status=record.status,
-        backend=record.router.get("backend"),
-        model=record.router.get("model"),
-        catalog=record.catalog.get("fingerprint"),
-        accuracy=card.accuracy.value if card else head.get("accuracy"),
+        backend=record.router.backend,
+        model=record.router.model,
+        catalog=record.catalog.fingerprint,
+        accuracy=card.accuracy.value if card else head.accuracy,
         accuracy_ci=(float(ci[0]), float(ci[1])) if ci else None,
-        macro_recall=card.macro_recall if card else head.get("macro_recall"),
-        macro_f1=card.macro_f1 if card else head.get("macro_f1"),
-        error_rate=card.error_rate.value if card else head.get("error_rate"),
-        trials=card.trials if card else int(head.get("trials") or 0),
-        cases=card.cases if card else int(head.get("cases") or 0),
+        macro_recall=card.macro_recall if card else head.macro_recall,
+        macro_f1=card.macro_f1 if card else head.macro_f1,
+        error_rate=card.error_rate.value if card else head.error_rate,
+        trials=card.trials if card else head.trials,
+        cases=card.cases if card else head.cases,
         agent_recall={a.name: a.recall.value for a in card.agents} if card else {},
     )
 

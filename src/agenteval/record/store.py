@@ -1,99 +1,154 @@
-"""The saved run: `summary.json` (a versioned RunRecord) and `results.jsonl` (one line per trial).
+"""The run folder on disk: `summary.json` (a RunRecord) beside `results.jsonl`/`outputs.jsonl`.
 
-Reports are rendered from these two files alone, never from live objects, so `agenteval report`
-can re-render any run and old runs stay readable.
+Reports are rendered from these files alone, never from live objects, so `agenteval report` can
+re-render any run and old runs stay readable. One process at a time works in a folder: a run, a
+resume and a re-render each hold `RunDir.lock` from start to end. summary.json and the reports
+are written whole or not at all (`write_atomic`). The JSON-lines files live in `lines.py`; their
+readers and writers are re-exported here, where callers look for the run folder's I/O.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
 
-from agenteval.cases import Case, WrittenOrder
-from agenteval.errors import RecordError
-from agenteval.execution.runner import ResultRow, Trial
-from agenteval.models.client import Usage
+from filelock import FileLock, Timeout
+
+from agenteval.errors import ConfigError, RecordError
+from agenteval.execution.runner import ResultRow
 from agenteval.outputs.produce import OutputResult
-from agenteval.routing import Decision
-from agenteval.scoring.scorecard import Scorecard
+from agenteval.record.lines import (
+    OUTPUTS,
+    RESULTS,
+    JsonlRead,
+    OutputsWriter,
+    ResultsWriter,
+    SkippedLine,
+    load_outputs,
+    load_results,
+    read_outputs,
+    read_results,
+    result_line,
+    total_usage,
+)
+from agenteval.record.schema import (
+    SCHEMA_VERSION,
+    BaselineRef,
+    RunRecord,
+    dump_record,
+    parse_record,
+)
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "OUTPUTS",
+    "RESULTS",
+    "SCHEMA_VERSION",
+    "SUMMARY",
+    "BaselineRef",
+    "JsonlRead",
+    "OutputsWriter",
+    "ResultsWriter",
+    "RunDir",
+    "RunLockedError",
+    "RunRecord",
+    "SkippedLine",
+    "find_baseline",
+    "load_outputs",
+    "load_record",
+    "load_results",
+    "read_outputs",
+    "read_results",
+    "result_line",
+    "save_record",
+    "total_usage",
+    "write_atomic",
+]
+
 SUMMARY = "summary.json"
-RESULTS = "results.jsonl"
-OUTPUTS = "outputs.jsonl"
+LOCK = ".lock"
+LOCK_PID = ".lock.pid"  # who holds the lock, for the error a second process gets
 
 
-@dataclass(frozen=True, kw_only=True)
-class RunRecord:
-    """Everything about a run except its per-trial lines."""
+class RunLockedError(RecordError):
+    """Another process is working in this run folder."""
 
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    name: str
-    status: str  # running | complete | incomplete
-    created_at: str
-    finished_at: str | None = None
-    duration_s: float | None = None
-    stopped_reason: str | None = None
-    stop: str | None = None  # StopReason value: budget | fatal | interrupted
-    settings: Mapping[str, Any] | None = None  # RunSettings.to_dict()
-    config: Mapping[str, Any] = field(default_factory=dict)
-    router: Mapping[str, Any] = field(default_factory=dict)
-    holdout: str = "none"
-    catalog: Mapping[str, Any] = field(default_factory=dict)
-    cases: Mapping[str, Any] = field(default_factory=dict)
-    versions: Mapping[str, str] = field(default_factory=dict)
-    usage: Mapping[str, int] = field(default_factory=dict)
-    cost_usd: float | None = None
-    headline: Mapping[str, Any] = field(default_factory=dict)
-    gates: tuple[Mapping[str, Any], ...] = ()
-    scorecard: Scorecard | None = None
-    baseline: Mapping[str, Any] | None = None  # {run_id, path} of the run compared against
-    selection: Mapping[str, Any] | None = None  # --only/--limit/--sample/--seed, for --resume
-    comparison: Mapping[str, Any] | None = None  # Comparison.to_dict() against the baseline
-    outputs: Mapping[str, Any] | None = None  # {"scorecard": OutputScorecard dict, meta...}
-    notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["scorecard"] = self.scorecard.to_dict() if self.scorecard else None
-        return data
+class RunDir:
+    """One run folder, and the one-process-at-a-time lock on it."""
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
-        values = dict(data)
-        values["scorecard"] = (
-            Scorecard.from_dict(data["scorecard"]) if data.get("scorecard") else None
-        )
-        values["gates"] = tuple(values.get("gates") or ())
-        values["notes"] = tuple(values.get("notes") or ())
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in values.items() if k in known})
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
 
-    def with_(self, **changes: Any) -> RunRecord:
-        return replace(self, **changes)
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's exclusive lock (not re-entrant: take it once per process).
+
+        Raises:
+            RunLockedError: at once, naming the PID of the process holding it.
+        """
+        lock = FileLock(self.path / LOCK, thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RunLockedError(
+                f"this run folder is in use by process {self._holder()}",
+                path=self.path,
+                hint="wait for that run to finish (or stop it), then run the command again",
+            ) from None
+        try:
+            write_atomic(self.path / LOCK_PID, f"{os.getpid()}\n")
+            yield
+        finally:
+            (self.path / LOCK_PID).unlink(missing_ok=True)
+            lock.release()
+
+    def _holder(self) -> str:
+        try:
+            pid = (self.path / LOCK_PID).read_text(encoding="utf-8").strip()
+        except OSError:
+            pid = ""
+        return pid if pid.isdigit() else "(PID unknown)"
+
+    def load(self) -> RunRecord:
+        return load_record(self.path)
+
+    def save(self, record: RunRecord) -> Path:
+        return save_record(self.path, record)
+
+    def results(self, *, repair: bool = False) -> JsonlRead[ResultRow]:
+        return load_results(self.path, repair=repair)
+
+    def outputs(self, *, repair: bool = False) -> JsonlRead[OutputResult]:
+        return load_outputs(self.path, repair=repair)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write a file whole or not at all (a temp file beside it, then `os.replace`)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def save_record(run_dir: Path, record: RunRecord) -> Path:
     """Write summary.json atomically."""
-    path = Path(run_dir) / SUMMARY
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(dump_record(record), indent=2, ensure_ascii=False) + "\n"
+    return write_atomic(Path(run_dir) / SUMMARY, text)
 
 
 def load_record(run_dir: Path) -> RunRecord:
-    """Read summary.json.
+    """Read and validate summary.json (older schema versions are migrated).
 
     Raises:
-        RecordError: when the folder is not a run folder or was written by a newer version.
+        RecordError: when the folder is not a run folder, the file is not valid JSON or has a
+            bad field (named), or a newer agenteval wrote it.
     """
     path = Path(run_dir) / SUMMARY
     try:
@@ -104,185 +159,61 @@ def load_record(run_dir: Path) -> RunRecord:
             path=run_dir,
             hint="pass a folder under reports/ written by `agenteval run`",
         ) from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
         raise RecordError(
-            f"summary.json is not valid JSON: {exc.msg}",
-            path=path,
-            line=exc.lineno,
-            hint="re-run, or restore the file",
+            f"summary.json is not valid JSON: {exc}", path=path, line=line, hint="restore the file"
         ) from exc
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise RecordError(
-            f"summary.json has schema version {version}, this agenteval reads {SCHEMA_VERSION}",
-            path=path,
-            hint="use the agenteval that wrote it",
-        )
-    return RunRecord.from_dict(data)
+    return parse_record(data, path=path)
 
 
-def result_line(case: Case, trial: Trial) -> str:
-    """One results.jsonl line (no trailing newline)."""
-    d = trial.decision
-    row = {
-        "case_id": case.id,
-        "trial": trial.trial,
-        "prompt": case.prompt,
-        "expected": list(trial.expected),
-        "label": trial.label,
-        "correct": trial.correct,
-        "agent": d.agent,
-        "raw": d.raw,
-        "rationale": d.rationale,
-        "error": d.error,
-        "usage": asdict(d.usage),
-        "cost_usd": d.cost_usd,
-        "latency_s": round(d.latency_s, 4),
-        "cached": d.cached,
-        "origin": case.origin,
-        "source": case.source,
-        "context": case.context,
-        "tags": list(case.tags),
-        "owner": case.agent,
-        "example_index": case.example_index,
-    }
-    return json.dumps(row, ensure_ascii=False)
+# ------------------------------------------------------------------------------------------
+# Baselines
+# ------------------------------------------------------------------------------------------
 
 
-def parse_result_line(line: str) -> ResultRow:
-    """Parse one results.jsonl line."""
-    r = json.loads(line)
-    case = Case(
-        id=r["case_id"],
-        prompt=r["prompt"],
-        expected=WrittenOrder(r["expected"]),
-        origin=r["origin"],
-        source=r["source"],
-        context=r.get("context"),
-        tags=tuple(r.get("tags") or ()),
-        agent=r.get("owner"),
-        example_index=r.get("example_index"),
-    )
-    decision = Decision(
-        agent=r["agent"],
-        raw=r.get("raw") or "",
-        rationale=r.get("rationale") or "",
-        usage=Usage(**(r.get("usage") or {})),
-        cost_usd=r.get("cost_usd"),
-        latency_s=r.get("latency_s") or 0.0,
-        cached=bool(r.get("cached")),
-        error=r.get("error"),
-    )
-    trial = Trial(
-        case_id=r["case_id"],
-        trial=r["trial"],
-        expected=tuple(r["expected"]),
-        label=r["label"],
-        decision=decision,
-    )
-    return ResultRow(case=case, trial=trial)
+def find_baseline(
+    which: str | None, *, out: Path, name: str, base_dir: Path | None = None
+) -> BaselineRef | None:
+    """Resolve a baseline (a run folder, or `latest`) before anything runs.
 
-
-def read_results(run_dir: Path, *, repair: bool = False) -> list[ResultRow]:
-    """Read results.jsonl; a torn last line (a run killed mid-write) is dropped.
+    `latest` is the newest complete run of the eval ``name`` under ``out`` (incomplete, failed
+    and unreadable folders are passed over; None when there is none yet). A named folder may be
+    incomplete (compare uses the cases both ran), never failed.
 
     Args:
-        run_dir: The run folder.
-        repair: Also cut the torn line off the file, so that appending can go on.
+        which: A run folder, `latest`, or None/empty for no baseline.
+        out: The reports folder `latest` searches.
+        name: The eval's name.
+        base_dir: What a relative folder is relative to (default: the working directory).
+
+    Raises:
+        ConfigError: when the folder is not a readable run, or is a failed one.
     """
-    path = Path(run_dir) / RESULTS
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    rows: list[ResultRow] = []
-    good_end = 0
-    for raw in data.splitlines(keepends=True):
-        if not raw.endswith(b"\n"):
-            break
-        try:
-            rows.append(parse_result_line(raw.decode("utf-8")))
-        except (ValueError, KeyError, TypeError):
-            break
-        good_end += len(raw)
-    if repair and good_end < len(data):
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
-    # a (case, trial) written twice (cannot happen, but never count it twice)
-    seen: dict[tuple[str, int], ResultRow] = {}
-    for row in rows:
-        seen.setdefault((row.trial.case_id, row.trial.trial), row)
-    return list(seen.values())
-
-
-class ResultsWriter:
-    """Appends trial lines to results.jsonl, flushed and fsynced one by one."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / RESULTS
-        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
-
-    def write(self, case: Case, trial: Trial) -> None:
-        self._fh.write(result_line(case, trial) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self) -> ResultsWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def total_usage(rows: Iterable[ResultRow]) -> dict[str, int]:
-    """Tokens summed over trials that were not answered from the cache."""
-    total = Usage()
-    for row in rows:
-        if not row.trial.decision.cached:
-            total = total + row.trial.decision.usage
-    return asdict(total)
-
-
-class OutputsWriter:
-    """Appends graded outputs to outputs.jsonl, one line each, flushed at once."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / OUTPUTS
-        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
-
-    def write(self, result: OutputResult) -> None:
-        self._fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self) -> OutputsWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def read_outputs(run_dir: Path, *, repair: bool = False) -> list[OutputResult]:
-    """Read outputs.jsonl (a torn last line is dropped, and cut off with ``repair``)."""
-    path = Path(run_dir) / OUTPUTS
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    results: dict[tuple[str, int], OutputResult] = {}
-    good_end = 0
-    for raw in data.splitlines(keepends=True):
-        if not raw.endswith(b"\n"):
-            break
-        try:
-            result = OutputResult.from_dict(json.loads(raw.decode("utf-8")))
-        except (ValueError, KeyError, TypeError):
-            break
-        results.setdefault((result.case_id, result.trial), result)
-        good_end += len(raw)
-    if repair and good_end < len(data):
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
-    return list(results.values())
+    if not which:
+        return None
+    if which == "latest":
+        runs = sorted(p for p in out.glob("*") if (p / SUMMARY).is_file()) if out.is_dir() else []
+        for run in reversed(runs):
+            try:
+                saved = load_record(run)
+            except RecordError:
+                continue
+            if saved.name == name and saved.status == "complete":
+                return BaselineRef(run_id=saved.run_id, path=str(run.resolve()))
+        return None
+    path = Path(which) if base_dir is None else base_dir / which
+    try:
+        saved = load_record(path)
+    except RecordError as exc:
+        raise ConfigError(
+            f"baseline {which!r} is not a saved run ({exc.message})",
+            hint="pass a folder under reports/ written by `agenteval run`, or `latest`",
+        ) from exc
+    if saved.status == "failed":
+        raise ConfigError(
+            f"baseline {which!r} is a failed run (every trial errored), never a baseline",
+            path=path,
+            hint="pass a run that scored, or `latest`",
+        )
+    return BaselineRef(run_id=saved.run_id, path=str(path.resolve()))

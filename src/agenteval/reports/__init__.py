@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from agenteval.cases.checks import CheckResult
 from agenteval.execution.runner import ResultRow
 from agenteval.outputs.produce import OutputResult
 from agenteval.outputs.scorecard import OutputScorecard
-from agenteval.record.history import TrendRow, read_history, trend_rows
-from agenteval.record.store import RunRecord, read_outputs
+from agenteval.record.history import TrendRow, history_entry, read_history, trend_rows
+from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord
+from agenteval.record.store import read_outputs, write_atomic
 from agenteval.scoring.compare import Comparison
 from agenteval.stats import Rate
 
@@ -46,7 +46,7 @@ class ReportData:
     @property
     def output_card(self) -> OutputScorecard | None:
         o = self.record.outputs
-        return OutputScorecard.from_dict(o["scorecard"]) if o else None
+        return o.scorecard if o else None
 
     @property
     def failed_outputs(self) -> tuple[tuple[OutputResult, CheckResult], ...]:
@@ -55,8 +55,7 @@ class ReportData:
 
     @property
     def comparison(self) -> Comparison | None:
-        c = self.record.comparison
-        return Comparison.from_dict(c) if c else None
+        return self.record.comparison
 
     @cached_property  # templates read it many times
     def prompts(self) -> dict[str, str]:
@@ -71,8 +70,8 @@ class ReportData:
         return tuple(r for r in self.rows if r.trial.label is None)
 
     @property
-    def failed_gates(self) -> tuple[Mapping[str, Any], ...]:
-        return tuple(g for g in self.record.gates if not g["passed"])
+    def failed_gates(self) -> tuple[GateResult, ...]:
+        return self.record.failed_gates
 
     @cached_property  # templates read it many times
     def top_errors(self) -> tuple[ErrorCount, ...]:
@@ -82,14 +81,14 @@ class ReportData:
         return tuple(ErrorCount(message=m, count=n) for m, n in ranked[:MAX_ERROR_KINDS])
 
     @cached_property  # templates read it many times
-    def problems(self) -> tuple[Mapping[str, Any], ...]:
+    def problems(self) -> tuple[DiagnosticInfo, ...]:
         """Catalog and dataset errors and warnings (not notes), errors first."""
         return catalog_problems(self.record)
 
     @property
     def floor_note(self) -> str | None:
         """Said wherever a lexical run's numbers show: they are a floor, not a model's score."""
-        return LEXICAL_FLOOR if part(self.record.router, "backend") == "lexical" else None
+        return LEXICAL_FLOOR if self.record.router.backend == "lexical" else None
 
     @property
     def run_notes(self) -> tuple[str, ...]:
@@ -102,12 +101,19 @@ class ReportData:
 
 
 def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Path]:
-    """Write report.md, report.html and junit.xml into the run folder."""
+    """Write report.md, report.html and junit.xml into the run folder.
+
+    Every report is rendered before any is written, and each is written whole or not at all, so
+    a failure (or a kill) leaves the previous reports as they were. The run's own history line is
+    drawn from the record, whether or not history.jsonl has it yet.
+    """
     from agenteval.reports.html import render_html
     from agenteval.reports.junit import render_junit
     from agenteval.reports.markdown import render_markdown
 
-    history = trend_rows(read_history(Path(run_dir).parent, record.name), last=30)
+    past = [e for e in read_history(Path(run_dir).parent, record.name) if e.run_id != record.run_id]
+    entries = sorted([*past, history_entry(record)], key=lambda e: e.created_at)
+    history = trend_rows(entries, last=30)
     data = ReportData(
         record=record,
         rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))),
@@ -119,19 +125,7 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
         "report.html": render_html(data),
         "junit.xml": render_junit(data),
     }
-    paths = {}
-    for name, text in outputs.items():
-        path = Path(run_dir) / name
-        path.write_text(text, encoding="utf-8")
-        paths[name] = path
-    return paths
-
-
-def part(obj: Any, key: str, default: Any = None) -> Any:
-    """A field of a part of the record, read the same from a mapping or a typed record part."""
-    if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
+    return {name: write_atomic(Path(run_dir) / name, text) for name, text in outputs.items()}
 
 
 def fmt_rate(value: float | None, digits: int = 1) -> str:
@@ -149,17 +143,15 @@ def fmt_kn(rate: Rate, digits: int = 0) -> str:
     return f"{fmt_rate(rate.value, digits)} ({rate.k}/{rate.n})" + (f" {ci}" if ci else "")
 
 
-def catalog_problems(record: RunRecord) -> tuple[Mapping[str, Any], ...]:
+def catalog_problems(record: RunRecord) -> tuple[DiagnosticInfo, ...]:
     """The errors and warnings among a run's catalog diagnostics, errors first, by file."""
-    diags = [d for d in part(record.catalog, "diagnostics", ()) if d["severity"] != "info"]
-    return tuple(
-        sorted(diags, key=lambda d: (d["severity"] != "error", str(d["path"]), d["line"] or 0))
-    )
+    diags = record.catalog.problems
+    return tuple(sorted(diags, key=lambda d: (d.severity != "error", str(d.path), d.line or 0)))
 
 
-def count_problems(problems: Sequence[Mapping[str, Any]]) -> str:
+def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
     """`1 error, 2 warnings`, counting what `catalog_problems` returned."""
-    errors = sum(d["severity"] == "error" for d in problems)
+    errors = sum(d.severity == "error" for d in problems)
     warnings = len(problems) - errors
     parts = [(errors, "error"), (warnings, "warning")]
     return ", ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts if n)
@@ -174,8 +166,8 @@ def display_path(record: RunRecord, path: str | None) -> str:
     if not path:
         return ""
     bases = [
-        *part(record.catalog, "roots", ()),
-        *(str(Path(p).parent) for p in part(record.cases, "datasets", ())),
+        *record.catalog.roots,
+        *(str(Path(p).parent) for p in record.cases.datasets),
     ]
     bases = [b for b in bases if os.path.isabs(b)]
     if not bases or not os.path.isabs(path):

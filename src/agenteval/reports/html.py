@@ -14,7 +14,6 @@ from agenteval.reports import (
     fmt_ci,
     fmt_kn,
     fmt_rate,
-    part,
     shorten,
 )
 from agenteval.scoring.scorecard import true_label
@@ -65,7 +64,7 @@ def render_html(data: ReportData) -> str:
             chart=history_chart(data),
             problems=problems,
             problem_counts=count_problems(problems),
-            catalog_errors=sum(d["severity"] == "error" for d in problems),
+            catalog_errors=sum(d.severity == "error" for d in problems),
             explain=_explain(data),
             worst_ties=_worst_ties(data),
             relpath=data.display_path,
@@ -76,7 +75,7 @@ def render_html(data: ReportData) -> str:
 def _worst_ties(data: ReportData) -> int:
     """How many other agents share the worst recall (the card names only one)."""
     card = data.record.scorecard
-    low = part(data.record.headline, "min_agent_recall")
+    low = data.record.headline.min_agent_recall
     if card is None or low is None:
         return 0
     return sum(1 for a in card.worst_agents(len(card.agents)) if a.recall.value == low) - 1
@@ -161,11 +160,7 @@ def _explain(data: ReportData) -> dict[str, Any]:
         for row in data.misroutes
     ]
     involved = {c[3] for c in cases} | {c[4] for c in cases}
-    agents = {
-        str(a["name"]): str(part(a, "description") or "")
-        for a in part(data.record.catalog, "agents", ())
-        if a["name"] in involved
-    }
+    agents = {a.name: a.description or "" for a in data.record.catalog.agents if a.name in involved}
     return {"agents": agents, "cases": cases}
 
 

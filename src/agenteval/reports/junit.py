@@ -10,7 +10,7 @@ from agenteval.reports import ReportData
 def render_junit(data: ReportData) -> str:
     """Render a JUnit XML document: a misroute is a failure, a router error is an error."""
     r = data.record
-    multi = int(r.config.get("trials", 1)) > 1
+    multi = r.trials > 1
     failures = len(data.misroutes)
     errors = len(data.errors)
     time_total = sum(row.trial.decision.latency_s for row in data.rows)
@@ -35,10 +35,10 @@ def render_junit(data: ReportData) -> str:
     )
     props = ET.SubElement(suite, "properties")
     for key, value in [
-        ("router", r.router.get("backend")),
-        ("model", r.router.get("model")),
+        ("router", r.router.backend),
+        ("model", r.router.model),
         ("holdout", r.holdout),
-        ("catalog", r.catalog.get("fingerprint")),
+        ("catalog", r.catalog.fingerprint),
         ("run_id", r.run_id),
     ]:
         ET.SubElement(props, "property", name=key, value=str(value))
@@ -98,7 +98,7 @@ def _output_suite(suites: ET.Element, data: ReportData) -> None:
         skipped="0",
         time="0",
     )
-    multi = int(data.record.config.get("trials", 1)) > 1
+    multi = data.record.trials > 1
     for o in outs:
         name = f"{o.case_id} output" + (f" [trial {o.trial + 1}]" if multi else "")
         case = ET.SubElement(

@@ -18,44 +18,35 @@ def render_markdown(data: ReportData) -> str:
     lines = [
         f"## agenteval: {r.name}{status}",
         "",
-        f"Router `{r.router.get('backend')}` · model `{r.router.get('model')}` · "
-        f"holdout `{r.holdout}` · {h.get('cases', 0)} cases · {h.get('trials', 0)} trials · "
-        f"{h.get('errors', 0)} errors · catalog `{str(r.catalog.get('fingerprint', ''))[:12]}`"
+        f"Router `{r.router.backend}` · model `{r.router.model}` · "
+        f"holdout `{r.holdout}` · {h.cases} cases · {h.trials} trials · "
+        f"{h.errors} errors · catalog `{(r.catalog.fingerprint or '')[:12]}`"
         + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else "")
         + (" · cost unknown (model not in the price table)" if r.cost_usd is None else ""),
         "",
         *_attention(data),
         "| metric | value | 95% interval |",
         "|---|---:|---|",
-        f"| accuracy | {fmt_rate(h.get('accuracy'))} | {fmt_ci(h.get('accuracy_ci'))} |",
-        f"| macro precision | {fmt_rate(h.get('macro_precision'))} | "
-        f"{fmt_ci(h.get('macro_precision_ci'))} |",
-        f"| macro recall | {fmt_rate(h.get('macro_recall'))} | "
-        f"{fmt_ci(h.get('macro_recall_ci'))} |",
-        f"| macro F1 | {fmt_rate(h.get('macro_f1'))} | {fmt_ci(h.get('macro_f1_ci'))} |",
-        f"| error rate | {fmt_rate(h.get('error_rate'))} | {fmt_ci(h.get('error_rate_ci'))} |",
+        f"| accuracy | {fmt_rate(h.accuracy)} | {fmt_ci(h.accuracy_ci)} |",
+        f"| macro precision | {fmt_rate(h.macro_precision)} | {fmt_ci(h.macro_precision_ci)} |",
+        f"| macro recall | {fmt_rate(h.macro_recall)} | {fmt_ci(h.macro_recall_ci)} |",
+        f"| macro F1 | {fmt_rate(h.macro_f1)} | {fmt_ci(h.macro_f1_ci)} |",
+        f"| error rate | {fmt_rate(h.error_rate)} | {fmt_ci(h.error_rate_ci)} |",
     ]
-    if (h.get("trials_per_case") or 1) > 1:
+    if h.trials_per_case > 1:
         lines += [
-            f"| pass^{h['trials_per_case']} | {fmt_rate(h.get('pass_k'))} | "
-            f"{fmt_ci(h.get('pass_k_ci'))} |",
-            f"| consistency | {fmt_rate(h.get('consistency'))} | {h.get('flaky', 0)} flaky cases |",
+            f"| pass^{h.trials_per_case} | {fmt_rate(h.pass_k)} | {fmt_ci(h.pass_k_ci)} |",
+            f"| consistency | {fmt_rate(h.consistency)} | {h.flaky} flaky cases |",
         ]
     lines.append("")
     if r.comparison and r.baseline:
-        from agenteval.scoring.compare import Comparison
-
-        sentence = Comparison.from_dict(r.comparison).summary_sentence(
-            a=f"baseline `{r.baseline['run_id']}`", b="this run"
-        )
+        sentence = r.comparison.summary_sentence(a=f"baseline `{r.baseline.run_id}`", b="this run")
         lines += [sentence[:1].upper() + sentence[1:], ""]
     if r.stopped_reason:
         lines += [f"> Stopped early: {r.stopped_reason}", ""]
     if r.gates:
         lines += ["### Gates", ""]
-        lines += [
-            f"- {'✅' if g['passed'] else '❌'} **{g['name']}**: {g['message']}" for g in r.gates
-        ]
+        lines += [f"- {'✅' if g.passed else '❌'} **{g.name}**: {g.message}" for g in r.gates]
         lines.append("")
     if card:
         worst = card.worst_agents(8)
@@ -80,8 +71,7 @@ def render_markdown(data: ReportData) -> str:
             lines.append("")
     oc = data.output_card
     if oc is not None:
-        om = r.outputs or {}
-        label = " (sample data)" if om.get("sample_data") else ""
+        label = " (sample data)" if r.outputs and r.outputs.sample_data else ""
         lines += [
             f"### Outputs{label}",
             "",
@@ -163,15 +153,13 @@ def _attention(data: ReportData) -> list[str]:
             f"> **Catalog: {count_problems(problems)}** (`agenteval lint` lists them with fixes):"
         )
         for d in problems[:MAX_PROBLEMS]:
-            where = data.display_path(d["path"]) + (f":{d['line']}" if d["line"] else "")
-            lines.append(f"> - `{where}` {d['severity']}: {_cell(shorten(d['message'], 200))}")
+            where = data.display_path(d.path) + (f":{d.line}" if d.line else "")
+            lines.append(f"> - `{where}` {d.severity}: {_cell(shorten(d.message, 200))}")
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"> - … and {len(problems) - MAX_PROBLEMS} more")
         lines.append("")
     if data.top_errors:
-        lines.append(
-            f"> **{h['errors']} of {h['trials']} trials errored** (never scored). Top errors:"
-        )
+        lines.append(f"> **{h.errors} of {h.trials} trials errored** (never scored). Top errors:")
         lines += [f"> - {e.count}× {_cell(shorten(e.message, 300))}" for e in data.top_errors]
         lines.append("")
     for note in (data.floor_note, *data.run_notes):

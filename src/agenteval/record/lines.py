@@ -1,0 +1,307 @@
+"""`results.jsonl` (one trial a line) and `outputs.jsonl` (one graded output a line).
+
+Lines are appended and flushed at once (a killed process loses nothing) and fsynced by a
+background thread (a power cut loses at most the lines of the last few milliseconds). Reading
+never lets one bad line cost the good ones: a bad line in the middle is skipped and reported with
+its line number, never a reason to drop the lines after it; only a torn *last* line (a process
+killed mid-write) is cut off, so that appending can go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from agenteval.cases import Case, WrittenOrder
+from agenteval.execution.runner import ResultRow, Trial
+from agenteval.models.client import Usage
+from agenteval.outputs.produce import OutputResult
+from agenteval.routing import Decision
+
+RESULTS = "results.jsonl"
+OUTPUTS = "outputs.jsonl"
+
+T = TypeVar("T")
+
+
+def result_line(case: Case, trial: Trial) -> str:
+    """One results.jsonl line (no trailing newline)."""
+    d = trial.decision
+    row = {
+        "case_id": case.id,
+        "trial": trial.trial,
+        "prompt": case.prompt,
+        "expected": list(trial.expected),
+        "label": trial.label,
+        "correct": trial.correct,
+        "agent": d.agent,
+        "raw": d.raw,
+        "rationale": d.rationale,
+        "error": d.error,
+        "usage": asdict(d.usage),
+        "cost_usd": d.cost_usd,
+        "latency_s": round(d.latency_s, 4),
+        "cached": d.cached,
+        "origin": case.origin,
+        "source": case.source,
+        "context": case.context,
+        "tags": list(case.tags),
+        "owner": case.agent,
+        "example_index": case.example_index,
+    }
+    return json.dumps(row, ensure_ascii=False)
+
+
+def parse_result_line(line: str) -> ResultRow:
+    """Parse one results.jsonl line.
+
+    Raises:
+        ValueError, KeyError, TypeError: when the line is not a trial line.
+    """
+    r = json.loads(line)
+    case = Case(
+        id=r["case_id"],
+        prompt=r["prompt"],
+        expected=WrittenOrder(r["expected"]),
+        origin=r["origin"],
+        source=r["source"],
+        context=r.get("context"),
+        tags=tuple(r.get("tags") or ()),
+        agent=r.get("owner"),
+        example_index=r.get("example_index"),
+    )
+    decision = Decision(
+        agent=r["agent"],
+        raw=r.get("raw") or "",
+        rationale=r.get("rationale") or "",
+        usage=Usage(**(r.get("usage") or {})),
+        cost_usd=r.get("cost_usd"),
+        latency_s=r.get("latency_s") or 0.0,
+        cached=bool(r.get("cached")),
+        error=r.get("error"),
+    )
+    trial = Trial(
+        case_id=r["case_id"],
+        trial=r["trial"],
+        expected=tuple(r["expected"]),
+        label=r["label"],
+        decision=decision,
+    )
+    return ResultRow(case=case, trial=trial)
+
+
+def total_usage(rows: Iterable[ResultRow]) -> Usage:
+    """Tokens summed over trials that were not answered from the cache."""
+    total = Usage()
+    for row in rows:
+        if not row.trial.decision.cached:
+            total = total + row.trial.decision.usage
+    return total
+
+
+# ------------------------------------------------------------------------------------------
+# Reading and appending
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkippedLine:
+    """A line that could not be read, and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.file}:{self.line}: unreadable line skipped ({self.reason})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonlRead(Generic[T]):
+    """What a JSON-lines file held: the good rows, the lines skipped, and a torn last line."""
+
+    file: str
+    rows: tuple[T, ...]
+    skipped: tuple[SkippedLine, ...] = ()
+    torn: int | None = None  # the line number of a torn last line, if there was one
+
+    def warnings(self) -> tuple[str, ...]:
+        """One sentence per problem, for the terminal and the record's notes."""
+        found = [s.describe() for s in self.skipped]
+        if self.torn is not None:
+            found.append(
+                f"{self.file}:{self.torn}: torn last line (a run killed mid-write) left out"
+            )
+        return tuple(found)
+
+
+def _read_jsonl(
+    path: Path, parse: Callable[[str], T], key: Callable[[T], Hashable], *, repair: bool
+) -> JsonlRead[T]:
+    if not path.exists():
+        return JsonlRead(file=path.name, rows=())
+    data = path.read_bytes()
+    *lines, tail = data.split(b"\n")  # tail: b"" when the file ends with a newline
+    rows: dict[Hashable, T] = {}
+    skipped = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = parse(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:120]
+            skipped.append(SkippedLine(file=path.name, line=number, reason=reason))
+            continue
+        rows.setdefault(key(row), row)  # a pair written twice counts once (the first)
+    torn = len(lines) + 1 if tail.strip() else None
+    if repair and tail:
+        _cut_torn_tail(path)
+    return JsonlRead(file=path.name, rows=tuple(rows.values()), skipped=tuple(skipped), torn=torn)
+
+
+def load_results(run_dir: Path, *, repair: bool = False) -> JsonlRead[ResultRow]:
+    """Read results.jsonl: its trials, its unreadable lines, and a torn last line.
+
+    Args:
+        run_dir: The run folder.
+        repair: Also cut a torn last line off the file, so that appending can go on.
+    """
+    return _read_jsonl(
+        Path(run_dir) / RESULTS,
+        parse_result_line,
+        lambda r: (r.trial.case_id, r.trial.trial),
+        repair=repair,
+    )
+
+
+def read_results(run_dir: Path, *, repair: bool = False) -> list[ResultRow]:
+    """The trials in results.jsonl (see `load_results` for what was skipped)."""
+    return list(load_results(run_dir, repair=repair).rows)
+
+
+def load_outputs(run_dir: Path, *, repair: bool = False) -> JsonlRead[OutputResult]:
+    """Read outputs.jsonl, like `load_results`."""
+    return _read_jsonl(
+        Path(run_dir) / OUTPUTS,
+        lambda line: OutputResult.from_dict(json.loads(line)),
+        lambda o: (o.case_id, o.trial),
+        repair=repair,
+    )
+
+
+def read_outputs(run_dir: Path, *, repair: bool = False) -> list[OutputResult]:
+    """The graded outputs in outputs.jsonl."""
+    return list(load_outputs(run_dir, repair=repair).rows)
+
+
+FSYNC_INTERVAL_S = 0.1
+
+
+class _Appender:
+    """Appends lines: each written and flushed at once, fsynced in time-bounded groups.
+
+    fsync per line in the caller blocks the event loop for as long as the disk takes, and an
+    fsync per line even from a thread makes the next append wait for it (the page being written
+    back is the one appended to): bench/results_fsync.py. So a background thread fsyncs what is
+    new at most every ``interval_s``: a line is on disk within about that long, and a run of a
+    thousand quick trials pays for a handful of fsyncs.
+    """
+
+    def __init__(self, path: Path, *, interval_s: float = FSYNC_INTERVAL_S) -> None:
+        self.path = path
+        if path.exists():
+            _cut_torn_tail(path)  # appending to a torn line would spoil the next one too
+        self._fh = path.open("ab")
+        self._fd = self._fh.fileno()
+        self._interval_s = interval_s
+        self._dirty = threading.Event()
+        self._closing = threading.Event()
+        self.fsyncs = 0
+        self._thread = threading.Thread(target=self._sync, name="agenteval-fsync", daemon=True)
+        self._thread.start()
+
+    def _append(self, line: str) -> None:
+        self._fh.write(line.encode("utf-8") + b"\n")
+        self._fh.flush()
+        self._dirty.set()
+
+    def _sync(self) -> None:
+        while True:
+            self._dirty.wait()
+            if self._closing.is_set():
+                return
+            self._dirty.clear()
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                return  # close() fsyncs once more and raises if the disk still fails
+            self.fsyncs += 1
+            self._closing.wait(self._interval_s)  # the pause that groups lines; close cuts it
+
+    def close(self) -> None:
+        """Stop the thread and fsync the rest (raises if the disk refuses)."""
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        self._dirty.set()
+        self._thread.join()
+        try:
+            os.fsync(self._fd)
+            self.fsyncs += 1
+        finally:
+            self._fh.close()
+
+
+class ResultsWriter(_Appender):
+    """Appends trial lines to results.jsonl."""
+
+    def __init__(self, run_dir: Path, *, interval_s: float = FSYNC_INTERVAL_S) -> None:
+        super().__init__(Path(run_dir) / RESULTS, interval_s=interval_s)
+
+    def write(self, case: Case, trial: Trial) -> None:
+        self._append(result_line(case, trial))
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class OutputsWriter(_Appender):
+    """Appends graded outputs to outputs.jsonl."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(Path(run_dir) / OUTPUTS)
+
+    def write(self, result: OutputResult) -> None:
+        self._append(json.dumps(result.to_dict(), ensure_ascii=False))
+
+    def __enter__(self) -> OutputsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Cut whatever follows the last newline (a line whose writer was killed)."""
+    with path.open("r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:
+            fh.seek(max(0, end - 65536))
+            chunk = fh.read(end - max(0, end - 65536))
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                end = max(0, end - len(chunk)) + newline + 1
+                break
+            end -= len(chunk)
+        if end < size:
+            fh.truncate(end)
