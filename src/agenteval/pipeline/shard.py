@@ -79,7 +79,7 @@ def _settings(record: RunRecord, run_dir: Path) -> dict[str, Any]:
     return {
         "settings": settings,
         "router": dict(record.router),
-        "catalog": record.catalog.get("fingerprint"),
+        "catalog": record.catalog.fingerprint,
     }
 
 
@@ -133,20 +133,20 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
             for output in read_outputs(Path(d)):
                 outputs.write(output)
     base = records[0]
-    selected = sum(int(r.cases.get("selected", 0)) for r in records)
-    with_checks = sum(int(r.cases.get("with_checks", 0)) for r in records)
+    selected = sum(r.cases.selected for r in records)
+    with_checks = sum(r.cases.with_checks for r in records)
     merged = base.with_(
         run_id=f"merged-{uuid.uuid4().hex[:8]}",
         status="running",
         duration_s=sum(r.duration_s or 0.0 for r in records),
-        cases={**base.cases, "selected": selected, "with_checks": with_checks},
+        cases=base.cases.model_copy(update={"selected": selected, "with_checks": with_checks}),
         selection=None,
         baseline=None,
         notes=(*base.notes, f"merged from {len(records)} shards"),
     )
     save_record(out_dir, merged)
     stop = next((_stop(r) for r in records if r.stop), None)
-    names = [a["name"] for a in base.catalog.get("agents", [])]
+    names = base.catalog.names
     assert base.settings is not None  # checked by _settings
     settings = RunSettings.from_dict(base.settings)
     return finish_run(
