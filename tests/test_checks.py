@@ -16,6 +16,7 @@ from agenteval.cases.checks import (
     Check,
     CheckResult,
     CheckSpecError,
+    CheckTrust,
     parse_checks,
     run_check,
     run_checks,
@@ -30,7 +31,8 @@ def one(item: dict) -> Check:
 
 
 def run(item: dict, output: str | None) -> CheckResult:
-    return run_check(one(item), output, CASE)
+    trust = CheckTrust(allow_all=True)  # trust itself is tested at the end of this file
+    return run_check(one(item), output, CASE, trust=trust)
 
 
 # --- every kind, passing and failing ---------------------------------------------------------
@@ -386,6 +388,9 @@ class Grader:
     def check(output, case):
         return True
 
+import builtins
+_exec = exec
+
 NOT_CALLABLE = 42
 """
 
@@ -459,3 +464,134 @@ def test_python_check_whose_module_fails_to_import(tmp_path, monkeypatch):
     result = run({"python": f"{name}:fn"}, "x")
     assert result.passed is None and "surely_absent_dependency_z" in result.error
     assert name not in sys.modules
+
+
+# --- python: checks only run trusted code ----------------------------------------------------
+
+HOSTILE = "with open('pwned.txt', 'w') as f: f.write('ran')"
+
+
+def test_an_untrusted_python_check_is_an_error_saying_how_to_allow_it(tmp_path):
+    result = run_check(one({"python": "builtins:exec"}), HOSTILE, CASE)
+    assert result.passed is None
+    assert not (tmp_path / "pwned.txt").exists()  # the recorded output was never executed
+    assert "'builtins' is not trusted" in result.error
+    assert "outputs.trusted_check_modules" in result.error
+    assert "--allow-python-checks" in result.error
+    assert result.reason
+
+
+def test_a_trusted_module_runs_and_its_submodules_too(mod):
+    trust = CheckTrust.parse([mod])
+    assert run_check(one({"python": f"{mod}:as_bool"}), "def test_a", CASE, trust=trust).passed
+    assert run_check(one({"python": f"{mod}:Grader.check"}), "", CASE, trust=trust).passed
+    assert trust.allows(f"{mod}.sub") and not trust.allows(f"{mod}x") and not trust.allows("os")
+    other = CheckTrust.parse(["somewhere_else"])
+    refused = run_check(one({"python": f"{mod}:as_bool"}), "def test_a", CASE, trust=other)
+    assert refused.passed is None and f"'{mod}' is not trusted" in refused.error
+
+
+def test_a_trusted_module_cannot_lend_out_what_it_imported(mod, tmp_path):
+    trust = CheckTrust.parse([mod])
+    for target in (f"{mod}:builtins.exec", f"{mod}:_exec", f"{mod}:__builtins__"):
+        result = run_check(one({"python": target}), HOSTILE, CASE, trust=trust)
+        assert result.passed is None, target
+        assert not (tmp_path / "pwned.txt").exists(), target
+    result = run_check(one({"python": f"{mod}:builtins.exec"}), HOSTILE, CASE, trust=trust)
+    assert "defined in 'builtins', not in a trusted module" in result.error
+
+
+def test_allowing_every_python_check():
+    trust = CheckTrust.parse(["*"])
+    assert trust.allow_all and trust.allows("anything.at_all")
+    result = run_check(one({"python": "operator:eq"}), "x", CASE, trust=trust)
+    assert (result.passed, result.reason) == (False, "operator:eq returned False")  # it ran
+    refused = run_check(one({"python": "operator:eq"}), "x", CASE)
+    assert refused.passed is None and "not trusted" in refused.error
+
+
+@pytest.mark.parametrize("bad", ["my checks", "mychecks:fn", "", "mychecks.*", "../x"])
+def test_a_trusted_module_entry_must_be_a_module_name(bad):
+    with pytest.raises(ValueError, match="module name"):
+        CheckTrust.parse([bad])
+
+
+def _hostile_project(root: Path, trusted: list[str] | None = None) -> Path:
+    """A dataset whose check would exec its recorded output, graded offline."""
+    import yaml
+
+    (root / "agents").mkdir()
+    (root / "agents" / "sql.md").write_text(
+        "---\nname: sql\ndescription: Use this agent to write SQL.\n---\n\nYou write SQL.\n"
+    )
+    (root / "datasets").mkdir()
+    cases = [
+        {
+            "id": "py",
+            "prompt": "Write a query.",
+            "expected": "sql",
+            "checks": [{"python": "builtins:exec"}],
+        }
+    ]
+    (root / "datasets" / "ds.yaml").write_text(yaml.safe_dump({"cases": cases}))
+    line = {"case_id": "ds/py", "output": HOSTILE}
+    (root / "recorded.jsonl").write_text(json.dumps(line) + "\n")
+    outputs: dict[str, object] = {"recorded": "recorded.jsonl"}
+    if trusted is not None:
+        outputs["trusted_check_modules"] = trusted
+    config = {
+        "name": "hostile",
+        "agents": ["agents"],
+        "datasets": ["datasets/ds.yaml"],
+        "examples": False,
+        "holdout": "none",
+        "router": {"backend": "lexical"},
+        "outputs": outputs,
+    }
+    (root / "eval.yaml").write_text(yaml.safe_dump(config))
+    return root / "eval.yaml"
+
+
+def _graded_check(root: Path) -> dict:
+    (run_dir,) = (p.parent for p in (root / "reports").glob("*/outputs.jsonl"))
+    (line,) = (run_dir / "outputs.jsonl").read_text().splitlines()
+    (check,) = json.loads(line)["checks"]
+    return check
+
+
+def test_a_dataset_cannot_run_its_recorded_output_through_a_python_check(tmp_path):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    result = CliRunner().invoke(main, ["run", str(_hostile_project(tmp_path))])
+    assert not (tmp_path / "pwned.txt").exists()
+    check = _graded_check(tmp_path)
+    assert check["passed"] is None and "--allow-python-checks" in check["error"]
+    (run_dir,) = (p.parent for p in (tmp_path / "reports").glob("*/outputs.jsonl"))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["outputs"]["scorecard"]["errors"] == 1  # counted, not skipped unseen
+    assert "not trusted" in (run_dir / "report.md").read_text()
+    assert result.exit_code in (0, 1), result.output
+
+
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_the_eval_config_or_the_flag_lets_python_checks_run(tmp_path, how):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    path = _hostile_project(tmp_path, trusted=["builtins"] if how == "config" else None)
+    args = ["run", str(path)] + (["--allow-python-checks"] if how == "flag" else [])
+    result = CliRunner().invoke(main, args)
+    assert (tmp_path / "pwned.txt").read_text() == "ran", result.output
+    assert "not trusted" not in json.dumps(_graded_check(tmp_path))
+
+
+def test_a_bad_trusted_module_entry_names_the_config_line(tmp_path):
+    from agenteval.config import load_config
+    from agenteval.errors import ConfigError
+
+    path = _hostile_project(tmp_path, trusted=["my checks"])
+    with pytest.raises(ConfigError, match=r"eval.yaml:\d+: .*trusted_check_modules.*module name"):
+        load_config(path)

@@ -520,7 +520,10 @@ def test_python_check_that_raises_is_an_error_naming_it_and_the_run_completes(
             )
         ],
         router={"backend": "lexical"},
-        outputs={"recorded": "../recorded.jsonl"},
+        outputs={
+            "recorded": "../recorded.jsonl",
+            "trusted_check_modules": ["evalfolder_checks_7f3", "projectfolder_checks_7f3"],
+        },
     )
     (tmp_path / "evals" / "evalfolder_checks_7f3.py").write_text(
         "def has_select(output, case):\n"
@@ -555,7 +558,7 @@ def test_python_check_that_exits_costs_one_result_not_the_run(tmp_path, keep_sys
         tmp_path,
         [case("py", "Write a query.", "sql-expert", {"python": "exiting_checks_7f3:bail"})],
         router={"backend": "lexical"},
-        outputs={"recorded": "../recorded.jsonl"},
+        outputs={"recorded": "../recorded.jsonl", "trusted_check_modules": ["exiting_checks_7f3"]},
     )
     (tmp_path / "exiting_checks_7f3.py").write_text(
         "import sys\n\ndef bail(output, case):\n    sys.exit('cannot grade')\n", encoding="utf-8"
@@ -565,6 +568,7 @@ def test_python_check_that_exits_costs_one_result_not_the_run(tmp_path, keep_sys
     outcome = run(path)
     (check,) = outputs_of(outcome.run_dir)["out/py"]["checks"]
     assert check["passed"] is None and "exiting_checks_7f3:bail" in check["error"]
+    assert "SystemExit" in check["error"]
 
 
 # ------------------------------------------------------------------------------------------

@@ -139,6 +139,11 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Grade the expected agent's output, whatever routing chose.",
 )
 @click.option("--judge-model", help="Model that grades `rubric` checks (default: the run's).")
+@click.option(
+    "--allow-python-checks",
+    is_flag=True,
+    help="Let `python:` checks run any module (default: only outputs.trusted_check_modules).",
+)
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_fail_cleanly
 def run(
@@ -164,6 +169,7 @@ def run(
     recorded: Path | None,
     oracle_routing: bool,
     judge_model: str | None,
+    allow_python_checks: bool,
     plain: bool,
 ) -> None:
     """Route every case, grade outputs of cases with checks, write a report folder."""
@@ -227,6 +233,7 @@ def run(
                 recorded=recorded,
                 oracle_routing=oracle_routing,
                 judge_model=judge_model,
+                allow_python_checks=allow_python_checks,
                 only=only,
                 limit=limit,
                 sample=sample,

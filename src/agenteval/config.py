@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from agenteval.cases.checks import CheckTrust
 from agenteval.errors import ConfigError
 from agenteval.views import Holdout
 
@@ -97,6 +98,14 @@ class OutputsConfig(_Strict):
     oracle_routing: bool = False  # run the expected agent, whatever routing chose
     judge_model: str | None = None  # default: the run's model
     max_tokens: int | None = None
+    # modules whose functions `python:` checks may run; a dataset can only name one ("*": any)
+    trusted_check_modules: list[str] = []
+
+    @field_validator("trusted_check_modules")
+    @classmethod
+    def _trusted(cls, v: list[str]) -> list[str]:
+        CheckTrust.parse(v)  # its ValueError says what a valid entry looks like
+        return v
 
 
 class _GatesBase(_Strict):

@@ -47,6 +47,7 @@ class Overrides:
     recorded: Path | None = None
     oracle_routing: bool = False
     judge_model: str | None = None
+    allow_python_checks: bool = False  # `python:` checks may run any module
     only: tuple[str, ...] = ()
     limit: int | None = None
     sample: int | None = None
@@ -73,6 +74,7 @@ class OutputSettings:
     oracle_routing: bool = False
     judge_model: str | None = None
     max_tokens: int | None = None
+    trusted_check_modules: tuple[str, ...] = ()  # what `python:` checks may run ("*": any)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +138,7 @@ class RunSettings:
         outputs = dict(values.get("outputs") or {})
         if outputs.get("recorded"):
             outputs["recorded"] = Path(outputs["recorded"])
+        outputs["trusted_check_modules"] = tuple(outputs.get("trusted_check_modules") or ())
         values["outputs"] = OutputSettings(**outputs)
         selection = dict(values.get("selection") or {})
         selection["only"] = tuple(selection.get("only") or ())
@@ -256,6 +259,10 @@ def resolve(
             oracle_routing=cfg_out.oracle_routing or o.oracle_routing,
             judge_model=o.judge_model or cfg_out.judge_model,
             max_tokens=cfg_out.max_tokens,
+            trusted_check_modules=(
+                *cfg_out.trusted_check_modules,
+                *(["*"] if o.allow_python_checks else []),  # the user's call, never a dataset's
+            ),
         ),
         selection=Selection(only=o.only, limit=o.limit, sample=o.sample, seed=o.seed),
         api_key_env=str(options.get("api_key_env") or "ANTHROPIC_API_KEY"),

@@ -1,8 +1,10 @@
 """Checks on an agent's output: validated from a case's `checks:` list, run locally if they can.
 
 Every kind but `rubric` is deterministic and runs here; a `rubric` is graded by a judge model
-elsewhere. Text is compared after NFC normalisation, so a precomposed "é" and "e" + U+0301 are
-the same letter; case-insensitive kinds use Unicode case folding.
+elsewhere. A `python:` check runs code, so it runs only from a module the eval config trusts
+(:class:`CheckTrust`): a dataset can name a function, never make it trusted. Text is compared
+after NFC normalisation, so a precomposed "é" and "e" + U+0301 are the same letter;
+case-insensitive kinds use Unicode case folding.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ MODIFIERS = ("name", "reference")
 RETURNS = "return a bool, (bool, reason) or {'pass': bool, 'reason': str}"
 
 _TEXT_KINDS = ("contains", "not_contains", "icontains_any")
+_MODULE = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 _TARGET = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*:[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 _FENCE = re.compile(r"```[ \t]*json[ \t\r]*\n(.*?)```", re.S | re.I)
 _MAX_REASON = 300
@@ -68,6 +71,43 @@ class Check:
     @property
     def model_graded(self) -> bool:
         return self.kind == "rubric"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckTrust:
+    """Which modules `python:` checks may import and call.
+
+    Datasets come from anywhere (a PR, a download), so a dataset only names a function; the eval
+    config (`outputs.trusted_check_modules`) or `--allow-python-checks` decides what runs.
+    A trusted module's submodules are trusted; `"*"` trusts every module.
+    """
+
+    modules: tuple[str, ...] = ()
+    allow_all: bool = False
+
+    @classmethod
+    def parse(cls, names: Sequence[str]) -> CheckTrust:
+        """Trust from the config's list of module names.
+
+        Raises:
+            ValueError: for an entry that is neither a dotted module name nor `"*"`.
+        """
+        for name in names:
+            if name != "*" and not _MODULE.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a module name: list modules like `mychecks` or "
+                    '`mypkg.checks` (a trusted module\'s submodules are trusted too), or `"*"`'
+                )
+        return cls(modules=tuple(n for n in names if n != "*"), allow_all="*" in names)
+
+    def allows(self, module: str) -> bool:
+        """True when code in ``module`` may run as a check."""
+        return self.allow_all or any(
+            module == m or module.startswith(m + ".") for m in self.modules
+        )
+
+
+NO_TRUST = CheckTrust()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,13 +332,16 @@ _SPEC: dict[str, Callable[[Any], tuple[Any, str]]] = {
 }
 
 
-def run_check(check: Check, output: str | None, case: Mapping[str, Any]) -> CheckResult:
+def run_check(
+    check: Check, output: str | None, case: Mapping[str, Any], *, trust: CheckTrust = NO_TRUST
+) -> CheckResult:
     """Run one deterministic check on an output. Never raises for a deterministic check.
 
     Args:
         check: A check from :func:`parse_checks`.
         output: What the agent wrote (None is treated as empty).
         case: Passed to `python:` functions as their second argument.
+        trust: The modules a `python:` check may run from; any other is an error result.
 
     Returns:
         The result; ``passed`` is None (with ``error``) when the check could not run.
@@ -311,7 +354,7 @@ def run_check(check: Check, output: str | None, case: Mapping[str, Any]) -> Chec
     text = output or ""
     try:
         if check.kind == "python":
-            return _run_python(check, text, case)
+            return _run_python(check, text, case, trust)
         passed, reason = _RUN[check.kind](check.spec, unicodedata.normalize("NFC", text))
     except Exception as exc:  # a bug here must cost one result, not the run
         return _error(check, f"check {check.name!r} failed to run: {type(exc).__name__}: {exc}")
@@ -319,10 +362,14 @@ def run_check(check: Check, output: str | None, case: Mapping[str, Any]) -> Chec
 
 
 def run_checks(
-    checks: Sequence[Check], output: str | None, case: Mapping[str, Any]
+    checks: Sequence[Check],
+    output: str | None,
+    case: Mapping[str, Any],
+    *,
+    trust: CheckTrust = NO_TRUST,
 ) -> tuple[CheckResult, ...]:
     """Run every deterministic check, in order; rubric checks are left to the judge."""
-    return tuple(run_check(c, output, case) for c in checks if not c.model_graded)
+    return tuple(run_check(c, output, case, trust=trust) for c in checks if not c.model_graded)
 
 
 def _contains(needles: tuple[str, ...], text: str) -> tuple[bool, str]:
@@ -437,11 +484,36 @@ def _load_function(target: str) -> Callable[..., Any] | str:
     return _FUNCTIONS[target]
 
 
-def _run_python(check: Check, text: str, case: Mapping[str, Any]) -> CheckResult:
+def _untrusted(target: str, trust: CheckTrust) -> str | None:
+    """Why ``target`` may not run (before anything is imported), or None when it may."""
+    module_name, _, attr = target.partition(":")
+    allow = (
+        f"list it under `outputs.trusted_check_modules: [{module_name.split('.')[0]}]` in the "
+        "eval config, or pass --allow-python-checks (only for datasets you trust)"
+    )
+    if not trust.allows(module_name):
+        return f"python check {target!r} not run: module {module_name!r} is not trusted; {allow}"
+    if not trust.allow_all and any(p.startswith("_") for p in attr.split(".")):
+        return f"python check {target!r} not run: {attr!r} is private to {module_name!r}"
+    return None
+
+
+def _run_python(check: Check, text: str, case: Mapping[str, Any], trust: CheckTrust) -> CheckResult:
     target = check.spec
+    refused = _untrusted(target, trust)
+    if refused is not None:
+        return _error(check, refused)
     fn = _load_function(target)
     if isinstance(fn, str):
         return _error(check, fn)
+    home = getattr(fn, "__module__", None)
+    if not trust.allow_all and not (isinstance(home, str) and trust.allows(home)):
+        # `mychecks:os.system` names a trusted module but runs code it merely imported
+        return _error(
+            check,
+            f"python check {target!r} not run: the function is defined in {home!r}, not in a "
+            "trusted module; point the check at a function written in the trusted module",
+        )
     try:
         value = fn(text, case)
     except (Exception, SystemExit) as exc:  # sys.exit() in a user's check is one error too

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from agenteval.cases import Case, read_jsonl
-from agenteval.cases.checks import Check, CheckResult, parse_checks, run_check
+from agenteval.cases.checks import NO_TRUST, Check, CheckResult, CheckTrust, parse_checks, run_check
 from agenteval.catalog import Catalog
 from agenteval.errors import DatasetError
 from agenteval.execution.executor import Executor
@@ -255,6 +255,7 @@ async def run_outputs(
     on_result: Callable[[OutputResult], None],
     max_tokens: int | None = None,
     state: RunState | None = None,
+    trust: CheckTrust = NO_TRUST,
 ) -> RunState:
     """Produce and grade every job's output, calling ``on_result`` as each one finishes.
 
@@ -270,6 +271,7 @@ async def run_outputs(
         on_result: Called once per job.
         max_tokens: The agents' answer budget.
         state: Progress counters.
+        trust: The modules `python:` checks may run from (the eval config's, never a dataset's).
     """
     jobs = list(jobs)
     state = state or RunState(total=len(jobs))
@@ -361,7 +363,9 @@ async def run_outputs(
         for check in checks:
             if not check.model_graded:
                 results.append(
-                    run_check(check, output, {"id": job.case.id, "prompt": job.case.prompt})
+                    run_check(
+                        check, output, {"id": job.case.id, "prompt": job.case.prompt}, trust=trust
+                    )
                 )
                 continue
             if client is None:

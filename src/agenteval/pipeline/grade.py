@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.cases import Case
+from agenteval.cases.checks import CheckTrust
 from agenteval.catalog import Catalog
 from agenteval.execution.executor import Executor
 from agenteval.execution.runner import RunState
@@ -96,6 +97,7 @@ async def grade_outputs(
             on_result=on_result,
             max_tokens=settings.outputs.max_tokens,
             state=state,
+            trust=CheckTrust.parse(settings.outputs.trusted_check_modules),
         )
 
 
