@@ -13,6 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agenteval"
 ORDER = [
     "errors",
+    "text",
     "stats",
     "catalog",
     "cases",

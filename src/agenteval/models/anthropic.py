@@ -27,6 +27,7 @@ from agenteval.models.client import (
     Usage,
 )
 from agenteval.models.pricing import ModelTable, model_table
+from agenteval.text import redact, register_secret
 
 DEFAULT_DEADLINE_S = 180.0
 DEFAULT_RETRIES = 4
@@ -53,6 +54,7 @@ class AnthropicClient:
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
         self.deadline_s = deadline_s
         self._api_key = api_key
+        register_secret(api_key)  # so an API error that echoes it is redacted everywhere
         self._max_retries = max_retries
         self._overload_callbacks: list[Callable[[], None]] = []
         self._client: Any = None  # anthropic.AsyncAnthropic, created on first use
@@ -176,13 +178,15 @@ class AnthropicClient:
             except anthropic.APITimeoutError:
                 return None, f"no answer within the {self.deadline_s:g} s deadline"
             except anthropic.APIConnectionError as exc:
-                return None, f"connection error: {exc}"
+                return None, redact(f"connection error: {exc}")
             except ValueError as exc:  # a 200 whose body is not valid JSON
-                error = f"malformed response (not JSON): {type(exc).__name__}: {exc}"[:300]
+                error = redact(f"malformed response (not JSON): {type(exc).__name__}: {exc}")[:300]
             else:
                 if hasattr(message, "content") and hasattr(message, "usage"):
                     return message, None
-                error = "malformed response: expected a JSON message, got " + _shown(message)
+                error = "malformed response: expected a JSON message, got " + redact(
+                    _shown(message)
+                )
             if attempt < MALFORMED_RETRIES:
                 await asyncio.sleep(min(0.5 * 2**attempt, max(0.0, deadline - time.monotonic())))
         return None, error
@@ -239,7 +243,9 @@ class AnthropicClient:
                 text = getattr(error, "message", None) or str(result.error)
                 yield (
                     entry.custom_id,
-                    Completion(model=self.model, error=f"batch entry errored: {text}"[:500]),
+                    Completion(
+                        model=self.model, error=redact(f"batch entry errored: {text}")[:500]
+                    ),
                 )
             else:
                 yield (
@@ -318,7 +324,7 @@ def _describe(exc: Any) -> str:
     error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
     kind = error.get("type") or type(exc).__name__
     message = error.get("message") or str(exc)
-    return f"{exc.status_code} {kind}: {message}"[:500]
+    return redact(f"{exc.status_code} {kind}: {message}")[:500]  # errors may echo the key
 
 
 def _raise_if_fatal(exc: Any, model: str) -> None:

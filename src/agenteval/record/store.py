@@ -41,6 +41,7 @@ from agenteval.record.schema import (
     dump_record,
     parse_record,
 )
+from agenteval.text import redact
 
 __all__ = [
     "OUTPUTS",
@@ -140,7 +141,8 @@ def write_atomic(path: Path, text: str) -> Path:
 def save_record(run_dir: Path, record: RunRecord) -> Path:
     """Write summary.json atomically."""
     text = json.dumps(dump_record(record), indent=2, ensure_ascii=False) + "\n"
-    return write_atomic(Path(run_dir) / SUMMARY, text)
+    # a stop reason may quote an API error (and so the key it echoed)
+    return write_atomic(Path(run_dir) / SUMMARY, redact(text))
 
 
 def load_record(run_dir: Path) -> RunRecord:
