@@ -17,6 +17,7 @@ import click
 from agenteval.config import GATES
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
 from agenteval.routing import RouterChoices
+from agenteval.text import for_rich, for_terminal
 
 
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,7 +28,7 @@ def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except AgentEvalError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {for_terminal(exc)}", err=True)
             sys.exit(ExitCode.USAGE_ERROR)
 
     return wrapper
@@ -243,7 +244,10 @@ def run(
         click.echo(f"router: {settings.backend} ({settings.backend_reason})", err=True)
     with ProgressDisplay(force_plain=plain) as progress:
         outcome = run_eval(
-            settings, resume=resume, progress=progress, notify=lambda m: click.echo(m, err=True)
+            settings,
+            resume=resume,
+            progress=progress,
+            notify=lambda m: click.echo(for_terminal(m), err=True),
         )
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
@@ -263,8 +267,16 @@ def _print_summary(outcome: Any) -> None:
     console = Console()
 
     def say(text: str, style: str | None = None) -> None:
-        # text from catalogs and models is printed as is, never read as rich markup
-        console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+        # text from catalogs and models is printed as is, never read as rich markup or emoji
+        # codes, and with its control characters written out (no escape sequence gets through)
+        console.print(
+            for_terminal(text),
+            style=style,
+            markup=False,
+            emoji=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
     say(
         f"{r.name}: {h.cases} cases, {h.trials} trials, {h.errors} errors "
@@ -332,7 +344,7 @@ def _print_summary(outcome: Any) -> None:
     for g in r.failed_gates:
         say(f"gate failed: {g.name}: {g.message}", "red")
     if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
-        click.echo(f"error: {r.stopped_reason.removeprefix('stopped: ')}", err=True)
+        click.echo(f"error: {for_terminal(r.stopped_reason.removeprefix('stopped: '))}", err=True)
 
 
 @main.command()
@@ -375,7 +387,9 @@ def cases(
 
     width = max((len(c.id) for c in cs.cases), default=2)
     for c in cs.cases:
-        click.echo(f"{c.id:<{width}}  {','.join(c.expected):<28}  {shorten(c.prompt, 90)}")
+        expected = for_terminal(",".join(c.expected))
+        prompt = for_terminal(shorten(c.prompt, 90))
+        click.echo(f"{for_terminal(c.id):<{width}}  {expected:<28}  {prompt}")
     click.echo(
         f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
         f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
@@ -481,8 +495,10 @@ def lint(
             )
         if dataset_problem is not None:
             click.secho(
-                f"{dataset_problem.path}:{dataset_problem.line}: error: "
-                f"{dataset_problem.message} (fix: {dataset_problem.hint})",
+                for_terminal(
+                    f"{dataset_problem.path}:{dataset_problem.line}: error: "
+                    f"{dataset_problem.message} (fix: {dataset_problem.hint})"
+                ),
                 fg="red",
             )
         reading = loaded.catalog.claude_code
@@ -600,8 +616,8 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float) -> Non
     from agenteval.pipeline import compare_runs
 
     result = compare_runs(run_a, run_b, out=out or run_b, alpha=alpha)
-    click.echo(result.text)
-    click.echo(f"written: {result.html} and {result.markdown}")
+    click.echo(for_terminal(result.text, multiline=True))
+    click.echo(f"written: {for_terminal(result.html)} and {for_terminal(result.markdown)}")
 
 
 @main.command()
@@ -628,7 +644,7 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
     if not rows:
         click.echo(f"no runs recorded in {reports_dir / 'history.jsonl'} yet")
         return
-    table = Table(title=f"history: {reports_dir}")
+    table = Table(title=f"history: {for_rich(reports_dir)}")
     columns: list[tuple[str, JustifyMethod]] = [
         ("run", "left"),
         ("eval", "left"),
@@ -647,9 +663,9 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         flag = " *" if r.router_changed or r.catalog_changed else ""
         low, high = r.accuracy_low, r.accuracy_high
         table.add_row(
-            r.run_id,
-            r.name,
-            r.router + flag,
+            for_rich(r.run_id),
+            for_rich(r.name),
+            for_rich(r.router) + flag,
             str(r.cases),
             fmt_rate(r.accuracy),
             fmt_ci([low, high] if low is not None and high is not None else None),
@@ -657,7 +673,8 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
             fmt_rate(r.macro_recall),
             fmt_rate(r.error_rate),
         )
-    Console(width=None if sys.stdout.isatty() else 1000).print(table)  # logs never wrap
+    width = None if sys.stdout.isatty() else 1000  # logs never wrap
+    Console(width=width, emoji=False).print(table)
     click.echo("* router or catalog changed since the previous run of that eval")
 
 

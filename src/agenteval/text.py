@@ -40,3 +40,78 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return _KEY_SHAPE.sub("sk-ant-" + REDACTED, text) if "sk-ant-" in text else text
+
+
+# --- escaping, one function per kind of sink -------------------------------------------------
+
+# C0 and C1 controls, DEL, bidi overrides (they reorder what a reader sees), lone surrogates
+# (not encodable as UTF-8) and the two non-characters XML forbids
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+_UNSAFE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\t\n]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!{}()])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def _shown(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every control character written out (ESC as ``\\e``, NUL as ``\\x00``).
+
+    Args:
+        text: Any text from outside.
+        multiline: Keep newlines and tabs; otherwise they are written out too, so one value
+            stays on one line and cannot forge the lines after it.
+    """
+    pattern = _UNSAFE if multiline else _UNSAFE_LINE
+    return pattern.sub(_shown, text.replace("\r\n", "\n") if multiline else text)
+
+
+def for_terminal(text: object, *, multiline: bool = False) -> str:
+    """Text for ``click.echo``: no escape sequence reaches the terminal."""
+    return visible(str(text), multiline=multiline)
+
+
+def for_rich(text: object) -> str:
+    """Text inside a rich markup string: controls written out and ``[`` escaped.
+
+    Print it on a ``Console(emoji=False)``, or ``:name:`` in the text turns into an emoji.
+    """
+    from rich.markup import escape
+
+    shown = for_terminal(text)
+    body = shown.rstrip("\\")
+    # rich halves backslashes that precede a tag, so the ones ending the text are doubled
+    return escape(body) + "\\" * (2 * (len(shown) - len(body)))
+
+
+def md_text(text: object) -> str:
+    """Markdown inline text on one line, safe in a table cell: no markup, link, HTML or ``|``."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(str(text)))
+
+
+def md_code(text: object, *, table: bool = False) -> str:
+    """An inline code span showing ``text`` as is (a backtick inside cannot close it).
+
+    Args:
+        text: The name or id to show.
+        table: The span sits in a table cell, where GitHub splits on ``|`` even in code.
+    """
+    body = visible(str(text))
+    if table:
+        body = body.replace("|", "\\|")
+    if not body:
+        return "` `"
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(body)), default=0) + 1)
+    pad = " " if body[0] == "`" or body[-1] == "`" or body[0] == body[-1] == " " else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def for_xml(text: object) -> str:
+    """Text an XML 1.0 document can hold (ElementTree escapes ``&<>"`` itself)."""
+    return visible(str(text), multiline=True)

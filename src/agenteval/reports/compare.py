@@ -8,6 +8,7 @@ from agenteval.record.store import RunRecord
 from agenteval.reports import fmt_rate, shorten
 from agenteval.reports.html import _env
 from agenteval.scoring.compare import Comparison
+from agenteval.text import md_code, md_text
 
 MAX_LISTED = 15
 
@@ -24,9 +25,9 @@ def render_compare_markdown(
 ) -> str:
     """The comparison for a PR comment."""
     lines = [
-        f"## agenteval: `{b.run_id}` vs `{a.run_id}`",
+        f"## agenteval: {md_code(b.run_id)} vs {md_code(a.run_id)}",
         "",
-        comp.summary_sentence(a="A", b="B"),
+        md_text(comp.summary_sentence(a="A", b="B")),
         "",
         "| | A | B | change | 95% CI | McNemar p |",
         "|---|---:|---:|---:|---|---:|",
@@ -47,10 +48,11 @@ def render_compare_markdown(
             "|---|---|---|---|---|",
         ]
         for c in items[:MAX_LISTED]:
-            request = shorten(prompts.get(c.case_id, ""), 100).replace("|", "\\|")
+            request = md_text(shorten(prompts.get(c.case_id, ""), 100))
+            expected = ", ".join(md_code(e, table=True) for e in c.expected)
             lines.append(
-                f"| `{c.case_id}` | {request} | {', '.join(c.expected)} | "
-                f"`{c.label_a}` | `{c.label_b}` |"
+                f"| {md_code(c.case_id, table=True)} | {request} | {expected} | "
+                f"{md_code(c.label_a, table=True)} | {md_code(c.label_b, table=True)} |"
             )
         if len(items) > MAX_LISTED:
             lines.append(f"| … | {len(items) - MAX_LISTED} more | | | |")
@@ -64,7 +66,8 @@ def render_compare_markdown(
             "|---|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| `{x.name}` | {x.support} | {fmt_rate(x.recall_a)} | {fmt_rate(x.recall_b)} "
+            f"| {md_code(x.name, table=True)} | {x.support} | {fmt_rate(x.recall_a)} | "
+            f"{fmt_rate(x.recall_b)} "
             f"| {_pts(x.delta)} |"
             for x in moved[:MAX_LISTED]
         ]

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from agenteval.reports import (
     LEXICAL_FLOOR,
@@ -17,6 +18,7 @@ from agenteval.reports import (
     shorten,
 )
 from agenteval.scoring.scorecard import true_label
+from agenteval.text import visible
 
 HEATMAP_MAX = 40
 OTHER = "other"
@@ -30,6 +32,7 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,  # autoescape handles markup; this writes control characters out
     )
     env.filters.update(
         rate=fmt_rate,
@@ -41,6 +44,12 @@ def _env() -> Environment:
     )
     env.globals["LEXICAL_FLOOR"] = LEXICAL_FLOOR
     return env
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, Markup) or not isinstance(value, str):  # `tojson` output is done
+        return value
+    return visible(value, multiline=True)
 
 
 def warm_templates() -> None:

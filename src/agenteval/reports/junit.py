@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from agenteval.reports import ReportData
+from agenteval.text import for_xml
 
 
 def render_junit(data: ReportData) -> str:
@@ -14,7 +15,8 @@ def render_junit(data: ReportData) -> str:
     failures = len(data.misroutes)
     errors = len(data.errors)
     time_total = sum(row.trial.decision.latency_s for row in data.rows)
-    suites = ET.Element(
+    suites = _sub(
+        None,
         "testsuites",
         name="agenteval",
         tests=str(len(data.rows)),
@@ -22,7 +24,7 @@ def render_junit(data: ReportData) -> str:
         errors=str(errors),
         time=f"{time_total:.3f}",
     )
-    suite = ET.SubElement(
+    suite = _sub(
         suites,
         "testsuite",
         name=f"agenteval.{r.name}",
@@ -33,7 +35,7 @@ def render_junit(data: ReportData) -> str:
         time=f"{time_total:.3f}",
         timestamp=r.created_at[:19],
     )
-    props = ET.SubElement(suite, "properties")
+    props = _sub(suite, "properties")
     for key, value in [
         ("router", r.router.backend),
         ("model", r.router.model),
@@ -41,12 +43,12 @@ def render_junit(data: ReportData) -> str:
         ("catalog", r.catalog.fingerprint),
         ("run_id", r.run_id),
     ]:
-        ET.SubElement(props, "property", name=key, value=str(value))
+        _sub(props, "property", name=key, value=str(value))
     for row in data.rows:
         t = row.trial
         classname = row.case.agent or row.case.id.split("/")[0]
         name = row.case.id + (f" [trial {t.trial + 1}]" if multi else "")
-        case = ET.SubElement(
+        case = _sub(
             suite,
             "testcase",
             classname=f"agenteval.{classname}",
@@ -56,15 +58,13 @@ def render_junit(data: ReportData) -> str:
         )
         expected = " or ".join(t.expected)
         if t.label is None:
-            err = ET.SubElement(
-                case, "error", message=_clean(t.error or "error"), type="RouterError"
-            )
-            err.text = _clean(t.error or "")
+            err = _sub(case, "error", message=t.error or "error", type="RouterError")
+            err.text = for_xml(t.error or "")
         elif not t.correct:
-            fail = ET.SubElement(
+            fail = _sub(
                 case, "failure", message=f"expected {expected}, got {t.label}", type="Misroute"
             )
-            fail.text = _clean(
+            fail.text = for_xml(
                 f"request: {row.case.prompt}\nexpected: {expected}\n"
                 f"got: {t.label}\nrationale: {t.decision.rationale}"
             )
@@ -78,9 +78,10 @@ def render_junit(data: ReportData) -> str:
     )
 
 
-def _clean(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold (control characters in model output)."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+def _sub(parent: ET.Element | None, tag: str, **attrs: str) -> ET.Element:
+    """A new element whose attributes hold only what XML 1.0 allows (names come from files)."""
+    safe = {key: for_xml(value) for key, value in attrs.items()}
+    return ET.Element(tag, safe) if parent is None else ET.SubElement(parent, tag, safe)
 
 
 def _output_suite(suites: ET.Element, data: ReportData) -> None:
@@ -88,7 +89,7 @@ def _output_suite(suites: ET.Element, data: ReportData) -> None:
     outs = [o for o in data.outputs if o.source != "not-run"]
     failures = sum(o.passed is False for o in outs)
     errors = sum(o.passed is None for o in outs)
-    suite = ET.SubElement(
+    suite = _sub(
         suites,
         "testsuite",
         name=f"agenteval.{data.record.name}.outputs",
@@ -101,18 +102,16 @@ def _output_suite(suites: ET.Element, data: ReportData) -> None:
     multi = data.record.trials > 1
     for o in outs:
         name = f"{o.case_id} output" + (f" [trial {o.trial + 1}]" if multi else "")
-        case = ET.SubElement(
+        case = _sub(
             suite, "testcase", classname=f"agenteval.outputs.{o.agent}", name=name, time="0"
         )
         bad = [c for c in o.checks if c.passed is False]
         broken = [c for c in o.checks if c.passed is None]
         if o.error is not None or broken:
             why = o.error or "; ".join(f"{c.name}: {c.error}" for c in broken)
-            err = ET.SubElement(case, "error", message=_clean(why[:300]), type="GradingError")
-            err.text = _clean(why)
+            err = _sub(case, "error", message=why[:300], type="GradingError")
+            err.text = for_xml(why)
         elif bad:
             message = "; ".join(f"{c.name}: {c.reason}" for c in bad)
-            fail = ET.SubElement(
-                case, "failure", message=_clean(message[:300]), type="OutputCheckFailed"
-            )
-            fail.text = _clean(f"{message}\n\noutput:\n{(o.output or '')[:2000]}")
+            fail = _sub(case, "failure", message=message[:300], type="OutputCheckFailed")
+            fail.text = for_xml(f"{message}\n\noutput:\n{(o.output or '')[:2000]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, shorten
+from agenteval.text import md_code, md_text
 
 MAX_MISROUTES = 10
 MAX_BYTES = 60_000
@@ -16,11 +17,11 @@ def render_markdown(data: ReportData) -> str:
     card = r.scorecard
     status = "" if r.status == "complete" else f" — **{r.status.upper()}**"
     lines = [
-        f"## agenteval: {r.name}{status}",
+        f"## agenteval: {md_text(r.name)}{status}",
         "",
-        f"Router `{r.router.backend}` · model `{r.router.model}` · "
-        f"holdout `{r.holdout}` · {h.cases} cases · {h.trials} trials · "
-        f"{h.errors} errors · catalog `{(r.catalog.fingerprint or '')[:12]}`"
+        f"Router {md_code(r.router.backend)} · model {md_code(r.router.model)} · "
+        f"holdout {md_code(r.holdout)} · {h.cases} cases · {h.trials} trials · "
+        f"{h.errors} errors · catalog {md_code((r.catalog.fingerprint or '')[:12])}"
         + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else "")
         + (" · cost unknown (model not in the price table)" if r.cost_usd is None else ""),
         "",
@@ -40,13 +41,16 @@ def render_markdown(data: ReportData) -> str:
         ]
     lines.append("")
     if r.comparison and r.baseline:
-        sentence = r.comparison.summary_sentence(a=f"baseline `{r.baseline.run_id}`", b="this run")
-        lines += [sentence[:1].upper() + sentence[1:], ""]
+        sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
+        lines += [md_text(sentence[:1].upper() + sentence[1:]), ""]
     if r.stopped_reason:
-        lines += [f"> Stopped early: {r.stopped_reason}", ""]
+        lines += [f"> Stopped early: {md_text(r.stopped_reason)}", ""]
     if r.gates:
         lines += ["### Gates", ""]
-        lines += [f"- {'✅' if g.passed else '❌'} **{g.name}**: {g.message}" for g in r.gates]
+        lines += [
+            f"- {'✅' if g.passed else '❌'} **{md_text(g.name)}**: {md_text(g.message)}"
+            for g in r.gates
+        ]
         lines.append("")
     if card:
         worst = card.worst_agents(8)
@@ -58,7 +62,8 @@ def render_markdown(data: ReportData) -> str:
                 "|---|---:|---:|---|---:|---:|",
             ]
             lines += [
-                f"| `{a.name}` | {fmt_rate(a.recall.value)} | {a.recall.k}/{a.recall.n} | "
+                f"| {md_code(a.name, table=True)} | {fmt_rate(a.recall.value)} | "
+                f"{a.recall.k}/{a.recall.n} | "
                 f"{fmt_ci(_ci(a.recall))} | {fmt_rate(a.precision.value)} | {a.support} |"
                 for a in worst
             ]
@@ -66,7 +71,8 @@ def render_markdown(data: ReportData) -> str:
         if card.top_confusions:
             lines += ["### Top confusions", "", "| expected | got | count |", "|---|---|---:|"]
             lines += [
-                f"| `{c.expected}` | `{c.got}` | {c.count} |" for c in card.top_confusions[:10]
+                f"| {md_code(c.expected, table=True)} | {md_code(c.got, table=True)} | {c.count} |"
+                for c in card.top_confusions[:10]
             ]
             lines.append("")
     oc = data.output_card
@@ -96,7 +102,8 @@ def render_markdown(data: ReportData) -> str:
         if worst_outputs:
             lines += ["| agent | outputs | pass rate |", "|---|---:|---:|"]
             lines += [
-                f"| `{a.agent}` | {a.outputs} | {fmt_rate(a.rate.value)} |" for a in worst_outputs
+                f"| {md_code(a.agent, table=True)} | {a.outputs} | {fmt_rate(a.rate.value)} |"
+                for a in worst_outputs
             ]
             lines.append("")
         failed = data.failed_outputs[:MAX_MISROUTES]
@@ -105,8 +112,8 @@ def render_markdown(data: ReportData) -> str:
             for o, c in failed:
                 why = c.reason if c.passed is False else f"not graded: {c.error}"
                 lines.append(
-                    f"| `{o.case_id}` | `{_cell(shorten(c.name, 40))}` | "
-                    f"{_cell(shorten(why, 120))} |"
+                    f"| {md_code(o.case_id, table=True)} | "
+                    f"{md_code(shorten(c.name, 40), table=True)} | {md_text(shorten(why, 120))} |"
                 )
             lines.append("")
     misroutes = data.misroutes
@@ -118,9 +125,10 @@ def render_markdown(data: ReportData) -> str:
             "|---|---|---|---|",
         ]
         for row in misroutes[:MAX_MISROUTES]:
+            expected = ", ".join(md_code(e, table=True) for e in row.trial.expected)
             lines.append(
-                f"| `{row.case.id}` | {_cell(shorten(row.case.prompt, 120))} | "
-                f"{', '.join(f'`{e}`' for e in row.trial.expected)} | `{row.trial.label}` |"
+                f"| {md_code(row.case.id, table=True)} | {md_text(shorten(row.case.prompt, 120))} "
+                f"| {expected} | {md_code(row.trial.label, table=True)} |"
             )
         lines.append("")
     elif card is not None and not card.scored:
@@ -134,7 +142,8 @@ def render_markdown(data: ReportData) -> str:
     if data.errors:
         lines += [f"### Errors ({len(data.errors)})", ""]
         lines += [
-            f"- `{row.case.id}`: {_cell(shorten(row.trial.error, 200))}" for row in data.errors[:5]
+            f"- {md_code(row.case.id)}: {md_text(shorten(row.trial.error, 200))}"
+            for row in data.errors[:5]
         ]
         lines.append("")
     text = "\n".join(lines)
@@ -154,22 +163,19 @@ def _attention(data: ReportData) -> list[str]:
         )
         for d in problems[:MAX_PROBLEMS]:
             where = data.display_path(d.path) + (f":{d.line}" if d.line else "")
-            lines.append(f"> - `{where}` {d.severity}: {_cell(shorten(d.message, 200))}")
+            message = md_text(shorten(d.message, 200))
+            lines.append(f"> - {md_code(where)} {d.severity}: {message}")
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"> - … and {len(problems) - MAX_PROBLEMS} more")
         lines.append("")
     if data.top_errors:
         lines.append(f"> **{h.errors} of {h.trials} trials errored** (never scored). Top errors:")
-        lines += [f"> - {e.count}× {_cell(shorten(e.message, 300))}" for e in data.top_errors]
+        lines += [f"> - {e.count}× {md_text(shorten(e.message, 300))}" for e in data.top_errors]
         lines.append("")
     for note in (data.floor_note, *data.run_notes):
         if note:
-            lines += [f"> {_cell(note)}", ""]
+            lines += [f"> {md_text(note)}", ""]
     return lines
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _ci(rate: object) -> list[float] | None:
