@@ -66,6 +66,8 @@ FRAGMENTS = [
 hostile = st.lists(
     st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), min_size=1, max_size=6
 ).map("".join)
+# what a model or an API may send besides: a lone surrogate (valid as a JSON escape)
+model_text = st.one_of(hostile, hostile.map(lambda s: s + "\ud800"))
 # C0/C1, DEL, bidi and XML-forbidden characters: none may reach a terminal or a file raw
 RAW_CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
@@ -259,12 +261,12 @@ def _check_html(text: str, what: str) -> None:
 @settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(name=hostile, description=hostile, prompt=hostile, rationale=hostile, error=hostile)
+@given(name=hostile, description=hostile, prompt=hostile, rationale=model_text, error=model_text)
 @example(
     name="docs[/]writer\x1b[31m\x00|\n## injected",
     description="<script>alert(1)</script> ]]>",
     prompt="| a | b |\n## heading \x1b]8;;x\x07",
-    rationale="[bold]\x85\u202e" + "x" * 600,
+    rationale="[bold]\x85\u202e\ud800" + "x" * 600,
     error="[/] `` <b>\x00",
 )
 def test_hostile_text_reaches_every_output_escaped(

@@ -42,6 +42,15 @@ def redact(text: str) -> str:
     return _KEY_SHAPE.sub("sk-ant-" + REDACTED, text) if "sk-ant-" in text else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def for_record(text: str) -> str:
+    """A line for a record file: secrets redacted, lone surrogates (a model may send one as a
+    JSON escape; UTF-8 cannot hold it, and writing it would crash the run) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", redact(text))
+
+
 # --- escaping, one function per kind of sink -------------------------------------------------
 
 # C0 and C1 controls, DEL, bidi overrides (they reorder what a reader sees), lone surrogates

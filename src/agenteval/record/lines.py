@@ -22,7 +22,7 @@ from agenteval.execution.runner import ResultRow, Trial
 from agenteval.models.client import Usage
 from agenteval.outputs.produce import OutputResult
 from agenteval.routing import Decision
-from agenteval.text import redact
+from agenteval.text import for_record
 
 RESULTS = "results.jsonl"
 OUTPUTS = "outputs.jsonl"
@@ -228,7 +228,7 @@ class _Appender:
         self._thread.start()
 
     def _append(self, line: str) -> None:
-        line = redact(line)  # the last guard: no API key reaches results or outputs
+        line = for_record(line)  # the last guard: no API key (or lone surrogate) gets written
         self._fh.write(line.encode("utf-8") + b"\n")
         self._fh.flush()
         self._dirty.set()

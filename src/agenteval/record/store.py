@@ -41,7 +41,7 @@ from agenteval.record.schema import (
     dump_record,
     parse_record,
 )
-from agenteval.text import redact
+from agenteval.text import for_record
 
 __all__ = [
     "OUTPUTS",
@@ -142,7 +142,7 @@ def save_record(run_dir: Path, record: RunRecord) -> Path:
     """Write summary.json atomically."""
     text = json.dumps(dump_record(record), indent=2, ensure_ascii=False) + "\n"
     # a stop reason may quote an API error (and so the key it echoed)
-    return write_atomic(Path(run_dir) / SUMMARY, redact(text))
+    return write_atomic(Path(run_dir) / SUMMARY, for_record(text))
 
 
 def load_record(run_dir: Path) -> RunRecord:
