@@ -60,7 +60,10 @@ _UNSAFE = re.compile(
 )
 _UNSAFE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\t\n]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!{}()])")
+# what starts Markdown structure mid-line: `_` only at a word's edge (intraword it is literal,
+# and escaping it would make snake_case unreadable in the raw file); `!(){}#` only after or
+# beside characters escaped here, or at a line start, where this text never is
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~&]|(?<!\w)_|_(?!\w)")
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -101,7 +104,7 @@ def for_rich(text: object) -> str:
 
 def md_text(text: object) -> str:
     """Markdown inline text on one line, safe in a table cell: no markup, link, HTML or ``|``."""
-    return _MD_SPECIAL.sub(r"\\\1", visible(str(text)))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), visible(str(text)))
 
 
 def md_code(text: object, *, table: bool = False) -> str:
