@@ -65,6 +65,7 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
 # beside characters escaped here, or at a line start, where this text never is
 _MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~&]|(?<!\w)_|_(?!\w)")
 _BACKTICKS = re.compile(r"`+")
+_RICH_BARE_BRACKET = re.compile(r"(?<=\\)\[(?![a-z#/@][^\[]*?\])")
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -98,8 +99,10 @@ def for_rich(text: object) -> str:
 
     shown = for_terminal(text)
     body = shown.rstrip("\\")
-    # rich halves backslashes that precede a tag, so the ones ending the text are doubled
-    return escape(body) + "\\" * (2 * (len(shown) - len(body)))
+    # rich halves backslashes that precede a tag, so the ones ending the text are doubled, and
+    # it drops one backslash before a `[` that starts no tag, so that one gets one more
+    escaped = _RICH_BARE_BRACKET.sub(r"\\[", escape(body))
+    return escaped + "\\" * (2 * (len(shown) - len(body)))
 
 
 def md_text(text: object) -> str:
