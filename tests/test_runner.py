@@ -477,6 +477,25 @@ def test_ctrl_c_saves_an_incomplete_run_and_exits_130(routing_eval, stub):
     assert "--resume" in out
 
 
+def test_a_second_ctrl_c_while_saving_still_saves_the_run_and_exits_130(routing_eval, stub):
+    """Issue 11 item 16: double Ctrl-C used to exit 1 with the run left "running"."""
+    stub.latency = 0.1
+    proc = start_cli("run", str(routing_eval), "--concurrency", "2", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 3, proc)
+    proc.send_signal(signal.SIGINT)
+    for _ in range(20):  # keep pressing while it saves
+        time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "incomplete"
+    assert (run_dir / "report.html").exists()
+
+
 # ------------------------------------------------------------------------------------------
 # The API key
 # ------------------------------------------------------------------------------------------

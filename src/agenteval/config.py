@@ -210,7 +210,7 @@ def load_config(path: Path) -> EvalConfig:
         hint = (
             "remove the key or fix its spelling"
             if err["type"] == "extra_forbidden"
-            else ("see the `Files users write` section of the README for the allowed values")
+            else ("see the `Files you write` section of the README for the allowed values")
         )
         raise ConfigError(
             f"`{key}`: {err['msg']}", path=path, line=_line_of(node, loc), hint=hint

@@ -13,9 +13,10 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -195,6 +196,7 @@ def _run_eval(
         paid=sum(d.error is None for d in spent),
     )
     state = RunState(total=len(plan.pending()), cost_usd=executor.money.spent)
+    shield = contextlib.ExitStack()
     try:
         with ResultsWriter(run_dir) as writer:
             preload = _Preload()
@@ -226,18 +228,20 @@ def _run_eval(
                 )
             except KeyboardInterrupt:
                 executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
+                shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
             cache.close()
-    return finish_run(
-        run_dir,
-        record,
-        settings,
-        loaded.catalog.names,
-        started=started,
-        stop=executor.stop,
-        notes=tuple(notes),
-    )
+    with shield:  # a second Ctrl-C must not leave the run "running" with no report
+        return finish_run(
+            run_dir,
+            record,
+            settings,
+            loaded.catalog.names,
+            started=started,
+            stop=executor.stop,
+            notes=tuple(notes),
+        )
 
 
 async def _phases(
@@ -286,6 +290,24 @@ async def _phases(
         await router.aclose()
         if client is not None and not (isinstance(router, ModelRouter) and router.client is client):
             await client.aclose()
+
+
+@contextlib.contextmanager
+def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
+    """After the first Ctrl-C the run is being saved: further presses are told so, not obeyed
+    (saving takes a moment; the run then exits 130 and resumes with --resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def again(signum: int, frame: object) -> None:
+        say("still saving the interrupted run and its reports; it exits in a moment")
+
+    previous = signal.signal(signal.SIGINT, again)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Preload:
