@@ -156,3 +156,12 @@ def test_a_third_party_router_installed_as_an_entry_point_runs_from_the_cli(demo
         timeout=60,
     )
     assert "shortest" in listed.stdout  # the CLI's choices come from the registry
+
+
+def test_the_api_router_runs_offline_on_the_mock_client(demo_project):
+    config = EvalConfig(router={"backend": "anthropic", "client": "mock"}, holdout="none")
+    outcome = run_config(config, limit=6)
+    assert outcome.record.router.model_dump().get("client") == "mock"
+    lines = (outcome.run_dir / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and {json.loads(x)["label"] for x in lines} == {"none"}
+    assert all(json.loads(x)["cost_usd"] > 0 for x in lines)  # priced, so budgets work offline

@@ -39,6 +39,7 @@ class PromptOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = None
+    client: Literal["anthropic", "mock"] = "anthropic"  # mock: offline, answers without delegating
     prompt: Literal["claude-code", "claude-code-legacy", "classify"] = "claude-code"
     builtins: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
@@ -92,7 +93,12 @@ class PromptRouter:
 
         opts = validate_options(PromptOptions, options, "anthropic")
         table = model_table().with_overrides(opts.prices)
-        if offline:
+        client: ModelClient
+        if opts.client == "mock":
+            from agenteval.models.mock import MockClient
+
+            client = MockClient(table=table)
+        elif offline:
             client = AnthropicClient(api_key="", model=opts.model, table=table)
         else:
             client = AnthropicClient.from_env(
