@@ -65,7 +65,7 @@ def test_undefined_is_none_never_zero_or_one():
 def test_invalid_is_its_own_column():
     card = score([trial("a", "alpha", "invalid")], AGENTS)
     assert card.columns[-1] == "invalid"
-    assert card.confusion[0][-1] == 1
+    assert card.confusion_count("alpha", "invalid") == 1
     assert card.agent("alpha").recall.value == 0.0
 
 

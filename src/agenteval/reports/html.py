@@ -110,7 +110,7 @@ def _heatmap(data: ReportData) -> dict[str, Any] | None:
         return None
     labels, columns = list(card.labels), list(card.columns)
     n = len(labels)
-    count = {(i, j): c for i, row in enumerate(card.confusion[:n]) for j, c in enumerate(row) if c}
+    count = {(i, j): c for i, j, c in card.confusion_cells}
     extra = list(range(n, len(columns)))
     if n <= HEATMAP_MAX:
         rows, cols, other = list(range(n)), [*range(n), *extra], False

@@ -14,7 +14,6 @@ scored trials, and consistency is the share of trials that gave their case's mod
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -28,6 +27,7 @@ from agenteval.stats.bootstrap import bootstrap_averages, label_averages
 __all__ = ["AgentScore", "CaseOutcome", "Confusion", "Scorecard", "case_outcomes", "score"]
 
 Interval = tuple[float, float]
+Cell = tuple[int, int, int]  # (row in labels, column in columns, trials), count > 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +65,9 @@ class Scorecard:
     interval, on an effective sample size when cases were run several times (``design_effect``
     > 1 for accuracy); the averages' intervals come from a case-level BCa bootstrap. The fields
     from ``consistency`` on are about repeated trials and are None or empty with one trial a case:
+    The confusion matrix is sparse: ``confusion_cells`` holds its non-zero cells as (row,
+    column, trials), rows indexing ``labels`` (expected) and columns ``columns`` (got), sorted
+    row-major; a dense matrix of 10,000 agents is 10^8 cells, almost all zero.
     ``consistency`` (with ``consistency_ci``) is the share of scored trials that gave their case's
     modal label; ``pass_k`` is the share of cases right on all k = ``trials_per_case`` trials,
     over the cases with k scored trials (``pass_k_excluded`` cases had an errored trial).
@@ -86,7 +89,7 @@ class Scorecard:
     agents: tuple[AgentScore, ...]
     labels: tuple[str, ...]
     columns: tuple[str, ...]
-    confusion: tuple[tuple[int, ...], ...]
+    confusion_cells: tuple[Cell, ...]
     top_confusions: tuple[Confusion, ...]
     trials_per_case: int = 1
     design_effect: float = 1.0
@@ -105,6 +108,11 @@ class Scorecard:
     def agent(self, name: str) -> AgentScore | None:
         return next((a for a in self.agents if a.name == name), None)
 
+    def confusion_count(self, expected: str, got: str) -> int:
+        """How many scored trials of cases owned by ``expected`` were counted as ``got``."""
+        i, j = self.labels.index(expected), self.columns.index(got)
+        return next((c for r, k, c in self.confusion_cells if (r, k) == (i, j)), 0)
+
     def worst_agents(self, n: int = 5) -> tuple[AgentScore, ...]:
         """Agents with cases, lowest recall first (ties: most support first)."""
         scored = [a for a in self.agents if a.recall.value is not None and a.name != NONE_LABEL]
@@ -122,14 +130,14 @@ class Scorecard:
                 **{**d, "precision": Rate(**d["precision"]), "recall": Rate(**d["recall"])}
             )
 
-        values = dict(data)
+        values = {k: v for k, v in data.items() if k != "confusion"}
         values.update(
             accuracy=Rate(**data["accuracy"]),
             error_rate=Rate(**data["error_rate"]),
             agents=tuple(agent(a) for a in data["agents"]),
             labels=tuple(data["labels"]),
             columns=tuple(data["columns"]),
-            confusion=tuple(tuple(r) for r in data["confusion"]),
+            confusion_cells=_cells_of(data),
             top_confusions=tuple(Confusion(**c) for c in data["top_confusions"]),
             flaky=tuple(CaseOutcome.from_dict(c) for c in data.get("flaky") or ()),
         )
@@ -139,6 +147,14 @@ class Scorecard:
             if f.name.endswith("_ci") and values.get(f.name) is not None:
                 values[f.name] = tuple(values[f.name])
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
+def _cells_of(data: Mapping[str, Any]) -> tuple[Cell, ...]:
+    """The sparse cells, from a record that stores them or from an older one's dense rows."""
+    if "confusion_cells" in data:
+        return tuple((int(i), int(j), int(c)) for i, j, c in data["confusion_cells"])
+    rows = data.get("confusion") or ()
+    return tuple((i, j, int(c)) for i, row in enumerate(rows) for j, c in enumerate(row) if c)
 
 
 def true_label(trial: Trial) -> str:
@@ -159,7 +175,7 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         agent_names: The catalog's agents, in display order; `none` is added as a label.
     """
     import numpy as np
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import precision_recall_fscore_support
 
     labels = [*agent_names, NONE_LABEL]
     columns = [*labels, INVALID_LABEL]
@@ -173,12 +189,10 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         p, r, f, support = precision_recall_fscore_support(
             y_true, y_pred, labels=labels, zero_division=np.nan
         )
-        matrix = confusion_matrix(y_true, y_pred, labels=columns)
     else:
         p = r = f = np.full(len(labels), np.nan)
         support = np.zeros(len(labels), dtype=int)
-        matrix = np.zeros((len(columns), len(columns)), dtype=int)
-    predicted = matrix.sum(axis=0)
+    cells, predicted, hits = _confusion(y_true, y_pred, labels, columns)
     recall_rates, precision_rates = _clustered_rates(ok, y_true, y_pred)
     agents = []
     for i, name in enumerate(labels):
@@ -192,19 +206,9 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
                 f1=_num(f[i]) if support[i] or predicted[i] else None,
             )
         )
-    rows = matrix[: len(labels)]
-    pairs = Counter(
-        {
-            (labels[i], columns[j]): int(rows[i, j])
-            for i, j in zip(*np.nonzero(rows), strict=True)
-            if i != j
-        }
-    )
-    top = tuple(
-        Confusion(expected=e, got=g, count=c)
-        for (e, g), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    )
-    point = _averages(p, r, agents, rows, predicted[: len(labels)])
+    off = sorted(((-c, labels[i], columns[j]) for i, j, c in cells if i != j))[:20]
+    top = tuple(Confusion(expected=e, got=g, count=-c) for c, e, g in off)
+    point = _averages(p, r, agents, hits, np.asarray(support), predicted[: len(labels)])
     # cases by sorted id, so the resamples do not depend on the order of the trials
     case_index = {o.case_id: i for i, o in enumerate(o for o in outcomes if o.scored)}
     label_index = {name: i for i, name in enumerate(labels)}
@@ -230,13 +234,45 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         agents=tuple(agents),
         labels=tuple(labels),
         columns=tuple(columns),
-        confusion=tuple(tuple(int(x) for x in row) for row in rows),
+        confusion_cells=cells,
         top_confusions=top,
         trials_per_case=per_case,
         design_effect=deff,
         **averages,
         **_repeats(outcomes, per_case),
     )
+
+
+def _confusion(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], columns: Sequence[str]
+) -> tuple[tuple[Cell, ...], Any, Any]:
+    """The confusion matrix as its non-zero cells, with each column's total and the diagonal.
+
+    Counted sparse with numpy (pairs encoded as row * width + column): sklearn's
+    `confusion_matrix` builds the dense matrix, 800 MB for 10,000 agents.
+
+    Returns:
+        (cells sorted row-major, trials counted in each column, hits of each label).
+    """
+    import numpy as np
+
+    width = len(columns)
+    index = {name: i for i, name in enumerate(columns)}
+    if not y_true:
+        empty = np.zeros(width, dtype=np.int64)
+        return (), empty, empty[: len(labels)]
+    true = np.fromiter((index.get(y, -1) for y in y_true), dtype=np.int64, count=len(y_true))
+    pred = np.fromiter((index.get(y, -1) for y in y_pred), dtype=np.int64, count=len(y_pred))
+    known = (true >= 0) & (pred >= 0)  # as sklearn does, a label outside the columns is left out
+    true, pred = true[known], pred[known]
+    keys, counts = np.unique(true * width + pred, return_counts=True)
+    cells = tuple(
+        (int(k // width), int(k % width), int(c))
+        for k, c in zip(keys.tolist(), counts.tolist(), strict=True)
+    )
+    predicted = np.bincount(pred, minlength=width)
+    hits = np.bincount(true[true == pred], minlength=width)[: len(labels)]
+    return cells, predicted, hits
 
 
 def _clustered_rates(
@@ -276,13 +312,10 @@ def _clustered_rates(
 
 
 def _averages(
-    p: Any, r: Any, agents: Sequence[AgentScore], rows: Any, predicted: Any
+    p: Any, r: Any, agents: Sequence[AgentScore], hits: Any, support: Any, predicted: Any
 ) -> dict[str, float | None]:
     """Macro averages from sklearn's per-label numbers; micro and weighted from the counts."""
-    import numpy as np
-
-    support = rows.sum(axis=1)
-    derived = label_averages(np.diag(rows), support, predicted)
+    derived = label_averages(hits, support, predicted)
     return {
         "macro_precision": _nanmean(p),
         "macro_recall": _nanmean(r),
