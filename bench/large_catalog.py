@@ -49,8 +49,8 @@ def write_catalog(folder: Path, agents: int, examples: int, seed: int = 7) -> in
             else:
                 request = f"please {own[e % 3]} the {own[(e + 1) % 3]} for me"
             blocks.append(
-                f"<example>\\nContext: case {e}.\\nuser: \\\"{request}\\\"\\n"
-                f"assistant: \\\"I'll use the agent-{i:05d} agent.\\\"\\n</example>"
+                f'<example>\\nContext: case {e}.\\nuser: \\"{request}\\"\\n'
+                f'assistant: \\"I\'ll use the agent-{i:05d} agent.\\"\\n</example>'
             )
         description = f"Use this agent for {' '.join(own)} work and some {near}. " + "\\n\\n".join(
             blocks
@@ -97,7 +97,9 @@ def main() -> None:
         f"run: {h['cases']} cases, accuracy {h['accuracy']:.3f}, exit {proc.returncode}, "
         f"summary.json {size_mb:.1f} MB"
     )
-    print(f"wall time: {wall:.1f} s (goal < {GOAL_S:.0f} s; floor: `agenteval --help` {floor_s:.2f} s)")
+    print(
+        f"wall time: {wall:.1f} s (goal < {GOAL_S:.0f} s; floor: `agenteval --help` {floor_s:.2f} s)"
+    )
     print(f"peak RSS: {peak_mb:.0f} MB (goal < {GOAL_MB:.0f} MB; floor: {floor_mb:.0f} MB)")
 
 

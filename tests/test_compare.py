@@ -10,19 +10,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenteval.cases import Case
+from agenteval.cases import Case, WrittenOrder
 from agenteval.execution.runner import ResultRow, Trial
 from agenteval.routing import Decision
-from agenteval.scoring.compare import Comparison, compare, regression_gate
+from agenteval.scoring.compare import Comparison, RunFacts, compare, regression_gate
 from agenteval.stats.paired import mcnemar_exact
 
 AGENTS = ["alpha", "beta", "gamma"]
 
 
-def row(case: str, expected, label, n: int = 0, error: str | None = None) -> ResultRow:
+def row(
+    case: str,
+    expected,
+    label,
+    n: int = 0,
+    error: str | None = None,
+    prompt: str | None = None,
+    origin: str = "dataset",
+) -> ResultRow:
     exp = (expected,) if isinstance(expected, str) else tuple(expected)
+    text = f"request {case}" if prompt is None else prompt
     return ResultRow(
-        case=Case(id=case, prompt="p", expected=frozenset(exp), origin="dataset", source="d:1"),
+        case=Case(id=case, prompt=text, expected=WrittenOrder(exp), origin=origin, source="d:1"),
         trial=Trial(
             case_id=case,
             trial=n,
@@ -131,10 +140,19 @@ def test_majority_outcome_per_case_with_repeats():
     assert result.broken[0].label_b == "beta"  # most frequent wrong label; ties by name
 
 
-def test_relabelled_cases_are_listed():
+def test_relabelled_cases_are_listed_not_paired():
+    # a request whose expected agents changed is another case: it is not paired, but listed
     result = compare([row("x", "alpha", "alpha")], [row("x", "beta", "alpha")], AGENTS, AGENTS)
-    assert result.relabelled == ("x",) and len(result.broken) == 1
-    # per-agent deltas group a case by what run B expects, so both runs share the cases
+    assert result.relabelled == ("x",) and result.shared == 0 and result.broken == ()
+    assert result.added == ("x",) and result.removed == ("x",)
+
+
+def test_reordering_acceptable_agents_keeps_the_pair():
+    a = [row("x", ("alpha", "beta"), "alpha")]
+    b = [row("x", ("beta", "alpha"), "gamma")]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.shared == 1 and result.relabelled == () and len(result.broken) == 1
+    # per-agent deltas group a case by its first agent in run B, so both runs share the cases
     assert result.agent("beta").support == 1 and result.agent("alpha").support == 0
 
 
@@ -330,3 +348,147 @@ def test_gate_fails_exactly_when_the_upper_bound_is_below_the_margin(outcomes, m
     assert result["passed"] == (result["bound"] >= -(margin or 0.0))
     if result["value"] >= -(margin or 0.0):
         assert result["passed"]
+
+
+# --- pairing by content, not by position -------------------------------------------------------
+
+
+def test_inserting_an_example_does_not_re_pair_later_cases():
+    prompts = ["deploy it", "write docs", "review this", "tune the query"]
+    a = [row(f"ex{i}", "alpha", "alpha", prompt=p, origin="example") for i, p in enumerate(prompts)]
+    # B inserts a new example first: every later positional id moves by one
+    moved, origin = ["a new request", *prompts], "example"
+    b = [
+        row(
+            f"ex{i}", "alpha", "beta" if p == "review this" else "alpha", prompt=p, origin="example"
+        )
+        for i, p in enumerate(moved)
+    ]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.shared == 4 and result.added == ("ex0",) and result.removed == ()
+    (broken,) = result.broken
+    assert (broken.case_id, broken.case_id_a) == ("ex3", "ex2")  # B's id shown, A's kept
+    assert result.fixed == ()
+
+
+def test_the_same_id_with_another_prompt_is_not_the_same_case():
+    a = [row("ex1", "alpha", "alpha", prompt="old words")]
+    b = [row("ex1", "alpha", "beta", prompt="new words")]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.shared == 0 and result.added == ("ex1",) and result.removed == ("ex1",)
+    assert "cannot be compared" in result.summary_sentence()
+
+
+def test_origin_is_part_of_the_key_and_duplicates_pair_in_order():
+    a = [
+        row("d1", "alpha", "alpha", prompt="same"),
+        row("d2", "alpha", "beta", prompt="same"),
+        row("ex1", "alpha", "alpha", prompt="same", origin="example"),
+    ]
+    b = [
+        row("d1", "alpha", "alpha", prompt="same"),
+        row("d2", "alpha", "alpha", prompt="same"),
+        row("ex9", "alpha", "beta", prompt="same", origin="example"),
+    ]
+    result = compare(a, b, AGENTS, AGENTS)
+    assert result.shared == 3
+    assert [(c.case_id, c.case_id_a) for c in result.fixed] == [("d2", None)]
+    assert [(c.case_id, c.case_id_a) for c in result.broken] == [("ex9", "ex1")]
+
+
+# --- settings: comparable, agreement only, not comparable ---------------------------------------
+
+FACTS = RunFacts(
+    catalog="f1", holdout="kfold:5", router="anthropic", model="m1", prompt="claude-code", trials=1
+)
+
+
+def facts(**changes) -> RunFacts:
+    return RunFacts(**{**FACTS.to_dict(), **changes})
+
+
+def test_same_settings_are_comparable():
+    a, b = runs([(True, False)] * 10 + [(True, True)] * 10)
+    result = compare(a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts())
+    assert result.verdict == "comparable" and result.differences == ()
+    assert result.summary_sentence().startswith("B is 50.0 points worse than A")
+
+
+def test_holdout_or_trials_differ_is_not_comparable_and_says_which():
+    a, b = runs([(False, True)] * 10 + [(True, True)] * 10)
+    result = compare(a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(holdout="none", trials=3))
+    assert result.verdict == "not comparable"
+    assert [(d.name, d.a, d.b) for d in result.differences] == [
+        ("holdout", "kfold:5", "none"),
+        ("trials", "1", "3"),
+    ]
+    sentence = result.summary_sentence()
+    assert sentence.startswith("Not comparable: holdout differs (A kfold:5, B none), ")
+    assert "trials differ (A 1, B 3)" in sentence and "not a measure of change" in sentence
+    assert "significant gain" not in sentence
+    assert regression_gate(result, baseline="base") is None
+
+
+def test_routers_differ_shows_agreement_not_a_regression():
+    a = [row(f"c{i}", "alpha", "alpha") for i in range(8)] + [row("c8", "beta", "gamma")]
+    b = [row(f"c{i}", "alpha", "alpha" if i < 6 else "beta") for i in range(8)]
+    b.append(row("c8", "beta", "gamma"))
+    result = compare(
+        a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(router="claude-cli", model=None)
+    )
+    assert result.verdict == "agreement"
+    assert [d.name for d in result.differences] == ["router", "model"]
+    assert result.summary_sentence().startswith(
+        "Routers differ (router: A anthropic, B claude-cli; model: A m1, B none): "
+        "showing agreement, not a regression. They give the same label on 7 of 9 shared cases"
+    )
+    assert regression_gate(result, baseline="base") is None
+
+
+def test_a_changed_catalog_is_marked_but_still_compared():
+    a, b = runs([(True, False)] * 10 + [(True, True)] * 10)
+    result = compare(a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(catalog="f2"))
+    assert result.verdict == "comparable"
+    assert [d.name for d in result.differences] == ["catalog"]
+    assert "The catalog changed (A f1, B f2)" in result.summary_sentence()
+    assert regression_gate(result, baseline="base") is not None
+
+
+def test_unknown_settings_compare_as_before():
+    a, b = runs([(True, True)] * 4)
+    assert compare(a, b, AGENTS, AGENTS).verdict == "comparable"
+
+
+# --- agreement ----------------------------------------------------------------------------------
+
+
+def test_agreement_is_the_share_of_same_labels_with_a_wilson_interval():
+    from statsmodels.stats.proportion import proportion_confint
+
+    a = [row(f"c{i}", "alpha", "alpha" if i % 4 else "beta") for i in range(40)]
+    b = [row(f"c{i}", "alpha", "alpha" if i % 5 else "gamma") for i in range(40)]
+    result = compare(a, b, AGENTS, AGENTS)
+    same = sum((i % 4 != 0) == (i % 5 != 0) and i % 4 != 0 for i in range(40))
+    assert (result.agreement.k, result.agreement.n) == (same, 40)
+    low, high = proportion_confint(same, 40, method="wilson")
+    assert math.isclose(result.agreement.low, low) and math.isclose(result.agreement.high, high)
+    assert len(result.disagreements) == 40 - same
+    d = result.disagreements[0]
+    assert (d.case_id, d.label_a, d.label_b, d.expected) == ("c0", "beta", "gamma", ("alpha",))
+
+
+def test_agreement_uses_each_cases_modal_label_with_repeats():
+    a = per_case("x", "alpha", ["beta", "beta", "alpha"]) + per_case("y", "alpha", ["alpha"] * 3)
+    b = per_case("x", "alpha", ["beta", "gamma", "beta"]) + per_case("y", "alpha", ["gamma"] * 3)
+    result = compare(a, b, AGENTS, AGENTS)
+    assert (result.agreement.k, result.agreement.n) == (1, 2)
+    (d,) = result.disagreements
+    assert (d.case_id, d.label_a, d.label_b) == ("y", "alpha", "gamma")
+
+
+def test_agreement_round_trips_and_is_none_without_shared_cases():
+    a, b = runs([(True, False)] * 3 + [(True, True)] * 2)
+    result = compare(a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(router="lexical"))
+    assert Comparison.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    empty = compare([row("x", "alpha", "alpha")], [row("y", "alpha", "alpha")], AGENTS, AGENTS)
+    assert empty.agreement is None and empty.disagreements == ()

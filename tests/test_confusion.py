@@ -1,4 +1,4 @@
-"""The confusion matrix is computed and stored sparse: only non-zero cells, old dense records read."""
+"""The confusion matrix is computed and stored sparse (non-zero cells); old dense ones read."""
 
 from __future__ import annotations
 

@@ -1,28 +1,105 @@
 """Compare two runs case by case: what got fixed, what broke, and whether the change is real.
 
-Only cases both runs scored are paired. Each case counts once, by its per-case rate (right trials
-over scored trials, as the scorecard counts them; 0 or 1 with one trial a case), so repeated
+Cases are paired by their content (`case_key`: the request, its context, the set of expected
+agents and where the case came from), not by their positional ids (`ex2`), so inserting one
+example does not re-pair every later case; the ids are kept for display. Only cases both runs
+scored are compared. The runs' settings (`RunFacts`) decide what the numbers mean: the same
+settings are `comparable`; other routers (backend, model, prompt profile) on the same cases give
+an `agreement` comparison (how often the two pick the same label), not a regression; another
+holdout or number of trials is `not comparable`. A changed catalog is what a comparison usually
+measures (a pull request edits descriptions), so it is named, not refused.
+
+Each case counts once, by its per-case rate (right trials over scored trials, as the scorecard counts them; 0 or 1 with one trial a case), so repeated
 trials do not pass for independent evidence and a case right on 1 of 2 trials counts as half
 right, never as wrong. The change, its interval and its test come from `stats.paired`: McNemar's
 score test (clustered by case with several trials) and the interval that inverts it, so the two
 never contradict. A case with several acceptable agents belongs to its first one, as written.
-Runs over different catalogs or datasets are compared on the case ids they share; the rest is
-listed.
+Cases only one run has are listed.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
-from agenteval.cases import NONE_LABEL
+from agenteval.cases import NONE_LABEL, Case
 from agenteval.execution.runner import ResultRow
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
 from agenteval.stats.paired import PairedTable, paired_table
 
 _NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
+ROUTER_SETTINGS = ("router", "model", "prompt")  # another router: agreement, not a regression
+MEASURE_SETTINGS = ("holdout", "trials")  # another measurement: not comparable
+Verdict = Literal["comparable", "agreement", "not comparable"]
+CaseKey = tuple[str, str, frozenset[str], str]
+
+
+def case_key(case: Case) -> CaseKey:
+    """What makes two runs' cases the same case: request, context, expected set and origin.
+
+    The expected agents are a set, so reordering a case's acceptable agents keeps the pair.
+    """
+    return (case.prompt, case.context or "", frozenset(case.expected), case.origin)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFacts:
+    """The settings that decide whether two runs' numbers can be compared.
+
+    ``catalog`` is the catalog's fingerprint, ``router`` the backend, ``prompt`` the prompt
+    profile (None for routers without one); ``trials`` the trials asked per case.
+    """
+
+    catalog: str | None
+    holdout: str
+    router: str
+    model: str | None
+    prompt: str | None
+    trials: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingDifference:
+    """One setting that differs between the runs, as text (``none`` when unset)."""
+
+    name: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Disagreement:
+    """A shared case the runs gave different labels (each its modal label over trials)."""
+
+    case_id: str
+    expected: tuple[str, ...]
+    label_a: str
+    label_b: str
+    case_id_a: str | None = None  # A's id, when it is not B's
+
+
+def differences(a: RunFacts | None, b: RunFacts | None) -> tuple[SettingDifference, ...]:
+    """The settings that differ, in a fixed order; none when either run's are unknown."""
+    if a is None or b is None:
+        return ()
+    found = []
+    for name in ("catalog", *MEASURE_SETTINGS[:1], *ROUTER_SETTINGS, *MEASURE_SETTINGS[1:]):
+        x, y = getattr(a, name), getattr(b, name)
+        if x != y:
+            found.append(SettingDifference(name=name, a=_shown(name, x), b=_shown(name, y)))
+    return tuple(found)
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    return str(value)[:12] if name == "catalog" else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +113,7 @@ class CaseChange:
     label_b: str | None
     rate_a: float | None = None
     rate_b: float | None = None
+    case_id_a: str | None = None  # A's id, when it is not B's (cases pair by content)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +149,9 @@ class Comparison:
     ``delta_ci`` its paired 95% interval and ``p_value`` the two-sided score test of no change,
     which is below 0.05 exactly when ``delta_ci`` leaves out 0. ``paired`` is the (effective)
     paired table they come from, kept so a gate can test it at another level or margin.
+    ``differences`` are the settings that differ (`RunFacts`) and ``verdict`` what they allow.
+    ``agreement`` is the share of shared scored cases where both runs gave the same (modal)
+    label, with Wilson's interval; ``disagreements`` lists the others. Case ids are B's.
     """
 
     shared: int
@@ -92,6 +173,17 @@ class Comparison:
     agents_removed: tuple[str, ...]
     both_mixed: int = 0
     paired: PairedTable | None = None
+    differences: tuple[SettingDifference, ...] = ()
+    agreement: Rate | None = None
+    disagreements: tuple[Disagreement, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        """`comparable`, `agreement` (other routers, same measurement) or `not comparable`."""
+        names = {d.name for d in self.differences}
+        if names & set(MEASURE_SETTINGS):
+            return "not comparable"
+        return "agreement" if names & set(ROUTER_SETTINGS) else "comparable"
 
     def agent(self, name: str) -> AgentDelta | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -108,6 +200,46 @@ class Comparison:
             b: What to call the candidate run.
             alpha: The significance level.
         """
+        sentence = self._change_sentence(a, b, alpha, judge=self.verdict != "not comparable")
+        differ = {d.name: d for d in self.differences}
+        if self.verdict == "not comparable":
+            which = ", ".join(
+                f"{d.name} {'differ' if d.name.endswith('s') else 'differs'} ({a} {d.a}, {b} {d.b})"
+                for d in self.differences
+                if d.name in MEASURE_SETTINGS
+            )
+            sentence = (
+                f"Not comparable: {which}, so the numbers are not a measure of change and give "
+                f"no regression verdict. {sentence}"
+            )
+        elif self.verdict == "agreement":
+            which = "; ".join(
+                f"{d.name}: {a} {d.a}, {b} {d.b}" for d in self.differences if d.name != "catalog"
+            )
+            sentence = (
+                f"Routers differ ({which}): showing agreement, not a regression. "
+                f"{self._agreement_sentence()} {sentence}"
+            )
+        if "catalog" in differ:
+            d = differ["catalog"]
+            sentence += f" The catalog changed ({a} {d.a}, {b} {d.b}): the change includes it."
+        return sentence
+
+    def _agreement_sentence(self) -> str:
+        rate = self.agreement
+        if rate is None or rate.value is None:
+            return "They share no scored case."
+        ci = (
+            ""
+            if rate.low is None or rate.high is None
+            else (f", 95% CI {rate.low * 100:.1f} to {rate.high * 100:.1f}%")
+        )
+        return (
+            f"They give the same label on {rate.k} of {_count(rate.n, 'shared case')} "
+            f"({rate.value * 100:.1f}%{ci})."
+        )
+
+    def _change_sentence(self, a: str, b: str, alpha: float, *, judge: bool) -> str:
         if self.delta is None or self.p_value is None:
             return f"{a} and {b} share no scored cases, so they cannot be compared."
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
@@ -125,7 +257,8 @@ class Comparison:
                 if self.significant(alpha)
                 else "not significant (could be chance)"
             )
-            sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p}): {verdict}."
+            sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p})"
+            sentence += f": {verdict}." if judge else "."
         if self.added or self.removed:
             sentence += (
                 f" {_count(len(self.added), 'case')} only in {b}, {len(self.removed)} only in {a}."
@@ -155,6 +288,12 @@ class Comparison:
             delta_ci=tuple(data["delta_ci"]) if data["delta_ci"] is not None else None,
             agents=tuple(agent(a) for a in data["agents"]),
             paired=PairedTable(**data["paired"]) if data.get("paired") else None,
+            differences=tuple(SettingDifference(**d) for d in data.get("differences") or ()),
+            agreement=Rate(**data["agreement"]) if data.get("agreement") else None,
+            disagreements=tuple(
+                Disagreement(**{**d, "expected": tuple(d["expected"])})
+                for d in data.get("disagreements") or ()
+            ),
         )
         values.update({name: tuple(data[name]) for name in _NAME_LISTS})
         return cls(**values)
@@ -165,6 +304,9 @@ def compare(
     b_rows: Sequence[ResultRow],
     agent_names_a: Sequence[str],
     agent_names_b: Sequence[str],
+    *,
+    facts_a: RunFacts | None = None,
+    facts_b: RunFacts | None = None,
 ) -> Comparison:
     """Compare run B against run A (the baseline) on the cases both scored.
 
@@ -173,20 +315,25 @@ def compare(
         b_rows: The candidate run's rows.
         agent_names_a: The baseline run's catalog, in display order.
         agent_names_b: The candidate run's catalog, in display order.
+        facts_a: The baseline's settings (None: unknown, taken as comparable).
+        facts_b: The candidate's settings.
 
     Returns:
         Paired per-case rates, the change with its interval and test, per-agent changes with
-        theirs, the fixed and broken cases, and which cases and agents came or went.
+        theirs, the fixed and broken cases, the agreement of the two runs' labels, which cases
+        and agents came or went, and which settings differ.
     """
     a = {o.case_id: o for o in case_outcomes([r.trial for r in a_rows])}
     b = {o.case_id: o for o in case_outcomes([r.trial for r in b_rows])}
-    common = sorted(a.keys() & b.keys())
-    pairs = [(a[c], b[c]) for c in common if a[c].scored and b[c].scored]
+    matched, removed, added = _pair_cases(a_rows, b_rows)
+    common = [(a[x], b[y]) for x, y in matched]
+    pairs = [(x, y) for x, y in common if x.scored and y.scored]
     rates = [(_rate(x), _rate(y)) for x, y in pairs]
     fixed = tuple(_change(x, y) for x, y in pairs if _rate(y) > _rate(x))
     broken = tuple(_change(x, y) for x, y in pairs if _rate(y) < _rate(x))
     table = paired_table([ra for ra, _ in rates], [rb for _, rb in rates]) if pairs else None
     old, new = set(agent_names_a), set(agent_names_b)
+    agreement, disagreements = _agreement(pairs)
     return Comparison(
         shared=len(pairs),
         both_right=sum(ra == rb == 1 for ra, rb in rates),
@@ -200,14 +347,86 @@ def compare(
         delta_ci=table.interval() if table else None,
         p_value=table.p_value() if table else None,
         agents=_agent_deltas(pairs, [*agent_names_a, *agent_names_b, NONE_LABEL]),
-        added=tuple(sorted(b.keys() - a.keys())),
-        removed=tuple(sorted(a.keys() - b.keys())),
-        unscored=tuple(c for c in common if not (a[c].scored and b[c].scored)),
-        relabelled=tuple(c for c in common if set(a[c].expected) != set(b[c].expected)),
+        added=added,
+        removed=removed,
+        unscored=tuple(y.case_id for x, y in common if not (x.scored and y.scored)),
+        relabelled=_relabelled(a_rows, b_rows, removed, added),
         agents_added=tuple(x for x in agent_names_b if x not in old),
         agents_removed=tuple(x for x in agent_names_a if x not in new),
         paired=table,
+        differences=differences(facts_a, facts_b),
+        agreement=agreement,
+        disagreements=disagreements,
     )
+
+
+def _first_cases(rows: Sequence[ResultRow]) -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for r in rows:
+        cases.setdefault(r.case.id, r.case)
+    return cases
+
+
+def _pair_cases(
+    a_rows: Sequence[ResultRow], b_rows: Sequence[ResultRow]
+) -> tuple[list[tuple[str, str]], tuple[str, ...], tuple[str, ...]]:
+    """Pair A's and B's case ids by content key; the same key twice pairs in id order.
+
+    Returns:
+        ((A id, B id) sorted by B's id, A's ids without a pair, B's ids without a pair).
+    """
+    by_key: dict[CaseKey, list[str]] = defaultdict(list)
+    for case_id, case in sorted(_first_cases(a_rows).items()):
+        by_key[case_key(case)].append(case_id)
+    matched, added = [], []
+    for case_id, case in sorted(_first_cases(b_rows).items()):
+        waiting = by_key.get(case_key(case))
+        if waiting:
+            matched.append((waiting.pop(0), case_id))
+        else:
+            added.append(case_id)
+    removed = sorted(x for ids in by_key.values() for x in ids)
+    return matched, tuple(removed), tuple(added)
+
+
+def _relabelled(
+    a_rows: Sequence[ResultRow],
+    b_rows: Sequence[ResultRow],
+    removed: Sequence[str],
+    added: Sequence[str],
+) -> tuple[str, ...]:
+    """B's unpaired cases whose request A also had, with other expected agents."""
+    cases_a, cases_b = _first_cases(a_rows), _first_cases(b_rows)
+    before = {_request_key(cases_a[x]) for x in removed}
+    return tuple(y for y in added if _request_key(cases_b[y]) in before)
+
+
+def _request_key(case: Case) -> tuple[str, str, str]:
+    return (case.prompt, case.context or "", case.origin)
+
+
+def _modal(outcome: CaseOutcome) -> str:
+    return outcome.counts[0][0]  # counts are most frequent first, ties by label
+
+
+def _agreement(
+    pairs: Sequence[tuple[CaseOutcome, CaseOutcome]],
+) -> tuple[Rate | None, tuple[Disagreement, ...]]:
+    """How often the runs gave a case the same modal label (Wilson), and where they did not."""
+    if not pairs:
+        return None, ()
+    apart = tuple(
+        Disagreement(
+            case_id=y.case_id,
+            expected=y.expected,
+            label_a=_modal(x),
+            label_b=_modal(y),
+            case_id_a=None if x.case_id == y.case_id else x.case_id,
+        )
+        for x, y in pairs
+        if _modal(x) != _modal(y)
+    )
+    return Rate.of(len(pairs) - len(apart), len(pairs)), apart
 
 
 def _rate(outcome: CaseOutcome) -> float:
@@ -231,7 +450,8 @@ def _count(n: int, noun: str) -> str:
 
 def _change(a: CaseOutcome, b: CaseOutcome) -> CaseChange:
     return CaseChange(
-        case_id=a.case_id,
+        case_id=b.case_id,
+        case_id_a=None if a.case_id == b.case_id else a.case_id,
         expected=b.expected,
         label_a=a.majority,
         label_b=b.majority,
@@ -277,9 +497,11 @@ def regression_gate(
     baseline: str,
     significance: float = 0.05,
     max_regression: float | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """The release gate against a baseline run: fails only on a drop significantly larger than
-    ``max_regression`` (0 when unset).
+    ``max_regression`` (0 when unset); no verdict at all against a baseline whose settings make
+    the comparison not a regression test (``comparison.verdict`` other than `comparable`: its
+    summary sentence says so and why).
 
     One-sided: the null hypothesis is "accuracy fell by at most max_regression", tested with the
     comparison's paired score test at that margin; the gate fails when it is rejected at level
@@ -295,8 +517,11 @@ def regression_gate(
 
     Returns:
         The gate's row: name, metric, threshold, value (the change), p_value (one-sided, at the
-        margin), bound (the one-sided upper confidence bound of the change), passed, message.
+        margin), bound (the one-sided upper confidence bound of the change), passed, message;
+        None when the baseline is not comparable (neither passed nor failed).
     """
+    if comparison.verdict != "comparable":
+        return None
     margin = float(max_regression or 0.0)
     row: dict[str, Any] = {"name": "regression", "metric": "accuracy_delta"}
     row["threshold"] = max_regression
