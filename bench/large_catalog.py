@@ -97,9 +97,8 @@ def main() -> None:
         f"run: {h['cases']} cases, accuracy {h['accuracy']:.3f}, exit {proc.returncode}, "
         f"summary.json {size_mb:.1f} MB"
     )
-    print(
-        f"wall time: {wall:.1f} s (goal < {GOAL_S:.0f} s; floor: `agenteval --help` {floor_s:.2f} s)"
-    )
+    floor = f"floor: `agenteval --help` {floor_s:.2f} s"
+    print(f"wall time: {wall:.1f} s (goal < {GOAL_S:.0f} s; {floor})")
     print(f"peak RSS: {peak_mb:.0f} MB (goal < {GOAL_MB:.0f} MB; floor: {floor_mb:.0f} MB)")
 
 

@@ -357,7 +357,7 @@ def test_inserting_an_example_does_not_re_pair_later_cases():
     prompts = ["deploy it", "write docs", "review this", "tune the query"]
     a = [row(f"ex{i}", "alpha", "alpha", prompt=p, origin="example") for i, p in enumerate(prompts)]
     # B inserts a new example first: every later positional id moves by one
-    moved, origin = ["a new request", *prompts], "example"
+    moved = ["a new request", *prompts]
     b = [
         row(
             f"ex{i}", "alpha", "beta" if p == "review this" else "alpha", prompt=p, origin="example"
