@@ -11,10 +11,10 @@ measures (a pull request edits descriptions), so it is named, not refused.
 
 Each case counts once, by its per-case rate (right trials over scored trials, as the scorecard
 counts them; 0 or 1 with one trial a case), so repeated trials do not pass for independent
-evidence and a case right on 1 of 2 trials counts as half right, never as wrong. The change, its interval and its test come from `stats.paired`: McNemar's
-score test (clustered by case with several trials) and the interval that inverts it, so the two
-never contradict. A case with several acceptable agents belongs to its first one, as written.
-Cases only one run has are listed.
+evidence and a case right on 1 of 2 trials counts as half right, never as wrong. The change, its
+interval and its test come from `stats.paired`: McNemar's score test (clustered by case with
+several trials) and the interval that inverts it, so the two never contradict. A case with
+several acceptable agents belongs to its first one, as written. Cases only one run has are listed.
 """
 
 from __future__ import annotations
