@@ -84,3 +84,25 @@ def test_fingerprint_changes_with_threshold():
         make_router("lexical", {"threshold": 0.1}).fingerprint
         != make_router("lexical", {"threshold": 0.2}).fingerprint
     )
+
+
+def test_fast_scores_equal_scikit_learns_transform_and_linear_kernel():
+    import random
+
+    import numpy as np
+    from sklearn.metrics.pairwise import linear_kernel
+
+    from agenteval.routing.lexical import LexicalRouter
+
+    rnd = random.Random(5)
+    words = [f"w{i}x{'y' * (i % 4)}" for i in range(60)] + ["the", "migrations", "migrate"]
+    agents = tuple(
+        AgentView(name=f"a{i}", description=" ".join(rnd.choices(words, k=12)), tools_text="")
+        for i in range(25)
+    )
+    router = LexicalRouter()
+    index = router._index(CatalogView(fold=None, agents=agents))
+    queries = [" ".join(rnd.choices(words, k=rnd.randint(0, 8))) for _ in range(50)]
+    for query in [*queries, "", "nothing known here", "migrate migrate migrations"]:
+        want = linear_kernel(index.vectorizer.transform([query]), index.matrix)[0]
+        assert np.allclose(index.scores(query), want, rtol=0, atol=1e-12)
