@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from agenteval.execution.runner import Trial
@@ -23,7 +24,17 @@ AGENTS = ["alpha", "beta"]
 V1_RUNS = Path(__file__).parent / "fixtures" / "runs"
 
 
-def record(run_id: str, created: str, right: int, *, name: str = "demo", fp: str = "f1"):
+def record(
+    run_id: str,
+    created: str,
+    right: int,
+    *,
+    name: str = "demo",
+    fp: str = "f1",
+    holdout: str = "kfold:5",
+    backend: str = "lexical",
+    per_case: int = 1,
+):
     trials = [
         Trial(
             case_id=f"c{i}",
@@ -39,7 +50,9 @@ def record(run_id: str, created: str, right: int, *, name: str = "demo", fp: str
         name=name,
         status="complete",
         created_at=created,
-        router={"backend": "lexical", "model": "tf-idf"},
+        router={"backend": backend, "model": "tf-idf"},
+        holdout=holdout,
+        config={"trials": per_case},
         catalog={"fingerprint": fp},
         scorecard=score(trials, AGENTS),
     )
@@ -97,12 +110,15 @@ def test_trend_rows_give_deltas_per_eval(tmp_path: Path):
     rows = trend_rows(read_history(tmp_path))
     assert [r.run_id for r in rows] == ["r1", "x1", "r2", "r3"]
     assert rows[0].delta is None and rows[1].delta is None  # first of each eval
-    assert rows[2].delta == 0.25 and rows[3].delta == 0.0
+    # r2 changed the catalog: a new segment, with no change measured across it
+    assert rows[2].delta is None and rows[3].delta == 0.0
     assert rows[2].catalog_changed and not rows[3].catalog_changed
+    assert rows[2].changed == ("catalog",) and rows[3].changed == ()
+    assert [r.segment for r in rows] == [0, 0, 1, 1]
     assert not any(r.router_changed for r in rows)
     assert rows[2].accuracy_low < rows[2].accuracy < rows[2].accuracy_high
     last = trend_rows(read_history(tmp_path, name="demo"), last=2)
-    assert [r.run_id for r in last] == ["r2", "r3"] and last[0].delta == 0.25
+    assert [r.run_id for r in last] == ["r2", "r3"] and last[1].delta == 0.0
 
 
 def test_a_record_without_scorecard_uses_its_headline(tmp_path: Path):
@@ -130,7 +146,10 @@ def test_a_history_file_written_by_v1_reads_and_matches_its_runs(tmp_path: Path)
         "20261201-093438-quickstart",
     ]
     for e, folder in zip(entries, ("v1-quickstart", "v1-quickstart-trials2"), strict=True):
-        assert history_entry(load_record(V1_RUNS / folder)) == e  # v2 derives the same line
+        # v2 derives the same line, plus the settings v1 did not record
+        derived = history_entry(load_record(V1_RUNS / folder))
+        assert derived.holdout is not None and derived.trials_per_case is not None
+        assert replace(derived, holdout=None, prompt=None, trials_per_case=None) == e
     rows = trend_rows(entries)
     assert rows[1].delta == 0.0 and not rows[1].router_changed and not rows[1].catalog_changed
 
@@ -139,3 +158,60 @@ def test_a_failed_run_is_in_the_history_as_failed(tmp_path: Path):
     failed = record("f1", "2026-01-03T10:00:00+00:00", 0).with_(status="failed")
     assert append_history(tmp_path, failed).status == "failed"
     assert [r.status for r in trend_rows(read_history(tmp_path))] == ["failed"]
+
+
+def test_entries_record_the_settings_that_make_runs_comparable(tmp_path: Path):
+    entry = append_history(
+        tmp_path, record("r1", "2026-01-01T00:00:00+00:00", 2, holdout="none", per_case=3)
+    )
+    assert (entry.catalog, entry.holdout, entry.backend, entry.model) == (
+        "f1",
+        "none",
+        "lexical",
+        "tf-idf",
+    )
+    assert entry.trials_per_case == 3 and entry.prompt is None
+    assert read_history(tmp_path) == (entry,)
+
+
+def test_every_setting_change_starts_a_new_segment(tmp_path: Path):
+    changes = [
+        {},
+        {"holdout": "none"},
+        {"holdout": "none"},
+        {"holdout": "none", "per_case": 3},
+        {"holdout": "none", "per_case": 3, "backend": "anthropic"},
+        {"holdout": "none", "per_case": 3, "backend": "anthropic"},
+    ]
+    for i, kw in enumerate(changes):
+        append_history(tmp_path, record(f"r{i}", f"2026-01-0{i + 1}T00:00:00+00:00", 2, **kw))
+    rows = trend_rows(read_history(tmp_path))
+    assert [r.changed for r in rows] == [(), ("holdout",), (), ("trials",), ("router",), ()]
+    assert [r.segment for r in rows] == [0, 1, 1, 2, 3, 3]
+    assert [r.delta is None for r in rows] == [True, True, False, True, True, False]
+
+
+def test_an_old_line_without_settings_does_not_start_segments(tmp_path: Path):
+    append_history(tmp_path, record("r1", "2026-01-01T00:00:00+00:00", 2))
+    line = json.loads((tmp_path / HISTORY).read_text())
+    for key in ("holdout", "prompt", "trials_per_case"):
+        del line[key]
+    (tmp_path / HISTORY).write_text(json.dumps(line) + "\n")
+    append_history(tmp_path, record("r2", "2026-01-02T00:00:00+00:00", 3))
+    rows = trend_rows(read_history(tmp_path))
+    assert rows[1].changed == () and rows[1].segment == 0 and rows[1].delta == 0.25
+
+
+def test_the_chart_draws_one_line_per_segment_and_marks_the_change(tmp_path: Path):
+    from types import SimpleNamespace
+
+    from agenteval.reports.html import history_chart
+
+    for i, holdout in enumerate(["kfold:5", "kfold:5", "none", "none", "none"]):
+        append_history(
+            tmp_path, record(f"r{i}", f"2026-01-0{i + 1}T00:00:00+00:00", 2, holdout=holdout)
+        )
+    rows = trend_rows(read_history(tmp_path))
+    chart = history_chart(SimpleNamespace(history=rows, record=SimpleNamespace(run_id="r4")))
+    assert [len(p.split()) for p in chart["paths"]] == [2, 3]
+    assert [p["changed"] for p in chart["points"]] == ["", "", "holdout", "", ""]

@@ -106,3 +106,16 @@ def test_fast_scores_equal_scikit_learns_transform_and_linear_kernel():
     for query in [*queries, "", "nothing known here", "migrate migrate migrations"]:
         want = linear_kernel(index.vectorizer.transform([query]), index.matrix)[0]
         assert np.allclose(index.scores(query), want, rtol=0, atol=1e-12)
+
+
+def test_top_agents_are_a_stable_sort_reversed():
+    import numpy as np
+
+    from agenteval.routing.lexical import _top
+
+    rnd = np.random.default_rng(2)
+    for _ in range(300):
+        n = int(rnd.integers(1, 40))
+        scores = rnd.choice([0.0, 0.0, 0.1, 0.2, 0.5, 0.7], size=n)
+        want = np.argsort(scores, kind="stable")[::-1][:3].tolist()
+        assert _top(scores, 3) == want

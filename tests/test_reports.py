@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from agenteval.cli import main
 from agenteval.pipeline import rerender
+from agenteval.record.history import run_facts
 from agenteval.record.store import load_record, read_results, save_record
 from agenteval.scoring.compare import compare
 
@@ -92,12 +94,21 @@ def test_compare_command_writes_html_and_markdown(demo_project):
     invoke("run", "--plain", "--limit", "30")
     invoke("run", "--plain", "--limit", "30", "--router", "lexical", "--holdout", "none")
     a, b = runs(demo_project)
-    result = invoke("compare", str(a), str(b))
+    # another holdout measures something else: refused unless forced, then marked
+    refused = CliRunner().invoke(main, ["compare", str(a), str(b)])
+    assert (
+        refused.exit_code == 2 and "not comparable (holdout: A kfold:5, B none)" in refused.output
+    )
+    result = invoke("compare", str(a), str(b), "--force")
     assert result.exit_code == 0
-    comp = compare(read_results(a), read_results(b), [], [])
+    facts = {f"facts_{k}": run_facts(load_record(run)) for k, run in (("a", a), ("b", b))}
+    comp = compare(read_results(a), read_results(b), [], [], **facts)
     assert comp.summary_sentence(a="A", b="B") in result.output
+    assert "Not comparable: holdout differs (A kfold:5, B none)" in result.output
     assert (b / "compare.html").exists() and (b / "compare.md").exists()
     assert "McNemar" in (b / "compare.html").read_text()
+    assert 'id="comparability"' in (b / "compare.html").read_text()
+    assert "**Not comparable**" in (b / "compare.md").read_text()
     floor = "lexical router is an offline TF-IDF floor"
     assert floor in (b / "compare.html").read_text()  # both runs are lexical here
 
@@ -106,8 +117,14 @@ def test_baseline_regression_gate(demo_project):
     """A run that got much worse than its baseline fails with the reason in words."""
     invoke("run", "--plain", "--holdout", "none")  # sees its own examples: near perfect
     (good,) = runs(demo_project)
+    # a bad edit of the catalog (every agent renamed to the next one's name): the dataset's
+    # cases, paired by content, now go to the wrong names; the settings are the same
+    files = sorted((demo_project / "agents").glob("*.md"))
+    names = [re.search(r"^name: *(\S+)", f.read_text(), re.M).group(1) for f in files]
+    for f, name in zip(files, names[1:] + names[:1], strict=True):
+        f.write_text(re.sub(r"^name: *\S+", f"name: {name}", f.read_text(), count=1, flags=re.M))
     result = CliRunner().invoke(
-        main, ["run", "--plain", "--holdout", "kfold:5", "--baseline", str(good)]
+        main, ["run", "--plain", "--holdout", "none", "--baseline", str(good)]
     )
     record = load_record(runs(demo_project)[-1])
     gate = next(g for g in record.gates if g["name"] == "regression")

@@ -608,14 +608,23 @@ def report(run_dir: Path) -> None:
     type=float,
     default=0.05,
     show_default=True,
-    help="Significance level for McNemar's test.",
+    help="Significance level of the paired score test.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Compare runs of another holdout or number of trials anyway (marked not comparable).",
 )
 @_fail_cleanly
-def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float) -> None:
-    """Compare run B against run A on the cases both ran (McNemar, paired interval)."""
+def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float, force: bool) -> None:
+    """Compare run B against run A on the cases both ran (paired score test, Tango's interval).
+
+    Cases pair by content (request, expected agents, origin). Runs of two routers on the same
+    cases show their agreement; runs of another holdout or trials are refused without --force.
+    """
     from agenteval.pipeline import compare_runs
 
-    result = compare_runs(run_a, run_b, out=out or run_b, alpha=alpha)
+    result = compare_runs(run_a, run_b, out=out or run_b, alpha=alpha, force=force)
     click.echo(for_terminal(result.text, multiline=True))
     click.echo(f"written: {for_terminal(result.html)} and {for_terminal(result.markdown)}")
 
@@ -660,7 +669,7 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         table.add_column(col, justify=justify)
     for r in rows:
         change = "" if r.delta is None else f"{r.delta * 100:+.1f}"
-        flag = " *" if r.router_changed or r.catalog_changed else ""
+        flag = f" * {', '.join(r.changed)} changed" if r.changed else ""
         low, high = r.accuracy_low, r.accuracy_high
         table.add_row(
             for_rich(r.run_id),
@@ -675,7 +684,11 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         )
     width = None if sys.stdout.isatty() else 1000  # logs never wrap
     Console(width=width, emoji=False).print(table)
-    click.echo("* router or catalog changed since the previous run of that eval")
+    if any(r.changed for r in rows):
+        click.echo(
+            "* a setting changed since the previous run of that eval: a new series starts "
+            "there, and no change is computed across it"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
 from agenteval.pipeline.inputs import Loaded, build_router, open_cache, output_client, prepare
 from agenteval.record import store
-from agenteval.record.history import append_history
+from agenteval.record.history import append_history, facts_of, run_facts
 from agenteval.record.schema import BaselineRef
 from agenteval.record.schema import Selection as RecordedSelection
 from agenteval.record.store import (
@@ -50,7 +50,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.routing import ModelRouter, Router
-from agenteval.scoring.compare import compare, regression_gate
+from agenteval.scoring.compare import RunFacts, compare, measured_alike, regression_gate
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
 from agenteval.settings import Overrides, RunSettings, Selection, resolve
@@ -170,7 +170,13 @@ def _run_eval(
             say(f"warning: {warning}")
         done_rows = list(found.rows)
     else:
-        baseline = find_baseline(settings.gates.baseline, settings)
+        facts = facts_of(  # what `latest` must match to be a baseline
+            catalog=loaded.catalog.fingerprint,
+            holdout=str(settings.holdout),
+            router=router.describe(),
+            trials=settings.trials,
+        )
+        baseline = find_baseline(settings.gates.baseline, settings, facts)
         run_dir = _new_run_dir(settings.out, settings.name)
         held.enter_context(RunDir(run_dir).lock())
         done_rows = []
@@ -406,16 +412,23 @@ def finish_run(
     if record.baseline:
         base_dir = Path(record.baseline.path)
         base = load_record(base_dir)
-        comp = compare(read_results(base_dir), rows, base.catalog.names, agent_names)
-        comparison = comp
-        gate_results.append(
-            regression_gate(
-                comp,
-                baseline=record.baseline.run_id,
-                significance=settings.gates.significance,
-                max_regression=settings.gates.max_regression,
-            )
+        comp = compare(
+            read_results(base_dir),
+            rows,
+            base.catalog.names,
+            agent_names,
+            facts_a=run_facts(base),
+            facts_b=run_facts(record),
         )
+        comparison = comp
+        gate = regression_gate(  # None against a baseline of other settings: no verdict
+            comp,
+            baseline=record.baseline.run_id,
+            significance=settings.gates.significance,
+            max_regression=settings.gates.max_regression,
+        )
+        if gate is not None:
+            gate_results.append(gate)
     all_errored = scorecard.trials > 0 and scorecard.errors == scorecard.trials
     stopped_reason = None if stop is None else _stop_sentence(stop, len(rows), expected_total)
     status = "failed" if all_errored else ("complete" if complete else "incomplete")
@@ -467,11 +480,15 @@ def _stop_sentence(stop: Stop, done: int, total: int) -> str:
     return stop.message
 
 
-def find_baseline(which: str | None, settings: RunSettings) -> BaselineRef | None:
+def find_baseline(
+    which: str | None, settings: RunSettings, facts: RunFacts | None = None
+) -> BaselineRef | None:
     """Resolve a baseline (a run folder, or `latest`) before anything runs (`store.find_baseline`).
 
-    `latest` is the newest complete run of this eval (never an incomplete or failed one); a
-    relative folder that does not exist from here is looked for beside the config file.
+    `latest` is the newest complete run of this eval (never an incomplete or failed one) that
+    was measured like this one (``facts``: same holdout, router, model, prompt profile and
+    trials; the catalog may differ); a relative folder that does not exist from here is looked
+    for beside the config file.
 
     Raises:
         ConfigError: when the folder is not a saved run, or is a failed one.
@@ -480,7 +497,12 @@ def find_baseline(which: str | None, settings: RunSettings) -> BaselineRef | Non
         path = Path(which)
         if not path.is_absolute() and settings.config_path is not None and not path.exists():
             which = str(settings.config_path.parent / path)
-    return store.find_baseline(which, out=settings.out, name=settings.name)
+    return store.find_baseline(
+        which,
+        out=settings.out,
+        name=settings.name,
+        accept=None if facts is None else lambda saved: measured_alike(run_facts(saved), facts),
+    )
 
 
 def _new_record(

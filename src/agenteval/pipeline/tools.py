@@ -6,9 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from agenteval.errors import ConfigError
 from agenteval.execution.estimate import Estimate, estimate_run
 from agenteval.execution.runner import RunPlan
 from agenteval.pipeline.inputs import build_router, open_cache, prepare
+from agenteval.record.history import run_facts
 from agenteval.record.store import (
     RunDir,
     load_record,
@@ -52,8 +54,17 @@ class CompareOutcome:
     markdown: Path
 
 
-def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) -> CompareOutcome:
-    """Compare run B against run A and write compare.html and compare.md into ``out``."""
+def compare_runs(
+    run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05, force: bool = False
+) -> CompareOutcome:
+    """Compare run B against run A and write compare.html and compare.md into ``out``.
+
+    Runs of other routers on the same measurement compare as an agreement; runs of another
+    holdout or number of trials are refused unless ``force`` (then every output is marked).
+
+    Raises:
+        ConfigError: when the runs are not comparable and ``force`` is not set.
+    """
     a, b = load_record(run_a), load_record(run_b)
     rows_a, rows_b = read_results(run_a), read_results(run_b)
     comp = compare(
@@ -61,7 +72,16 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
         rows_b,
         a.catalog.names,
         b.catalog.names,
+        facts_a=run_facts(a),
+        facts_b=run_facts(b),
     )
+    if comp.verdict == "not comparable" and not force:
+        which = "; ".join(f"{d.name}: A {d.a}, B {d.b}" for d in comp.differences)
+        raise ConfigError(
+            f"{a.run_id} and {b.run_id} are not comparable ({which})",
+            hint="run both with the same holdout and trials, or pass --force to compare them "
+            "anyway (every output says they are not comparable)",
+        )
     prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
     out.mkdir(parents=True, exist_ok=True)
     html, md = out / "compare.html", out / "compare.md"
@@ -74,6 +94,8 @@ def compare_runs(run_a: Path, run_b: Path, *, out: Path, alpha: float = 0.05) ->
         + f"\n{len(comp.fixed)} fixed, {len(comp.broken)} newly broken, "
         f"{len(comp.added)} cases only in B, {len(comp.removed)} only in A"
     )
+    if comp.verdict == "agreement" and comp.disagreements:
+        text += f"\n{len(comp.disagreements)} cases where A and B disagree (listed in compare.md)"
     return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
 
 

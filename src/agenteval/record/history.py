@@ -3,6 +3,12 @@
 The file is append-only JSON lines so concurrent runs and killed runs cannot corrupt what is
 already there; a torn or unreadable line is skipped when reading. A run appended twice (say,
 resumed) counts once, by its latest line.
+
+Each line records the settings that make two runs' numbers comparable (`RunFacts`: catalog
+fingerprint, holdout, router, model, prompt profile, trials per case). A trend never joins runs
+across a change of any of them: the run after a change starts a new segment, marked with what
+changed, and its change against the run before is not computed. Settings a line does not record
+(older lines) count as unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.record.schema import RunRecord
+from agenteval.scoring.compare import RunFacts
 
 HISTORY = "history.jsonl"
 
@@ -37,6 +44,9 @@ class HistoryEntry:
     trials: int = 0
     cases: int = 0
     agent_recall: Mapping[str, float | None] = field(default_factory=dict)
+    holdout: str | None = None
+    prompt: str | None = None
+    trials_per_case: int | None = None  # asked for; ``trials`` counts the trials run
 
     @property
     def router(self) -> str:
@@ -58,9 +68,44 @@ class HistoryEntry:
         return cls(**values)
 
 
+def _part(part: Any, key: str) -> Any:
+    """A value of a record part, whether the record keeps it as a mapping or as attributes."""
+    return part.get(key) if isinstance(part, Mapping) else getattr(part, key, None)
+
+
+def run_facts(record: RunRecord) -> RunFacts:
+    """The settings of a saved run that decide what it can be compared with."""
+    settings = record.settings or {}
+    trials = settings.get("trials") or _part(record.config, "trials") or 1
+    return facts_of(
+        catalog=_part(record.catalog, "fingerprint"),
+        holdout=str(record.holdout),
+        router=record.router,
+        trials=int(trials),
+    )
+
+
+def facts_of(*, catalog: str | None, holdout: str, router: Any, trials: int) -> RunFacts:
+    """The comparability settings from their parts; ``router`` is `Router.describe()` (or the
+    record's router part)."""
+    mode, profile = _part(router, "prompt"), _part(router, "profile")
+    prompt = None if mode is None else str(mode)
+    if prompt is not None and isinstance(profile, str) and profile:
+        prompt += f" ({profile})"  # a captured profile: its id (CLI version, model, view)
+    return RunFacts(
+        catalog=catalog,
+        holdout=holdout,
+        router=str(_part(router, "backend") or "unknown"),
+        model=_part(router, "model"),
+        prompt=prompt,
+        trials=trials,
+    )
+
+
 def history_entry(record: RunRecord) -> HistoryEntry:
     """The history line of a finished run, from its record (scorecard first, headline else)."""
     card, head = record.scorecard, record.headline
+    facts = run_facts(record)
     ci = head.accuracy_ci
     if card is not None:
         acc = card.accuracy
@@ -81,6 +126,9 @@ def history_entry(record: RunRecord) -> HistoryEntry:
         trials=card.trials if card else head.trials,
         cases=card.cases if card else head.cases,
         agent_recall={a.name: a.recall.value for a in card.agents} if card else {},
+        holdout=facts.holdout,
+        prompt=facts.prompt,
+        trials_per_case=facts.trials,
     )
 
 
@@ -131,7 +179,8 @@ def read_history(reports_dir: Path, name: str | None = None) -> tuple[HistoryEnt
 
 @dataclass(frozen=True, kw_only=True)
 class TrendRow:
-    """One run in a trend table or chart, with its change against the previous run of its eval."""
+    """One run in a trend table or chart, with its change against the previous run of its eval
+    (None when a setting changed in between: the run starts a new ``segment``)."""
 
     run_id: str
     created_at: str
@@ -149,23 +198,32 @@ class TrendRow:
     cases: int
     router_changed: bool
     catalog_changed: bool
+    changed: tuple[str, ...] = ()  # the settings that changed since the eval's previous run
+    segment: int = 0  # runs of one eval with the same settings, counted from 0
 
 
 def trend_rows(entries: Iterable[HistoryEntry], last: int | None = 20) -> tuple[TrendRow, ...]:
     """The last runs, oldest first, each with its accuracy change since the eval's previous run.
+
+    A run whose settings differ from the eval's previous run (`changed_settings`) starts a new
+    segment and has no change: a trend is never measured across a change.
 
     Args:
         entries: History entries, oldest first (as `read_history` returns them).
         last: How many of the newest rows to keep (None: all).
     """
     previous: dict[str, HistoryEntry] = {}
+    segments: dict[str, int] = {}
     rows = []
     for e in entries:
         before = previous.get(e.name)
         previous[e.name] = e
+        changed = changed_settings(before, e) if before is not None else ()
+        segment = segments.get(e.name, -1) + (1 if before is None or changed else 0)
+        segments[e.name] = segment
         delta = None
-        if before is not None and before.accuracy is not None and e.accuracy is not None:
-            delta = e.accuracy - before.accuracy
+        if not changed and before is not None and None not in (before.accuracy, e.accuracy):
+            delta = (e.accuracy or 0.0) - (before.accuracy or 0.0)
         low, high = e.accuracy_ci or (None, None)
         rows.append(
             TrendRow(
@@ -185,6 +243,29 @@ def trend_rows(entries: Iterable[HistoryEntry], last: int | None = 20) -> tuple[
                 cases=e.cases,
                 router_changed=before is not None and before.router != e.router,
                 catalog_changed=before is not None and before.catalog != e.catalog,
+                changed=changed,
+                segment=segment,
             )
         )
     return tuple(rows[-last:] if last else rows)
+
+
+_SETTINGS = (  # (name shown, HistoryEntry field), in RunFacts' order
+    ("catalog", "catalog"),
+    ("holdout", "holdout"),
+    ("router", "backend"),
+    ("model", "model"),
+    ("prompt", "prompt"),
+    ("trials", "trials_per_case"),
+)
+
+
+def changed_settings(before: HistoryEntry, after: HistoryEntry) -> tuple[str, ...]:
+    """The comparability settings that differ between two runs; a setting either line does not
+    record (a line written before it was recorded) counts as unchanged."""
+    changed = []
+    for shown, name in _SETTINGS:
+        x, y = getattr(before, name), getattr(after, name)
+        if x is not None and y is not None and x != y:
+            changed.append(shown)
+    return tuple(changed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -175,7 +175,12 @@ def load_record(run_dir: Path) -> RunRecord:
 
 
 def find_baseline(
-    which: str | None, *, out: Path, name: str, base_dir: Path | None = None
+    which: str | None,
+    *,
+    out: Path,
+    name: str,
+    base_dir: Path | None = None,
+    accept: Callable[[RunRecord], bool] | None = None,
 ) -> BaselineRef | None:
     """Resolve a baseline (a run folder, or `latest`) before anything runs.
 
@@ -188,6 +193,7 @@ def find_baseline(
         out: The reports folder `latest` searches.
         name: The eval's name.
         base_dir: What a relative folder is relative to (default: the working directory).
+        accept: What else `latest` asks of a run (say, the same settings); None: nothing.
 
     Raises:
         ConfigError: when the folder is not a readable run, or is a failed one.
@@ -201,7 +207,11 @@ def find_baseline(
                 saved = load_record(run)
             except RecordError:
                 continue
-            if saved.name == name and saved.status == "complete":
+            if (
+                saved.name == name
+                and saved.status == "complete"
+                and (accept is None or accept(saved))
+            ):
                 return BaselineRef(run_id=saved.run_id, path=str(run.resolve()))
         return None
     path = Path(which) if base_dir is None else base_dir / which

@@ -174,7 +174,11 @@ def _explain(data: ReportData) -> dict[str, Any]:
 
 
 def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict[str, Any] | None:
-    """Coordinates for the accuracy-over-runs SVG (drawn server-side: no script, no assets)."""
+    """Coordinates for the accuracy-over-runs SVG (drawn server-side: no script, no assets).
+
+    Runs of the same settings are joined by one line each (``paths``); a run whose settings
+    changed (``changed`` names them) starts a new line and is marked.
+    """
     rows = [r for r in data.history if r.accuracy is not None]
     if len(rows) < 2:
         return None
@@ -196,7 +200,8 @@ def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict
                 "run_id": r.run_id,
                 "accuracy": r.accuracy,
                 "delta": r.delta,
-                "changed": r.router_changed or r.catalog_changed,
+                "changed": ", ".join(r.changed),
+                "segment": r.segment,
                 "current": r.run_id == data.record.run_id,
                 "low_y": y_of(r.accuracy_low) if r.accuracy_low is not None else None,
                 "high_y": y_of(r.accuracy_high) if r.accuracy_high is not None else None,
@@ -208,7 +213,11 @@ def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict
         "height": height,
         "left": left,
         "points": points,
-        "path": " ".join(f"{p['x']},{p['y']}" for p in points),
+        # one line per segment: a trend is never drawn across a change of settings
+        "paths": [
+            " ".join(f"{p['x']},{p['y']}" for p in points if p["segment"] == segment)
+            for segment in dict.fromkeys(p["segment"] for p in points)
+        ],
         "grid": [(y_of(v), f"{int(v * 100)}%") for v in (0, 0.25, 0.5, 0.75, 1.0)],
     }
 

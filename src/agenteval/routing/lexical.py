@@ -103,7 +103,7 @@ class LexicalRouter:
                 cost_usd=0.0,
             )
         scores = index.scores(query)
-        order = scores.argsort()[::-1][:3]
+        order = _top(scores, 3)
         top = [(index.names[i], float(scores[i])) for i in order]
         best, score = top[0]
         agent = best if score >= self.threshold else None
@@ -153,6 +153,24 @@ class LexicalRouter:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def _top(scores: Any, k: int) -> list[int]:
+    """The k best agents, highest score first, ties to the later agent (as a stable sort
+    reversed orders them); only the agents that share a word are sorted, not the catalog."""
+    import numpy as np
+
+    hit = np.flatnonzero(scores > 0)
+    if hit.size > k:
+        kth = np.partition(scores[hit], hit.size - k)[hit.size - k]
+        hit = hit[scores[hit] >= kth]
+    order = [int(i) for i in hit[np.lexsort((-hit, -scores[hit]))][:k]]
+    for i in range(len(scores) - 1, -1, -1):  # fewer than k shared a word: the last zeros
+        if len(order) >= k:
+            break
+        if scores[i] <= 0:
+            order.append(i)
+    return order
 
 
 @cache

@@ -96,6 +96,12 @@ def differences(a: RunFacts | None, b: RunFacts | None) -> tuple[SettingDifferen
     return tuple(found)
 
 
+def measured_alike(a: RunFacts, b: RunFacts) -> bool:
+    """Whether run B can be checked for a regression against run A: every setting but the
+    catalog (the thing a change usually edits) is the same."""
+    return all(d.name == "catalog" for d in differences(a, b))
+
+
 def _shown(name: str, value: Any) -> str:
     if value is None:
         return "none"
