@@ -96,9 +96,8 @@ def test_compare_command_writes_html_and_markdown(demo_project):
     a, b = runs(demo_project)
     # another holdout measures something else: refused unless forced, then marked
     refused = CliRunner().invoke(main, ["compare", str(a), str(b)])
-    assert (
-        refused.exit_code == 2 and "not comparable (holdout: A kfold:5, B none)" in refused.output
-    )
+    assert refused.exit_code == 2
+    assert "not comparable (holdout: A kfold:5, B none)" in refused.output
     result = invoke("compare", str(a), str(b), "--force")
     assert result.exit_code == 0
     facts = {f"facts_{k}": run_facts(load_record(run)) for k, run in (("a", a), ("b", b))}
