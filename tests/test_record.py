@@ -115,9 +115,13 @@ def test_a_v1_run_folder_renders_again(tmp_path: Path):
 
 
 def test_two_v1_run_folders_compare(tmp_path: Path):
-    result = invoke("compare", str(V1), str(V1_TRIALS2), "--out", str(tmp_path / "cmp"))
+    # 1 against 2 trials per case: not comparable, so only with --force, and marked
+    args = ["compare", str(V1), str(V1_TRIALS2), "--out", str(tmp_path / "cmp")]
+    assert invoke(*args).exit_code == 2
+    result = invoke(*args, "--force")
     assert result.exit_code == 0, result.output
     assert "110 shared cases" in result.output
+    assert "Not comparable: trials differ (A 1, B 2)" in result.output
     assert "20261201-093432-quickstart" in (tmp_path / "cmp" / "compare.md").read_text()
 
 
