@@ -492,3 +492,62 @@ def test_agreement_round_trips_and_is_none_without_shared_cases():
     assert Comparison.from_dict(json.loads(json.dumps(result.to_dict()))) == result
     empty = compare([row("x", "alpha", "alpha")], [row("y", "alpha", "alpha")], AGENTS, AGENTS)
     assert empty.agreement is None and empty.disagreements == ()
+
+
+# --- end to end: the CLI, the run's baseline and `latest` ---------------------------------------
+
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _runs(root):
+    return sorted(p for p in (root / "reports").iterdir() if p.is_dir())
+
+
+def test_compare_of_two_routers_shows_agreement_everywhere(demo_project):
+    _cli("run", "--plain", "--limit", "20", "--router", "lexical")
+    _cli("run", "--plain", "--limit", "20", "--router", "mock")  # the perfect stand-in
+    a, b = _runs(demo_project)
+    result = _cli("compare", str(a), str(b))
+    assert result.exit_code == 0
+    assert "Routers differ (router: A lexical, B mock; model: A tf-idf, B mock:expected)" in (
+        result.output
+    )
+    assert "showing agreement, not a regression" in result.output
+    assert "cases where A and B disagree" in result.output
+    md, html = (b / "compare.md").read_text(), (b / "compare.html").read_text()
+    assert "**Routers differ: showing agreement, not a regression.**" in md
+    assert "### Agreement" in md and "| label in A | label in B | expected |" in md
+    assert 'id="agreement"' in html and 'id="disagreements"' in html
+    assert "Tango" in html and "Newcombe" not in html and "majority" not in html
+
+
+def test_latest_skips_runs_measured_otherwise(demo_project):
+    from agenteval.record.store import load_record
+
+    _cli("run", "--plain", "--limit", "10")
+    (first,) = _runs(demo_project)
+    _cli("run", "--plain", "--limit", "10", "--holdout", "none")  # newer, another holdout
+    _cli("run", "--plain", "--limit", "10", "--baseline", "latest")
+    record = load_record(_runs(demo_project)[-1])
+    assert record.baseline is not None and record.baseline.run_id == first.name
+    assert any(g.name == "regression" for g in record.gates)
+
+
+def test_a_baseline_of_other_settings_gets_no_gate_verdict(demo_project):
+    from agenteval.record.store import load_record
+
+    _cli("run", "--plain", "--limit", "10", "--holdout", "none")
+    (base,) = _runs(demo_project)
+    result = _cli("run", "--plain", "--limit", "10", "--baseline", str(base))
+    record = load_record(_runs(demo_project)[-1])
+    assert record.comparison is not None and record.comparison.verdict == "not comparable"
+    assert not any(g.name == "regression" for g in record.gates)
+    assert "Not comparable: holdout differs (baseline" in result.output
+    assert "no regression verdict" in result.output
+    assert "gate failed" not in result.output and result.exit_code == 0
