@@ -306,6 +306,7 @@ def test_hostile_text_reaches_every_output_escaped(
             "Newly broken (",
             "Fixed (",
             "Per-agent",
+            "Agreement",
         )
         for run in (run_a, run_b):
             _check_markdown((run / "report.md").read_text(encoding="utf-8"), headings, "report")
