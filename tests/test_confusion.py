@@ -84,3 +84,15 @@ def test_ten_thousand_agents_store_a_small_matrix():
     card = score(trials, names)
     assert len(card.confusion_cells) == len(trials)
     assert len(json.dumps(card.to_dict()["confusion_cells"])) < 100_000
+
+
+def test_a_v1_run_folder_with_a_dense_matrix_reads_sparse():
+    from pathlib import Path
+
+    from agenteval.record.store import load_record
+
+    folder = Path(__file__).parent / "fixtures" / "runs" / "v1-quickstart"
+    rows = json.loads((folder / "summary.json").read_text())["scorecard"]["confusion"]
+    card = load_record(folder).scorecard
+    assert dense(card) == rows and card.confusion_cells
+    assert all(c > 0 for _, _, c in card.confusion_cells)
