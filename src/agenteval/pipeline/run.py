@@ -505,7 +505,13 @@ def _new_record(
         cases=_case_info(loaded, cases),
         versions=_versions(),
         baseline=baseline,
-        selection={"only": list(s.only), "limit": s.limit, "sample": s.sample, "seed": s.seed},
+        selection={
+            "only": list(s.only),
+            "limit": s.limit,
+            "sample": s.sample,
+            "seed": s.seed,
+            "shard": list(s.shard) if s.shard else None,
+        },
         notes=(f"router: {settings.backend} ({settings.backend_reason})",),
     )
 
