@@ -591,6 +591,15 @@ def estimate(
     cost = "unknown (no price for this model)" if e.cost_usd is None else f"${e.cost_usd:.4f}"
     click.echo(f"estimated cost: {cost}")
     click.echo(f"method: {e.method}")
+    if e.prompt_source:
+        click.echo(f"prompt: {e.prompt_source}")
+    for p in e.placements:
+        price = "unknown" if p.cost_usd is None else f"${p.cost_usd:.4f}"
+        click.echo(
+            f"placement {p.placement}: {price} ({p.input_tokens:,} fresh input, "
+            f"{p.cache_read_tokens:,} cache read)"
+            + (" <- this run" if p.placement == e.placement else "")
+        )
 
 
 @main.command()

@@ -1,0 +1,177 @@
+"""The API router replaying the installed Claude Code's captured profile through the real SDK,
+against the loopback stub: the request it sends equals what the CLI itself sent for the case;
+with no CLI it falls back to `approximate` and says so; placements, fingerprints, estimates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import claude_path
+from click.testing import CliRunner
+from stub_anthropic import Reply, StubAnthropic
+
+from agenteval.cases import Case
+from agenteval.models.anthropic import AnthropicClient
+from agenteval.routing import RouteRequest
+from agenteval.routing.api import PromptRouter
+from agenteval.routing.profiles.capture import capture_requests
+from agenteval.routing.profiles.locate import capture_profile, differing_paths
+from agenteval.routing.profiles.profile import ProfileStore
+from agenteval.routing.profiles.source import PROBE, ProfileSource
+from agenteval.views import AgentView, CatalogView
+
+KEY = "sk-ant-test-replay-0123456789abcdef"
+AGENTS = (
+    AgentView(name="frontend-dev", description="CSS and React.\nTwo lines", tools_text="Read"),
+    AgentView(name="zz-last", description='Quotes " and colons: fine', tools_text="All tools"),
+)
+CASE = "please fix the flaky integration test in CI"
+
+
+def case(prompt: str = CASE) -> Case:
+    return Case(
+        id="c1", prompt=prompt, expected=frozenset({"zz-last"}), origin="dataset", source="s"
+    )
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A profile store holding the CLI's profile for `sonnet` (captured with agenteval's probe
+    agent), and what the CLI itself sent for CASE with AGENTS, in one scratch project path (the
+    path is part of the request)."""
+    root = tmp_path_factory.mktemp("replay")
+    store = root / "profiles"
+    cli = claude_path()
+    asyncio.run(
+        capture_profile(
+            cli,
+            PROBE,
+            alias="sonnet",
+            store=ProfileStore(root=store),
+            scratch_root=root,
+            scratch_name="project",
+        )
+    )
+    (actual,) = asyncio.run(
+        capture_requests(
+            cli, AGENTS, [CASE], model="sonnet", scratch_root=root, scratch_name="project"
+        )
+    )
+    body = {k: v for k, v in actual.request.body.items() if k != "metadata"}
+    return store, body
+
+
+def route(router: PromptRouter, request: RouteRequest) -> Any:
+    async def go() -> Any:
+        try:
+            return await router.route(request)
+        finally:
+            await router.aclose()
+
+    return asyncio.run(go())
+
+
+def router_for(stub: StubAnthropic, store: Path, placement: str = "exact") -> PromptRouter:
+    source = ProfileSource(
+        claude_path(), alias="sonnet", placement=placement, store=ProfileStore(root=store)
+    )  # type: ignore[arg-type]
+    client = AnthropicClient(api_key=KEY, base_url=stub.base_url)
+    return PromptRouter(client, model="sonnet", profiles=source)
+
+
+def test_the_api_router_sends_what_the_cli_sent_for_the_case(
+    stub: StubAnthropic, captured: tuple[Path, dict[str, Any]]
+) -> None:
+    store, actual = captured
+    stub.responder = lambda req: Reply.tool(
+        "Agent", {"description": "fix", "prompt": "Fix the flaky test", "subagent_type": "zz-last"}
+    )
+    router = router_for(stub, store)
+    view = CatalogView(fold=None, agents=AGENTS)
+    decision = route(router, RouteRequest(case=case(), view=view))
+    assert decision.agent == "zz-last" and decision.task_prompt == "Fix the flaky test"
+    sent = stub.requests[-1]
+    assert "stream" not in sent.body  # one whole message back: the same answer
+    differ = set(differing_paths(sent.body, {k: v for k, v in actual.items() if k != "stream"}))
+    volatile = set(router.profiles.profile().volatile)  # type: ignore[union-attr]
+    assert differ <= volatile, differ  # only the CLI's per-request billing line may differ
+    assert len(json.dumps(sent.body)) > 20_000  # the real prompt, not a paraphrase
+    assert sent.headers["anthropic-beta"] == router.profiles.profile().headers["anthropic-beta"]  # type: ignore[union-attr]
+    described = router.describe()
+    assert described["prompt"] == "claude-code" and described["profile"] in claude_version()
+    assert described["alias_source"].startswith("Claude Code ")
+    assert router.model == actual["model"]
+
+
+def claude_version() -> str:
+    import subprocess
+
+    return subprocess.run([claude_path(), "--version"], capture_output=True, text=True).stdout
+
+
+def test_a_built_in_pick_is_none_with_its_name_kept(
+    stub: StubAnthropic, captured: tuple[Path, dict[str, Any]]
+) -> None:
+    store, _ = captured
+    router = router_for(stub, store)
+    builtin = sorted(router.builtin_names)[0]
+    stub.responder = lambda req: Reply.tool(
+        "Agent", {"description": "x", "prompt": "y", "subagent_type": builtin}
+    )
+    view = CatalogView(fold=None, agents=AGENTS)
+    decision = route(router, RouteRequest(case=case(), view=view))
+    assert decision.agent is None and decision.raw == builtin
+
+
+def test_placement_and_profile_are_in_the_fingerprint_and_cacheable_moves_the_list(
+    stub: StubAnthropic, captured: tuple[Path, dict[str, Any]]
+) -> None:
+    store, _ = captured
+    exact, cacheable = router_for(stub, store), router_for(stub, store, "cacheable")
+    assert exact.fingerprint != cacheable.fingerprint
+    view = CatalogView(fold=None, agents=AGENTS)
+    request = RouteRequest(case=case(), view=view)
+    moved = cacheable.chat_request(request).params()
+    first = moved["messages"][0]["content"][0]
+    assert "- zz-last: " in first["text"] and first["cache_control"] == {"type": "ephemeral"}
+    assert cacheable.describe()["placement"] == "cacheable"
+    approximate = PromptRouter(AnthropicClient(api_key=KEY, base_url=stub.base_url))
+    assert approximate.fingerprint != exact.fingerprint
+    # another view of the same shape: same profile, only the listing changed
+    other = RouteRequest(case=case(), view=CatalogView(fold=1, agents=AGENTS[:1]))
+    assert exact.request_key(other) != exact.request_key(request)
+
+
+def test_without_a_cli_the_router_is_approximate_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(tmp_path / "no-such-claude"))
+    router = PromptRouter.from_options({}, offline=True)
+    described = router.describe()
+    assert router.mode == "approximate" and described["profile"] == "approximate"
+    assert "no-such-claude" in described["approximate_reason"]
+    assert described["alias_source"].startswith("data/models.yaml")
+    explicit = PromptRouter.from_options({"prompt": "approximate"}, offline=True)
+    assert explicit.fingerprint == router.fingerprint  # one layout, whatever led to it
+
+
+def test_estimate_prices_both_placements(
+    demo_project: Path, captured: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenteval.cli import main
+
+    store, _ = captured
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(store.parent))
+    result = CliRunner().invoke(main, ["estimate", "--limit", "6"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = {ln.split(":", 1)[0]: ln for ln in result.output.splitlines() if ":" in ln}
+    assert "placement exact" in lines and "placement cacheable" in lines, result.output
+    exact = float(lines["placement exact"].rsplit("$", 1)[1].split()[0])
+    cacheable = float(lines["placement cacheable"].rsplit("$", 1)[1].split()[0])
+    assert cacheable < exact  # the listing is read from the cache instead of sent fresh
+    assert "Claude Code" in result.output
