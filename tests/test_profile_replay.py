@@ -5,6 +5,7 @@ with no CLI it falls back to `approximate` and says so; placements, fingerprints
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,37 @@ def test_estimate_prices_both_placements(
     cacheable = float(lines["placement cacheable"].rsplit("$", 1)[1].split()[0])
     assert cacheable < exact  # the listing is read from the cache instead of sent fresh
     assert "Claude Code" in result.output
+
+
+def test_capture_command_stores_a_profile_and_says_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenteval.cli import main
+    from agenteval.routing.profiles.profile import cache_dir
+
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    first = CliRunner().invoke(main, ["capture", "--model", "haiku"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "first profile of this model" in first.output and "haiku = claude-" in first.output
+    (stored,) = (cache_dir() / "profiles").glob("*--haiku--agents.json")
+    # an older CLI's profile of the same model is the one the next capture compares against
+    old = ProfileStore(root=stored.parent).load(stored.name.split("--")[0], "haiku", "agents")
+    assert old is not None
+    older = dataclasses.replace(old, cli_version="2.1.0", body={**old.body, "max_tokens": 1000})
+    ProfileStore(root=stored.parent).save(older)
+    stored.unlink()
+    again = CliRunner().invoke(main, ["capture", "--model", "haiku"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert f"2.1.0 → {old.cli_version}: max_tokens 1000 → {old.body['max_tokens']}" in again.output
+
+
+def test_capture_without_a_cli_is_one_error_line_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenteval.cli import main
+
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(tmp_path / "missing"))
+    result = CliRunner().invoke(main, ["capture"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and "npm install" in line

@@ -614,6 +614,30 @@ def report(run_dir: Path) -> None:
 
 
 @main.command()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Alias or id as `claude --model` takes it (repeatable; default: sonnet).",
+)
+@click.option("--claude", help="The `claude` binary (default: $AGENTEVAL_CLAUDE, ./.tools, PATH).")
+@click.option(
+    "--empty-view", is_flag=True, help="Also capture the layout for a view with no agents."
+)
+@_fail_cleanly
+def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> None:
+    """Record the request the installed Claude Code sends, as the profile `prompt: claude-code`
+    replays; print what changed since the previous profile."""
+    from agenteval.pipeline.capture import capture_profiles
+
+    shapes = ("agents", "empty") if empty_view else ("agents",)
+    for c in capture_profiles(models, claude=claude, shapes=shapes):
+        click.echo(c.summary())
+        click.echo(f"  {c.change or 'first profile of this model and view shape'}")
+        click.echo(f"  stored: {c.path}")
+
+
+@main.command()
 @click.argument(
     "run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
 )
