@@ -210,3 +210,59 @@ def test_capture_without_a_cli_is_one_error_line_with_the_install_command(
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: ") and "npm install" in line
+
+
+def test_runs_record_and_say_which_prompt_they_used(
+    demo_project: Path,
+    stub: StubAnthropic,
+    captured: tuple[Path, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenteval.cli import main
+    from agenteval.record.store import load_record, read_results
+
+    runs = iter(range(100))
+
+    def run(*args: str) -> Path:
+        out = Path("reports") / f"run{next(runs)}"
+        result = CliRunner().invoke(
+            main, ["run", "--router", "anthropic", "--limit", "4", "--out", str(out), *args]
+        )
+        assert result.exit_code in (0, 1), result.output
+        (run_dir,) = (d for d in out.iterdir() if (d / "summary.json").is_file())
+        return run_dir
+
+    store, _ = captured
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(tmp_missing := demo_project / "no-claude"))
+    approximate = run()
+    record = load_record(approximate)
+    assert record.router["profile"] == "approximate" and str(tmp_missing) in " ".join(record.notes)
+    assert "prompt: approximate" in (approximate / "report.md").read_text(encoding="utf-8")
+    assert "prompt: approximate" in (approximate / "report.html").read_text(encoding="utf-8")
+
+    def routing_tools() -> list[str]:
+        routing = [r for r in stub.requests if "Agent" in json.dumps(r.body.get("tools") or [])]
+        return [t["name"] for t in routing[-1].body["tools"]]
+
+    assert routing_tools() == ["Agent"]  # the paraphrase: one tool
+
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(store.parent))
+    replayed = run()
+    record = load_record(replayed)
+    assert record.router["profile"] in claude_version() and record.router["placement"] == "exact"
+    assert any(n.startswith("prompt: the request Claude Code") for n in record.notes)
+    assert len(routing_tools()) > 5 and "Agent" in routing_tools()  # the CLI's own tools
+    assert all(r.trial.decision.error is None for r in read_results(replayed))
+    again = run()  # the same profile's answers come from the cache
+    assert all(r.trial.decision.cached for r in read_results(again))
+    config = demo_project / "cacheable.yaml"
+    config.write_text(
+        "name: demo\nagents: [agents]\nrouter: {backend: anthropic, placement: cacheable}\n",
+        encoding="utf-8",
+    )
+    n = len(stub.requests)
+    cacheable = run(str(config))  # another placement is another cache entry, never a hit
+    assert len(stub.requests) > n
+    assert not any(r.trial.decision.cached for r in read_results(cacheable))
+    assert "placement cacheable" in " ".join(load_record(cacheable).notes)

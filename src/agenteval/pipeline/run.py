@@ -50,6 +50,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.routing import ModelRouter, Router
+from agenteval.routing.api import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
@@ -512,7 +513,10 @@ def _new_record(
             "seed": s.seed,
             "shard": list(s.shard) if s.shard else None,
         },
-        notes=(f"router: {settings.backend} ({settings.backend_reason})",),
+        notes=(
+            f"router: {settings.backend} ({settings.backend_reason})",
+            *filter(None, [prompt_note(router.describe())]),
+        ),
     )
 
 

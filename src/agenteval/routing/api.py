@@ -304,6 +304,27 @@ class PromptRouter:
         await self.client.aclose()
 
 
+def prompt_note(described: Mapping[str, Any]) -> str | None:
+    """What a reader must know about the routing prompt, from a router's `describe()`."""
+    if described.get("prompt") == "approximate":
+        why = described.get("approximate_reason")
+        return (
+            "prompt: approximate: agenteval's paraphrase of Claude Code's routing prompt, not "
+            "the request your CLI sends, so routing may look better or worse than in real use"
+            + (f" ({why})" if why else "")
+        )
+    if described.get("prompt") != "claude-code" or not described.get("profile"):
+        return None
+    note = f"prompt: the request Claude Code {described['profile']} sends, replayed"
+    if described.get("placement") == "cacheable":
+        note += (
+            " with one deviation (placement cacheable): the agent list moved before the request "
+            "so it is prompt-cached"
+        )
+    changes = described.get("profile_changes") or []
+    return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
+
+
 def _match_name(name: str, view: CatalogView) -> str:
     """The catalog's spelling of a name the model wrote with other case (else the name as is)."""
     if name in view.names:
