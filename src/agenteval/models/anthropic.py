@@ -207,9 +207,15 @@ class AnthropicClient:
         """Submit (custom_id, request) pairs as one Message Batch; return its id."""
         import anthropic
 
+        # the betas a request needs (a replayed Claude Code profile's) go on the batch's call
+        betas = sorted(
+            {b.strip() for _, r in items for b in r.headers.get("anthropic-beta", "").split(",")}
+            - {""}
+        )
         try:
             batch = await self.client().messages.batches.create(
-                requests=[{"custom_id": cid, "params": req.params()} for cid, req in items]
+                requests=[{"custom_id": cid, "params": req.params()} for cid, req in items],
+                extra_headers={"anthropic-beta": ",".join(betas)} if betas else None,
             )
         except anthropic.APIStatusError as exc:
             model = items[0][1].model if items else self.model

@@ -50,7 +50,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.routing import ModelRouter, Router
-from agenteval.routing.api import prompt_note
+from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score

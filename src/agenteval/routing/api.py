@@ -23,7 +23,7 @@ from agenteval.models.client import ChatRequest, Completion, FatalModelError, Mo
 from agenteval.models.pricing import model_table
 from agenteval.routing import Decision, RouteRequest, validate_options
 from agenteval.routing.profiles.profile import Placement
-from agenteval.routing.profiles.source import ProfileSource, digest
+from agenteval.routing.profiles.source import ProfileSource
 from agenteval.routing.prompt import (
     BUILTIN_NAMES,
     DELEGATION_TOOLS,
@@ -189,7 +189,7 @@ class PromptRouter:
         context = request.case.context if self.send_context else ""
         text = f"{request.view.fingerprint}\0{request.case.prompt}\0{context or ''}"
         if self.profiles is not None:  # an empty view has a profile of its own
-            text += "\0" + digest(self.profiles.for_view(request.view))
+            text += "\0" + self.profiles.digest_for(request.view)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def prefix(self, view: CatalogView) -> PromptPrefix:
@@ -302,27 +302,6 @@ class PromptRouter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def prompt_note(described: Mapping[str, Any]) -> str | None:
-    """What a reader must know about the routing prompt, from a router's `describe()`."""
-    if described.get("prompt") == "approximate":
-        why = described.get("approximate_reason")
-        return (
-            "prompt: approximate: agenteval's paraphrase of Claude Code's routing prompt, not "
-            "the request your CLI sends, so routing may look better or worse than in real use"
-            + (f" ({why})" if why else "")
-        )
-    if described.get("prompt") != "claude-code" or not described.get("profile"):
-        return None
-    note = f"prompt: the request Claude Code {described['profile']} sends, replayed"
-    if described.get("placement") == "cacheable":
-        note += (
-            " with one deviation (placement cacheable): the agent list moved before the request "
-            "so it is prompt-cached"
-        )
-    changes = described.get("profile_changes") or []
-    return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
 
 
 def _match_name(name: str, view: CatalogView) -> str:

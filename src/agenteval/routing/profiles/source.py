@@ -75,6 +75,7 @@ class ProfileSource:
         self.store = store or ProfileStore()
         self.notes: list[str] = []  # what changed since the previous CLI version, when captured
         self._profiles: dict[str, Profile] = {}
+        self._digests: dict[str, str] = {}  # per shape: computed once, asked for every case
         self._lock = threading.Lock()
 
     @classmethod
@@ -120,6 +121,15 @@ class ProfileSource:
         """The profile a view's requests are laid out with."""
         return self.profile(view_shape(view.agents))
 
+    def digest_for(self, view: CatalogView) -> str:
+        """The digest of the profile a view's requests are laid out with."""
+        return self._digest(view_shape(view.agents))
+
+    def _digest(self, shape: str) -> str:
+        if shape not in self._digests:
+            self._digests[shape] = digest(self.profile(shape))
+        return self._digests[shape]
+
     def identity(self) -> dict[str, Any]:
         """What names the profile in use (for the fingerprint and the record)."""
         p = self.profile()
@@ -128,7 +138,7 @@ class ProfileSource:
             "alias": self.alias,
             "model": p.model,
             "placement": self.placement,
-            "digest": digest(p),
+            "digest": self._digest("agents"),
         }
 
     def chat_request(
@@ -170,3 +180,24 @@ def digest(profile: Profile) -> str:
     """A short digest of everything a profile sends (two captures of one layout agree)."""
     data = json.dumps([profile.body, dict(profile.headers)], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(data.encode()).hexdigest()[:12]
+
+
+def prompt_note(described: Mapping[str, Any]) -> str | None:
+    """What a reader must know about the routing prompt, from a router's `describe()`."""
+    if described.get("prompt") == "approximate":
+        why = described.get("approximate_reason")
+        return (
+            "prompt: approximate: agenteval's paraphrase of Claude Code's routing prompt, not "
+            "the request your CLI sends, so routing may look better or worse than in real use"
+            + (f" ({why})" if why else "")
+        )
+    if described.get("prompt") != "claude-code" or not described.get("profile"):
+        return None
+    note = f"prompt: the request Claude Code {described['profile']} sends, replayed"
+    if described.get("placement") == "cacheable":
+        note += (
+            " with one deviation (placement cacheable): the agent list moved before the request "
+            "so it is prompt-cached"
+        )
+    changes = described.get("profile_changes") or []
+    return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
