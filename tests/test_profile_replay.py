@@ -266,3 +266,34 @@ def test_runs_record_and_say_which_prompt_they_used(
     assert len(stub.requests) > n
     assert not any(r.trial.decision.cached for r in read_results(cacheable))
     assert "placement cacheable" in " ".join(load_record(cacheable).notes)
+
+
+def test_a_batch_run_replays_the_profile_with_its_betas(
+    demo_project: Path,
+    stub: StubAnthropic,
+    captured: tuple[Path, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenteval.cli import main
+    from agenteval.record.store import read_results
+
+    store, _ = captured
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(store.parent))
+    config = demo_project / "batch.yaml"
+    config.write_text(
+        "name: demo\nagents: [agents]\nbatch: true\nbatch_poll_s: 0.05\n"
+        "router: {backend: anthropic}\nout: reports\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["run", str(config), "--limit", "3", "--plain"])
+    assert result.exit_code in (0, 1), result.output
+    assert stub.batches_created == 1
+    (create,) = [r for r in stub.requests if r.path.endswith("/batches") and r.method == "POST"]
+    params = create.body["requests"][0]["params"]
+    assert "stream" not in params and any(m["role"] == "system" for m in params["messages"])
+    assert "context_management" in params  # the CLI's newer fields, as it sent them
+    assert create.headers["anthropic-beta"]  # mid-conversation system messages need the beta
+    (run_dir,) = (d for d in (demo_project / "reports").iterdir() if d.is_dir())
+    rows = read_results(run_dir)
+    assert len(rows) == 3 and all(r.trial.decision.error is None for r in rows)
