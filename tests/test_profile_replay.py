@@ -286,7 +286,7 @@ def test_a_batch_run_replays_the_profile_with_its_betas(
         "router: {backend: anthropic}\nout: reports\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(main, ["run", str(config), "--limit", "3", "--plain"])
+    result = CliRunner().invoke(main, ["run", str(config), "--limit", "3", "--plain", "--no-cache"])
     assert result.exit_code in (0, 1), result.output
     assert stub.batches_created == 1
     (create,) = [r for r in stub.requests if r.path.endswith("/batches") and r.method == "POST"]
