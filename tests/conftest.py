@@ -20,6 +20,12 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if var.startswith("ANTHROPIC_"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(tmp_path / ".agenteval-cache"))
+    # A test meets the real Claude Code only when it asks for it (`claude_path()`,
+    # AGENTEVAL_CLAUDE): with `claude` on PATH (as .ci/run puts it) the API router would replay
+    # a captured profile where a test asserts on the approximate layout.
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [d for d in path if not (d and os.access(os.path.join(d, "claude"), os.X_OK))]
+    monkeypatch.setenv("PATH", os.pathsep.join(kept))
     monkeypatch.chdir(tmp_path)
 
 

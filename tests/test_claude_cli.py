@@ -321,3 +321,36 @@ def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
         assert len(read_results(first.run_dir)) == 4
     assert again.record.router["backend"] == "claude-cli"
     assert again.record.router["cli_version"]
+
+
+def test_the_budget_holds_for_claude_cli_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        r = router(server, tmp_path)
+        request = RouteRequest(case=case("fix the flexbox gap on the landing page"), view=VIEW)
+        bound = asyncio.run(r.cost_bound(request))
+        decision = asyncio.run(r.route(request))
+        assert bound is not None and decision.cost_usd is not None
+        assert bound >= decision.cost_usd > 0  # the reservation covers what the case cost
+        # the bound follows the request the CLI lays out: a longer request, a larger bound
+        longer = RouteRequest(case=case("fix the flexbox gap " * 400), view=VIEW)
+        assert asyncio.run(r.cost_bound(longer)) > bound
+        messages_before = len(server.messages)
+        base = project(tmp_path).model_copy(
+            update={"router": RouterConfig(backend="claude-cli", base_url=server.base_url)}
+        )
+        # below one case's worst case: no process starts, and the run says why
+        poor = run_config(base, max_cost_usd=bound / 10)
+        assert poor.record.status != "complete"
+        assert "budget" in (poor.record.stopped_reason or "")
+        assert len(server.messages) == messages_before
+        assert read_results(poor.run_dir) == []
+        # room for one worst case at a time: every case runs, and the spend stays inside
+        enough = run_config(
+            base.model_copy(update={"out": str(tmp_path / "r2")}), max_cost_usd=bound * 1.5
+        )
+        assert enough.record.status == "complete", enough.record.stopped_reason
+        assert 0 < (enough.record.cost_usd or 0) <= bound * 1.5

@@ -1041,3 +1041,39 @@ def test_judge_means_carry_an_interval_that_does_not_collapse():
     mixed = score_outputs([graded(f"c{i}", 0, True, score=float(1 + i % 5)) for i in range(10)])
     low, high = mixed.judge_ci
     assert 1.0 <= low < mixed.judge_mean < high <= 5.0
+
+
+def test_the_agent_is_given_the_main_models_task_prompt_as_claude_code_does(tmp_path, stub):
+    prompts = {"idx": "index orders please", "readme": "write our README"}
+    path = write_project(
+        tmp_path,
+        [
+            case("idx", prompts["idx"], "sql-expert", {"contains": "ran"}),
+            case("readme", prompts["readme"], "doc-writer", {"contains": "ran"}),
+        ],
+    )
+    task = "Add a B-tree index on orders.customer_id and explain the lock it takes."
+
+    def respond(req: StubRequest) -> Reply:
+        if kind_of(req) == "route":  # the idx case gets a task prompt of the main model's own
+            agent = "sql-expert" if req.prompt == prompts["idx"] else "doc-writer"
+            return Reply.route(agent, prompt=task if agent == "sql-expert" else "")
+        return Reply.text(f"ran {AGENT_OF_BODY[req.body['system']]}")
+
+    stub.responder = respond
+    outcome = run(path)
+    assert outcome.record.status == "complete"
+    given = {AGENT_OF_BODY[r.body["system"]]: r.prompt for r in calls_of(stub, "agent")}
+    assert given == {"sql-expert": task, "doc-writer": prompts["readme"]}  # empty task: request
+    rows = {k.rsplit("/", 1)[-1]: v for k, v in outputs_of(outcome.run_dir).items()}
+    assert rows["idx"]["agent_input"] == "task" and rows["readme"]["agent_input"] == "request"
+    results = [
+        json.loads(ln)
+        for ln in (outcome.run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    tasks = {r["case_id"].rsplit("/", 1)[-1]: r["task_prompt"] for r in results}
+    assert tasks["idx"] == task
+    summary = summary_of(outcome.run_dir)
+    assert summary["outputs"]["agent_inputs"] == {"task": 1, "request": 1}
+    html = (outcome.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "task prompt from the routing decision (1 outputs)" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_config
@@ -96,3 +97,61 @@ def test_merge_refuses_other_settings_and_a_case_run_twice(
     with pytest.raises(ConfigError, match="ran in both"):
         merge_runs([a, twice], tmp_path / "out2")
     assert not (tmp_path / "out2").exists()  # refused before anything was written
+
+
+def test_run_shard_and_merge_through_the_cli_equal_the_unsharded_run(
+    demo_project: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    def invoke(*args: str) -> Any:
+        return CliRunner().invoke(main, ["run", "--router", "lexical", "--plain", *args])
+
+    def labels(d: Path) -> dict[tuple[str, int], str | None]:
+        return {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(d)}
+
+    def run_dir(out: Path) -> Path:
+        (found,) = (d for d in out.iterdir() if (d / SUMMARY).is_file())
+        return found
+
+    assert invoke("--out", str(tmp_path / "full")).exit_code in (0, 1)
+    full = run_dir(tmp_path / "full")
+    shard_dirs = []
+    for i in (1, 2, 3):
+        assert invoke("--shard", f"{i}/3", "--out", str(tmp_path / f"s{i}")).exit_code in (0, 1)
+        d = run_dir(tmp_path / f"s{i}")
+        shard_dirs.append(d)
+        assert load_record(d).settings["selection"]["shard"] == [i, 3]
+    sizes = [len(labels(d)) for d in shard_dirs]
+    assert sum(sizes) == len(labels(full)) and min(sizes) > 0
+    # a partial matrix is refused, saying which shard is missing
+    partial = CliRunner().invoke(main, ["merge", *map(str, shard_dirs[:2])])
+    assert partial.exit_code == 2 and "shard 3 is missing" in partial.output
+    merged_dir = tmp_path / "merged"
+    result = CliRunner().invoke(main, ["merge", *map(str, shard_dirs), "--out", str(merged_dir)])
+    assert result.exit_code in (0, 1), result.output
+    assert labels(merged_dir) == labels(full)
+    merged, unsharded = load_record(merged_dir), load_record(full)
+    assert merged.scorecard == unsharded.scorecard and merged.headline == unsharded.headline
+    assert merged.settings["selection"]["shard"] is None
+    # the merged run is one run: it resumes and re-renders like any other
+    assert CliRunner().invoke(main, ["report", str(merged_dir)]).exit_code == 0
+
+
+def test_shards_of_different_splits_are_refused(demo_project: Path, tmp_path: Path) -> None:
+    from conftest import run_config as run
+
+    a = run(
+        EvalConfig(name="demo", router={"backend": "lexical"}),
+        shard=(1, 2),
+        out=str(tmp_path / "a"),
+    )
+    b = run(
+        EvalConfig(name="demo", router={"backend": "lexical"}),
+        shard=(2, 3),
+        out=str(tmp_path / "b"),
+    )
+    with pytest.raises(ConfigError, match="selection.shards differs"):
+        merge_runs([a.run_dir, b.run_dir], tmp_path / "out")

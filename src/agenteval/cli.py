@@ -108,6 +108,11 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_selection_opts
 @click.option("--sample", type=int, help="Run a random sample of N cases (see --seed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Run only shard I of N (a stable split of the cases); `agenteval merge` joins them.",
+)
 @click.option("--out", help="Folder for run folders (default reports/).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option(
@@ -160,6 +165,7 @@ def run(
     only: tuple[str, ...],
     sample: int | None,
     seed: int,
+    shard: str | None,
     out: str | None,
     no_cache: bool,
     resume: Path | None,
@@ -176,6 +182,7 @@ def run(
     """Route every case, grade outputs of cases with checks, write a report folder."""
     from agenteval.execution.progress import ProgressDisplay
     from agenteval.pipeline import recorded_settings, run_eval
+    from agenteval.pipeline.shard import parse_shard
     from agenteval.record.store import load_record
     from agenteval.scoring.gates import parse_fail_under
     from agenteval.settings import Overrides, resolve
@@ -193,6 +200,7 @@ def run(
             "--limit": limit,
             "--only": only,
             "--sample": sample,
+            "--shard": shard,
             "--out": out,
             "--baseline": baseline,
             "--batch": batch,
@@ -239,6 +247,7 @@ def run(
                 limit=limit,
                 sample=sample,
                 seed=seed,
+                shard=parse_shard(shard) if shard else None,
             ),
         )
         click.echo(f"router: {settings.backend} ({settings.backend_reason})", err=True)
@@ -582,6 +591,15 @@ def estimate(
     cost = "unknown (no price for this model)" if e.cost_usd is None else f"${e.cost_usd:.4f}"
     click.echo(f"estimated cost: {cost}")
     click.echo(f"method: {e.method}")
+    if e.prompt_source:
+        click.echo(f"prompt: {e.prompt_source}")
+    for p in e.placements:
+        price = "unknown" if p.cost_usd is None else f"${p.cost_usd:.4f}"
+        click.echo(
+            f"placement {p.placement}: {price} ({p.input_tokens:,} fresh input, "
+            f"{p.cache_read_tokens:,} cache read)"
+            + (" <- this run" if p.placement == e.placement else "")
+        )
 
 
 @main.command()
@@ -593,6 +611,60 @@ def report(run_dir: Path) -> None:
 
     rerender(run_dir)
     click.echo(f"report: {run_dir / 'report.html'}")
+
+
+@main.command()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Alias or id as `claude --model` takes it (repeatable; default: sonnet).",
+)
+@click.option("--claude", help="The `claude` binary (default: $AGENTEVAL_CLAUDE, ./.tools, PATH).")
+@click.option(
+    "--empty-view", is_flag=True, help="Also capture the layout for a view with no agents."
+)
+@_fail_cleanly
+def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> None:
+    """Record the request the installed Claude Code sends, as the profile `prompt: claude-code`
+    replays; print what changed since the previous profile."""
+    from agenteval.pipeline.capture import capture_profiles
+
+    shapes = ("agents", "empty") if empty_view else ("agents",)
+    for c in capture_profiles(models, claude=claude, shapes=shapes):
+        click.echo(c.summary())
+        click.echo(f"  {c.change or 'first profile of this model and view shape'}")
+        click.echo(f"  stored: {c.path}")
+
+
+@main.command()
+@click.argument(
+    "run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the merged run (default: beside the first shard, named merged-...).",
+)
+@_fail_cleanly
+def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Merge the run folders of `run --shard I/N` into one run, scored and reported."""
+    import uuid
+
+    from agenteval.pipeline.shard import merge_runs
+
+    missing = [str(d) for d in run_dirs if not (d / "summary.json").is_file()]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)}: not a run folder (no summary.json)",
+            hint="pass the folders `agenteval run --shard I/N` wrote",
+        )
+    out = out or run_dirs[0].resolve().parent / f"merged-{uuid.uuid4().hex[:8]}"
+    if out.exists():
+        raise ConfigError(f"{out} already exists", hint="pass a new folder with --out")
+    outcome = merge_runs(list(run_dirs), out)
+    _print_summary(outcome)
+    sys.exit(outcome.exit_code)
 
 
 @main.command("compare")

@@ -52,6 +52,7 @@ class Overrides:
     limit: int | None = None
     sample: int | None = None
     seed: int = 0
+    shard: tuple[int, int] | None = None  # (I, N) of `--shard I/N`, parsed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,12 +80,13 @@ class OutputSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class Selection:
-    """Which of the cases run (`--only`, `--limit`, `--sample`, `--seed`)."""
+    """Which of the cases run (`--only`, `--limit`, `--sample`, `--seed`, `--shard`)."""
 
     only: tuple[str, ...] = ()
     limit: int | None = None
     sample: int | None = None
     seed: int = 0
+    shard: tuple[int, int] | None = None  # (I, N): the stable 1/N of the selected cases
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +144,8 @@ class RunSettings:
         values["outputs"] = OutputSettings(**outputs)
         selection = dict(values.get("selection") or {})
         selection["only"] = tuple(selection.get("only") or ())
+        shard = selection.get("shard")
+        selection["shard"] = (int(shard[0]), int(shard[1])) if shard else None
         values["selection"] = Selection(**selection)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
@@ -264,7 +268,9 @@ def resolve(
                 *(["*"] if o.allow_python_checks else []),  # the user's call, never a dataset's
             ),
         ),
-        selection=Selection(only=o.only, limit=o.limit, sample=o.sample, seed=o.seed),
+        selection=Selection(
+            only=o.only, limit=o.limit, sample=o.sample, seed=o.seed, shard=o.shard
+        ),
         api_key_env=str(options.get("api_key_env") or "ANTHROPIC_API_KEY"),
         config_path=Path(config.source).resolve() if config.source else None,
         base_dir=Path(config.base_dir).resolve(),

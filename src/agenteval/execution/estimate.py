@@ -7,7 +7,9 @@ offline, tokens are approximated as characters / 4, and the output says so.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from agenteval.execution.cache import ResponseCache, cache_key
 from agenteval.execution.runner import RunPlan
@@ -34,6 +36,9 @@ class Estimate:
     output_tokens: int
     cost_usd: float | None
     batch: bool
+    placement: str | None = None  # where a captured profile puts the agent list
+    prompt_source: str = ""  # "Claude Code 2.1.332 profile" or why it is approximate
+    placements: tuple[Estimate, ...] = ()  # the same run with each placement (profiles only)
 
     @property
     def total_tokens(self) -> int:
@@ -83,10 +88,13 @@ def estimate_run(
     for request in requests:
         first_by_view.setdefault(request.view.fingerprint, request)
     prefix = {fp: _prefix_chars(router, r) for fp, r in first_by_view.items()}
+    # what follows the case's words (a listing placed after the request) is sent fresh each time
+    suffix = {fp: _suffix_chars(router, r) for fp, r in first_by_view.items()}
     if online:
         measured = asyncio.run(_count(router, list(first_by_view.values())))
         per_char = sum(measured.values()) / max(
-            1, sum(prefix[fp] + len(r.case.prompt) for fp, r in first_by_view.items())
+            1,
+            sum(prefix[fp] + suffix[fp] + len(r.case.prompt) for fp, r in first_by_view.items()),
         )
         method = "count_tokens"
     else:
@@ -95,9 +103,12 @@ def estimate_run(
     prefix_tokens = {fp: round(chars * per_char) for fp, chars in prefix.items()}
     write = sum(prefix_tokens.values())
     read = sum(prefix_tokens[r.view.fingerprint] for r in requests) - write
-    fresh = sum(round(len(r.case.prompt) * per_char) + 8 for r in requests)
+    fresh = sum(
+        round((len(r.case.prompt) + suffix[r.view.fingerprint]) * per_char) + 8 for r in requests
+    )
     output = ASSUMED_OUTPUT_TOKENS * len(requests)
     model = router.model
+    described = router.describe()
     cost = router.client.table.cost(
         model,
         input_tokens=fresh,
@@ -120,17 +131,54 @@ def estimate_run(
         output_tokens=output,
         cost_usd=cost,
         batch=batch,
+        placement=described.get("placement"),
+        prompt_source=_prompt_source(described),
     )
+
+
+def _prompt_source(described: Mapping[str, Any]) -> str:
+    if described.get("prompt") == "claude-code":
+        return f"Claude Code {described.get('profile')} profile, replayed"
+    if described.get("prompt") == "approximate":
+        why = described.get("approximate_reason")
+        return "approximate (agenteval's paraphrase of Claude Code)" + (f": {why}" if why else "")
+    return str(described.get("prompt") or "")
 
 
 def _prefix_chars(router: ModelRouter, request: RouteRequest) -> int:
+    """Characters the model reads before the case's words (tools, system, earlier blocks)."""
+    return _split_at_request(router, request)[0]
+
+
+def _suffix_chars(router: ModelRouter, request: RouteRequest) -> int:
+    """Characters the model reads after the case's words (not a shareable cache prefix)."""
+    return _split_at_request(router, request)[1]
+
+
+def _split_at_request(router: ModelRouter, request: RouteRequest) -> tuple[int, int]:
     params = router.chat_request(request).params()
-    blocks = params["messages"][-1]["content"][:-1]
-    text = "".join(b["text"] for b in params.get("system", []))
-    text += "".join(
-        t.get("description", "") + str(t.get("input_schema", "")) for t in params.get("tools", [])
-    )
-    return len(text) + sum(len(b["text"]) for b in blocks)
+    before, after, seen = 0, 0, False
+    texts: list[str] = [
+        str(t.get("description", "")) + str(t.get("input_schema", ""))
+        for t in params.get("tools", [])
+    ]
+    system = params.get("system", [])
+    texts += [system] if isinstance(system, str) else [str(b.get("text", "")) for b in system]
+    for message in params["messages"]:
+        content = message["content"]
+        blocks = [{"text": content}] if isinstance(content, str) else content
+        texts += [str(b.get("text", "")) for b in blocks if isinstance(b, dict)]
+    prompt = request.case.prompt
+    for text in texts:
+        if not seen and prompt and prompt in text:
+            seen = True
+            head, _, tail = text.partition(prompt)
+            before, after = before + len(head), len(tail)
+        elif seen:
+            after += len(text)
+        else:
+            before += len(text)
+    return before, after
 
 
 async def _count(router: ModelRouter, requests: list[RouteRequest]) -> dict[str, int]:

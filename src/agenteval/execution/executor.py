@@ -266,7 +266,9 @@ class Executor:
             if self.stopped.is_set():
                 return None
             try:
-                worst = await bound() if bound is not None else 0.0
+                # no budget, nothing to reserve: a bound may cost a count or a CLI capture
+                priced = bound is not None and self.max_cost_usd is not None
+                worst = await bound() if priced and bound is not None else 0.0
             except FatalModelError as exc:
                 self.halt(StopReason.FATAL, str(exc))
                 return None

@@ -167,8 +167,9 @@ class AnthropicClient:
             if left <= 0:
                 break
             try:
+                create = self.client().messages.create
                 message = await _within(
-                    self.client().messages.create(**params, extra_headers=headers or None), left
+                    create(**_sdk_kwargs(create, params), extra_headers=headers or None), left
                 )
             except asyncio.TimeoutError:
                 return None, f"no answer within the {self.deadline_s:g} s deadline"
@@ -195,10 +196,9 @@ class AnthropicClient:
         """Input tokens of one request, from the free count-tokens endpoint."""
         params = request.params()
         params.pop("max_tokens")
+        count = self.client().messages.count_tokens
         result = await asyncio.wait_for(
-            self.client().messages.count_tokens(
-                **params, extra_headers=dict(request.headers) or None
-            ),
+            count(**_sdk_kwargs(count, params), extra_headers=dict(request.headers) or None),
             timeout=self.deadline_s,
         )
         return int(result.input_tokens)
@@ -207,9 +207,15 @@ class AnthropicClient:
         """Submit (custom_id, request) pairs as one Message Batch; return its id."""
         import anthropic
 
+        # the betas a request needs (a replayed Claude Code profile's) go on the batch's call
+        betas = sorted(
+            {b.strip() for _, r in items for b in r.headers.get("anthropic-beta", "").split(",")}
+            - {""}
+        )
         try:
             batch = await self.client().messages.batches.create(
-                requests=[{"custom_id": cid, "params": req.params()} for cid, req in items]
+                requests=[{"custom_id": cid, "params": req.params()} for cid, req in items],
+                extra_headers={"anthropic-beta": ",".join(betas)} if betas else None,
             )
         except anthropic.APIStatusError as exc:
             model = items[0][1].model if items else self.model
@@ -325,6 +331,19 @@ def _describe(exc: Any) -> str:
     kind = error.get("type") or type(exc).__name__
     message = error.get("message") or str(exc)
     return redact(f"{exc.status_code} {kind}: {message}")[:500]  # errors may echo the key
+
+
+def _sdk_kwargs(method: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for an SDK method: request fields it does not name yet (a newer
+    field a captured Claude Code request carries) travel in ``extra_body``, as sent."""
+    import inspect
+
+    known = set(inspect.signature(method).parameters)
+    extra = {k: v for k, v in params.items() if k not in known}
+    kwargs = {k: v for k, v in params.items() if k in known}
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
 
 
 def _raise_if_fatal(exc: Any, model: str) -> None:

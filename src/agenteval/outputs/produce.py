@@ -61,6 +61,16 @@ class OutputJob:
     routed: str | None  # the label routing gave (None on a routing error)
     oracle: bool = False
     recorded: str | None = None
+    task_prompt: str | None = None  # what the main model asked the routed agent to do
+
+    @property
+    def agent_input(self) -> tuple[str, str]:
+        """What the agent is given as its user turn, and which: as Claude Code runs a subagent,
+        the main model's `prompt` argument (`task`) when it delegated to this agent, else the
+        user's words (`request`)."""
+        if self.task_prompt and self.agent is not None and self.agent == self.routed:
+            return self.task_prompt, "task"
+        return self.case.prompt, "request"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +84,7 @@ class OutputResult:
     expected: tuple[str, ...]
     oracle: bool
     source: str  # live | recorded | not-run
+    agent_input: str | None = None  # `task` (the main model's prompt argument) or `request`
     output: str | None = None
     model: str | None = None
     judge_model: str | None = None
@@ -190,6 +201,7 @@ class _Shared(TypedDict):
     routed: str | None
     expected: tuple[str, ...]
     oracle: bool
+    agent_input: str | None
 
 
 AGENT_MAX_TOKENS = 4096
@@ -302,6 +314,7 @@ async def run_outputs(
             routed=job.routed,
             expected=tuple(job.case.expected),
             oracle=job.oracle,
+            agent_input=None,
         )
         usage, cached = Usage(), True
         cost: float | None = 0.0
@@ -325,20 +338,21 @@ async def run_outputs(
             agent = catalog.get(job.agent)
             assert agent is not None
             model = client.resolve_model(agent.model)
+            given, base["agent_input"] = job.agent_input
             try:
                 done = await call(
                     {
                         "kind": "agent",
                         "model": model,
                         "system": agent.body,
-                        "prompt": job.case.prompt,
+                        "prompt": given,
                         "max_tokens": max_tokens,
                     },
                     job.trial,
                     chat(
                         client,
                         system=agent.body,
-                        prompt=job.case.prompt,
+                        prompt=given,
                         model=agent.model,
                         max_tokens=max_tokens or AGENT_MAX_TOKENS,
                     ),

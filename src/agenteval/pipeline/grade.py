@@ -51,7 +51,10 @@ async def grade_outputs(
     progress: Callable[[RunState], Any] | None,
 ) -> None:
     """Produce (or take as recorded) and grade the output of every case that has checks."""
-    routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in read_results(run_dir)}
+    rows = read_results(run_dir)
+    routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in rows}
+    # what the main model asked the agent to do: the agent's user turn, as in Claude Code
+    tasks = {(r.trial.case_id, r.trial.trial): r.trial.decision.task_prompt for r in rows}
     done = {(o.case_id, o.trial) for o in read_outputs(run_dir, repair=True)}
     names = set(catalog.names)
     oracle = settings.outputs.oracle_routing
@@ -72,7 +75,13 @@ async def grade_outputs(
                 agent = label if label in names else None
             jobs.append(
                 OutputJob(
-                    case=case, trial=t, agent=agent, routed=label, oracle=oracle, recorded=text
+                    case=case,
+                    trial=t,
+                    agent=agent,
+                    routed=label,
+                    oracle=oracle,
+                    recorded=text,
+                    task_prompt=tasks.get((case.id, t)),
                 )
             )
     if not jobs:
@@ -113,6 +122,9 @@ def outputs_info(
         "sample_data": cfg.sample_data,
         "oracle_routing": cfg.oracle_routing,
         "judge_models": judges,
+        "agent_inputs": {
+            kind: sum(1 for o in graded if o.agent_input == kind) for kind in ("task", "request")
+        },
         "agent_models": models,
         "usage": asdict(sum((o.usage for o in graded if not o.cached), Usage())),
         "cost_usd": output_cost(graded),

@@ -62,9 +62,14 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
     cases = select_cases(
         loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
     )
+    if s.shard is not None:
+        from agenteval.pipeline.shard import select_shard  # shard.py imports the run: late
+
+        cases = select_shard(cases, *s.shard)
     if not cases:
         raise ConfigError(
-            "no cases to run", hint="add <example> blocks or a dataset, or relax --only / --limit"
+            "no cases to run",
+            hint="add <example> blocks or a dataset, or relax --only / --limit / --shard",
         )
     return loaded, cases, build_views(loaded.catalog, settings.holdout, cases)
 

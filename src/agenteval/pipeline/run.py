@@ -50,6 +50,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.routing import ModelRouter, Router
+from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import RunFacts, compare, measured_alike, regression_gate
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
@@ -527,8 +528,17 @@ def _new_record(
         cases=_case_info(loaded, cases),
         versions=_versions(),
         baseline=baseline,
-        selection={"only": list(s.only), "limit": s.limit, "sample": s.sample, "seed": s.seed},
-        notes=(f"router: {settings.backend} ({settings.backend_reason})",),
+        selection={
+            "only": list(s.only),
+            "limit": s.limit,
+            "sample": s.sample,
+            "seed": s.seed,
+            "shard": list(s.shard) if s.shard else None,
+        },
+        notes=(
+            f"router: {settings.backend} ({settings.backend_reason})",
+            *filter(None, [prompt_note(router.describe())]),
+        ),
     )
 
 

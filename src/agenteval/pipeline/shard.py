@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from agenteval.record.store import (
 from agenteval.settings import RESUMABLE, RunSettings
 
 # What a shard may differ in from its siblings: nothing that changes an answer or a gate.
-_PER_SHARD = frozenset({"selection", "backend_reason", "out", "cache_path", "base_dir"})
+_PER_SHARD = frozenset({"backend_reason", "out", "cache_path", "base_dir"})
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -76,6 +77,10 @@ def _settings(record: RunRecord, run_dir: Path) -> dict[str, Any]:
     settings = {
         k: v for k, v in record.settings.items() if k not in _PER_SHARD and k not in RESUMABLE
     }
+    # the same selection, then each its own shard I of the same N
+    selection = dict(settings.get("selection") or {})
+    shard = selection.pop("shard", None)
+    settings["selection"] = {**selection, "shards": shard[1] if shard else None}
     return {
         "settings": settings,
         "router": dict(record.router),
@@ -113,6 +118,10 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
                 path=Path(d) / "summary.json",
                 hint="merge only the shards of one `agenteval run --shard I/N` matrix",
             )
+    _check_complete(run_dirs, records)
+    assert records[0].settings is not None  # checked by _settings
+    settings = RunSettings.from_dict(records[0].settings)
+    settings = replace(settings, selection=replace(settings.selection, shard=None))
     seen: dict[tuple[str, int], Path] = {}
     rows = []
     for d in run_dirs:
@@ -143,15 +152,32 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
         selection=None,
         baseline=None,
         notes=(*base.notes, f"merged from {len(records)} shards"),
+        settings=settings.to_dict(),
     )
     save_record(out_dir, merged)
     stop = next((_stop(r) for r in records if r.stop), None)
     names = base.catalog.names
-    assert base.settings is not None  # checked by _settings
-    settings = RunSettings.from_dict(base.settings)
     return finish_run(
         out_dir, merged, settings, names, started=started, stop=stop, notes=merged.notes
     )
+
+
+def _check_complete(run_dirs: Sequence[Path], records: Sequence[RunRecord]) -> None:
+    """Shards of `--shard I/N` runs must be all N of them, each once."""
+    shards = [(r.settings or {}).get("selection", {}).get("shard") for r in records]
+    if not any(shards):
+        return  # folders split some other way: the case check below still holds
+    count = int(next(s for s in shards if s)[1])
+    got = sorted(int(s[0]) for s in shards if s)
+    if got != list(range(1, count + 1)) or None in shards:
+        missing = sorted(set(range(1, count + 1)) - set(got))
+        raise ConfigError(
+            f"these are shards {', '.join(map(str, got))} of {count}"
+            + (f": shard {', '.join(map(str, missing))} is missing" if missing else "")
+            + (": a shard appears twice" if len(got) != len(set(got)) else ""),
+            path=Path(run_dirs[0]),
+            hint="merge every shard of the matrix, each once (`--shard 1/N` ... `--shard N/N`)",
+        )
 
 
 def _stop(record: RunRecord) -> Stop:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agenteval.errors import ConfigError
@@ -19,6 +19,8 @@ from agenteval.record.store import (
 from agenteval.reports import write_reports
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
 from agenteval.routing import router_factory
+from agenteval.routing.api import PromptRouter
+from agenteval.routing.profiles.profile import PLACEMENTS
 from agenteval.scoring.compare import Comparison, compare
 from agenteval.settings import RunSettings
 
@@ -38,7 +40,16 @@ def estimate_eval(settings: RunSettings) -> Estimate:
     cache = open_cache(settings)
     try:
         plan = RunPlan(cases=cases, views=views, trials=settings.trials)
-        return estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
+        main = estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
+        if isinstance(router, PromptRouter) and router.profiles is not None:
+            each = tuple(
+                estimate_run(
+                    router.with_placement(p), plan, cache=cache, online=online, batch=settings.batch
+                )
+                for p in PLACEMENTS
+            )
+            main = replace(main, placements=each)
+        return main
     finally:
         if cache is not None:
             cache.close()

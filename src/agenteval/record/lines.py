@@ -44,6 +44,7 @@ def result_line(case: Case, trial: Trial) -> str:
         "raw": d.raw,
         "rationale": d.rationale,
         "error": d.error,
+        "task_prompt": d.task_prompt,
         "usage": asdict(d.usage),
         "cost_usd": d.cost_usd,
         "latency_s": round(d.latency_s, 4),
@@ -85,6 +86,7 @@ def parse_result_line(line: str) -> ResultRow:
         latency_s=r.get("latency_s") or 0.0,
         cached=bool(r.get("cached")),
         error=r.get("error"),
+        task_prompt=r.get("task_prompt"),
     )
     trial = Trial(
         case_id=r["case_id"],

@@ -224,12 +224,13 @@ class BaselineRef(Part):
 
 
 class Selection(Part):
-    """`--only/--limit/--sample/--seed`, kept so that `--resume` runs the same cases."""
+    """`--only/--limit/--sample/--seed/--shard`, kept so that `--resume` runs the same cases."""
 
     only: tuple[str, ...] = ()
     limit: int | None = None
     sample: int | None = None
     seed: int = 0
+    shard: tuple[int, int] | None = None  # (I, N) of `--shard I/N`
 
 
 class OutputsInfo(Part):
@@ -239,6 +240,7 @@ class OutputsInfo(Part):
     oracle_routing: bool = False
     judge_models: tuple[str, ...] = ()
     agent_models: tuple[str, ...] = ()
+    agent_inputs: dict[str, int] = {}  # outputs given the main model's `task` vs the `request`
     usage: UsageField = UsageInfo()
     cost_usd: float | None = None
 

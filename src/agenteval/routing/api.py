@@ -10,6 +10,7 @@ plus the request's own bytes) and all of `max_tokens` as output, at the model's 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import re
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agenteval.models.client import ChatRequest, Completion, FatalModelError, ModelClient
 from agenteval.models.pricing import model_table
 from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing.profiles.profile import Placement
+from agenteval.routing.profiles.source import ProfileSource
 from agenteval.routing.prompt import (
     BUILTIN_NAMES,
     DELEGATION_TOOLS,
@@ -31,6 +34,8 @@ from agenteval.routing.prompt import (
 from agenteval.views import CatalogView
 
 DEFAULT_MAX_TOKENS = 4096  # thinking blocks count toward max_tokens: leave room beyond the answer
+# `approximate` is the built-in paraphrase, laid out as `prompt.py`'s current-build mode
+_RENDERED_AS = {"approximate": "claude-code"}
 
 
 class PromptOptions(BaseModel):
@@ -40,7 +45,9 @@ class PromptOptions(BaseModel):
 
     model: str | None = None
     client: Literal["anthropic", "mock"] = "anthropic"  # mock: offline, answers without delegating
-    prompt: Literal["claude-code", "claude-code-legacy", "classify"] = "claude-code"
+    prompt: Literal["claude-code", "approximate", "claude-code-legacy", "classify"] = "claude-code"
+    placement: Literal["exact", "cacheable"] = "exact"
+    claude: str | None = None  # the CLI whose profile `claude-code` replays (else found)
     builtins: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
     base_url: str | None = None
@@ -65,14 +72,31 @@ class PromptRouter:
         builtins: bool = False,
         max_tokens: int | None = None,
         send_context: bool = False,
+        profiles: ProfileSource | None = None,
+        approximate_reason: str = "",
     ) -> None:
         self.client = client
         self.table = client.table
-        self.model = client.resolve_model(model)
         self.alias = model or self.table.default_alias
+        self.profiles = profiles if mode == "claude-code" else None
+        self.approximate_reason = approximate_reason
+        if mode == "claude-code" and self.profiles is None:
+            mode = "approximate"  # no CLI to read the real layout from: say so, never pretend
+            self.approximate_reason = approximate_reason or "no Claude Code profile given"
         self.mode = mode
-        self.builtins = builtins
-        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS
+        self.placement = self.profiles.placement if self.profiles else None
+        if self.profiles is not None:
+            captured = self.profiles.profile()
+            self.model = captured.model  # the id the installed CLI sends for the alias
+            self.alias_source = f"Claude Code {self.profiles.version}"
+        else:
+            self.model = client.resolve_model(model)
+            self.alias_source = f"data/models.yaml ({self.table.as_of})"
+        self.builtins = builtins or self.profiles is not None  # the CLI always lists its own
+        self.max_tokens_override = max_tokens
+        self.max_tokens = max_tokens or (
+            int(captured.body["max_tokens"]) if self.profiles is not None else DEFAULT_MAX_TOKENS
+        )
         self.send_context = send_context
         self._prefixes: dict[str, PromptPrefix] = {}
         self._view_tokens: dict[str, int] = {}
@@ -93,6 +117,11 @@ class PromptRouter:
 
         opts = validate_options(PromptOptions, options, "anthropic")
         table = model_table().with_overrides(opts.prices)
+        profiles, reason = None, ""
+        if opts.prompt == "claude-code":
+            profiles, reason = ProfileSource.find(
+                opts.claude, alias=opts.model or table.default_alias, placement=opts.placement
+            )
         client: ModelClient
         if opts.client == "mock":
             from agenteval.models.mock import MockClient
@@ -115,6 +144,8 @@ class PromptRouter:
             builtins=opts.builtins,
             max_tokens=opts.max_tokens,
             send_context=opts.send_context,
+            profiles=profiles,
+            approximate_reason=reason,
         )
 
     @property
@@ -128,6 +159,7 @@ class PromptRouter:
             "max_tokens": self.max_tokens,
             "prompt_version": PROMPT_VERSION,
             "send_context": self.send_context,
+            "profile": self.profiles.identity() if self.profiles else None,
         }  # not the base URL: a proxy or another endpoint serves the same model's answers
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -138,29 +170,47 @@ class PromptRouter:
             "model": self.model,
             "alias": self.alias,
             "prompt": self.mode,
+            "profile": self.profiles.version if self.profiles else "approximate",
+            "placement": self.placement,
+            "alias_source": self.alias_source,
             "builtins": self.builtins,
             "max_tokens": self.max_tokens,
             "prices_as_of": self.table.as_of,
             "price_known": self.model in self.table.prices,
+            **(
+                {"approximate_reason": self.approximate_reason}
+                if self.mode == "approximate"
+                else {}
+            ),
+            **({"profile_changes": list(self.profiles.notes)} if self.profiles else {}),
         }
 
     def request_key(self, request: RouteRequest) -> str:
         context = request.case.context if self.send_context else ""
         text = f"{request.view.fingerprint}\0{request.case.prompt}\0{context or ''}"
+        if self.profiles is not None:  # an empty view has a profile of its own
+            text += "\0" + self.profiles.digest_for(request.view)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def prefix(self, view: CatalogView) -> PromptPrefix:
         prefix = self._prefixes.get(view.fingerprint)
         if prefix is None:
-            prefix = render_prefix(view, self.mode, builtins=self.builtins)
+            mode = _RENDERED_AS.get(self.mode, self.mode)
+            prefix = render_prefix(view, mode, builtins=self.builtins)
             self._prefixes[view.fingerprint] = prefix
         return prefix
 
     def chat_request(self, request: RouteRequest) -> ChatRequest:
         """The full model request for one case (also used for batches and counting)."""
         context = request.case.context if self.send_context else None
-        return self.prefix(request.view).request(
-            request.case.prompt, context, model=self.model, max_tokens=self.max_tokens
+        return self._request(request.view, request.case.prompt, context)
+
+    def _request(self, view: CatalogView, prompt: str, context: str | None) -> ChatRequest:
+        if self.profiles is not None:
+            text = f"(Context: {context})\n\n{prompt}" if context else prompt
+            return self.profiles.chat_request(view, text, max_tokens=self.max_tokens_override)
+        return self.prefix(view).request(
+            prompt, context, model=self.model, max_tokens=self.max_tokens
         )
 
     async def cost_bound(self, request: RouteRequest) -> float | None:
@@ -182,9 +232,7 @@ class PromptRouter:
         lock = self._counting.setdefault(view.fingerprint, asyncio.Lock())
         async with lock:
             if view.fingerprint not in self._view_tokens:
-                empty = self.prefix(view).request(
-                    "", None, model=self.model, max_tokens=self.max_tokens
-                )
+                empty = self._request(view, "", None)
                 try:
                     count = await self.client.count_tokens(empty)
                 except FatalModelError:
@@ -225,7 +273,7 @@ class PromptRouter:
             )
         if self.mode == "classify":
             picked, raw = _classified(rationale, view), rationale[-200:]
-        elif picked is not None and picked in BUILTIN_NAMES and picked not in view.names:
+        elif picked is not None and picked in self.builtin_names and picked not in view.names:
             raw, picked = picked, None  # a built-in took it: no catalog agent did
         elif picked is not None:
             picked = _match_name(picked, view)
@@ -236,6 +284,21 @@ class PromptRouter:
             task_prompt=task if isinstance(task, str) else None,
             **common,
         )
+
+    def with_placement(self, placement: Placement) -> PromptRouter:
+        """This router with the captured profile's listing placed another way (for estimates)."""
+        twin = copy.copy(self)
+        if self.profiles is not None:
+            twin.profiles = self.profiles.with_placement(placement)
+            twin.placement = placement
+            twin._view_tokens = {}
+            twin._counting = {}
+        return twin
+
+    @property
+    def builtin_names(self) -> frozenset[str]:
+        """The built-ins a pick may name: the installed CLI's, else the paraphrase's."""
+        return self.profiles.builtin_names() if self.profiles else BUILTIN_NAMES
 
     async def aclose(self) -> None:
         await self.client.aclose()

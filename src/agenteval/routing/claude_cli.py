@@ -34,10 +34,14 @@ from agenteval.routing.cli_process import (
     write_hold_hook,
 )
 from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
+from agenteval.routing.profiles.source import ProfileSource
 from agenteval.views import CatalogView
 
 DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on its own
 ROUTER_VERSION = 1
+# When the CLI's request cannot be captured: a request as large as the context window.
+FALLBACK_INPUT_TOKENS = 200_000
+FALLBACK_MAX_TOKENS = 128_000
 
 
 class ClaudeCliOptions(BaseModel):
@@ -91,6 +95,9 @@ class ClaudeCliRouter:
         self.extra_args = tuple(extra_args)
         self._api_key = api_key
         self._overload_callbacks: list[Callable[[], None]] = []
+        self._profiles: ProfileSource | None = None
+        self._profile_failed = False
+        self._most_spent = 0.0  # the dearest case so far, as the CLI reported it
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ClaudeCliRouter:
@@ -155,6 +162,34 @@ class ClaudeCliRouter:
         text = f"{request.view.fingerprint}\0{request.case.prompt}"
         return hashlib.sha256(text.encode()).hexdigest()
 
+    async def cost_bound(self, request: RouteRequest) -> float | None:
+        """The most one case can cost, reserved by the executor before the process starts.
+
+        The routing request as the installed CLI lays it out for this case (its captured
+        profile: every byte an input token, all of its max_tokens as output), and never less
+        than the dearest case measured so far (a main model that works through several turns
+        before it answers sends more than one request). Without a profile: a request as large
+        as the context window. None when the model has no price.
+        """
+        tokens, max_tokens, model = FALLBACK_INPUT_TOKENS, FALLBACK_MAX_TOKENS, self.model
+        source = self._profile_source()
+        if source is not None:
+            try:
+                chat = source.chat_request(request.view, request.case.prompt)
+                tokens = len(json.dumps(chat.params(), ensure_ascii=False).encode("utf-8"))
+                max_tokens, model = chat.max_tokens, chat.model  # the id the CLI sends
+            except RouterError:
+                self._profile_failed = True
+        bound = self.table.worst_case(
+            model, input_tokens=tokens, max_tokens=max_tokens, cacheable=True
+        )
+        return None if bound is None else max(bound, self._most_spent)
+
+    def _profile_source(self) -> ProfileSource | None:
+        if self._profiles is None and not self._profile_failed:
+            self._profiles = ProfileSource(self.cli, alias=self.alias)
+        return None if self._profile_failed else self._profiles
+
     async def route(self, request: RouteRequest) -> Decision:
         """Route one case with one CLI process.
 
@@ -179,7 +214,9 @@ class ClaudeCliRouter:
                 f"claude-cli: {outcome.error}",
                 hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY)",
             )
-        return self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
+        decision = self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
+        self._most_spent = max(self._most_spent, decision.cost_usd or 0.0)
+        return decision
 
     def decide(self, outcome: CliOutcome, view: CatalogView, *, latency_s: float = 0.0) -> Decision:
         """Turn what the CLI did into a Decision."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from agenteval.views import AgentView
 
 PROFILE_SCHEMA = 1
-PLACEMENTS = ("exact", "cacheable")
+PLACEMENTS: tuple[Literal["exact", "cacheable"], ...] = ("exact", "cacheable")
 Placement = Literal["exact", "cacheable"]
 PathPart = str | int
 CACHE = {"type": "ephemeral"}

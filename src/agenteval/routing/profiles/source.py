@@ -1,0 +1,203 @@
+"""Captured profiles in use: find the installed CLI, get its profile per view shape, lay out cases.
+
+`ProfileSource.find` locates the user's `claude`; with none (or a path that does not work) the
+API router falls back to the built-in paraphrase under the name `approximate` and says why.
+Profiles come from the `ProfileStore` (keyed by CLI version + model + view shape), else are
+captured once, with a placeholder agent: the listing is re-rendered for every case's view, so a
+profile does not depend on which agents were listed when it was captured.
+
+`chat_request` replays the captured body with only the listing (for the case's holdout view)
+and the request changed, as a `ChatRequest` whose non-standard fields travel in ``body`` and
+whose betas (mid-conversation system messages among them) travel in ``headers``. The CLI's
+``"stream": true`` is dropped: the SDK client reads one whole message, the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import threading
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agenteval.errors import RouterError
+from agenteval.models.client import ChatRequest
+from agenteval.routing.cli_process import cli_version, locate_claude
+from agenteval.routing.profiles.listing import render_listing
+from agenteval.routing.profiles.locate import capture_profile, view_shape
+from agenteval.routing.profiles.profile import (
+    Placement,
+    Profile,
+    ProfileStore,
+    describe_change,
+    render,
+)
+from agenteval.views import AgentView, CatalogView
+
+T = TypeVar("T")
+# Listed only while a profile is captured, to find where the CLI puts its agent list.
+PROBE = (
+    AgentView(
+        name="agenteval-probe",
+        description="Placeholder agent that agenteval lists to see where the list goes.",
+        tools_text="Read",
+    ),
+)
+_STANDARD = ("model", "max_tokens", "messages", "system", "tools", "tool_choice")
+_DROPPED = ("stream", "metadata")  # a whole message is read back; metadata identifies a session
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from sync code, inside a running event loop or not."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class ProfileSource:
+    """The installed CLI's profiles for one model, loaded (or captured) once per view shape."""
+
+    def __init__(
+        self,
+        cli: Path,
+        *,
+        alias: str | None,
+        placement: Placement = "exact",
+        store: ProfileStore | None = None,
+    ) -> None:
+        self.cli = cli
+        self.version = cli_version(cli)
+        self.alias = alias
+        self.placement: Placement = placement
+        self.store = store or ProfileStore()
+        self.notes: list[str] = []  # what changed since the previous CLI version, when captured
+        self._profiles: dict[str, Profile] = {}
+        self._digests: dict[str, str] = {}  # per shape: computed once, asked for every case
+        self._lock = threading.Lock()
+
+    @classmethod
+    def find(
+        cls,
+        claude: str | None,
+        *,
+        alias: str | None,
+        placement: Placement = "exact",
+        store: ProfileStore | None = None,
+    ) -> tuple[ProfileSource | None, str]:
+        """The source for the installed CLI, or None and why there is none."""
+        try:
+            return cls(locate_claude(claude), alias=alias, placement=placement, store=store), ""
+        except RouterError as exc:
+            return None, f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+
+    def profile(self, shape: str = "agents") -> Profile:
+        """The profile of one view shape (`agents` or `empty`), captured on first need.
+
+        Raises:
+            CaptureError: when the CLI's request cannot be captured or understood.
+        """
+        with self._lock:
+            found = self._profiles.get(shape)
+            if found is None:
+                agents = PROBE if shape == "agents" else ()
+                found, previous = run_sync(
+                    capture_profile(self.cli, agents, alias=self.alias, store=self.store)
+                )
+                if previous is not None:
+                    self.notes.append(describe_change(previous, found))
+                self._profiles[shape] = found
+        return found
+
+    def with_placement(self, placement: Placement) -> ProfileSource:
+        """The same profiles, with the listing placed another way."""
+        twin = copy.copy(self)
+        twin.placement = placement
+        return twin
+
+    def for_view(self, view: CatalogView) -> Profile:
+        """The profile a view's requests are laid out with."""
+        return self.profile(view_shape(view.agents))
+
+    def digest_for(self, view: CatalogView) -> str:
+        """The digest of the profile a view's requests are laid out with."""
+        return self._digest(view_shape(view.agents))
+
+    def _digest(self, shape: str) -> str:
+        if shape not in self._digests:
+            self._digests[shape] = digest(self.profile(shape))
+        return self._digests[shape]
+
+    def identity(self) -> dict[str, Any]:
+        """What names the profile in use (for the fingerprint and the record)."""
+        p = self.profile()
+        return {
+            "cli_version": self.version,
+            "alias": self.alias,
+            "model": p.model,
+            "placement": self.placement,
+            "digest": self._digest("agents"),
+        }
+
+    def chat_request(
+        self, view: CatalogView, prompt: str, *, max_tokens: int | None = None
+    ) -> ChatRequest:
+        """The request the CLI would send for ``prompt`` with ``view``'s agents listed."""
+        profile = self.for_view(view)
+        body = render(
+            profile,
+            render_listing(view.agents, profile.builtins),
+            prompt,
+            placement=self.placement,
+        )
+        return to_chat_request(body, profile.headers, max_tokens=max_tokens)
+
+    def builtin_names(self) -> frozenset[str]:
+        """The built-in agents the installed CLI lists beside a catalog."""
+        return frozenset(b.name for b in self.profile().builtins)
+
+
+def to_chat_request(
+    body: Mapping[str, Any], headers: Mapping[str, str], *, max_tokens: int | None = None
+) -> ChatRequest:
+    """A request body as the API takes it, as a `ChatRequest` (stream and metadata dropped)."""
+    system = body.get("system") or ""
+    return ChatRequest(
+        model=str(body["model"]),
+        max_tokens=int(max_tokens or body["max_tokens"]),
+        messages=tuple(body.get("messages") or ()),
+        system=system if isinstance(system, str) else tuple(system),
+        tools=tuple(body.get("tools") or ()),
+        tool_choice=body.get("tool_choice"),
+        body={k: v for k, v in body.items() if k not in _STANDARD and k not in _DROPPED},
+        headers=dict(headers),
+    )
+
+
+def digest(profile: Profile) -> str:
+    """A short digest of everything a profile sends (two captures of one layout agree)."""
+    data = json.dumps([profile.body, dict(profile.headers)], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()[:12]
+
+
+def prompt_note(described: Mapping[str, Any]) -> str | None:
+    """What a reader must know about the routing prompt, from a router's `describe()`."""
+    if described.get("prompt") == "approximate":
+        why = described.get("approximate_reason")
+        return (
+            "prompt: approximate: agenteval's paraphrase of Claude Code's routing prompt, not "
+            "the request your CLI sends, so routing may look better or worse than in real use"
+            + (f" ({why})" if why else "")
+        )
+    if described.get("prompt") != "claude-code" or not described.get("profile"):
+        return None
+    note = f"prompt: the request Claude Code {described['profile']} sends, replayed"
+    if described.get("placement") == "cacheable":
+        note += (
+            " with one deviation (placement cacheable): the agent list moved before the request "
+            "so it is prompt-cached"
+        )
+    changes = described.get("profile_changes") or []
+    return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
