@@ -292,6 +292,10 @@ def _print_summary(outcome: Any) -> None:
         f"({r.router.backend} {r.router.model}, holdout {r.holdout})"
     )
     problems = data.problems
+    if data.reading_line:
+        say(data.reading_line, "dim")
+    for line in data.reading_problems:
+        say(line, "yellow")
     if problems:
         say(f"catalog: {count_problems(problems)} (agenteval lint lists them with fixes)", "yellow")
         for d in problems[:10]:

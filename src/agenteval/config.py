@@ -25,12 +25,14 @@ class _Strict(BaseModel):
 
 @dataclass(frozen=True, kw_only=True)
 class Gate:
-    """One release gate: a headline metric and the side on which it fails."""
+    """One release gate: a headline metric, the side on which it fails, and what its threshold
+    is: a `rate` (a fraction from 0 to 1) or a `count` (a whole number from 0)."""
 
     name: str
     metric: str
     direction: Literal["min", "max"]  # "min" gates fail below the threshold, "max" above it
     help: str
+    kind: Literal["rate", "count"] = "rate"
 
 
 # The one table of gates: the config's `gates:` keys, `--fail-under`, the CLI help and the README
@@ -72,8 +74,18 @@ GATES: dict[str, Gate] = {
             direction="min",
             help="the worst agent's output pass rate",
         ),
+        Gate(
+            name="max_catalog_errors",
+            metric="catalog_errors",
+            direction="max",
+            kind="count",
+            help="agent files Claude Code reads other than their author meant (lint errors)",
+        ),
     )
 }
+
+# which reading of the agent files routers see (see `CatalogConfig`)
+CatalogReading = Literal["claude-code", "recovered"]
 
 
 class RouterConfig(BaseModel):
@@ -125,8 +137,23 @@ else:
     GatesConfig = create_model(
         "GatesConfig",
         __base__=_GatesBase,
-        **{name: (float | None, Field(default=None, ge=0, le=1)) for name in GATES},
+        **{
+            name: (
+                (int | None, Field(default=None, ge=0, strict=True))
+                if gate.kind == "count"
+                else (float | None, Field(default=None, ge=0, le=1))
+            )
+            for name, gate in GATES.items()
+        },
     )
+
+
+class CatalogConfig(_Strict):
+    """Which reading of the agent files routers see."""
+
+    # claude-code: what the CLI shows the model (files it skips are absent, cut descriptions
+    # cut); recovered: what the author meant, every agent whole
+    reading: CatalogReading = "claude-code"
 
 
 class EvalConfig(_Strict):
@@ -137,6 +164,7 @@ class EvalConfig(_Strict):
     datasets: list[str] | None = None
     examples: bool = True
     router: RouterConfig = RouterConfig()
+    catalog: CatalogConfig = CatalogConfig()
     holdout: str | None = None
     trials: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=16, ge=1, le=512)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.catalog import discover_agent_dirs
-from agenteval.config import GATES, EvalConfig
+from agenteval.config import GATES, CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
 from agenteval.models.pricing import model_table
 from agenteval.routing import registry, router_factory, validate_options
@@ -102,6 +102,7 @@ class RunSettings:
     router_options: Mapping[str, Any] = field(default_factory=dict)  # validated, as JSON
     model: str | None = None  # the resolved model id, for routers that ask a model
     holdout: Holdout = DEFAULT_HOLDOUT
+    catalog_reading: CatalogReading = "claude-code"  # which reading of the catalog routers see
     trials: int = 1
     concurrency: int = 16
     max_cost_usd: float | None = None
@@ -247,6 +248,7 @@ def resolve(
         router_options=options,
         model=model,
         holdout=holdout,
+        catalog_reading=config.catalog.reading,
         trials=trials,
         concurrency=concurrency,
         max_cost_usd=budget,

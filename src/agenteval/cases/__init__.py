@@ -27,6 +27,8 @@ from agenteval.errors import DatasetError
 
 NONE_LABEL = "none"
 INVALID_LABEL = "invalid"
+# the expected agent is one Claude Code never lists: the case can never route right
+UNLISTED_LABEL = "unlisted"
 
 _EXAMPLE = re.compile(r"<example>(.*?)(</example>|(?=<example>)|\Z)", re.S | re.I)
 _COMMENTARY = re.compile(r"<commentary>(.*?)(?:</commentary>|(?=<commentary>)|\Z)", re.S | re.I)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agenteval.cases import INVALID_LABEL, NONE_LABEL, Case
+from agenteval.cases import INVALID_LABEL, NONE_LABEL, UNLISTED_LABEL, Case
 from agenteval.execution.cache import cache_key
 from agenteval.execution.executor import Executor
 from agenteval.models.client import FatalModelError, Usage
@@ -36,8 +36,9 @@ WARMUP_WAIT_S = 30.0  # the burst waits at most this long for the warm-up answer
 class Trial:
     """One (case, trial index) with the router's decision and the label it is scored as.
 
-    ``label`` is an agent name, ``none`` or ``invalid``; it is None when the trial errored, and
-    such a trial is counted apart, never as a misroute.
+    ``label`` is an agent name, ``none``, ``invalid`` or ``unlisted`` (no expected agent is in
+    the view: Claude Code never lists it); it is None when the trial errored, and such a trial
+    is counted apart, never as a misroute.
     """
 
     case_id: str
@@ -63,10 +64,19 @@ class ResultRow:
     trial: Trial
 
 
-def label_of(decision: Decision, names: Collection[str]) -> str | None:
-    """The scored label of a decision: a catalog name, ``none``, ``invalid``, or None on error."""
+def label_of(
+    decision: Decision, names: Collection[str], expected: Collection[str] = ()
+) -> str | None:
+    """The scored label of a decision: a catalog name, ``none``, ``invalid``, or None on error.
+
+    When none of the ``expected`` agents is among the ``names`` the router was shown (Claude
+    Code never lists them), the label is ``unlisted`` whatever the router picked: the case
+    could never route right, and it is counted apart from misroutes.
+    """
     if decision.error is not None:
         return None
+    if expected and not any(e == NONE_LABEL or e in names for e in expected):
+        return UNLISTED_LABEL
     if decision.agent is None:
         return NONE_LABEL
     return decision.agent if decision.agent in names else INVALID_LABEL
@@ -221,7 +231,7 @@ def settle(
         case_id=case.id,
         trial=request.trial,
         expected=tuple(case.expected),  # as written: the first acceptable agent owns it
-        label=label_of(decision, request.view.names),
+        label=label_of(decision, request.view.names, case.expected),
         decision=decision,
     )
     state.done += 1

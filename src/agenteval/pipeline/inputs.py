@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
@@ -12,6 +12,7 @@ from agenteval.catalog import Catalog, load_catalog
 from agenteval.errors import ConfigError
 from agenteval.execution.cache import ResponseCache
 from agenteval.models.client import ModelClient
+from agenteval.pipeline.reading import routed_catalog
 from agenteval.routing import ModelRouter, Router, make_router
 from agenteval.settings import RunSettings
 from agenteval.views import Views, build_views
@@ -19,11 +20,21 @@ from agenteval.views import Views, build_views
 
 @dataclass(frozen=True, kw_only=True)
 class Loaded:
-    """A catalog and its cases, as `cases`, `lint` and `run` all need them."""
+    """A catalog and its cases, as `cases`, `lint` and `run` all need them.
+
+    `routed` is the catalog a run's router is shown (`pipeline.reading.routed_catalog`): set by
+    `prepare`, None until then (then the recovered `catalog` is the one meant).
+    """
 
     catalog: Catalog
     case_set: CaseSet
     dataset_paths: tuple[Path, ...]
+    routed: Catalog | None = None
+
+    @property
+    def shown(self) -> Catalog:
+        """The catalog the router is shown."""
+        return self.routed if self.routed is not None else self.catalog
 
 
 def load_inputs(
@@ -52,7 +63,8 @@ def load_inputs(
 
 
 def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
-    """The inputs, the selected cases and the catalog view each case gets.
+    """The inputs, the selected cases and the catalog view each case gets: views are built from
+    the reading the settings route (Claude Code's by default); cases from the recovered one.
 
     Raises:
         ConfigError: when no case is left to run.
@@ -71,7 +83,8 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
             "no cases to run",
             hint="add <example> blocks or a dataset, or relax --only / --limit / --shard",
         )
-    return loaded, cases, build_views(loaded.catalog, settings.holdout, cases)
+    loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
+    return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
 
 
 def build_router(settings: RunSettings) -> Router:

@@ -32,6 +32,7 @@ from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import grade_outputs, output_cost, outputs_info, user_modules
 from agenteval.pipeline.inputs import Loaded, build_router, open_cache, output_client, prepare
+from agenteval.pipeline.reading import reading_info, scored_names
 from agenteval.record import store
 from agenteval.record.history import append_history, facts_of, run_facts
 from agenteval.record.schema import BaselineRef
@@ -132,7 +133,7 @@ def _run_eval(
         record = load_record(resume)
         settings.check_resume(recorded_settings(record))
     loaded, cases, views = prepare(settings)
-    if record is not None and record.catalog.fingerprint not in (None, loaded.catalog.fingerprint):
+    if record is not None and record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
         raise ConfigError(
             "the catalog changed since this run started, so its trials would not compare",
             path=resume,
@@ -244,7 +245,7 @@ def _run_eval(
             run_dir,
             record,
             settings,
-            loaded.catalog.names,
+            scored_names(loaded.catalog, loaded.shown),
             started=started,
             stop=executor.stop,
             notes=tuple(notes),
@@ -408,6 +409,7 @@ def finish_run(
         extra = output_cost(graded)
         cost = None if extra is None else round(cost + extra, 6)
     numbers = headline(scorecard) | output_headline(output_card)
+    numbers["catalog_errors"] = record.catalog.catalog_errors
     gate_results = evaluate_gates(numbers, settings.gates.thresholds)
     comparison = None
     if record.baseline:
@@ -524,7 +526,7 @@ def _new_record(
         config=_config_view(settings),
         router=dict(router.describe()),
         holdout=str(settings.holdout),
-        catalog=_catalog_info(loaded),
+        catalog=_catalog_info(loaded, settings, cases),
         cases=_case_info(loaded, cases),
         versions=_versions(),
         baseline=baseline,
@@ -576,19 +578,32 @@ def _new_run_dir(out: Path, name: str) -> Path:
     raise ConfigError("cannot create a run folder", path=out, hint="clean up the reports folder")
 
 
-def _catalog_info(loaded: Loaded) -> dict[str, Any]:
+def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -> dict[str, Any]:
     cases_per_agent: dict[str, int] = {}
     for c in loaded.case_set.cases:
         if c.agent:
             cases_per_agent[c.agent] = cases_per_agent.get(c.agent, 0) + 1
-    diags = [*loaded.catalog.diagnostics, *loaded.case_set.diagnostics]
+    # lint's diagnostics, where the readings differ included, so the report opens with them
+    diags = list(
+        dict.fromkeys(
+            [
+                *loaded.catalog.diagnostics,
+                *loaded.catalog.differences(),
+                *loaded.case_set.diagnostics,
+            ]
+        )
+    )
+    shown = loaded.shown
     return {
-        "fingerprint": loaded.catalog.fingerprint,
+        **reading_info(loaded.catalog, settings.catalog_reading, shown, cases),
+        "fingerprint": shown.fingerprint,  # of what the router is shown
         "roots": [str(p) for p in loaded.catalog.roots],
         "agents": [
             {
                 "name": a.name,
-                "description": a.description,  # reports show it beside a confusion ("why")
+                # reports show it beside a confusion ("why"): the text the router was shown
+                "description": (seen.description if (seen := shown.get(a.name)) else a.description),
+                "listed": a.name not in loaded.catalog.unlisted,  # by Claude Code
                 "path": str(a.path),
                 "line": a.line,
                 "model": a.model,

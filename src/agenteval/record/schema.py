@@ -127,6 +127,17 @@ class AgentInfo(Part):
     model: str | None = None
     examples: int = 0
     flags: tuple[str, ...] = ()
+    listed: bool = True  # whether Claude Code lists it (False: its cases are scored `unlisted`)
+
+
+class ReadingFile(Part):
+    """A file Claude Code skips or whose description it cuts, and the agent its author meant."""
+
+    path: str
+    agent: str
+    reason: str | None = None  # the diagnostic code (skipped files)
+    detail: str = ""
+    message: str = ""  # what is cut (cut descriptions)
 
 
 class DiagnosticInfo(Part):
@@ -143,6 +154,14 @@ class CatalogInfo(Part):
     roots: tuple[str, ...] = ()
     agents: tuple[AgentInfo, ...] = ()
     diagnostics: tuple[DiagnosticInfo, ...] = ()
+    # which reading routers were shown (`pipeline.reading`); None: recorded before it was said
+    reading: str | None = None  # claude-code | recovered
+    claude_code_version: str | None = None  # the CLI version whose reading was built
+    skipped: tuple[ReadingFile, ...] = ()
+    cut: tuple[ReadingFile, ...] = ()
+    unlisted: tuple[str, ...] = ()  # agents Claude Code never lists
+    unlisted_cases: int = 0  # selected cases that can never route under the routed reading
+    catalog_errors: int | None = None  # lint errors: files the two readings disagree on
 
     @property
     def names(self) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from agenteval.cases import UNLISTED_LABEL
 from agenteval.cases.checks import CheckResult
 from agenteval.execution.runner import ResultRow
 from agenteval.outputs.produce import OutputResult
@@ -20,6 +21,7 @@ from agenteval.scoring.compare import Comparison
 from agenteval.stats import Rate
 
 MAX_ERROR_KINDS = 5
+MAX_NAMED_FILES = 8  # files named in a reading line before "and N more"
 LEXICAL_FLOOR = (
     "The lexical router is an offline TF-IDF floor: it matches words, not meaning, so its "
     "numbers are a lower bound for a model router to beat, not what a model would score."
@@ -63,7 +65,17 @@ class ReportData:
 
     @cached_property  # templates read it many times
     def misroutes(self) -> tuple[ResultRow, ...]:
-        return tuple(r for r in self.rows if r.trial.label is not None and not r.trial.correct)
+        """Wrong picks among the agents the router was shown (not the `unlisted` trials)."""
+        return tuple(
+            r
+            for r in self.rows
+            if r.trial.label not in (None, UNLISTED_LABEL) and not r.trial.correct
+        )
+
+    @cached_property
+    def unlisted(self) -> tuple[ResultRow, ...]:
+        """Trials whose expected agent Claude Code never lists: failures, shown apart."""
+        return tuple(r for r in self.rows if r.trial.label == UNLISTED_LABEL)
 
     @cached_property  # templates read it many times
     def errors(self) -> tuple[ResultRow, ...]:
@@ -84,6 +96,18 @@ class ReportData:
     def problems(self) -> tuple[DiagnosticInfo, ...]:
         """Catalog and dataset errors and warnings (not notes), errors first."""
         return catalog_problems(self.record)
+
+    @property
+    def reading_line(self) -> str | None:
+        """Which reading of the catalog the router was shown, in one line (None for runs
+        recorded before the record said)."""
+        return reading_line(self.record)
+
+    @property
+    def reading_problems(self) -> tuple[str, ...]:
+        """What Claude Code does not show of the catalog: the files it skips, the descriptions
+        it cuts (by file) and the cases that can never route."""
+        return reading_problems(self.record)
 
     @property
     def floor_note(self) -> str | None:
@@ -147,6 +171,47 @@ def catalog_problems(record: RunRecord) -> tuple[DiagnosticInfo, ...]:
     """The errors and warnings among a run's catalog diagnostics, errors first, by file."""
     diags = record.catalog.problems
     return tuple(sorted(diags, key=lambda d: (d.severity != "error", str(d.path), d.line or 0)))
+
+
+def reading_line(record: RunRecord) -> str | None:
+    """`Routed the Claude Code 2.1.332 reading of the catalog (what the model is shown).`"""
+    catalog = record.catalog
+    if catalog.reading is None:
+        return None
+    version = catalog.claude_code_version or "?"
+    if catalog.reading == "recovered":
+        return (
+            "Routed the recovered reading of the catalog (what the authors meant), not the "
+            f"Claude Code {version} reading (catalog.reading: recovered)."
+        )
+    return f"Routed the Claude Code {version} reading of the catalog (what the model is shown)."
+
+
+def reading_problems(record: RunRecord) -> tuple[str, ...]:
+    """One line each: the files Claude Code skips, those whose description it cuts, and the
+    agents it never lists with the cases that therefore can never route."""
+    catalog = record.catalog
+    lines = []
+    kinds = ((catalog.skipped, "skips", "file"), (catalog.cut, "cuts", "description"))
+    for items, verb, noun in kinds:
+        if items:
+            names = [display_path(record, i.path) for i in items]
+            shown = ", ".join(names[:MAX_NAMED_FILES])
+            extra = len(names) - MAX_NAMED_FILES
+            more = f" and {extra} more" if extra > 0 else ""
+            lines.append(f"Claude Code {verb} {_plural(len(names), noun)}: {shown}{more}")
+    if catalog.unlisted:
+        agents = f"{_plural(len(catalog.unlisted), 'agent')} Claude Code never lists"
+        if catalog.reading == "recovered":
+            lines.append(f"{agents} (routed anyway: catalog.reading is recovered)")
+        else:
+            cases = _plural(catalog.unlisted_cases, "case")
+            lines.append(f"{agents}; {cases} can never route (scored as unlisted)")
+    return tuple(lines)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def count_problems(problems: Sequence[DiagnosticInfo]) -> str:

@@ -157,6 +157,10 @@ def _attention(data: ReportData) -> list[str]:
     h = data.record.headline
     lines: list[str] = []
     problems = data.problems
+    if data.reading_line:
+        lines += [f"> {_cell(data.reading_line)}", ""]
+    if data.reading_problems:
+        lines += [*(f"> **{_cell(line)}**" for line in data.reading_problems), ""]
     if problems:
         lines.append(
             f"> **Catalog: {count_problems(problems)}** (`agenteval lint` lists them with fixes):"

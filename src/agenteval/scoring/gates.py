@@ -58,7 +58,8 @@ def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
     """Parse ``--fail-under METRIC=VALUE`` options.
 
     Raises:
-        ConfigError: for an unknown metric or a value outside 0..1.
+        ConfigError: for an unknown metric, a rate outside 0..1 or a count that is not a whole
+            number from 0.
     """
     parsed = []
     for item in items:
@@ -76,6 +77,14 @@ def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
                 f"--fail-under {item!r}: {value!r} is not a number",
                 hint="give a value between 0 and 1",
             ) from exc
+        if GATES[name].kind == "count":
+            if number < 0 or not number.is_integer():
+                raise ConfigError(
+                    f"--fail-under {item!r}: {name} takes a count, a whole number from 0",
+                    hint=f"e.g. --fail-under {name}=0",
+                )
+            parsed.append((name, float(int(number))))
+            continue
         if not 0 <= number <= 1:
             raise ConfigError(
                 f"--fail-under {item!r}: value must be between 0 and 1",
@@ -111,10 +120,15 @@ def evaluate_gates(
     """Check every gate that has a threshold against the run's headline numbers, in words."""
     results = []
     for name, threshold in thresholds.items():
-        metric, direction = GATES[name].metric, GATES[name].direction
+        gate = GATES[name]
+        metric, direction = gate.metric, gate.direction
         value = numbers.get(metric)
         if value is None:
             passed, message = False, f"{metric} is undefined for this run (nothing scored)"
+        elif gate.kind == "count":  # "2 catalog errors > 0"
+            passed = value <= threshold if direction == "max" else value >= threshold
+            op = ("<=" if passed else ">") if direction == "max" else (">=" if passed else "<")
+            message = f"{value} {metric.replace('_', ' ')} {op} {threshold:g}"
         elif direction == "min":
             passed = value >= threshold
             message = f"{metric} {value:.3f} {'>=' if passed else '<'} {threshold:.3f}"

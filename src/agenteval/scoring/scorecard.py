@@ -9,6 +9,10 @@ support is that agent's, and an acceptable pick is a hit for it (so every off-di
 confusion matrix is a misroute). With several trials per case every interval is clustered by case
 (`stats.clustered_wilson`; the averages by a case-level bootstrap), pass^k counts the cases with k
 scored trials, and consistency is the share of trials that gave their case's modal label.
+
+A trial labelled `unlisted` (its expected agent is one Claude Code never lists) is a failure of
+its agent, shown in an `unlisted` column of the confusion matrix and counted in `unlisted`, but
+never among the top confusions: it says what the catalog hides, not what the router confused.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agenteval.cases import INVALID_LABEL, NONE_LABEL
+from agenteval.cases import INVALID_LABEL, NONE_LABEL, UNLISTED_LABEL
 from agenteval.execution.runner import Trial
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
@@ -104,6 +108,7 @@ class Scorecard:
     flaky: tuple[CaseOutcome, ...] = ()
     consistency_ci: Interval | None = None
     pass_k_excluded: int = 0
+    unlisted: int = 0  # scored trials whose expected agent Claude Code never lists
 
     def agent(self, name: str) -> AgentScore | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -178,8 +183,9 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
     from sklearn.metrics import precision_recall_fscore_support
 
     labels = [*agent_names, NONE_LABEL]
-    columns = [*labels, INVALID_LABEL]
     ok = [t for t in trials if t.label is not None]
+    unlisted = sum(t.label == UNLISTED_LABEL for t in ok)
+    columns = [*labels, INVALID_LABEL, *([UNLISTED_LABEL] if unlisted else [])]
     y_true = [true_label(t) for t in ok]
     y_pred = [y for t in ok if (y := scored_label(t)) is not None]  # all of ok; narrows the type
     outcomes = case_outcomes(trials)
@@ -206,7 +212,13 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
                 f1=_num(f[i]) if support[i] or predicted[i] else None,
             )
         )
-    off = sorted(((-c, labels[i], columns[j]) for i, j, c in cells if i != j))[:20]
+    off = sorted(
+        (
+            (-c, labels[i], columns[j])
+            for i, j, c in cells
+            if i != j and columns[j] != UNLISTED_LABEL
+        )
+    )[:20]
     top = tuple(Confusion(expected=e, got=g, count=-c) for c, e, g in off)
     point = _averages(p, r, agents, hits, np.asarray(support), predicted[: len(labels)])
     # cases by sorted id, so the resamples do not depend on the order of the trials
@@ -238,6 +250,7 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         top_confusions=top,
         trials_per_case=per_case,
         design_effect=deff,
+        unlisted=unlisted,
         **averages,
         **_repeats(outcomes, per_case),
     )
