@@ -148,3 +148,14 @@ def test_terminal_and_reports_name_the_files_claude_code_skips_or_cuts(agents, t
         assert f"Claude Code {default_version()} reading" in text
     record = load_record(run_dir)
     assert record.catalog["claude_code_version"] == default_version()
+
+
+def test_unlisted_cases_are_listed_apart_from_misroutes_in_every_report(agents):
+    outcome = run_config(_config(agents), router=MockRouter())
+    markdown = (outcome.run_dir / "report.md").read_text(encoding="utf-8")
+    html = (outcome.run_dir / "report.html").read_text(encoding="utf-8")
+    junit = (outcome.run_dir / "junit.xml").read_text(encoding="utf-8")
+    assert "### Misroutes" not in markdown  # the router picked right among what it was shown
+    assert "Cases that can never route (1)" in markdown and "`cron-expert/ex1`" in markdown
+    assert "<h2>Misroutes (0)</h2>" in html and 'id="unlisted"' in html
+    assert 'failures="1"' in junit and 'type="Unlisted"' in junit

@@ -178,14 +178,16 @@ def test_catalog_problems_are_on_the_terminal_and_atop_both_reports(demo_project
     result = CliRunner().invoke(main, ["run", "--plain", "--limit", "10"])
     (run,) = runs(demo_project)
     assert "dup-one.md" in result.output and "dup-two.md" in result.output
-    assert "catalog: 1 error" in result.output
+    # two errors, as `lint` counts them: the lenient reading ignores dup-two.md, Claude Code
+    # never lists dup-one.md
+    assert "catalog: 2 errors" in result.output
     md = (run / "report.md").read_text()
     assert "dup-one.md" in head(md, "| metric |") and "`agenteval lint`" in md
     html = (run / "report.html").read_text()
     top = head(html, 'id="headline"')
     assert "dup-one.md" in top and "dup-two.md" in top
     assert 'class="badge ok">complete' not in html  # not a green "complete" over a broken file
-    assert "1 catalog error" in top
+    assert "2 catalog errors" in top
 
 
 def test_a_run_whose_trials_all_errored_says_so(demo_project, stub):

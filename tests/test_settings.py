@@ -50,11 +50,12 @@ def test_every_gate_in_the_table_is_accepted_by_the_config_and_fail_under(tmp_pa
     """Finding 5: `gates: {macro_f1: 0.5}` was refused while `--fail-under macro_f1=0.5` worked."""
     from agenteval.scoring.gates import parse_fail_under
 
-    for name in GATES:
+    for name, gate in GATES.items():
+        value = 3 if gate.kind == "count" else 0.5  # a count gate takes a whole number
         path = tmp_path / f"{name}.yaml"
-        path.write_text(f"gates:\n  {name}: 0.5\n")
-        assert load_config(path).gates.thresholds() == {name: 0.5}
-        assert parse_fail_under([f"{name}=0.5"]) == ((name, 0.5),)
+        path.write_text(f"gates:\n  {name}: {value}\n")
+        assert load_config(path).gates.thresholds() == {name: value}
+        assert parse_fail_under([f"{name}={value}"]) == ((name, value),)
 
 
 def test_cli_help_and_readme_list_exactly_the_gate_table():

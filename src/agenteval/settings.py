@@ -136,6 +136,8 @@ class RunSettings:
         if values.get("config_path"):
             values["config_path"] = Path(values["config_path"])
         values["holdout"] = Holdout.parse(str(values.get("holdout") or DEFAULT_HOLDOUT))
+        # runs recorded before the reading was a setting routed what the authors meant
+        values.setdefault("catalog_reading", "recovered")
         gates = dict(values.get("gates") or {})
         values["gates"] = GateSettings(**gates)
         outputs = dict(values.get("outputs") or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from agenteval.cases import UNLISTED_LABEL
 from agenteval.reports import ReportData
 from agenteval.text import for_xml
 
@@ -12,7 +13,7 @@ def render_junit(data: ReportData) -> str:
     """Render a JUnit XML document: a misroute is a failure, a router error is an error."""
     r = data.record
     multi = r.trials > 1
-    failures = len(data.misroutes)
+    failures = len(data.misroutes) + len(data.unlisted)
     errors = len(data.errors)
     time_total = sum(row.trial.decision.latency_s for row in data.rows)
     suites = _sub(
@@ -61,8 +62,9 @@ def render_junit(data: ReportData) -> str:
             err = _sub(case, "error", message=t.error or "error", type="RouterError")
             err.text = for_xml(t.error or "")
         elif not t.correct:
+            kind = "Unlisted" if t.label == UNLISTED_LABEL else "Misroute"
             fail = _sub(
-                case, "failure", message=f"expected {expected}, got {t.label}", type="Misroute"
+                case, "failure", message=f"expected {expected}, got {t.label}", type=kind
             )
             fail.text = for_xml(
                 f"request: {row.case.prompt}\nexpected: {expected}\n"

@@ -131,7 +131,20 @@ def render_markdown(data: ReportData) -> str:
                 f"| {expected} | {md_code(row.trial.label, table=True)} |"
             )
         lines.append("")
-    elif card is not None and not card.scored:
+    if data.unlisted:
+        lines += [
+            f"### Cases that can never route ({len(data.unlisted)}): Claude Code never lists "
+            "their agent",
+            "",
+        ]
+        lines += [
+            f"- `{row.case.id}` expects {', '.join(f'`{e}`' for e in row.trial.expected)}"
+            for row in data.unlisted[:MAX_MISROUTES]
+        ]
+        if len(data.unlisted) > MAX_MISROUTES:
+            lines.append(f"- … and {len(data.unlisted) - MAX_MISROUTES} more")
+        lines.append("")
+    if not misroutes and card is not None and not card.scored:
         lines += [
             "### Misroutes",
             "",
