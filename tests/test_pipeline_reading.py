@@ -159,3 +159,15 @@ def test_unlisted_cases_are_listed_apart_from_misroutes_in_every_report(agents):
     assert "Cases that can never route (1)" in markdown and "`cron-expert/ex1`" in markdown
     assert "<h2>Misroutes (0)</h2>" in html and 'id="unlisted"' in html
     assert 'failures="1"' in junit and 'type="Unlisted"' in junit
+
+
+def test_held_out_views_are_cut_from_claude_codes_reading(agents):
+    router = MockRouter()
+    outcome = run_config(_config(agents, holdout="kfold:2"), router=router)
+    assert outcome.exit_code == ExitCode.OK
+    for request in router.requests:
+        assert "cron-expert" not in request.view.names
+        shown = {a.name: a.description for a in request.view.agents}
+        assert shown["docs-writer"] == CUT
+        if request.case.agent == "sql-tuner":  # its own example is held out of its view
+            assert request.case.prompt not in shown["sql-tuner"]
