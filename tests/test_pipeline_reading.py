@@ -69,8 +69,8 @@ def test_a_default_run_routes_what_claude_code_shows(agents):
         assert [a.name for a in request.view.agents] == ["docs-writer", "sql-tuner"]
         shown = {a.name: a.description for a in request.view.agents}
         assert shown["docs-writer"] == CUT  # cut, as Claude Code shows it
-    assert outcome.record.catalog["reading"] == "claude-code"
-    assert outcome.record.catalog["claude_code_version"] == default_version()
+    assert outcome.record.catalog.reading == "claude-code"
+    assert outcome.record.catalog.claude_code_version == default_version()
 
 
 def test_a_case_whose_agent_claude_code_never_lists_is_unlisted_not_a_misroute(agents):
@@ -86,8 +86,8 @@ def test_a_case_whose_agent_claude_code_never_lists_is_unlisted_not_a_misroute(a
     assert all(c.got != UNLISTED_LABEL for c in card.top_confusions)  # apart from misroutes
     cron = card.agent("cron-expert")
     assert cron is not None and (cron.recall.k, cron.recall.n) == (0, 1)
-    assert outcome.record.catalog["unlisted"] == ["cron-expert"]
-    assert outcome.record.catalog["unlisted_cases"] == 1
+    assert outcome.record.catalog.unlisted == ("cron-expert",)
+    assert outcome.record.catalog.unlisted_cases == 1
 
 
 def test_reading_recovered_routes_every_agent_as_the_author_meant(agents):
@@ -100,7 +100,7 @@ def test_reading_recovered_routes_every_agent_as_the_author_meant(agents):
     card = outcome.record.scorecard
     assert card is not None and card.unlisted == 0 and UNLISTED_LABEL not in card.columns
     assert card.correct == 3
-    assert outcome.record.catalog["reading"] == "recovered"
+    assert outcome.record.catalog.reading == "recovered"
 
 
 def test_an_unknown_reading_is_refused_with_the_line(tmp_path):
@@ -114,10 +114,10 @@ def test_an_unknown_reading_is_refused_with_the_line(tmp_path):
 def test_the_catalog_errors_gate_fails_the_run_and_names_the_count(agents):
     outcome = run_config(_config(agents, gates={"max_catalog_errors": 0}), router=MockRouter())
     assert outcome.exit_code == ExitCode.GATE_FAILED
-    gate = next(g for g in outcome.record.gates if g["name"] == "max_catalog_errors")
-    assert not gate["passed"]
-    assert gate["value"] == 2  # cron-expert skipped, docs-writer cut
-    assert "2 catalog errors > 0" in gate["message"]
+    gate = next(g for g in outcome.record.gates if g.name == "max_catalog_errors")
+    assert not gate.passed
+    assert gate.value == 2  # cron-expert skipped, docs-writer cut
+    assert "2 catalog errors > 0" in gate.message
     loose = run_config(_config(agents, gates={"max_catalog_errors": 2}), router=MockRouter())
     assert loose.exit_code == ExitCode.OK
 
@@ -146,8 +146,10 @@ def test_terminal_and_reports_name_the_files_claude_code_skips_or_cuts(agents, t
         assert "cuts 1 description: docs-writer.md" in text
         assert "1 agent Claude Code never lists; 1 case can never route" in text
         assert f"Claude Code {default_version()} reading" in text
-    record = load_record(run_dir)
-    assert record.catalog["claude_code_version"] == default_version()
+    record = load_record(run_dir)  # the saved record says it too, and reads back typed
+    assert record.catalog.claude_code_version == default_version()
+    assert [f.path for f in record.catalog.skipped] == [str(agents / "cron-expert.md")]
+    assert [f.agent for f in record.catalog.cut] == ["docs-writer"]
 
 
 def test_unlisted_cases_are_listed_apart_from_misroutes_in_every_report(agents):
