@@ -124,7 +124,9 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Gate (repeatable): exit 1 when METRIC misses VALUE: " + ", ".join(GATES) + ".",
+    help="Gate (repeatable): exit 1 when METRIC misses VALUE: "
+    + ", ".join(f"{name} (a count)" if g.kind == "count" else name for name, g in GATES.items())
+    + "; rates are 0 to 1.",
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option(

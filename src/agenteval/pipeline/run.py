@@ -553,6 +553,7 @@ def _config_view(settings: RunSettings) -> dict[str, Any]:
         "concurrency": settings.concurrency,
         "max_cost_usd": settings.max_cost_usd,
         "holdout": str(settings.holdout),
+        "catalog": {"reading": settings.catalog_reading},
         "batch": settings.batch,
         "router": {"backend": settings.backend, **settings.router_options},
         "outputs": data["outputs"],

@@ -170,10 +170,10 @@ def _attention(data: ReportData) -> list[str]:
     h = data.record.headline
     lines: list[str] = []
     problems = data.problems
-    if data.reading_line:
-        lines += [f"> {_cell(data.reading_line)}", ""]
-    if data.reading_problems:
-        lines += [*(f"> **{_cell(line)}**" for line in data.reading_problems), ""]
+    if data.reading_line:  # one quote: the reading, then what Claude Code does not show
+        lines.append(f"> {_cell(data.reading_line)}")
+        lines += [f"> - **{_cell(line)}**" for line in data.reading_problems]
+        lines.append("")
     if problems:
         lines.append(
             f"> **Catalog: {count_problems(problems)}** (`agenteval lint` lists them with fixes):"
