@@ -24,6 +24,7 @@ from agenteval.config import EvalConfig, load_config
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.record.store import load_record, read_results
 from agenteval.routing.mock import MockRouter
+from agenteval.routing.prompt import listing
 
 DOCS_WRITER = """\
 ---
@@ -69,6 +70,8 @@ def test_a_default_run_routes_what_claude_code_shows(agents):
         assert [a.name for a in request.view.agents] == ["docs-writer", "sql-tuner"]
         shown = {a.name: a.description for a in request.view.agents}
         assert shown["docs-writer"] == CUT  # cut, as Claude Code shows it
+        text = listing(request.view.agents)  # the agent list a prompt router renders
+        assert f"- docs-writer: {CUT} (Tools: " in text and "cron-expert" not in text
     assert outcome.record.catalog.reading == "claude-code"
     assert outcome.record.catalog.claude_code_version == default_version()
 
