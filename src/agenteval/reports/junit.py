@@ -63,9 +63,7 @@ def render_junit(data: ReportData) -> str:
             err.text = for_xml(t.error or "")
         elif not t.correct:
             kind = "Unlisted" if t.label == UNLISTED_LABEL else "Misroute"
-            fail = _sub(
-                case, "failure", message=f"expected {expected}, got {t.label}", type=kind
-            )
+            fail = _sub(case, "failure", message=f"expected {expected}, got {t.label}", type=kind)
             fail.text = for_xml(
                 f"request: {row.case.prompt}\nexpected: {expected}\n"
                 f"got: {t.label}\nrationale: {t.decision.rationale}"

@@ -138,7 +138,7 @@ def render_markdown(data: ReportData) -> str:
             "",
         ]
         lines += [
-            f"- `{row.case.id}` expects {', '.join(f'`{e}`' for e in row.trial.expected)}"
+            f"- {md_code(row.case.id)} expects {', '.join(md_code(e) for e in row.trial.expected)}"
             for row in data.unlisted[:MAX_MISROUTES]
         ]
         if len(data.unlisted) > MAX_MISROUTES:
@@ -171,8 +171,8 @@ def _attention(data: ReportData) -> list[str]:
     lines: list[str] = []
     problems = data.problems
     if data.reading_line:  # one quote: the reading, then what Claude Code does not show
-        lines.append(f"> {_cell(data.reading_line)}")
-        lines += [f"> - **{_cell(line)}**" for line in data.reading_problems]
+        lines.append(f"> {md_text(data.reading_line)}")
+        lines += [f"> - **{md_text(line)}**" for line in data.reading_problems]
         lines.append("")
     if problems:
         lines.append(
