@@ -302,6 +302,7 @@ def test_hostile_text_reaches_every_output_escaped(
             "Top confusions",
             "Outputs",
             "Misroutes",
+            "Cases that can never route (",
             "Errors (",
             "Newly broken (",
             "Fixed (",
