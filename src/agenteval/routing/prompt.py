@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from agenteval.models.client import ChatRequest
+from agenteval.routing.profiles.listing import render_listing
 from agenteval.views import AgentView, CatalogView
 
 PROMPT_VERSION = 1
@@ -97,9 +98,9 @@ def _env() -> Environment:
 
 
 def listing(agents: Sequence[AgentView]) -> str:
-    """One line per agent, sorted by name (case-insensitive): `- name: description (Tools: ...)`."""
-    ordered = sorted(agents, key=lambda a: (a.name.lower(), a.name))
-    return "\n".join(f"- {a.name}: {a.description} (Tools: {a.tools_text})" for a in ordered)
+    """One line per agent in Claude Code's order (JavaScript `localeCompare`):
+    `- name: description (Tools: ...)`; the same rendering a captured profile replays."""
+    return render_listing(agents)
 
 
 def render_prefix(view: CatalogView, mode: str, *, builtins: bool = False) -> PromptPrefix:
