@@ -1,0 +1,50 @@
+"""Speed work changes no result: the quick start gives the same results.jsonl and scores as the
+golden files, timings aside.
+
+The goldens are regenerated only on purpose, when a change is meant to alter results:
+``AGENTEVAL_REGOLD=1 pytest tests/test_speed_invariants.py`` (then review the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from agenteval.cli import main
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+TIMING_KEYS = ("latency_s",)  # the only fields of a line that vary from run to run
+
+
+def _stable_line(line: str, root: Path) -> str:
+    row: dict[str, Any] = json.loads(line)
+    for key in TIMING_KEYS:
+        row.pop(key)
+    # the demo project is copied to a fresh directory per test: source paths are relative to it
+    row["source"] = str(row["source"]).replace(str(root), "<project>")
+    return json.dumps(row)  # key order as written: the file, not just its content, is pinned
+
+
+def _check(name: str, text: str) -> None:
+    golden = GOLDEN / name
+    if os.environ.get("AGENTEVAL_REGOLD") == "1":
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{name} changed; regenerate only on purpose (see above)"
+
+
+def test_quickstart_results_and_scores_match_the_golden(demo_project, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(demo_project)
+    result = CliRunner().invoke(main, ["run", "--plain"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in (demo_project / "reports").iterdir() if p.is_dir()]
+    lines = (run / "results.jsonl").read_text().splitlines()
+    assert len(lines) > 100  # every case of the demo, not an empty file matching an empty golden
+    _check("quickstart-results.jsonl", "".join(_stable_line(x, demo_project) + "\n" for x in lines))
+    summary = json.loads((run / "summary.json").read_text())
+    scores = {"headline": summary["headline"], "scorecard": summary["scorecard"]}
+    _check("quickstart-scores.json", json.dumps(scores, indent=1, sort_keys=True) + "\n")
