@@ -335,7 +335,7 @@ class _Preload:
 
     @staticmethod
     def _run() -> None:
-        import sklearn.metrics  # noqa: F401
+        import numpy  # noqa: F401  (scoring's)
 
         from agenteval.reports.html import warm_templates
 

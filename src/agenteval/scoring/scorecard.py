@@ -180,7 +180,8 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         agent_names: The catalog's agents, in display order; `none` is added as a label.
     """
     import numpy as np
-    from sklearn.metrics import precision_recall_fscore_support
+
+    from agenteval.stats.labels import precision_recall_fscore_support
 
     labels = [*agent_names, NONE_LABEL]
     ok = [t for t in trials if t.label is not None]
@@ -192,9 +193,7 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
     per_case = max((o.scored + o.errors for o in outcomes), default=1)
 
     if ok:
-        p, r, f, support = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, zero_division=np.nan
-        )
+        p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=labels)
     else:
         p = r = f = np.full(len(labels), np.nan)
         support = np.zeros(len(labels), dtype=int)
