@@ -170,17 +170,21 @@ async def run_plan(
         state.cost_usd, state.cost_known = executor.money.spent, executor.money.unknown == 0
         state.in_flight = executor.in_flight
 
-    # 1. answers already in the cache
+    # 1. answers already in the cache, read in one query
+    requests = [
+        RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
+        for case, trial in pending
+    ]
+    keys: list[str | None] = [None] * len(requests)
+    stored: dict[str, dict[str, Any]] = {}
+    if keyed is not None and executor.cache is not None:
+        keys = [cache_key(router.fingerprint, keyed.request_key(r), r.trial) for r in requests]
+        stored = executor.cache.get_many([k for k in keys if k is not None])
     fresh: list[tuple[RouteRequest, str | None]] = []
-    for case, trial in pending:
-        request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
-        key = None
-        if keyed is not None and executor.cache is not None:
-            key = cache_key(router.fingerprint, keyed.request_key(request), trial)
-            hit = executor.cached(key, DECISIONS)
-            if hit is not None:
-                finish(request, hit)
-                continue
+    for request, key in zip(requests, keys, strict=True):
+        if key is not None and key in stored:
+            finish(request, DECISIONS.decode(stored[key]))
+            continue
         fresh.append((request, key))
 
     async def one(item: tuple[RouteRequest, str | None]) -> None:
