@@ -114,9 +114,10 @@ class ResponseCache:
     def _variables(self) -> int:
         # how many ? one statement may hold; getlimit is Python 3.11+, 999 is SQLite's old floor
         getlimit = getattr(self._db, "getlimit", None)
-        if getlimit is None:
+        which = getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", None)
+        if getlimit is None or which is None:
             return 999
-        limit: int = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        limit: int = getlimit(which)
         return limit
 
     def put_json(self, key: str, value: dict[str, Any]) -> None:
