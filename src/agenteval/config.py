@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from agenteval.cases.checks import CheckTrust
 from agenteval.errors import ConfigError
-from agenteval.views import Holdout
 
 
 class _Strict(BaseModel):
@@ -185,6 +183,8 @@ class EvalConfig(_Strict):
     def _holdout(cls, v: str | None) -> str | None:
         if v is None:
             return v
+        from agenteval.views import Holdout  # views import the catalog: `--help` should not
+
         return str(Holdout.parse(v))
 
     def resolve(self, path: str) -> Path:
@@ -199,6 +199,8 @@ def load_config(path: Path) -> EvalConfig:
     Raises:
         ConfigError: naming the file, the line of the offending key and the fix.
     """
+    import yaml  # here, not at the top: `agenteval --help` reads no YAML
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -246,6 +248,8 @@ def load_config(path: Path) -> EvalConfig:
 
 
 def _line_of(node: Any, loc: list[str]) -> int | None:
+    import yaml
+
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -264,6 +268,8 @@ def _line_of(node: Any, loc: list[str]) -> int | None:
 
 def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
     """The 1-based line of every mapping key, as dotted paths (for errors found after loading)."""
+    import yaml
+
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:

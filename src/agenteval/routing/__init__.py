@@ -14,14 +14,17 @@ import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from agenteval.cases import Case
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest, Completion, ModelClient, Usage
-from agenteval.views import CatalogView
+
+if TYPE_CHECKING:  # annotations only: the CLI imports this package for `--help`, which loads
+    # no catalog, so the catalog's modules wait until a command needs them
+    from agenteval.cases import Case
+    from agenteval.views import CatalogView
 
 ENTRY_POINT_GROUP = "agenteval.routers"
 
