@@ -1,15 +1,15 @@
-"""How much time the harness adds to the requests themselves, against the loopback stub.
+"""How much time and memory the harness adds to the requests themselves (loopback stub).
 
-Three measurements, each a whole process timed from the outside:
-1. bare loop: `AsyncAnthropic` + `asyncio.Semaphore(32)` sending the same 1,000 requests (one
-   cached system block, one warm-up request first);
-2. `agenteval run` on the same 1,000 cases (startup, catalog loading, scoring, reports included),
-   then the same run again (must make zero requests and take under 3 s);
-3. a run with a 429 on every 10th request and a 529 on every 13th (every case must complete, none
-   lost or duplicated).
+Each a whole process timed from the outside, median of N, figure beside its floor:
+1. per size (200 and 1,000 cases): `agenteval run` (startup, catalog, scoring, four reports
+   included) beside the bare loop, `AsyncAnthropic` + `asyncio.Semaphore(32)` sending the same
+   requests (one warm-up request first); wall time and peak memory, runs interleaved;
+2. the unchanged rerun of 1,020 cases with the cache warm (must send zero requests), beside a
+   Python process that reads and decodes every row of the same cache file;
+3. with --faults: a 429 on every 10th request and a 529 on every 13th (none lost or doubled).
 
-Goal: harness <= 1.10 x bare loop. Ideal: 1,000 x 0.3 s / 32 = 9.4 s.
-Usage: python bench/anthropic_overhead.py [--cases 1000] [--latency 0.3] [--concurrency 32]
+Goals: <= 1.10x the bare loop at 200 cases, <= 1.05x at 1,000, < 150 MB; rerun < 1.2 s.
+Usage: python bench/anthropic_overhead.py [--runs 5] [--sizes 200 1000] [--latency 0.3]
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import statistics
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _table import AGENTEVAL, PYTHON, ROOT, Row, measure, print_table, run_once
+
 sys.path.insert(0, str(ROOT / "tests"))
 
 from stub_anthropic import Fault, StubAnthropic, hash_router  # noqa: E402
@@ -100,96 +100,151 @@ def dump_requests(config: Path, out: Path) -> None:
             fh.write(json.dumps(chat.params()) + "\n")
 
 
-def timed(
-    cmd: list[str], env: dict[str, str], cwd: Path
-) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    return time.perf_counter() - start, proc
-
-
 def results_of(project: Path) -> list[dict]:
     runs = sorted(p for p in (project / "reports").iterdir() if p.is_dir())
     return [json.loads(x) for x in (runs[-1] / "results.jsonl").read_text().splitlines()]
 
 
+CACHE_READ = textwrap.dedent(
+    """
+    import json, sqlite3, sys
+    db = sqlite3.connect(sys.argv[1])
+    print(sum(1 for _, v in db.execute("SELECT key, value FROM decisions") if json.loads(v)))
+    """
+)
+
+
+def _project(root: Path, cases: int, concurrency: int) -> tuple[Path, Path]:
+    root.mkdir()
+    config = make_project(root, cases, concurrency)
+    dump_requests(config, root / "bodies.jsonl")
+    (root / "bare.py").write_text(BARE_LOOP)
+    (root / "cache_read.py").write_text(CACHE_READ)
+    return config, root / "bodies.jsonl"
+
+
+def _clear_cache(project: Path) -> None:
+    for f in (project / "cache").glob("*"):
+        f.unlink()
+
+
+def rows(
+    runs: int,
+    *,
+    sizes: tuple[int, ...] = (200, 1000),
+    latency: float = 0.3,
+    concurrency: int = 32,
+    rerun_cases: int = 1020,
+) -> list[Row]:
+    """Per size: the run beside the bare loop (wall and peak memory); then the warm rerun."""
+    out: list[Row] = []
+    tmp = Path(tempfile.mkdtemp(prefix="agenteval-bench-api-"))
+    for n in sizes:
+        project = tmp / f"p{n}"
+        _, bodies = _project(project, n, concurrency)
+        with StubAnthropic(latency=latency, responder=hash_router) as stub:
+            env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
+            bare_cmd = [PYTHON, "bare.py", str(bodies), stub.base_url, str(concurrency), KEY]
+            run_cmd = [AGENTEVAL, "run", "bench.yaml", "--plain"]
+            bares, harness = [], []
+            for _ in range(runs):  # interleaved, so both see the same load
+                bares.append(run_once(bare_cmd, cwd=project, env=env))
+                _clear_cache(project)
+                harness.append(run_once(run_cmd, cwd=project, env=env, ok=(0, 1)))
+        bare_s, bare_mb = (statistics.median(x) for x in zip(*bares, strict=True))
+        run_s, run_mb = (statistics.median(x) for x in zip(*harness, strict=True))
+        what = f"API router, {n} cases, {latency * 1000:.0f} ms, concurrency {concurrency}"
+        goal_s = "<= 1.10x" if n <= 200 else "<= 1.05x"
+        out.append(
+            Row(
+                what=what,
+                figure=run_s,
+                floor=bare_s,
+                unit="s",
+                floor_is="bare AsyncAnthropic loop, same requests",
+                goal=goal_s,
+            )
+        )
+        out.append(
+            Row(
+                what=f"{what}: peak memory",
+                figure=run_mb,
+                floor=bare_mb,
+                unit="MB",
+                floor_is="bare AsyncAnthropic loop",
+                goal="< 150 MB" if n >= 1000 else "",
+            )
+        )
+    project = tmp / "rerun"
+    _project(project, rerun_cases, concurrency)
+    with StubAnthropic(latency=0.01, responder=hash_router) as stub:
+        env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
+        run_once([AGENTEVAL, "run", "bench.yaml", "--plain"], cwd=project, env=env, ok=(0, 1))
+        sent = stub.count_endpoint("messages")
+        cache = str(project / "cache" / "cache.sqlite")
+        floor = measure([PYTHON, "cache_read.py", cache], runs, cwd=project, env=env)
+        again = measure(
+            [AGENTEVAL, "run", "bench.yaml", "--plain"], runs, cwd=project, env=env, ok=(0, 1)
+        )
+        extra = stub.count_endpoint("messages") - sent
+    if extra:
+        sys.exit(f"the warm rerun sent {extra} requests; it must send none")
+    out.append(
+        Row(
+            what=f"warm rerun, {rerun_cases} API cases (0 requests)",
+            figure=again.wall,
+            floor=floor.wall,
+            unit="s",
+            floor_is="python reading + decoding every cache row",
+            goal="< 1.2 s",
+        )
+    )
+    return out
+
+
+def faults(cases: int, latency: float, concurrency: int) -> None:
+    """A run with a 429 on every 10th request and a 529 on every 13th: none lost or doubled."""
+    project = Path(tempfile.mkdtemp(prefix="agenteval-bench-faults-")) / "p"
+    _project(project, cases, concurrency)
+    faults = [Fault.every(10, "429"), Fault.every(13, "529")]
+    with StubAnthropic(latency=latency, responder=hash_router, faults=faults) as stub:
+        env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
+        t, _ = run_once(
+            [AGENTEVAL, "run", "bench.yaml", "--plain", "--no-cache"],
+            cwd=project,
+            env=env,
+            ok=(0, 1),
+        )
+        rows_ = results_of(project)
+        keys = [(r["case_id"], r["trial"]) for r in rows_]
+        errors = sum(r["error"] is not None for r in rows_)
+        faulted = sum(1 for r in stub.requests if r.status in (429, 529))
+    print(
+        f"faults (429 every 10th, 529 every 13th): {len(rows_)} trials, {len(set(keys))} unique, "
+        f"{len(keys) - len(set(keys))} duplicated, {cases - len(set(keys))} lost, {errors} "
+        f"errors; {faulted} faulted responses; {t:.2f} s"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=1000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rerun-cases", type=int, default=1020)
+    parser.add_argument("--faults", action="store_true", help="also run the 429/529 check")
     args = parser.parse_args()
-    exe = str(Path(sys.executable).with_name("agenteval"))
-    ideal = args.cases * args.latency / args.concurrency
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        config = make_project(project, args.cases, args.concurrency)
-        bodies = project / "bodies.jsonl"
-        dump_requests(config, bodies)
-        (project / "bare.py").write_text(BARE_LOOP)
-        bare_times, run_times = [], []
-        for rep in range(args.repeats):
-            with StubAnthropic(latency=args.latency, responder=hash_router) as stub:
-                env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
-                t, proc = timed(
-                    [
-                        sys.executable,
-                        "bare.py",
-                        str(bodies),
-                        stub.base_url,
-                        str(args.concurrency),
-                        KEY,
-                    ],
-                    env,
-                    project,
-                )
-                assert proc.returncode == 0, proc.stderr[-2000:]
-                bare_times.append(t)
-            with StubAnthropic(latency=args.latency, responder=hash_router) as stub:
-                env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
-                cache_dir = project / "cache"
-                if cache_dir.exists():
-                    for f in cache_dir.iterdir():
-                        f.unlink()
-                t, proc = timed([exe, "run", "bench.yaml", "--plain"], env, project)
-                assert proc.returncode in (0, 1), proc.stderr[-2000:]
-                sent = stub.count_endpoint("messages")
-                run_times.append(t)
-                if rep == args.repeats - 1:
-                    t_again, proc = timed([exe, "run", "bench.yaml", "--plain"], env, project)
-                    again = stub.count_endpoint("messages") - sent
-        bare, run = min(bare_times), min(run_times)
-        print(
-            f"{args.cases} cases, latency {args.latency} s, concurrency {args.concurrency}; "
-            f"ideal {ideal:.1f} s"
-        )
-        print(
-            f"bare loop:      {bare:6.2f} s ({bare / ideal:.2f}x ideal)  runs: "
-            + ", ".join(f"{x:.2f}" for x in bare_times)
-        )
-        print(
-            f"agenteval run:  {run:6.2f} s ({run / ideal:.2f}x ideal)  runs: "
-            + ", ".join(f"{x:.2f}" for x in run_times)
-            + f"  [{sent} requests]"
-        )
-        print(f"ratio run / bare loop: {run / bare:.3f} (goal <= 1.10)")
-        print(f"rerun (cache): {t_again:.2f} s, {again} requests reached the stub (goal 0, < 3 s)")
-
-        faults = [Fault.every(10, "429"), Fault.every(13, "529")]
-        with StubAnthropic(latency=args.latency, responder=hash_router, faults=faults) as stub:
-            env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.base_url}
-            t, proc = timed([exe, "run", "bench.yaml", "--plain", "--no-cache"], env, project)
-            rows = results_of(project)
-            keys = [(r["case_id"], r["trial"]) for r in rows]
-            errors = sum(r["error"] is not None for r in rows)
-            faulted = sum(1 for r in stub.requests if r.status in (429, 529))
-            print(
-                f"faults (429 every 10th, 529 every 13th): {len(rows)} trials, "
-                f"{len(set(keys))} unique, {len(keys) - len(set(keys))} duplicated, "
-                f"{args.cases - len(set(keys))} lost, {errors} errors; {faulted} faulted "
-                f"responses; {t:.2f} s"
-            )
+    table = rows(
+        args.runs,
+        sizes=tuple(args.sizes),
+        latency=args.latency,
+        concurrency=args.concurrency,
+        rerun_cases=args.rerun_cases,
+    )
+    print_table(table, f"API path, median of {args.runs}")
+    if args.faults:
+        faults(max(args.sizes), args.latency, args.concurrency)
 
 
 if __name__ == "__main__":
