@@ -14,10 +14,26 @@ from typing import Any
 
 import click
 
-from agenteval.config import GATES
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
 from agenteval.routing import RouterChoices
 from agenteval.text import for_rich, for_terminal
+
+
+class _GateOption(click.Option):
+    """`--fail-under`, whose help names the gates: read from the config module only when help
+    is shown, so that `agenteval --help` does not import pydantic and the config models."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from agenteval.config import GATES
+
+        self.help = (
+            "Gate (repeatable): exit 1 when METRIC misses VALUE: "
+            + ", ".join(
+                f"{name} (a count)" if g.kind == "count" else name for name, g in GATES.items()
+            )
+            + "; rates are 0 to 1."
+        )
+        return super().get_help_record(ctx)
 
 
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,9 +140,7 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Gate (repeatable): exit 1 when METRIC misses VALUE: "
-    + ", ".join(f"{name} (a count)" if g.kind == "count" else name for name, g in GATES.items())
-    + "; rates are 0 to 1.",
+    cls=_GateOption,
 )
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option(

@@ -12,8 +12,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from agenteval.errors import ConfigError
 
 
@@ -123,6 +121,8 @@ class ModelTable:
 @cache
 def model_table() -> ModelTable:
     """The shipped table."""
+    import yaml  # here: importing the CLI for `--help` should not load a YAML parser
+
     text = resources.files("agenteval").joinpath("data/models.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return ModelTable(

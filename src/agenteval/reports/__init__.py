@@ -8,17 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agenteval.cases import UNLISTED_LABEL
-from agenteval.cases.checks import CheckResult
-from agenteval.execution.runner import ResultRow
-from agenteval.outputs.produce import OutputResult
-from agenteval.outputs.scorecard import OutputScorecard
-from agenteval.record.history import TrendRow, history_entry, read_history, trend_rows
-from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord
-from agenteval.record.store import read_outputs, write_atomic
-from agenteval.scoring.compare import Comparison
-from agenteval.stats import Rate
+
+if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package for `shorten`, and
+    # the record's pydantic models, asyncio and filelock are most of its start-up otherwise
+    from agenteval.cases.checks import CheckResult
+    from agenteval.execution.runner import ResultRow
+    from agenteval.outputs.produce import OutputResult
+    from agenteval.outputs.scorecard import OutputScorecard
+    from agenteval.record.history import TrendRow
+    from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord
+    from agenteval.scoring.compare import Comparison
+    from agenteval.stats import Rate
 
 MAX_ERROR_KINDS = 5
 MAX_NAMED_FILES = 8  # files named in a reading line before "and N more"
@@ -131,6 +134,8 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
     a failure (or a kill) leaves the previous reports as they were. The run's own history line is
     drawn from the record, whether or not history.jsonl has it yet.
     """
+    from agenteval.record.history import history_entry, read_history, trend_rows
+    from agenteval.record.store import read_outputs, write_atomic
     from agenteval.reports.html import render_html
     from agenteval.reports.junit import render_junit
     from agenteval.reports.markdown import render_markdown

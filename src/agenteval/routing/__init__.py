@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ValidationError
-
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest, Completion, ModelClient, Usage
 
 if TYPE_CHECKING:  # annotations only: the CLI imports this package for `--help`, which loads
-    # no catalog, so the catalog's modules wait until a command needs them
+    # no catalog and validates nothing, so those modules wait until a command needs them
+    from pydantic import BaseModel
+
     from agenteval.cases import Case
     from agenteval.views import CatalogView
 
@@ -201,6 +201,8 @@ def validate_options(model: type[BaseModel], options: Mapping[str, Any], backend
     Raises:
         RouterError: naming the key and, for an unknown key, the router's options.
     """
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(dict(options))
     except ValidationError as exc:
