@@ -274,6 +274,13 @@ def run(
             progress=progress,
             notify=lambda m: click.echo(for_terminal(m), err=True),
         )
+    if outcome.exit_code == ExitCode.INTERRUPTED:
+        # The run is saved and the process is on its way out with 130: a press now (while the
+        # summary prints, or during interpreter shutdown, which resets Python-level handlers but
+        # keeps SIG_IGN) must not kill it with SIGINT instead.
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 
