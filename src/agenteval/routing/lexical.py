@@ -29,7 +29,7 @@ DEFAULT_THRESHOLD = 0.05
 
 @dataclass
 class _Index:
-    """One view's TF-IDF index: a (term x agent) weight matrix and the terms' idf.
+    """One view's TF-IDF index: the terms' idf and, per term, the agents' weights (sparse).
 
     The arithmetic is scikit-learn's `TfidfVectorizer` + `linear_kernel`, operation for operation
     (numpy's log, the same summation orders), so scores are bit-identical to it, without paying
@@ -39,7 +39,11 @@ class _Index:
     names: list[str]
     terms: dict[str, int]  # term -> its row (alphabetical order, as scikit-learn numbers them)
     idf: Any  # numpy float64 array, by term
-    weights: Any  # numpy float64 array (term, agent): each agent's l2-normalised tf-idf
+    # by term (CSR): the agents having term k are agents[starts[k]:starts[k + 1]], increasing,
+    # with their l2-normalised tf-idf in weights; sparse, so 10,000 agents fit in memory
+    starts: Any
+    agents: Any
+    weights: Any
 
     def scores(self, text: str) -> Any:
         """The cosine similarity of `text` to each agent (numpy float64 array, by agent)."""
@@ -59,7 +63,8 @@ class _Index:
             norm += x * x
         tf /= math.sqrt(norm)
         for k, q in zip(rows, tf.tolist(), strict=True):
-            scores += q * self.weights[k]  # + 0.0 where an agent lacks the term: no change
+            lo, hi = self.starts[k], self.starts[k + 1]
+            scores[self.agents[lo:hi]] += q * self.weights[lo:hi]
         return scores
 
 
@@ -103,9 +108,17 @@ def _build_index(names: list[str], docs: list[str]) -> _Index | None:
     for p in range(squares.shape[1]):
         norms += squares[:, p]
     np.sqrt(norms, out=norms)
-    weights = np.zeros((len(kept), n), dtype=np.float64)
-    weights[term, agent] = data / norms[agent]
-    return _Index(names=names, terms=terms, idf=idf, weights=weights)
+    by_term = np.lexsort((agent, term))
+    starts = np.zeros(len(kept) + 1, dtype=np.intp)
+    np.cumsum(np.bincount(term, minlength=len(kept)), out=starts[1:])
+    return _Index(
+        names=names,
+        terms=terms,
+        idf=idf,
+        starts=starts,
+        agents=agent[by_term],
+        weights=(data / norms[agent])[by_term],
+    )
 
 
 class LexicalOptions(BaseModel):
