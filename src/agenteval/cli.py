@@ -274,10 +274,12 @@ def run(
             progress=progress,
             notify=lambda m: click.echo(for_terminal(m), err=True),
         )
-    if outcome.exit_code == ExitCode.INTERRUPTED:
-        # The run is saved and the process is on its way out with 130: a press now (while the
+    if outcome.exit_code == ExitCode.INTERRUPTED and Path(sys.argv[0]).name == "agenteval":
+        # The run is saved and this process is on its way out with 130: a press now (while the
         # summary prints, or during interpreter shutdown, which resets Python-level handlers but
-        # keeps SIG_IGN) must not kill it with SIGINT instead.
+        # keeps SIG_IGN) must not kill it with SIGINT instead. Only in the `agenteval` process
+        # itself: a caller invoking the command in-process keeps its own Ctrl-C (and children
+        # it starts would inherit SIG_IGN).
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
