@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,31 @@ def run_config(config, *, resume: Path | None = None, router=None, **overrides):
     from agenteval.settings import Overrides, resolve
 
     return run_eval(resolve(config, Overrides(**overrides)), resume=resume, router=router)
+
+
+AGENTEVAL = Path(sys.executable).with_name("agenteval")
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """The agenteval command as a separate process (for signal, lock and kill tests)."""
+    return subprocess.Popen(
+        [str(AGENTEVAL), *args],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> Path:
+    """Wait until the only run folder under ``root/reports`` has ``n`` result lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"run ended early: {proc.communicate()}"
+        dirs = [p for p in (root / "reports").glob("*") if p.is_dir()]
+        results = dirs[0] / "results.jsonl" if dirs else None
+        if results and results.exists() and results.read_bytes().count(b"\n") >= n:
+            return dirs[0]
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError(f"fewer than {n} results after {timeout} s")

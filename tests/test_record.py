@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import start_cli, wait_for_lines
 from stub_anthropic import Fault, answers
 
 from agenteval.cli import main
@@ -172,29 +173,6 @@ def test_a_v1_run_whose_every_trial_errored_reads_as_failed(tmp_path: Path):
 # ------------------------------------------------------------------------------------------
 # Finding 6: one process per run folder
 # ------------------------------------------------------------------------------------------
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(AGENTEVAL), *args],
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"run ended early: {proc.communicate()}"
-        dirs = [p for p in (root / "reports").glob("*") if p.is_dir()]
-        results = dirs[0] / "results.jsonl" if dirs else None
-        if results and results.exists() and results.read_bytes().count(b"\n") >= n:
-            return dirs[0]
-        time.sleep(0.02)
-    proc.kill()
-    raise AssertionError(f"fewer than {n} results after {timeout} s")
 
 
 def test_resume_while_the_run_is_going_is_refused_and_names_its_pid(dataset_eval, stub):

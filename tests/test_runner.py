@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_config
+from conftest import run_config, start_cli, wait_for_lines
 from stub_anthropic import Fault, Reply, StubAnthropic, answers
 
 from agenteval.cli import main
@@ -397,29 +396,6 @@ def test_resume_refuses_options_that_change_answers(dataset_eval, stub, option):
 # ------------------------------------------------------------------------------------------
 # Resume: SIGKILL, a torn line, Ctrl-C
 # ------------------------------------------------------------------------------------------
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(AGENTEVAL), *args],
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"run ended early: {proc.communicate()}"
-        dirs = [p for p in (root / "reports").glob("*") if p.is_dir()]
-        results = dirs[0] / "results.jsonl" if dirs else None
-        if results and results.exists() and results.read_bytes().count(b"\n") >= n:
-            return dirs[0]
-        time.sleep(0.02)
-    proc.kill()
-    raise AssertionError(f"fewer than {n} results after {timeout} s")
 
 
 def test_resume_after_sigkill_runs_every_case_exactly_once(routing_eval, stub):
