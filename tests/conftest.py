@@ -93,3 +93,20 @@ def wait_for_lines(root: Path, n: int, proc: subprocess.Popen[str], timeout: flo
         time.sleep(0.02)
     proc.kill()
     raise AssertionError(f"fewer than {n} results after {timeout} s")
+
+
+# The demo's routing dataset alone, through the anthropic router, as an eval in demo/evals/.
+DATASET_EVAL = """\
+name: ds
+agents: [../agents]
+datasets: [../datasets/routing.yaml]
+examples: false
+holdout: none
+router:
+  backend: anthropic
+out: ../reports
+"""
+# The same as a nightly batch run (the stub ends batches after a poll or two).
+BATCH_EVAL = DATASET_EVAL.replace("name: ds", "name: nightly").replace(
+    "out: ../reports", "batch: true\nbatch_poll_s: 0.05\nout: ../reports"
+)

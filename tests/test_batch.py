@@ -6,12 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import AGENTEVAL, BATCH_EVAL
 from stub_anthropic import answers
 
 from agenteval.cli import main
@@ -19,25 +19,12 @@ from agenteval.models.pricing import model_table
 from agenteval.record.store import load_record, read_results
 
 KEY = "sk-ant-test-batch-0123456789abcdef"
-AGENTEVAL = Path(sys.executable).with_name("agenteval")
-CONFIG = """\
-name: nightly
-agents: [../agents]
-datasets: [../datasets/routing.yaml]
-examples: false
-holdout: none
-router:
-  backend: anthropic
-batch: true
-batch_poll_s: 0.05
-out: ../reports
-"""
 
 
 @pytest.fixture
 def config(demo_project: Path) -> Path:
     path = demo_project / "evals" / "batch.yaml"
-    path.write_text(CONFIG)
+    path.write_text(BATCH_EVAL)
     return path
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import BATCH_EVAL
 from stub_anthropic import answers
 
 from agenteval.cases import Case
@@ -166,25 +167,13 @@ def test_output_grading_keeps_the_same_budget(tmp_path):
 
 # -- batch (finding 1) -----------------------------------------------------------------------
 
-CONFIG = """\
-name: nightly
-agents: [../agents]
-datasets: [../datasets/routing.yaml]
-examples: false
-holdout: none
-router:
-  backend: anthropic
-batch: true
-batch_poll_s: 0.05
-out: ../reports
-"""
 STUB_OPTIONS = {"batch_polls_before_end": 1}
 
 
 @pytest.fixture
 def batch_config(demo_project: Path) -> Path:
     path = demo_project / "evals" / "batch.yaml"
-    path.write_text(CONFIG)
+    path.write_text(BATCH_EVAL)
     return path
 
 

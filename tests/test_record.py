@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import start_cli, wait_for_lines
+from conftest import DATASET_EVAL, start_cli, wait_for_lines
 from stub_anthropic import Fault, answers
 
 from agenteval.cli import main
@@ -27,20 +27,9 @@ from agenteval.record import store
 from agenteval.record.store import load_record, read_results, save_record
 
 KEY = "sk-ant-test-record-0123456789abcdef"
-AGENTEVAL = Path(sys.executable).with_name("agenteval")
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 V1 = FIXTURES / "v1-quickstart"  # `agenteval run evals/quickstart.yaml` on main at 0ec670d
 V1_TRIALS2 = FIXTURES / "v1-quickstart-trials2"  # the same with --trials 2 --baseline latest
-DATASET_ONLY = """\
-name: ds
-agents: [../agents]
-datasets: [../datasets/routing.yaml]
-examples: false
-holdout: none
-router:
-  backend: anthropic
-out: ../reports
-"""
 DATASET_CASES = 62
 
 
@@ -79,7 +68,7 @@ def quickstart_run(demo_project: Path) -> Path:
 @pytest.fixture
 def dataset_eval(demo_project: Path) -> Path:
     path = demo_project / "evals" / "ds.yaml"
-    path.write_text(DATASET_ONLY, encoding="utf-8")
+    path.write_text(DATASET_EVAL, encoding="utf-8")
     return path
 
 

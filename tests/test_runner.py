@@ -11,14 +11,13 @@ import json
 import os
 import secrets
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_config, start_cli, wait_for_lines
+from conftest import DATASET_EVAL, run_config, start_cli, wait_for_lines
 from stub_anthropic import Fault, Reply, StubAnthropic, answers
 
 from agenteval.cli import main
@@ -31,17 +30,6 @@ from agenteval.record.schema import UsageInfo
 from agenteval.record.store import load_record
 
 KEY = "sk-ant-test-runner-0123456789abcdef"
-AGENTEVAL = Path(sys.executable).with_name("agenteval")
-DATASET_ONLY = """\
-name: ds
-agents: [../agents]
-datasets: [../datasets/routing.yaml]
-examples: false
-holdout: none
-router:
-  backend: anthropic
-out: ../reports
-"""
 ROUTING = """\
 name: routing
 agents: [../agents]
@@ -57,7 +45,7 @@ ROUTING_CASES = 102  # 40 examples (kfold:5 by default) + 62 dataset cases
 def dataset_eval(demo_project: Path) -> Path:
     """The demo catalog's 62 dataset cases only: one catalog view, one prompt prefix."""
     path = demo_project / "evals" / "ds.yaml"
-    path.write_text(DATASET_ONLY, encoding="utf-8")
+    path.write_text(DATASET_EVAL, encoding="utf-8")
     return path
 
 
