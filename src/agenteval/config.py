@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from agenteval.cases.checks import CheckTrust
-from agenteval.errors import ConfigError
+from agenteval.errors import ConfigError, read_user_file
 
 
 class _Strict(BaseModel):
@@ -202,14 +202,12 @@ def load_config(path: Path) -> EvalConfig:
     import yaml  # here, not at the top: `agenteval --help` reads no YAML
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read config: {exc.strerror}",
-            path=path,
-            hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml",
-        ) from exc
+    text = read_user_file(
+        path,
+        what="config",
+        error=ConfigError,
+        hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml",
+    )
     try:
         data = yaml.safe_load(text) or {}
         node = yaml.compose(text)

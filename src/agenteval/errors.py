@@ -70,3 +70,15 @@ class RouterError(AgentEvalError):
 
 class RecordError(AgentEvalError):
     """A run folder cannot be read (missing, or written by an incompatible version)."""
+
+
+def read_user_file(path: Path | str, *, what: str, error: type[AgentEvalError], hint: str) -> str:
+    """A file the user gave (a BOM dropped), or ``error`` naming it, why, and ``hint``.
+
+    Raises:
+        AgentEvalError: the ``error`` class given, when the file cannot be read.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror}", path=path, hint=hint) from exc

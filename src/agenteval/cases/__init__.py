@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agenteval.cases.checks import CheckSpecError, parse_checks
 from agenteval.catalog import Agent, Catalog, Diagnostic
-from agenteval.errors import DatasetError
+from agenteval.errors import DatasetError, read_user_file
 
 NONE_LABEL = "none"
 INVALID_LABEL = "invalid"
@@ -288,14 +288,12 @@ def load_dataset(path: Path) -> Dataset:
         DatasetError: naming the file, the line and the fix for the first problem found.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DatasetError(
-            f"cannot read dataset: {exc.strerror}",
-            path=path,
-            hint="check the path given with --dataset or in the config",
-        ) from exc
+    text = read_user_file(
+        path,
+        what="dataset",
+        error=DatasetError,
+        hint="check the path given with --dataset or in the config",
+    )
     rows, lines = (read_jsonl if path.suffix == ".jsonl" else _read_yaml)(path, text)
     cases: list[Case] = []
     seen: dict[str, int] = {}

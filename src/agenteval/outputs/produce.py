@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 from agenteval.cases import Case, read_jsonl
 from agenteval.cases.checks import NO_TRUST, Check, CheckResult, CheckTrust, parse_checks, run_check
 from agenteval.catalog import Catalog
-from agenteval.errors import DatasetError
+from agenteval.errors import DatasetError, read_user_file
 from agenteval.execution.executor import Executor
 from agenteval.execution.runner import OVERLOAD_MARKERS, RunState
 from agenteval.models.client import ChatRequest, Completion, ModelClient, ToolUse, Usage
@@ -142,14 +142,12 @@ def load_recorded(path: Path) -> dict[tuple[str, int | None], Recorded]:
         DatasetError: naming the file and line of a malformed entry.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DatasetError(
-            f"cannot read recorded outputs: {exc.strerror}",
-            path=path,
-            hint='pass a JSONL file of {"case_id": ..., "output": ...}',
-        ) from exc
+    text = read_user_file(
+        path,
+        what="recorded outputs",
+        error=DatasetError,
+        hint='pass a JSONL file of {"case_id": ..., "output": ...}',
+    )
     recorded: dict[tuple[str, int | None], Recorded] = {}
     for row, n in zip(*read_jsonl(path, text), strict=True):
         if (
