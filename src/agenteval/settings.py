@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.catalog import discover_agent_dirs
-from agenteval.config import GATES, CatalogReading, EvalConfig
+from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
 from agenteval.models.pricing import model_table
 from agenteval.routing import registry, router_factory, validate_options
@@ -411,8 +411,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
-
-
-def gate_names() -> tuple[str, ...]:
-    """Every gate name, in table order (for `--fail-under` and the CLI help)."""
-    return tuple(GATES)
