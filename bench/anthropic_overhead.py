@@ -33,7 +33,7 @@ KEY = "sk-ant-bench-not-a-real-key"
 
 BARE_LOOP = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, gc, json, sys
     import anthropic
 
     async def main(path, base_url, concurrency):
@@ -50,6 +50,7 @@ BARE_LOOP = textwrap.dedent(
         await client.close()
 
     asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    gc.freeze()  # skip the exit's collections over the SDK's objects, as agenteval does
     """
 )
 

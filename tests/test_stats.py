@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenteval.stats import Rate, clustered_wilson, wilson
-from agenteval.stats.bootstrap import bca_interval
+from agenteval.stats import Rate, bootstrap, clustered_wilson, wilson
+from agenteval.stats.bootstrap import bca_interval, bootstrap_averages
 from agenteval.stats.paired import paired_table
 
 SIMULATIONS = 400
@@ -163,3 +163,18 @@ def test_bca_falls_back_to_wilson_where_it_cannot_serve():
     # every resample below an interior estimate: no BCa; Wilson around the estimate instead
     low, high = bca_interval(0.4, np.full(100, 0.3), np.full(10, 0.35), 10)
     assert low < 0.4 < high
+
+
+def test_bootstrap_intervals_do_not_depend_on_how_the_resamples_are_chunked(monkeypatch):
+    """Resamples are drawn in chunks to bound memory; the chunk size changes no bit."""
+    rng = np.random.default_rng(3)
+    n = 700
+    true = rng.integers(0, 30, n)
+    pred = np.where(rng.random(n) < 0.7, true, rng.integers(0, 32, n))
+    args = (np.arange(n), true, pred, 30)
+    results = []
+    for elements in (10_000_000, 250_000, 7_001):
+        monkeypatch.setattr(bootstrap, "_CHUNK_ELEMENTS", elements)
+        results.append(bootstrap_averages(*args))
+    assert results[0] == results[1] == results[2]
+    assert all(v is not None for v in results[0].values())

@@ -19,7 +19,7 @@ from agenteval.catalog import discover_agent_dirs
 from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
 from agenteval.models.pricing import model_table
-from agenteval.routing import registry, router_factory, validate_options
+from agenteval.routing import registry, router_entry, router_factory, validate_options
 from agenteval.views import DEFAULT_HOLDOUT, Holdout
 
 DEFAULT_CACHE_DIR = ".agenteval"
@@ -320,7 +320,7 @@ def choose_backend(
         backend, reason = "anthropic", f"{key_env} is set"
     else:
         backend, reason = "lexical", f"offline: {key_env} is not set"
-    if backend not in registry():
+    if router_entry(backend) is None:
         raise ConfigError(
             f"unknown router {backend!r}",
             path=config.source,
