@@ -48,3 +48,21 @@ def test_quickstart_results_and_scores_match_the_golden(demo_project, monkeypatc
     summary = json.loads((run / "summary.json").read_text())
     scores = {"headline": summary["headline"], "scorecard": summary["scorecard"]}
     _check("quickstart-scores.json", json.dumps(scores, indent=1, sort_keys=True) + "\n")
+
+
+RUNS = Path(__file__).parent / "fixtures" / "runs"
+
+
+def test_rerendered_reports_match_the_golden(tmp_path):
+    """`agenteval report` writes the same bytes for a saved run (the renderers are hot paths:
+    a faster one must not change a character of report.html, report.md or junit.xml)."""
+    run = tmp_path / "reports" / "v1-quickstart-trials2"
+    run.mkdir(parents=True)
+    for name in ("summary.json", "results.jsonl", "outputs.jsonl"):
+        (run / name).write_bytes((RUNS / "v1-quickstart-trials2" / name).read_bytes())
+    result = CliRunner().invoke(main, ["report", str(run)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for name in ("report.html", "report.md", "junit.xml"):
+        text = (run / name).read_text(encoding="utf-8").replace(str(tmp_path), "<tmp>")
+        assert len(text) > 2_000  # a whole report, not an empty file matching an empty golden
+        _check(f"rerender-{name}", text)
