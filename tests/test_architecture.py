@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agenteval"
 ORDER = [
     "errors",
     "text",
+    "templating",
     "stats",
     "catalog",
     "cases",

@@ -81,6 +81,8 @@ def visible(text: str, *, multiline: bool = False) -> str:
         multiline: Keep newlines and tabs; otherwise they are written out too, so one value
             stays on one line and cannot forge the lines after it.
     """
+    if text.isascii() and text.isprintable():  # the common case: nothing to write out
+        return text
     pattern = _UNSAFE if multiline else _UNSAFE_LINE
     return pattern.sub(_shown, text.replace("\r\n", "\n") if multiline else text)
 

@@ -11,7 +11,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agenteval.pipeline.compare import CompareOutcome, compare_runs
+    from agenteval.pipeline.estimate import estimate_eval
     from agenteval.pipeline.inputs import Loaded, load_inputs
+    from agenteval.pipeline.report import rerender
     from agenteval.pipeline.run import (
         RunOutcome,
         find_baseline,
@@ -19,7 +22,6 @@ if TYPE_CHECKING:
         recorded_settings,
         run_eval,
     )
-    from agenteval.pipeline.tools import CompareOutcome, compare_runs, estimate_eval, rerender
 
 # Imported on first use, so `cases` and `lint` do not load the run machinery (reports, jinja,
 # the record store): a third of their start-up time.
@@ -31,10 +33,10 @@ _WHERE = {
     "finish_run": "run",
     "recorded_settings": "run",
     "run_eval": "run",
-    "CompareOutcome": "tools",
-    "compare_runs": "tools",
-    "estimate_eval": "tools",
-    "rerender": "tools",
+    "CompareOutcome": "compare",
+    "compare_runs": "compare",
+    "estimate_eval": "estimate",
+    "rerender": "report",
 }
 
 __all__ = [

@@ -59,43 +59,74 @@ def result_line(case: Case, trial: Trial) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
-def parse_result_line(line: str) -> ResultRow:
-    """Parse one results.jsonl line.
+class ResultParser:
+    """Parses results.jsonl lines; the trials of one case share one `Case` and one `Usage`.
 
-    Raises:
-        ValueError, KeyError, TypeError: when the line is not a trial line.
+    A run of 10,000 trials over 640 cases would otherwise build 10,000 equal cases (and as many
+    equal token counts), a third of the time it takes to read the file.
     """
-    r = json.loads(line)
-    case = Case(
-        id=r["case_id"],
-        prompt=r["prompt"],
-        expected=WrittenOrder(r["expected"]),
-        origin=r["origin"],
-        source=r["source"],
-        context=r.get("context"),
-        tags=tuple(r.get("tags") or ()),
-        agent=r.get("owner"),
-        example_index=r.get("example_index"),
-    )
-    decision = Decision(
-        agent=r["agent"],
-        raw=r.get("raw") or "",
-        rationale=r.get("rationale") or "",
-        usage=Usage(**(r.get("usage") or {})),
-        cost_usd=r.get("cost_usd"),
-        latency_s=r.get("latency_s") or 0.0,
-        cached=bool(r.get("cached")),
-        error=r.get("error"),
-        task_prompt=r.get("task_prompt"),
-    )
-    trial = Trial(
-        case_id=r["case_id"],
-        trial=r["trial"],
-        expected=tuple(r["expected"]),
-        label=r["label"],
-        decision=decision,
-    )
-    return ResultRow(case=case, trial=trial)
+
+    def __init__(self) -> None:
+        self._cases: dict[tuple[object, ...], Case] = {}
+        self._usages: dict[tuple[object, ...], Usage] = {}
+
+    def __call__(self, line: str) -> ResultRow:
+        """Parse one results.jsonl line.
+
+        Raises:
+            ValueError, KeyError, TypeError: when the line is not a trial line.
+        """
+        r = json.loads(line)
+        expected = tuple(r["expected"])
+        tags = tuple(r.get("tags") or ())
+        fields = (
+            r["case_id"],
+            r["prompt"],
+            expected,
+            r["origin"],
+            r["source"],
+            r.get("context"),
+            tags,
+            r.get("owner"),
+            r.get("example_index"),
+        )
+        case = self._cases.get(fields)
+        if case is None:
+            case = self._cases[fields] = Case(
+                id=r["case_id"],
+                prompt=r["prompt"],
+                expected=WrittenOrder(expected),
+                origin=r["origin"],
+                source=r["source"],
+                context=fields[5],
+                tags=tags,
+                agent=fields[7],
+                example_index=fields[8],
+            )
+        counts = r.get("usage") or {}
+        usage_key = tuple(counts.items())
+        usage = self._usages.get(usage_key)
+        if usage is None:
+            usage = self._usages[usage_key] = Usage(**counts)
+        decision = Decision(
+            agent=r["agent"],
+            raw=r.get("raw") or "",
+            rationale=r.get("rationale") or "",
+            usage=usage,
+            cost_usd=r.get("cost_usd"),
+            latency_s=r.get("latency_s") or 0.0,
+            cached=bool(r.get("cached")),
+            error=r.get("error"),
+            task_prompt=r.get("task_prompt"),
+        )
+        trial = Trial(
+            case_id=r["case_id"],
+            trial=r["trial"],
+            expected=expected,
+            label=r["label"],
+            decision=decision,
+        )
+        return ResultRow(case=case, trial=trial)
 
 
 def total_usage(rows: Iterable[ResultRow]) -> Usage:
@@ -177,7 +208,7 @@ def load_results(run_dir: Path, *, repair: bool = False) -> JsonlRead[ResultRow]
     """
     return _read_jsonl(
         Path(run_dir) / RESULTS,
-        parse_result_line,
+        ResultParser(),
         lambda r: (r.trial.case_id, r.trial.trial),
         repair=repair,
     )

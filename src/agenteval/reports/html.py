@@ -18,6 +18,7 @@ from agenteval.reports import (
     shorten,
 )
 from agenteval.scoring.scorecard import true_label
+from agenteval.templating import environment
 from agenteval.text import visible
 
 HEATMAP_MAX = 40
@@ -27,8 +28,8 @@ EXPLAIN_PROMPT_MAX = 600  # characters of a request kept for the click-to-explai
 
 @cache
 def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("agenteval.reports", "templates"),
+    env = environment(
+        PackageLoader("agenteval.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

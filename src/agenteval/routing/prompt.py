@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader
 
 from agenteval.models.client import ChatRequest
 from agenteval.routing.profiles.listing import render_listing
+from agenteval.templating import environment
 from agenteval.views import AgentView, CatalogView
 
 PROMPT_VERSION = 1
@@ -90,8 +91,8 @@ class PromptPrefix:
 
 @cache
 def _env() -> Environment:
-    return Environment(
-        loader=PackageLoader("agenteval.routing", "templates"),
+    return environment(
+        PackageLoader("agenteval.routing", "templates"),
         autoescape=False,  # prompts are plain text for a model, not HTML
         keep_trailing_newline=False,
     )

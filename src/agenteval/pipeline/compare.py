@@ -1,58 +1,15 @@
-"""The other commands' library calls: `estimate`, `compare` and `report`."""
+"""`agenteval compare`: run B against run A, written as compare.html and compare.md."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from agenteval.errors import ConfigError
-from agenteval.execution.estimate import Estimate, estimate_run
-from agenteval.execution.runner import RunPlan
-from agenteval.pipeline.inputs import build_router, open_cache, prepare
 from agenteval.record.history import run_facts
-from agenteval.record.store import (
-    RunDir,
-    load_record,
-    read_results,
-)
-from agenteval.reports import write_reports
+from agenteval.record.store import load_record, read_results
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
-from agenteval.routing import router_factory
-from agenteval.routing.api import PromptRouter
-from agenteval.routing.profiles.profile import PLACEMENTS
 from agenteval.scoring.compare import Comparison, compare
-from agenteval.settings import RunSettings
-
-
-def estimate_eval(settings: RunSettings) -> Estimate:
-    """Estimate requests, tokens and cost of a run without routing anything.
-
-    Counts tokens with the API when the key is set, else approximates offline.
-    """
-    _, cases, views = prepare(settings)
-    online = bool(os.environ.get(settings.api_key_env))
-    factory = router_factory(settings.backend)
-    if not online and settings.backend == "anthropic":
-        router = factory.from_options(settings.router_options, offline=True)
-    else:
-        router = build_router(settings)
-    cache = open_cache(settings)
-    try:
-        plan = RunPlan(cases=cases, views=views, trials=settings.trials)
-        main = estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
-        if isinstance(router, PromptRouter) and router.profiles is not None:
-            each = tuple(
-                estimate_run(
-                    router.with_placement(p), plan, cache=cache, online=online, batch=settings.batch
-                )
-                for p in PLACEMENTS
-            )
-            main = replace(main, placements=each)
-        return main
-    finally:
-        if cache is not None:
-            cache.close()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,16 +65,3 @@ def compare_runs(
     if comp.verdict == "agreement" and comp.disagreements:
         text += f"\n{len(comp.disagreements)} cases where A and B disagree (listed in compare.md)"
     return CompareOutcome(comparison=comp, text=text, html=html, markdown=md)
-
-
-def rerender(run_dir: Path) -> Path:
-    """Render the reports of a saved run again, without routing anything.
-
-    Raises:
-        RunLockedError: when a run is still working in the folder.
-    """
-    load_record(run_dir)  # not a run folder: say so before putting a lock file in it
-    with RunDir(run_dir).lock():
-        record = load_record(run_dir)
-        write_reports(run_dir, record, read_results(run_dir))
-    return run_dir

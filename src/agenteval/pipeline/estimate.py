@@ -1,0 +1,44 @@
+"""`agenteval estimate`: requests, tokens and cost of a run, without routing anything."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from agenteval.execution.estimate import Estimate, estimate_run
+from agenteval.execution.runner import RunPlan
+from agenteval.pipeline.inputs import build_router, open_cache, prepare
+from agenteval.routing import router_factory
+from agenteval.routing.api import PromptRouter
+from agenteval.routing.profiles.profile import PLACEMENTS
+from agenteval.settings import RunSettings
+
+
+def estimate_eval(settings: RunSettings) -> Estimate:
+    """Estimate requests, tokens and cost of a run without routing anything.
+
+    Counts tokens with the API when the key is set, else approximates offline.
+    """
+    _, cases, views = prepare(settings)
+    online = bool(os.environ.get(settings.api_key_env))
+    factory = router_factory(settings.backend)
+    if not online and settings.backend == "anthropic":
+        router = factory.from_options(settings.router_options, offline=True)
+    else:
+        router = build_router(settings)
+    cache = open_cache(settings)
+    try:
+        plan = RunPlan(cases=cases, views=views, trials=settings.trials)
+        main = estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
+        if isinstance(router, PromptRouter) and router.profiles is not None:
+            each = tuple(
+                estimate_run(
+                    router.with_placement(p), plan, cache=cache, online=online, batch=settings.batch
+                )
+                for p in PLACEMENTS
+            )
+            main = replace(main, placements=each)
+        return main
+    finally:
+        if cache is not None:
+            cache.close()

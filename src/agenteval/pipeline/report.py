@@ -1,0 +1,25 @@
+"""`agenteval report`: the reports of a saved run rendered again.
+
+Only the record, its rows and the renderers are imported: re-rendering is a command people run
+in a loop while they read a report, so it loads none of the routing machinery.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agenteval.record.store import RunDir, load_record, read_results
+from agenteval.reports import write_reports
+
+
+def rerender(run_dir: Path) -> Path:
+    """Render the reports of a saved run again, without routing anything.
+
+    Raises:
+        RunLockedError: when a run is still working in the folder.
+    """
+    load_record(run_dir)  # not a run folder: say so before putting a lock file in it
+    with RunDir(run_dir).lock():
+        record = load_record(run_dir)
+        write_reports(run_dir, record, read_results(run_dir))
+    return run_dir
