@@ -17,9 +17,9 @@ from pathlib import Path
 
 from _table import AGENTEVAL, LAYWILL, Row, measure, print_table
 
-from agenteval.cases import build_cases
+from agenteval.cases.build import build_cases
 from agenteval.catalog import load_catalog
-from agenteval.execution.runner import Trial, label_of
+from agenteval.execution.trials import Trial, label_of
 from agenteval.record.store import ResultsWriter, RunRecord, save_record
 from agenteval.routing import Decision, Usage
 from agenteval.scoring.gates import headline

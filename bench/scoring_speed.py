@@ -10,7 +10,7 @@ import argparse
 import random
 import time
 
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 from agenteval.routing import Decision
 from agenteval.scoring.scorecard import score
 

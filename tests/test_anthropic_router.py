@@ -18,7 +18,8 @@ import pytest
 from conftest import run_config
 from stub_anthropic import Fault, Reply, StubAnthropic, answers, count_input_tokens
 
-from agenteval.cases import Case, extract_examples
+from agenteval.cases import Case
+from agenteval.cases.examples import extract_examples
 from agenteval.catalog import load_catalog
 from agenteval.config import EvalConfig
 from agenteval.models.anthropic import AnthropicClient

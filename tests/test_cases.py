@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agenteval.cases import NONE_LABEL, build_cases, load_dataset, select_cases
+from agenteval.cases import NONE_LABEL
+from agenteval.cases.build import build_cases, select_cases
+from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import load_catalog
 from agenteval.errors import DatasetError
 

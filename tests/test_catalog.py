@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agenteval.cases import build_cases
+from agenteval.cases.build import build_cases
 from agenteval.catalog import load_catalog
 from agenteval.errors import CatalogError
 
@@ -113,7 +113,7 @@ def test_unclosed_quoted_turns_parse_in_linear_time(tmp_path):
     """500 KB of `user: "` turns that never close (33 s before the parser was made linear)."""
     import time
 
-    from agenteval.cases import extract_examples
+    from agenteval.cases.examples import extract_examples
 
     turns = '  user: "please look at this\n' * 18_000  # ~500 KB
     text = f"---\nname: slow\ndescription: |\n  Use it. <example>\n{turns}  </example>\n---\n"
@@ -210,7 +210,7 @@ def _dataset(path: Path, rows: str) -> Path:
 
 
 def test_two_datasets_producing_one_case_id_is_an_error_naming_both(tmp_path):
-    from agenteval.cases import load_dataset
+    from agenteval.cases.datasets import load_dataset
     from agenteval.errors import DatasetError
 
     cat = catalog_of(tmp_path, {})
@@ -223,7 +223,7 @@ def test_two_datasets_producing_one_case_id_is_an_error_naming_both(tmp_path):
 
 
 def test_a_dataset_id_equal_to_an_example_id_is_an_error_naming_both(tmp_path):
-    from agenteval.cases import load_dataset
+    from agenteval.cases.datasets import load_dataset
     from agenteval.errors import DatasetError
 
     cat = catalog_of(tmp_path, {})

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenteval.cases import Case, WrittenOrder
-from agenteval.execution.runner import ResultRow, Trial
+from agenteval.execution.trials import ResultRow, Trial
 from agenteval.routing import Decision
 from agenteval.scoring.compare import Comparison, RunFacts, compare, regression_gate
 from agenteval.stats.paired import mcnemar_exact

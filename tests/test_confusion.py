@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 from agenteval.routing import Decision
 from agenteval.scoring.scorecard import Scorecard, score
 

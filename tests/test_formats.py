@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agenteval.cases import Case, Example, build_cases, extract_examples
+from agenteval.cases import Case
+from agenteval.cases.build import build_cases
+from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import Agent, Catalog, load_catalog
 from agenteval.errors import AgentEvalError, CatalogError
 

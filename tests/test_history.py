@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 from agenteval.record.history import (
     HISTORY,
     HistoryEntry,

@@ -987,7 +987,7 @@ def test_misspelled_check_is_one_error_line_with_file_line_and_the_fix(tmp_path)
 
 def graded(case: str, trial: int, passed: bool, agent: str = "sql-expert", **kw: Any):
     from agenteval.cases.checks import CheckResult
-    from agenteval.outputs.produce import OutputResult
+    from agenteval.outputs.results import OutputResult
 
     score = kw.pop("score", None)
     return OutputResult(

@@ -270,7 +270,7 @@ def synthetic_data(trials, names, **record):
 
 
 def trial(case_id, expected, label):
-    from agenteval.execution.runner import Trial
+    from agenteval.execution.trials import Trial
     from agenteval.routing import Decision
 
     return Trial(

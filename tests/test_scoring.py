@@ -11,7 +11,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 from agenteval.routing import Decision
 from agenteval.scoring.scorecard import Scorecard, case_outcomes, score
 from agenteval.stats import Rate, wilson
@@ -505,7 +505,7 @@ def test_a_bootstrap_interval_that_misses_its_point_is_widened():
 
 
 def test_acceptable_agents_keep_the_order_written_in_the_dataset(tmp_path):
-    from agenteval.cases import load_dataset
+    from agenteval.cases.datasets import load_dataset
     from agenteval.execution.runner import RunState, settle
     from agenteval.routing import RouteRequest
     from agenteval.views import AgentView, CatalogView

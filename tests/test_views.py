@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from agenteval.cases import Case, build_cases, extract_examples
+from agenteval.cases import Case
+from agenteval.cases.build import build_cases
+from agenteval.cases.examples import extract_examples
 from agenteval.catalog import Catalog, load_catalog
 from agenteval.errors import ConfigError
 from agenteval.execution.executor import Executor

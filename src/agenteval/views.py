@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from agenteval.cases import Case, Example, extract_examples
+from agenteval.cases import Case
+from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import Catalog
 from agenteval.errors import ConfigError
 

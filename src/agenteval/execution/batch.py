@@ -16,7 +16,8 @@ from typing import Any
 from agenteval.errors import RouterError
 from agenteval.execution.cache import cache_key
 from agenteval.execution.executor import Executor, StopReason
-from agenteval.execution.runner import DECISIONS, RunPlan, RunState, Trial, settle
+from agenteval.execution.runner import DECISIONS, RunPlan, RunState, settle
+from agenteval.execution.trials import Trial
 from agenteval.models.client import BatchClient
 from agenteval.routing import Decision, ModelRouter, Router, RouteRequest
 

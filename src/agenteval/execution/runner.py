@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agenteval.cases import INVALID_LABEL, NONE_LABEL, UNLISTED_LABEL, Case
+from agenteval.cases import Case
 from agenteval.execution.cache import cache_key
 from agenteval.execution.executor import Executor
+from agenteval.execution.trials import Trial, label_of
 from agenteval.models.client import FatalModelError, Usage
 from agenteval.routing import (
     CostedRouter,
@@ -30,56 +31,6 @@ from agenteval.views import Views
 
 OVERLOAD_MARKERS = ("429 ", "529 ", "rate_limit", "overloaded")
 WARMUP_WAIT_S = 30.0  # the burst waits at most this long for the warm-up answers
-
-
-@dataclass(frozen=True, kw_only=True)
-class Trial:
-    """One (case, trial index) with the router's decision and the label it is scored as.
-
-    ``label`` is an agent name, ``none``, ``invalid`` or ``unlisted`` (no expected agent is in
-    the view: Claude Code never lists it); it is None when the trial errored, and such a trial
-    is counted apart, never as a misroute.
-    """
-
-    case_id: str
-    trial: int
-    expected: tuple[str, ...]
-    label: str | None
-    decision: Decision
-
-    @property
-    def error(self) -> str | None:
-        return self.decision.error
-
-    @property
-    def correct(self) -> bool:
-        return self.label is not None and self.label in self.expected
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultRow:
-    """One line of results.jsonl: a trial and the case it ran."""
-
-    case: Case
-    trial: Trial
-
-
-def label_of(
-    decision: Decision, names: Collection[str], expected: Collection[str] = ()
-) -> str | None:
-    """The scored label of a decision: a catalog name, ``none``, ``invalid``, or None on error.
-
-    When none of the ``expected`` agents is among the ``names`` the router was shown (Claude
-    Code never lists them), the label is ``unlisted`` whatever the router picked: the case
-    could never route right, and it is counted apart from misroutes.
-    """
-    if decision.error is not None:
-        return None
-    if expected and not any(e == NONE_LABEL or e in names for e in expected):
-        return UNLISTED_LABEL
-    if decision.agent is None:
-        return NONE_LABEL
-    return decision.agent if decision.agent in names else INVALID_LABEL
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,17 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-from agenteval.cases import Case, read_jsonl
+from agenteval.cases import Case
 from agenteval.cases.checks import NO_TRUST, Check, CheckResult, CheckTrust, parse_checks, run_check
+from agenteval.cases.datasets import read_jsonl
 from agenteval.catalog import Catalog
 from agenteval.errors import DatasetError, read_user_file
 from agenteval.execution.executor import Executor
 from agenteval.execution.runner import OVERLOAD_MARKERS, RunState
 from agenteval.models.client import ChatRequest, Completion, ModelClient, ToolUse, Usage
+from agenteval.outputs.results import OutputResult
 
 MAX_JUDGED_CHARS = 30_000
 JUDGE_TOOL = {
@@ -71,55 +73,6 @@ class OutputJob:
         if self.task_prompt and self.agent is not None and self.agent == self.routed:
             return self.task_prompt, "task"
         return self.case.prompt, "request"
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutputResult:
-    """An agent's output for one (case, trial) and every check's result."""
-
-    case_id: str
-    trial: int
-    agent: str | None
-    routed: str | None
-    expected: tuple[str, ...]
-    oracle: bool
-    source: str  # live | recorded | not-run
-    agent_input: str | None = None  # `task` (the main model's prompt argument) or `request`
-    output: str | None = None
-    model: str | None = None
-    judge_model: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float | None = 0.0
-    cached: bool = False
-    error: str | None = None
-    checks: tuple[CheckResult, ...] = ()
-
-    @property
-    def misrouted(self) -> bool:
-        return self.routed is not None and self.routed not in self.expected
-
-    @property
-    def passed(self) -> bool | None:
-        """True when every check passed; False when one failed; None when not gradable."""
-        if self.error is not None or self.source == "not-run" or not self.checks:
-            return None
-        if any(c.passed is False for c in self.checks):
-            return False
-        return None if any(c.passed is None for c in self.checks) else True
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["expected"] = list(self.expected)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> OutputResult:
-        values = dict(data)
-        values["expected"] = tuple(values.get("expected") or ())
-        values["usage"] = Usage(**(values.get("usage") or {}))
-        values["checks"] = tuple(CheckResult(**c) for c in values.get("checks") or ())
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def case_checks(case: Case) -> tuple[Check, ...]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agenteval.outputs.produce import OutputResult
+from agenteval.outputs.results import OutputResult
 from agenteval.stats import Rate, clustered_wilson
 
 

@@ -16,13 +16,8 @@ from agenteval.catalog import Catalog
 from agenteval.execution.executor import Executor
 from agenteval.execution.runner import RunState
 from agenteval.models.client import ModelClient, Usage
-from agenteval.outputs.produce import (
-    OutputJob,
-    OutputResult,
-    Recorded,
-    recorded_output,
-    run_outputs,
-)
+from agenteval.outputs.produce import OutputJob, Recorded, recorded_output, run_outputs
+from agenteval.outputs.results import OutputResult
 from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.record.store import OutputsWriter, read_outputs, read_results
 from agenteval.settings import RunSettings

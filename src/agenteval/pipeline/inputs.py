@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agenteval.cases import Case, CaseSet, build_cases, load_dataset, select_cases
+from agenteval.cases import Case
+from agenteval.cases.build import CaseSet, build_cases, select_cases
+from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import Catalog, load_catalog
 from agenteval.errors import ConfigError
 from agenteval.execution.cache import ResponseCache

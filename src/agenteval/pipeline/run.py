@@ -26,7 +26,8 @@ from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
 from agenteval.execution.executor import Executor, Stop, StopReason
-from agenteval.execution.runner import RunPlan, RunState, Trial, run_plan
+from agenteval.execution.runner import RunPlan, RunState, run_plan
+from agenteval.execution.trials import Trial
 from agenteval.models.client import ModelClient
 from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.outputs.scorecard import score_outputs

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from agenteval.cases import Case, WrittenOrder
-from agenteval.execution.runner import ResultRow, Trial
+from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import Usage
-from agenteval.outputs.produce import OutputResult
+from agenteval.outputs.results import OutputResult
 from agenteval.routing import Decision
 from agenteval.text import for_record
 

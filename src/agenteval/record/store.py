@@ -18,8 +18,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from agenteval.errors import ConfigError, RecordError
-from agenteval.execution.runner import ResultRow
-from agenteval.outputs.produce import OutputResult
+from agenteval.execution.trials import ResultRow
+from agenteval.outputs.results import OutputResult
 from agenteval.record.lines import (
     OUTPUTS,
     RESULTS,

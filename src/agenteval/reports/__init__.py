@@ -15,8 +15,8 @@ from agenteval.cases import UNLISTED_LABEL
 if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package for `shorten`, and
     # the record's pydantic models, asyncio and filelock are most of its start-up otherwise
     from agenteval.cases.checks import CheckResult
-    from agenteval.execution.runner import ResultRow
-    from agenteval.outputs.produce import OutputResult
+    from agenteval.execution.trials import ResultRow
+    from agenteval.outputs.results import OutputResult
     from agenteval.outputs.scorecard import OutputScorecard
     from agenteval.record.history import TrendRow
     from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord

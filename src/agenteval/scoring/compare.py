@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from agenteval.cases import NONE_LABEL, Case
-from agenteval.execution.runner import ResultRow
+from agenteval.execution.trials import ResultRow
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
 from agenteval.stats.paired import PairedTable, paired_table

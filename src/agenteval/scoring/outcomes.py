@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 
 
 @dataclass(frozen=True, kw_only=True)

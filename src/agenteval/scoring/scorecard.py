@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from agenteval.cases import INVALID_LABEL, NONE_LABEL, UNLISTED_LABEL
-from agenteval.execution.runner import Trial
+from agenteval.execution.trials import Trial
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
 from agenteval.stats.bootstrap import bootstrap_averages, label_averages
