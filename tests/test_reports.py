@@ -455,8 +455,8 @@ def _et_junit(data) -> str:
 def _hostile_data(trials: int, outputs: str):
     from agenteval.cases import UNLISTED_LABEL, Case
     from agenteval.cases.checks import CheckResult
-    from agenteval.execution.runner import ResultRow, Trial
-    from agenteval.outputs.produce import OutputResult
+    from agenteval.execution.trials import ResultRow, Trial
+    from agenteval.outputs.results import OutputResult
     from agenteval.record.store import RunRecord
     from agenteval.reports import ReportData
     from agenteval.routing import Decision
