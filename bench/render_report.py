@@ -85,6 +85,7 @@ def _measure(runs: int, n_trials: int) -> tuple[list[Row], str]:
             holdout="kfold:5",
             catalog={
                 "fingerprint": catalog.fingerprint,
+                "roots": [str(CATALOG)],  # as a real run records it: paths show relative to it
                 "agents": [
                     {"name": a.name, "description": a.description, "path": str(a.path)}
                     for a in catalog.agents

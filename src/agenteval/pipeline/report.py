@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agenteval.record.store import RunDir, load_record, read_results
+from agenteval.record.store import SUMMARY, RunDir, load_record, read_results
 from agenteval.reports import write_reports
 
 
@@ -18,7 +18,8 @@ def rerender(run_dir: Path) -> Path:
     Raises:
         RunLockedError: when a run is still working in the folder.
     """
-    load_record(run_dir)  # not a run folder: say so before putting a lock file in it
+    if not (Path(run_dir) / SUMMARY).is_file():
+        load_record(run_dir)  # not a run folder: says so before a lock file is put in it
     with RunDir(run_dir).lock():
         record = load_record(run_dir)
         write_reports(run_dir, record, read_results(run_dir))

@@ -124,7 +124,14 @@ class ReportData:
 
     def display_path(self, path: str | None) -> str:
         """A catalog or dataset path relative to the folder holding them all."""
-        return display_path(self.record, path)
+        shown = self._shown_paths.get(path)
+        if shown is None:  # the trials of one case share a path: work each one out once
+            shown = self._shown_paths[path] = display_path(self.record, path)
+        return shown
+
+    @cached_property
+    def _shown_paths(self) -> dict[str | None, str]:
+        return {}
 
 
 def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Path]:
