@@ -334,12 +334,11 @@ def _print_summary(outcome: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from agenteval.record.store import read_results
     from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate
 
     r = outcome.record
     h = r.headline
-    data = ReportData(record=r, rows=tuple(read_results(outcome.run_dir)))
+    data = ReportData(record=r, rows=outcome.rows)
     console = Console()
 
     def say(text: str, style: str | None = None) -> None:

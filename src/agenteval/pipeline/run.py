@@ -27,7 +27,7 @@ from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
 from agenteval.execution.executor import Executor, Stop, StopReason
 from agenteval.execution.runner import RunPlan, RunState, run_plan
-from agenteval.execution.trials import Trial
+from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import ModelClient
 from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.outputs.scorecard import score_outputs
@@ -70,6 +70,7 @@ class RunOutcome:
     exit_code: ExitCode
     failed_gates: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    rows: tuple[ResultRow, ...] = ()  # what results.jsonl held when the run was scored
 
 
 def recorded_settings(record: RunRecord) -> RunSettings:
@@ -459,7 +460,9 @@ def finish_run(
     save_record(run_dir, record)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
     code = exit_code(stop, all_errored, scorecard.errors, scorecard.trials, failed)
-    return RunOutcome(record=record, run_dir=run_dir, exit_code=code, failed_gates=failed)
+    return RunOutcome(
+        record=record, run_dir=run_dir, exit_code=code, failed_gates=failed, rows=tuple(rows)
+    )
 
 
 def exit_code(
