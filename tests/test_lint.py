@@ -106,6 +106,7 @@ def test_fix_rewrites_only_the_yaml_form_and_both_readings_then_agree(tmp_path):
     ).read_bytes()  # --diff writes nothing
     result = invoke("--fix", "--agents", str(folder))
     assert "fixed 2 of 2 files" in result.output
+    assert result.exit_code == 0, result.output  # nothing left that is an error
     after = load_catalog([folder], version=VERSION)
     assert after.claude_code is not None
     assert after.claude_code.names == ("cron-expert", "flaky-test-hunter")
@@ -121,6 +122,16 @@ def test_fix_rewrites_only_the_yaml_form_and_both_readings_then_agree(tmp_path):
         shown = after.claude_code.get(old.name)
         assert shown is not None and shown.description == old.description
     assert invoke("--agents", str(folder)).exit_code == 0
+
+
+def test_fix_lists_what_it_left_and_exits_1_while_errors_remain(tmp_path):
+    folder = copy("05-unindented-continuation", tmp_path)
+    text = (folder / "cron-expert.md").read_text(encoding="utf-8")
+    (folder / "cron-expert-copy.md").write_text(text, encoding="utf-8")  # a second `cron-expert`
+    result = invoke("--fix", "--agents", str(folder))
+    assert "fixed 2 of 2 files" in result.output  # the copy was left: lint cannot pick one
+    assert "cron-expert-copy.md" in result.output and "error" in result.output  # it is listed
+    assert result.exit_code == 1, result.output  # and a CI step still fails on it
 
 
 def test_fix_never_touches_a_file_it_cannot_prove_it_improves(tmp_path):

@@ -526,15 +526,22 @@ def lint(
     from agenteval.pipeline.lint import apply_fixes, lint_catalog, lint_json, propose_fixes
 
     agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets)
-    dataset_problem = None
-    try:
-        loaded = load_inputs(agent_paths, dataset_paths, claude_code_version=claude_code_version)
-    except DatasetError as exc:  # still lint the catalog, and list the dataset problem with it
-        dataset_problem = exc
-        loaded = load_inputs(agent_paths, claude_code_version=claude_code_version)
-    report = lint_catalog(
-        loaded.catalog, loaded.case_set.diagnostics, overlap=overlap if overlap < 1 else None
-    )
+
+    def read() -> tuple[Any, Any, DatasetError | None]:
+        try:
+            loaded = load_inputs(
+                agent_paths, dataset_paths, claude_code_version=claude_code_version
+            )
+            problem = None
+        except DatasetError as exc:  # still lint the catalog, and list the dataset problem too
+            problem = exc
+            loaded = load_inputs(agent_paths, claude_code_version=claude_code_version)
+        found = lint_catalog(
+            loaded.catalog, loaded.case_set.diagnostics, overlap=overlap if overlap < 1 else None
+        )
+        return loaded, found, problem
+
+    loaded, report, dataset_problem = read()
     if fix or show_diff:
         fixes = propose_fixes(report)
         for f in fixes:
@@ -542,10 +549,12 @@ def lint(
                 click.echo(f"{_printable(str(f.path))}: not fixed: {f.reason}")
             elif show_diff:
                 click.echo(_printable(f.diff), nl=False)
-        if fix:
-            n = apply_fixes(fixes)
-            click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
-        return
+        if not fix:
+            return
+        n = apply_fixes(fixes)
+        click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
+        # what fixing left is listed and judged as any lint is: errors still exit 1
+        loaded, report, dataset_problem = read()
     diags = list(report.diagnostics)
     counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
     if dataset_problem is not None:
