@@ -293,7 +293,12 @@ def test_hostile_text_reaches_every_output_escaped(
         monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(root / "cache"))
         path, names[0] = _project(root, f"a{name}z", description, prompt)
         runner = CliRunner()
-        for command in (["cases", str(path)], ["lint", str(path)]):
+        for command in (
+            ["cases", str(path)],
+            ["cases", str(path), "--json"],
+            ["lint", str(path)],
+            ["lint", str(path), "--json"],
+        ):
             _check_terminal(runner.invoke(main, command), command[0])
         first = runner.invoke(main, ["run", str(path), "--plain"])
         _check_terminal(first, "run")

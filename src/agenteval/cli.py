@@ -460,7 +460,9 @@ def cases(
                 for c in cs.cases
             ],
         }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        # ASCII only: no C1 control or bidi override reaches a terminal; json.loads gives the
+        # text back exactly
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
         return
     from agenteval.reports import shorten
 
