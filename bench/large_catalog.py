@@ -7,8 +7,7 @@ has something to find, plus words shared with a few neighbours, so some cases go
 confusion matrix is not only a diagonal. Printed beside the floor measured in the same run: the
 start-up of the same CLI (`agenteval --help`), wall time and peak RSS.
 
-Peak RSS is the child's, from ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` (the largest
-child waited for so far, so the floor is read before the big run starts).
+Peak RSS is the run's own, read by the benches' launcher (`_table.run_once`).
 
 Usage: python bench/large_catalog.py [--agents 10000] [--examples 2] [--keep DIR]
 """
@@ -18,12 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _table import run_once
 
 GOAL_S = 60.0
 GOAL_MB = 1024.0
@@ -62,15 +61,6 @@ def write_catalog(folder: Path, agents: int, examples: int, seed: int = 7) -> in
     return agents * examples
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Wall seconds, peak child RSS in MB so far, and the finished process."""
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=cwd)
-    wall = time.perf_counter() - start
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    return wall, rss_kb / 1024, proc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=10_000)
@@ -84,19 +74,13 @@ def main() -> None:
         start = time.perf_counter()
         cases = write_catalog(catalog, args.agents, args.examples)
         print(f"catalog: {args.agents} agents, {cases} cases ({time.perf_counter() - start:.1f} s)")
-        floor_s, floor_mb, _ = timed([exe, "--help"], root)
+        floor_s, floor_mb = run_once([exe, "--help"], cwd=root)
         cmd = [exe, "run", "--agents", str(catalog), "--router", "lexical", "--out", str(out)]
-        wall, peak_mb, proc = timed([*cmd, "--plain", "--no-cache"], root)  # no datasets there
-        if proc.returncode not in (0, 1):
-            print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
-            raise SystemExit(f"run exited {proc.returncode}")
+        wall, peak_mb = run_once([*cmd, "--plain", "--no-cache"], cwd=root, ok=(0, 1))
         summary = next(out.glob("*/summary.json"))
         size_mb = summary.stat().st_size / 1e6
         h = json.loads(summary.read_text())["headline"]
-    print(
-        f"run: {h['cases']} cases, accuracy {h['accuracy']:.3f}, exit {proc.returncode}, "
-        f"summary.json {size_mb:.1f} MB"
-    )
+    print(f"run: {h['cases']} cases, accuracy {h['accuracy']:.3f}, summary.json {size_mb:.1f} MB")
     floor = f"floor: `agenteval --help` {floor_s:.2f} s"
     print(f"wall time: {wall:.1f} s (goal < {GOAL_S:.0f} s; {floor})")
     print(f"peak RSS: {peak_mb:.0f} MB (goal < {GOAL_MB:.0f} MB; floor: {floor_mb:.0f} MB)")
