@@ -144,14 +144,9 @@ def _leaf(tag: str, text: str, **attrs: str) -> str:
 
 @lru_cache(maxsize=4096)  # a run's agents, files and timings repeat from trial to trial
 def _attrib(value: str) -> str:
-    """An attribute value made XML 1.0-safe, then escaped as ElementTree's ``_escape_attrib``."""
-    value = for_xml(value)
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
+    """An attribute value made XML 1.0-safe, then escaped as ElementTree's ``_escape_attrib``
+    (its text escaping, then quotes and the characters attribute normalization would eat)."""
+    value = _cdata(value)
     if '"' in value:
         value = value.replace('"', "&quot;")
     if "\r" in value:
