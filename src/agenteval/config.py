@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from agenteval.cases.checks import CheckTrust
-from agenteval.errors import ConfigError, read_user_file
+from agenteval.errors import ConfigError, parse_user_yaml, read_user_file
 
 
 class _Strict(BaseModel):
@@ -199,7 +199,6 @@ def load_config(path: Path) -> EvalConfig:
     Raises:
         ConfigError: naming the file, the line of the offending key and the fix.
     """
-    import yaml  # here, not at the top: `agenteval --help` reads no YAML
 
     path = Path(path)
     text = read_user_file(
@@ -208,17 +207,8 @@ def load_config(path: Path) -> EvalConfig:
         error=ConfigError,
         hint="give the path of an eval YAML file, e.g. evals/quickstart.yaml",
     )
-    try:
-        data = yaml.safe_load(text) or {}
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            hint="fix the YAML syntax",
-        ) from exc
+    data, node = parse_user_yaml(text, path=path, error=ConfigError, hint="fix the YAML syntax")
+    data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(
             "config must be a mapping of keys",

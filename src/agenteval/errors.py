@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -82,3 +83,26 @@ def read_user_file(path: Path | str, *, what: str, error: type[AgentEvalError], 
         return Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror}", path=path, hint=hint) from exc
+
+
+def parse_user_yaml(
+    text: str, *, path: Path | str, error: type[AgentEvalError], hint: str
+) -> tuple[Any, Any]:
+    """The data and the node tree of a YAML file the user gave (the nodes hold line numbers),
+    or ``error`` naming the file, the line and ``hint``.
+
+    Raises:
+        AgentEvalError: the ``error`` class given, when the text is not valid YAML.
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint=hint,
+        ) from exc

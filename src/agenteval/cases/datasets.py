@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenteval.cases import NONE_LABEL, Case, WrittenOrder
 from agenteval.cases.checks import CheckSpecError, parse_checks
-from agenteval.errors import DatasetError, read_user_file
+from agenteval.errors import DatasetError, parse_user_yaml, read_user_file
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,17 +118,12 @@ def load_dataset(path: Path) -> Dataset:
 
 
 def _read_yaml(path: Path, text: str) -> tuple[list[Any], list[int]]:
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DatasetError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            hint="fix the YAML syntax (quote prompts that contain `: `)",
-        ) from exc
+    data, node = parse_user_yaml(
+        text,
+        path=path,
+        error=DatasetError,
+        hint="fix the YAML syntax (quote prompts that contain `: `)",
+    )
     seq = node
     if isinstance(data, dict):
         if "cases" not in data or not isinstance(data["cases"], list):
