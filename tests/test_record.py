@@ -298,6 +298,30 @@ def test_only_a_torn_last_line_is_cut_off(tmp_path: Path):
     assert len(again.rows) == 2 and len(again.skipped) == 2 and not again.torn
 
 
+def test_a_line_of_the_wrong_types_is_skipped_naming_the_field_and_the_run_re_renders(
+    quickstart_run: Path,
+):
+    lines = (quickstart_run / "results.jsonl").read_bytes().splitlines(keepends=True)
+    wrong = {
+        3: {"trial": "0"},  # parsed as JSON, but a string where the trial number goes
+        5: {"expected": "api-designer"},  # a string where the list of agents goes
+        7: {"usage": {"input_tokens": "lots"}},
+        9: {"origin": "examples"},  # not one of the two origins a case has
+    }
+    for number, change in wrong.items():
+        lines[number - 1] = json.dumps({**json.loads(lines[number - 1]), **change}).encode() + b"\n"
+    (quickstart_run / "results.jsonl").write_bytes(b"".join(lines))
+    found = store.load_results(quickstart_run)
+    assert [s.line for s in found.skipped] == list(wrong)
+    for skipped, field in zip(
+        found.skipped, ("trial", "expected", "usage.input_tokens", "origin"), strict=True
+    ):
+        assert f"$.{field}" in skipped.reason, skipped.reason
+    assert len(found.rows) == len(lines) - len(wrong)
+    result = invoke("report", str(quickstart_run))
+    assert result.exit_code == 0, result.output
+
+
 def test_a_corrupt_cache_is_moved_aside_and_the_run_goes_on(demo_project, tmp_path: Path):
     cache = tmp_path / ".agenteval-cache" / "cache.sqlite"
     cache.parent.mkdir(parents=True)

@@ -15,7 +15,9 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
+
+import msgspec
 
 from agenteval.cases import Case, WrittenOrder
 from agenteval.execution.trials import ResultRow, Trial
@@ -59,6 +61,44 @@ def result_line(case: Case, trial: Trial) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
+class _UsageLine(msgspec.Struct):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+class _TrialLine(msgspec.Struct):
+    """A results.jsonl line as `result_line` writes it, typed: a value of the wrong type makes
+    the line unreadable (skipped and reported, naming the field), not a row that fails later.
+    Keys it does not name are ignored; the optional ones may be missing or null."""
+
+    case_id: str
+    trial: int
+    prompt: str
+    expected: tuple[str, ...]
+    label: str | None
+    agent: str | None
+    origin: Literal["example", "dataset"]
+    source: str
+    raw: str | None = None
+    rationale: str | None = None
+    error: str | None = None
+    task_prompt: str | None = None
+    usage: _UsageLine | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    cached: bool | None = None
+    context: str | None = None
+    tags: tuple[str, ...] | None = None
+    owner: str | None = None
+    example_index: int | None = None
+
+
+_decode_trial_line = msgspec.json.Decoder(_TrialLine).decode
+_decode_json = msgspec.json.Decoder().decode  # any JSON value, as json.loads gives it
+
+
 class ResultParser:
     """Parses results.jsonl lines; the trials of one case share one `Case` and one `Usage`.
 
@@ -68,65 +108,72 @@ class ResultParser:
 
     def __init__(self) -> None:
         self._cases: dict[tuple[object, ...], Case] = {}
-        self._usages: dict[tuple[object, ...], Usage] = {}
+        self._usages: dict[tuple[int, ...], Usage] = {}
 
-    def __call__(self, line: str) -> ResultRow:
+    def __call__(self, line: bytes | str) -> ResultRow:
         """Parse one results.jsonl line.
 
         Raises:
-            ValueError, KeyError, TypeError: when the line is not a trial line.
+            ValueError: when the line is not a trial line (msgspec's error names the field).
         """
-        r = json.loads(line)
-        expected = tuple(r["expected"])
-        tags = tuple(r.get("tags") or ())
+        r = _decode_trial_line(line)
+        tags = r.tags or ()
         fields = (
-            r["case_id"],
-            r["prompt"],
-            expected,
-            r["origin"],
-            r["source"],
-            r.get("context"),
+            r.case_id,
+            r.prompt,
+            r.expected,
+            r.origin,
+            r.source,
+            r.context,
             tags,
-            r.get("owner"),
-            r.get("example_index"),
+            r.owner,
+            r.example_index,
         )
         case = self._cases.get(fields)
         if case is None:
             case = self._cases[fields] = Case(
-                id=r["case_id"],
-                prompt=r["prompt"],
-                expected=WrittenOrder(expected),
-                origin=r["origin"],
-                source=r["source"],
-                context=fields[5],
+                id=r.case_id,
+                prompt=r.prompt,
+                expected=WrittenOrder(r.expected),
+                origin=r.origin,
+                source=r.source,
+                context=r.context,
                 tags=tags,
-                agent=fields[7],
-                example_index=fields[8],
+                agent=r.owner,
+                example_index=r.example_index,
             )
-        counts = r.get("usage") or {}
-        usage_key = tuple(counts.items())
-        usage = self._usages.get(usage_key)
+        u = r.usage or _NO_USAGE
+        counts = (u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
+        usage = self._usages.get(counts)
         if usage is None:
-            usage = self._usages[usage_key] = Usage(**counts)
+            usage = self._usages[counts] = Usage(
+                input_tokens=counts[0],
+                output_tokens=counts[1],
+                cache_write_tokens=counts[2],
+                cache_read_tokens=counts[3],
+            )
         decision = Decision(
-            agent=r["agent"],
-            raw=r.get("raw") or "",
-            rationale=r.get("rationale") or "",
+            agent=r.agent,
+            raw=r.raw or "",
+            rationale=r.rationale or "",
             usage=usage,
-            cost_usd=r.get("cost_usd"),
-            latency_s=r.get("latency_s") or 0.0,
-            cached=bool(r.get("cached")),
-            error=r.get("error"),
-            task_prompt=r.get("task_prompt"),
+            cost_usd=r.cost_usd,
+            latency_s=r.latency_s or 0.0,
+            cached=bool(r.cached),
+            error=r.error,
+            task_prompt=r.task_prompt,
         )
         trial = Trial(
-            case_id=r["case_id"],
-            trial=r["trial"],
-            expected=expected,
-            label=r["label"],
+            case_id=r.case_id,
+            trial=r.trial,
+            expected=r.expected,
+            label=r.label,
             decision=decision,
         )
         return ResultRow(case=case, trial=trial)
+
+
+_NO_USAGE = _UsageLine()
 
 
 def total_usage(rows: Iterable[ResultRow]) -> Usage:
@@ -175,7 +222,7 @@ class JsonlRead(Generic[T]):
 
 
 def _read_jsonl(
-    path: Path, parse: Callable[[str], T], key: Callable[[T], Hashable], *, repair: bool
+    path: Path, parse: Callable[[bytes], T], key: Callable[[T], Hashable], *, repair: bool
 ) -> JsonlRead[T]:
     if not path.exists():
         return JsonlRead(file=path.name, rows=())
@@ -187,8 +234,8 @@ def _read_jsonl(
         if not raw.strip():
             continue
         try:
-            row = parse(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            row = parse(raw)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = f"{type(exc).__name__}: {exc}"[:120]
             skipped.append(SkippedLine(file=path.name, line=number, reason=reason))
             continue
@@ -223,7 +270,7 @@ def load_outputs(run_dir: Path, *, repair: bool = False) -> JsonlRead[OutputResu
     """Read outputs.jsonl, like `load_results`."""
     return _read_jsonl(
         Path(run_dir) / OUTPUTS,
-        lambda line: OutputResult.from_dict(json.loads(line)),
+        lambda line: OutputResult.from_dict(_decode_json(line)),
         lambda o: (o.case_id, o.trial),
         repair=repair,
     )
