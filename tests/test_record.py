@@ -320,6 +320,11 @@ def test_a_line_of_the_wrong_types_is_skipped_naming_the_field_and_the_run_re_re
     assert len(found.rows) == len(lines) - len(wrong)
     result = invoke("report", str(quickstart_run))
     assert result.exit_code == 0, result.output
+    for number in wrong:  # a re-render shows what it left out, as a run does
+        shown = f"results.jsonl:{number}: unreadable line skipped"
+        assert f"warning: {shown}" in result.output, result.output
+        for report in ("report.html", "report.md"):
+            assert shown in (quickstart_run / report).read_text(encoding="utf-8"), report
 
 
 def test_a_corrupt_cache_is_moved_aside_and_the_run_goes_on(demo_project, tmp_path: Path):

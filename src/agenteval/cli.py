@@ -690,7 +690,7 @@ def report(run_dir: Path) -> None:
     """Render the reports of a saved run again, without routing."""
     from agenteval.pipeline import rerender
 
-    rerender(run_dir)
+    rerender(run_dir, notify=lambda m: click.echo(for_terminal(m), err=True))
     click.echo(f"report: {run_dir / 'report.html'}")
 
 

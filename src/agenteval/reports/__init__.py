@@ -134,12 +134,19 @@ class ReportData:
         return {}
 
 
-def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -> dict[str, Path]:
+def write_reports(
+    run_dir: Path,
+    record: RunRecord,
+    rows: Sequence[ResultRow],
+    *,
+    outputs: Sequence[OutputResult] | None = None,
+) -> dict[str, Path]:
     """Write report.md, report.html and junit.xml into the run folder.
 
     Every report is rendered before any is written, and each is written whole or not at all, so
     a failure (or a kill) leaves the previous reports as they were. The run's own history line is
-    drawn from the record, whether or not history.jsonl has it yet.
+    drawn from the record, whether or not history.jsonl has it yet. ``outputs`` are the graded
+    outputs, read from the run folder when not given.
     """
     from agenteval.record.history import history_entry, read_history, trend_rows
     from agenteval.record.store import read_outputs, write_atomic
@@ -154,14 +161,19 @@ def write_reports(run_dir: Path, record: RunRecord, rows: Sequence[ResultRow]) -
         record=record,
         rows=tuple(sorted(rows, key=lambda r: (r.case.id, r.trial.trial))),
         history=history,
-        outputs=tuple(sorted(read_outputs(run_dir), key=lambda o: (o.case_id, o.trial))),
+        outputs=tuple(
+            sorted(
+                read_outputs(run_dir) if outputs is None else outputs,
+                key=lambda o: (o.case_id, o.trial),
+            )
+        ),
     )
-    outputs = {
+    texts = {
         "report.md": render_markdown(data),
         "report.html": render_html(data),
         "junit.xml": render_junit(data),
     }
-    return {name: write_atomic(Path(run_dir) / name, text) for name, text in outputs.items()}
+    return {name: write_atomic(Path(run_dir) / name, text) for name, text in texts.items()}
 
 
 def fmt_rate(value: float | None, digits: int = 1) -> str:
