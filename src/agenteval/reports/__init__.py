@@ -66,23 +66,35 @@ class ReportData:
     def prompts(self) -> dict[str, str]:
         return {r.case.id: r.case.prompt for r in self.rows}
 
-    @cached_property  # templates read it many times
+    @property
     def misroutes(self) -> tuple[ResultRow, ...]:
         """Wrong picks among the agents the router was shown (not the `unlisted` trials)."""
-        return tuple(
-            r
-            for r in self.rows
-            if r.trial.label not in (None, UNLISTED_LABEL) and not r.trial.correct
-        )
+        return self._failures[0]
 
-    @cached_property
+    @property
     def unlisted(self) -> tuple[ResultRow, ...]:
         """Trials whose expected agent Claude Code never lists: failures, shown apart."""
-        return tuple(r for r in self.rows if r.trial.label == UNLISTED_LABEL)
+        return self._failures[1]
 
-    @cached_property  # templates read it many times
+    @property
     def errors(self) -> tuple[ResultRow, ...]:
-        return tuple(r for r in self.rows if r.trial.label is None)
+        """Trials with no answer (the router failed): counted, never scored."""
+        return self._failures[2]
+
+    @cached_property  # every report reads all three: one pass over the rows sorts them out
+    def _failures(self) -> tuple[tuple[ResultRow, ...], ...]:
+        misroutes: list[ResultRow] = []
+        unlisted: list[ResultRow] = []
+        errors: list[ResultRow] = []
+        for r in self.rows:
+            label = r.trial.label
+            if label is None:
+                errors.append(r)
+            elif label == UNLISTED_LABEL:
+                unlisted.append(r)
+            elif label not in r.trial.expected:
+                misroutes.append(r)
+        return tuple(misroutes), tuple(unlisted), tuple(errors)
 
     @property
     def failed_gates(self) -> tuple[GateResult, ...]:

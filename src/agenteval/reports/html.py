@@ -137,12 +137,15 @@ def _heatmap(data: ReportData) -> dict[str, Any] | None:
         cols += [j for j in extra if any(count.get((i, j)) for i in rows)]
         other = True
     shown = set(cols)
+    rest = [0] * n  # per row: the lost cases that went to a label not shown as a column
+    for (i, j), c in count.items():
+        if i != j and j not in shown:
+            rest[i] += c
     cells = []
     for i in rows:
         line = [(count.get((i, j), 0), i == j) for j in cols]
         if other:
-            rest = sum(c for (a, j), c in count.items() if a == i and j != i and j not in shown)
-            line.append((rest, False))
+            line.append((rest[i], False))
         cells.append(line)
     peak = max((c for line in cells for c, _ in line), default=0) or 1
     return {
