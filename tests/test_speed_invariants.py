@@ -66,3 +66,28 @@ def test_rerendered_reports_match_the_golden(tmp_path):
         text = (run / name).read_text(encoding="utf-8").replace(str(tmp_path), "<tmp>")
         assert len(text) > 2_000  # a whole report, not an empty file matching an empty golden
         _check(f"rerender-{name}", text)
+
+
+def test_a_rerender_without_graded_outputs_loads_no_output_grading(tmp_path):
+    """Most runs grade no outputs: re-rendering one does not import the checks, the output
+    scorecard or the outputs.jsonl rows (a tenth of its start-up)."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("summary.json", "results.jsonl"):
+        (run / name).write_bytes((RUNS / "v1-quickstart-trials2" / name).read_bytes())
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary.pop("outputs", None)
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    code = (
+        "import sys; from click.testing import CliRunner; from agenteval.cli import main; "
+        f"r = CliRunner().invoke(main, ['report', {str(run)!r}]); "
+        "assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in sys.modules if m.startswith(('agenteval.outputs', "
+        "'agenteval.cases.checks'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -15,16 +15,18 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import msgspec
 
 from agenteval.cases import Case, WrittenOrder
 from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import Usage
-from agenteval.outputs.results import OutputResult
 from agenteval.routing import Decision
 from agenteval.text import for_record
+
+if TYPE_CHECKING:  # imported by the first outputs line read: most runs grade no outputs
+    from agenteval.outputs.results import OutputResult
 
 RESULTS = "results.jsonl"
 OUTPUTS = "outputs.jsonl"
@@ -107,7 +109,7 @@ class ResultParser:
     """
 
     def __init__(self) -> None:
-        self._cases: dict[tuple[object, ...], Case] = {}
+        self._cases: dict[str, tuple[tuple[object, ...], Case]] = {}  # id: (its fields, case)
         self._usages: dict[tuple[int, ...], Usage] = {}
 
     def __call__(self, line: bytes | str) -> ResultRow:
@@ -129,9 +131,11 @@ class ResultParser:
             r.owner,
             r.example_index,
         )
-        case = self._cases.get(fields)
-        if case is None:
-            case = self._cases[fields] = Case(
+        known = self._cases.get(r.case_id)  # by id, then compared: no hash of the long prompt
+        if known is not None and known[0] == fields:
+            case = known[1]
+        else:  # a new case, or one whose id the next lines give other fields (kept apart)
+            case = Case(
                 id=r.case_id,
                 prompt=r.prompt,
                 expected=WrittenOrder(r.expected),
@@ -142,6 +146,7 @@ class ResultParser:
                 agent=r.owner,
                 example_index=r.example_index,
             )
+            self._cases[r.case_id] = (fields, case)
         u = r.usage or _NO_USAGE
         counts = (u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
         usage = self._usages.get(counts)
@@ -269,11 +274,14 @@ def read_results(run_dir: Path, *, repair: bool = False) -> list[ResultRow]:
 def load_outputs(run_dir: Path, *, repair: bool = False) -> JsonlRead[OutputResult]:
     """Read outputs.jsonl, like `load_results`."""
     return _read_jsonl(
-        Path(run_dir) / OUTPUTS,
-        lambda line: OutputResult.from_dict(_decode_json(line)),
-        lambda o: (o.case_id, o.trial),
-        repair=repair,
+        Path(run_dir) / OUTPUTS, _output_result, lambda o: (o.case_id, o.trial), repair=repair
     )
+
+
+def _output_result(line: bytes) -> OutputResult:
+    from agenteval.outputs.results import OutputResult
+
+    return OutputResult.from_dict(_decode_json(line))
 
 
 def read_outputs(run_dir: Path, *, repair: bool = False) -> list[OutputResult]:

@@ -16,9 +16,10 @@ Version history:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -31,7 +32,6 @@ from pydantic import (
 
 from agenteval.errors import RecordError
 from agenteval.models.client import Usage
-from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.record.migrations import MIGRATIONS
 from agenteval.scoring.compare import Comparison
 from agenteval.scoring.scorecard import Scorecard
@@ -72,11 +72,29 @@ ComparisonField = Annotated[
     PlainValidator(_owned(Comparison, Comparison.from_dict)),
     PlainSerializer(_to_dict),
 ]
-OutputScorecardField = Annotated[
-    OutputScorecard,
-    PlainValidator(_owned(OutputScorecard, OutputScorecard.from_dict)),
-    PlainSerializer(_to_dict),
-]
+
+
+def _owned_later(module: str, name: str) -> Callable[[object], Any]:
+    """`_owned` for a class imported on the first value it validates: a record without that
+    part (most runs grade no outputs) never loads its module."""
+
+    def validate(value: object) -> Any:
+        cls = getattr(importlib.import_module(module), name)
+        return _owned(cls, cls.from_dict)(value)
+
+    return validate
+
+
+if TYPE_CHECKING:
+    from agenteval.outputs.scorecard import OutputScorecard
+
+    OutputScorecardField = OutputScorecard
+else:  # the annotation pydantic reads: the validator imports the class when a value comes
+    OutputScorecardField = Annotated[
+        Any,
+        PlainValidator(_owned_later("agenteval.outputs.scorecard", "OutputScorecard")),
+        PlainSerializer(_to_dict),
+    ]
 
 
 class Part(BaseModel):

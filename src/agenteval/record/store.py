@@ -14,12 +14,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
 from agenteval.errors import ConfigError, RecordError
 from agenteval.execution.trials import ResultRow
-from agenteval.outputs.results import OutputResult
 from agenteval.record.lines import (
     OUTPUTS,
     RESULTS,
@@ -42,6 +42,9 @@ from agenteval.record.schema import (
     parse_record,
 )
 from agenteval.text import for_record
+
+if TYPE_CHECKING:
+    from agenteval.outputs.results import OutputResult
 
 __all__ = [
     "OUTPUTS",
