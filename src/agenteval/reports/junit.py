@@ -50,14 +50,21 @@ def render_junit(data: ReportData) -> str:
     ]:
         out += [_NL[3], _leaf("property", "", name=key, value=str(value))]
     out += [_NL[2], "</properties>"]
+    heads: dict[int, tuple[str, str]] = {}  # per case: its start tag up to the name's end, file
     for row in data.rows:
         t = row.trial
-        classname = row.case.agent or row.case.id.split("/")[0]
-        name = row.case.id + (f" [trial {t.trial + 1}]" if multi else "")
+        head = heads.get(id(row.case))  # the rows hold their cases, so an id is not reused
+        if head is None:
+            classname = row.case.agent or row.case.id.split("/")[0]
+            head = heads[id(row.case)] = (
+                f'<testcase classname="{_attrib(f"agenteval.{classname}")}"'
+                f' name="{_attrib(row.case.id)}',
+                _attrib(row.case.source),
+            )
+        trial = f" [trial {t.trial + 1}]" if multi else ""  # digits and the time: nothing to escape
         out += [  # not through _tag: the loop would take a fifth longer
             _NL[2],
-            f'<testcase classname="{_attrib(f"agenteval.{classname}")}" name="{_attrib(name)}"'
-            f' time="{_attrib(f"{t.decision.latency_s:.3f}")}" file="{_attrib(row.case.source)}"',
+            f'{head[0]}{trial}" time="{t.decision.latency_s:.3f}" file="{head[1]}"',
         ]
         if t.label is None:
             error = _leaf("error", t.error or "", message=t.error or "error", type="RouterError")
