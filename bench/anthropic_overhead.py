@@ -33,12 +33,21 @@ KEY = "sk-ant-bench-not-a-real-key"
 
 BARE_LOOP = textwrap.dedent(
     """
-    import asyncio, gc, json, sys
+    import asyncio, gc, inspect, json, sys
     import anthropic
 
+    def sdk_kwargs(create, body):  # fields the SDK does not name yet go in extra_body
+        known = set(inspect.signature(create).parameters)
+        kwargs = {k: v for k, v in body.items() if k in known}
+        extra = {k: v for k, v in body.items() if k not in known}
+        return {**kwargs, "extra_body": extra} if extra else kwargs
+
     async def main(path, base_url, concurrency):
-        bodies = [json.loads(line) for line in open(path, encoding="utf-8")]
         client = anthropic.AsyncAnthropic(api_key=sys.argv[4], base_url=base_url)
+        bodies = [
+            sdk_kwargs(client.messages.create, json.loads(line))
+            for line in open(path, encoding="utf-8")
+        ]
         await client.messages.create(**bodies[0])  # warm the prompt cache
         sem = asyncio.Semaphore(concurrency)
 
@@ -88,17 +97,17 @@ def dump_requests(config: Path, out: Path) -> None:
     from agenteval.settings import resolve
 
     cwd = os.getcwd()
-    os.chdir(config.parent)
+    os.chdir(config.parent)  # where the runs are: the same ./.agenteval, so the same profile
     try:
         settings = resolve(load_config(config))
         _, cases, views = prepare(settings)
+        router = build_router(settings)
+        with out.open("w", encoding="utf-8") as fh:
+            for case in cases:
+                chat = router.chat_request(RouteRequest(case=case, view=views.for_case(case)))
+                fh.write(json.dumps(chat.params()) + "\n")
     finally:
         os.chdir(cwd)
-    router = build_router(settings)
-    with out.open("w", encoding="utf-8") as fh:
-        for case in cases:
-            chat = router.chat_request(RouteRequest(case=case, view=views.for_case(case)))
-            fh.write(json.dumps(chat.params()) + "\n")
 
 
 def results_of(project: Path) -> list[dict]:
