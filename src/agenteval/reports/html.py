@@ -48,6 +48,8 @@ def _env() -> Environment:
 
 
 def _visible(value: Any) -> Any:
+    if type(value) is str and value.isascii() and value.isprintable():
+        return value  # most cells: `visible`'s own fast path, without a second call
     if isinstance(value, Markup) or not isinstance(value, str):  # `tojson` output is done
         return value
     return visible(value, multiline=True)
