@@ -27,7 +27,17 @@ from rich.text import Text
 from stub_anthropic import Reply, StubAnthropic, StubRequest
 
 from agenteval.cli import main
-from agenteval.text import for_rich, for_terminal, for_xml, md_code, md_text, visible
+from agenteval.text import (
+    _UNSAFE,
+    _UNSAFE_LINE,
+    _shown,
+    for_rich,
+    for_terminal,
+    for_xml,
+    md_code,
+    md_text,
+    visible,
+)
 
 FRAGMENTS = [
     "[/]",
@@ -76,6 +86,18 @@ MD = MarkdownIt("commonmark").enable("table")
 
 
 # --- the escaping functions ------------------------------------------------------------------
+
+
+@given(st.one_of(hostile, st.text(alphabet=st.characters(max_codepoint=0x7F)), model_text))
+@example("two\nlines\tand a tab")
+@example("a\r\nwindows line\rand a lone CR")
+@example("\x1b[31mred\x1b[0m\n")
+def test_visible_writes_out_what_the_pattern_finds_and_nothing_else(s):
+    """`visible`'s fast paths (plain ASCII, and ASCII whose only controls are the newlines and
+    tabs a multi-line text keeps) return exactly what the full substitution would."""
+    multiline = _UNSAFE.sub(_shown, s.replace("\r\n", "\n"))
+    assert visible(s, multiline=True) == multiline
+    assert visible(s) == _UNSAFE_LINE.sub(_shown, s)
 
 
 @given(hostile)

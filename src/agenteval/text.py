@@ -82,8 +82,11 @@ def visible(text: str, *, multiline: bool = False) -> str:
         multiline: Keep newlines and tabs; otherwise they are written out too, so one value
             stays on one line and cannot forge the lines after it.
     """
-    if text.isascii() and text.isprintable():  # the common case: nothing to write out
-        return text
+    if text.isascii():  # the common case: nothing to write out (no regex scan)
+        if text.isprintable():
+            return text
+        if multiline and text.replace("\n", "").replace("\t", "").isprintable():
+            return text  # its only controls are the newlines and tabs a multi-line text keeps
     pattern = _UNSAFE if multiline else _UNSAFE_LINE
     return pattern.sub(_shown, text.replace("\r\n", "\n") if multiline else text)
 
