@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from agenteval.cases import Case, WrittenOrder
 from agenteval.execution.trials import ResultRow, Trial
 from agenteval.routing import Decision
-from agenteval.scoring.compare import Comparison, RunFacts, compare, regression_gate
+from agenteval.scoring.compare import Comparison, compare, regression_gate
+from agenteval.scoring.facts import RunFacts
 from agenteval.stats.paired import mcnemar_exact
 
 AGENTS = ["alpha", "beta", "gamma"]

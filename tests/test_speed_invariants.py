@@ -68,9 +68,10 @@ def test_rerendered_reports_match_the_golden(tmp_path):
         _check(f"rerender-{name}", text)
 
 
-def test_a_rerender_without_graded_outputs_loads_no_output_grading(tmp_path):
-    """Most runs grade no outputs: re-rendering one does not import the checks, the output
-    scorecard or the outputs.jsonl rows (a tenth of its start-up)."""
+def test_a_rerender_without_outputs_or_a_baseline_loads_neither_machinery(tmp_path):
+    """Most runs grade no outputs and compare to no baseline: re-rendering one imports neither
+    the checks, the output scorecard and the outputs rows, nor the run comparison (a tenth of
+    its start-up)."""
     import subprocess
     import sys
 
@@ -80,13 +81,14 @@ def test_a_rerender_without_graded_outputs_loads_no_output_grading(tmp_path):
         (run / name).write_bytes((RUNS / "v1-quickstart-trials2" / name).read_bytes())
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     summary.pop("outputs", None)
+    summary.pop("comparison", None)
     (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     code = (
         "import sys; from click.testing import CliRunner; from agenteval.cli import main; "
         f"r = CliRunner().invoke(main, ['report', {str(run)!r}]); "
         "assert r.exit_code == 0, r.output; "
         "print(sorted(m for m in sys.modules if m.startswith(('agenteval.outputs', "
-        "'agenteval.cases.checks'))))"
+        "'agenteval.cases.checks', 'agenteval.scoring.compare', 'agenteval.stats.paired'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

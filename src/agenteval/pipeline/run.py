@@ -53,7 +53,8 @@ from agenteval.record.store import (
 from agenteval.reports import write_reports
 from agenteval.routing import ModelRouter, Router
 from agenteval.routing.profiles.source import prompt_note
-from agenteval.scoring.compare import RunFacts, compare, measured_alike, regression_gate
+from agenteval.scoring.compare import compare, regression_gate
+from agenteval.scoring.facts import RunFacts, measured_alike
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
 from agenteval.settings import Overrides, RunSettings, Selection, resolve

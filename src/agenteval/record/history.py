@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.record.schema import RunRecord
-from agenteval.scoring.compare import RunFacts
+from agenteval.scoring.facts import RunFacts
 
 HISTORY = "history.jsonl"
 

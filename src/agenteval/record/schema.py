@@ -33,7 +33,6 @@ from pydantic import (
 from agenteval.errors import RecordError
 from agenteval.models.client import Usage
 from agenteval.record.migrations import MIGRATIONS
-from agenteval.scoring.compare import Comparison
 from agenteval.scoring.scorecard import Scorecard
 
 SCHEMA_VERSION: Final = 2
@@ -67,16 +66,11 @@ def _to_dict(value: Any) -> dict[str, Any]:
 ScorecardField = Annotated[
     Scorecard, PlainValidator(_owned(Scorecard, Scorecard.from_dict)), PlainSerializer(_to_dict)
 ]
-ComparisonField = Annotated[
-    Comparison,
-    PlainValidator(_owned(Comparison, Comparison.from_dict)),
-    PlainSerializer(_to_dict),
-]
 
 
 def _owned_later(module: str, name: str) -> Callable[[object], Any]:
     """`_owned` for a class imported on the first value it validates: a record without that
-    part (most runs grade no outputs) never loads its module."""
+    part (most runs grade no outputs and compare to no baseline) never loads its module."""
 
     def validate(value: object) -> Any:
         cls = getattr(importlib.import_module(module), name)
@@ -87,9 +81,16 @@ def _owned_later(module: str, name: str) -> Callable[[object], Any]:
 
 if TYPE_CHECKING:
     from agenteval.outputs.scorecard import OutputScorecard
+    from agenteval.scoring.compare import Comparison
 
+    ComparisonField = Comparison
     OutputScorecardField = OutputScorecard
-else:  # the annotation pydantic reads: the validator imports the class when a value comes
+else:  # the annotations pydantic reads: each validator imports its class when a value comes
+    ComparisonField = Annotated[
+        Any,
+        PlainValidator(_owned_later("agenteval.scoring.compare", "Comparison")),
+        PlainSerializer(_to_dict),
+    ]
     OutputScorecardField = Annotated[
         Any,
         PlainValidator(_owned_later("agenteval.outputs.scorecard", "OutputScorecard")),

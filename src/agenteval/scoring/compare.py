@@ -3,11 +3,11 @@
 Cases are paired by their content (`case_key`: the request, its context, the set of expected
 agents and where the case came from), not by their positional ids (`ex2`), so inserting one
 example does not re-pair every later case; the ids are kept for display. Only cases both runs
-scored are compared. The runs' settings (`RunFacts`) decide what the numbers mean: the same
-settings are `comparable`; other routers (backend, model, prompt profile) on the same cases give
-an `agreement` comparison (how often the two pick the same label), not a regression; another
-holdout or number of trials is `not comparable`. A changed catalog is what a comparison usually
-measures (a pull request edits descriptions), so it is named, not refused.
+scored are compared. The runs' settings (`scoring.facts.RunFacts`) decide what the numbers mean:
+the same settings are `comparable`; other routers (backend, model, prompt profile) on the same
+cases give an `agreement` comparison (how often the two pick the same label), not a regression;
+another holdout or number of trials is `not comparable`. A changed catalog is what a comparison
+usually measures (a pull request edits descriptions), so it is named, not refused.
 
 Each case counts once, by its per-case rate (right trials over scored trials, as the scorecard
 counts them; 0 or 1 with one trial a case), so repeated trials do not pass for independent
@@ -26,13 +26,18 @@ from typing import Any, Literal
 
 from agenteval.cases import NONE_LABEL, Case
 from agenteval.execution.trials import ResultRow
+from agenteval.scoring.facts import (
+    MEASURE_SETTINGS,
+    ROUTER_SETTINGS,
+    RunFacts,
+    SettingDifference,
+    differences,
+)
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
 from agenteval.stats.paired import PairedTable, paired_table
 
 _NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
-ROUTER_SETTINGS = ("router", "model", "prompt")  # another router: agreement, not a regression
-MEASURE_SETTINGS = ("holdout", "trials")  # another measurement: not comparable
 Verdict = Literal["comparable", "agreement", "not comparable"]
 CaseKey = tuple[str, str, frozenset[str], str]
 
@@ -46,34 +51,6 @@ def case_key(case: Case) -> CaseKey:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunFacts:
-    """The settings that decide whether two runs' numbers can be compared.
-
-    ``catalog`` is the catalog's fingerprint, ``router`` the backend, ``prompt`` the prompt
-    profile (None for routers without one); ``trials`` the trials asked per case.
-    """
-
-    catalog: str | None
-    holdout: str
-    router: str
-    model: str | None
-    prompt: str | None
-    trials: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SettingDifference:
-    """One setting that differs between the runs, as text (``none`` when unset)."""
-
-    name: str
-    a: str
-    b: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class Disagreement:
     """A shared case the runs gave different labels (each its modal label over trials)."""
 
@@ -82,30 +59,6 @@ class Disagreement:
     label_a: str
     label_b: str
     case_id_a: str | None = None  # A's id, when it is not B's
-
-
-def differences(a: RunFacts | None, b: RunFacts | None) -> tuple[SettingDifference, ...]:
-    """The settings that differ, in a fixed order; none when either run's are unknown."""
-    if a is None or b is None:
-        return ()
-    found = []
-    for name in ("catalog", *MEASURE_SETTINGS[:1], *ROUTER_SETTINGS, *MEASURE_SETTINGS[1:]):
-        x, y = getattr(a, name), getattr(b, name)
-        if x != y:
-            found.append(SettingDifference(name=name, a=_shown(name, x), b=_shown(name, y)))
-    return tuple(found)
-
-
-def measured_alike(a: RunFacts, b: RunFacts) -> bool:
-    """Whether run B can be checked for a regression against run A: every setting but the
-    catalog (the thing a change usually edits) is the same."""
-    return all(d.name == "catalog" for d in differences(a, b))
-
-
-def _shown(name: str, value: Any) -> str:
-    if value is None:
-        return "none"
-    return str(value)[:12] if name == "catalog" else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
