@@ -12,6 +12,7 @@ spend limit, unknown model) raise `FatalModelError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -336,14 +337,19 @@ def _describe(exc: Any) -> str:
 def _sdk_kwargs(method: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for an SDK method: request fields it does not name yet (a newer
     field a captured Claude Code request carries) travel in ``extra_body``, as sent."""
-    import inspect
-
-    known = set(inspect.signature(method).parameters)
+    known = _parameters(getattr(method, "__func__", method))  # a bound method: its function
     extra = {k: v for k, v in params.items() if k not in known}
     kwargs = {k: v for k, v in params.items() if k in known}
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
+
+
+@functools.cache  # a signature of the SDK's decorated methods takes ~0.3 ms: once, not a request
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    import inspect
+
+    return frozenset(inspect.signature(function).parameters)
 
 
 def _raise_if_fatal(exc: Any, model: str) -> None:
