@@ -112,7 +112,7 @@ class ResultParser:
         self._cases: dict[str, tuple[tuple[object, ...], Case]] = {}  # id: (its fields, case)
         self._usages: dict[tuple[int, ...], Usage] = {}
 
-    def __call__(self, line: bytes | str) -> ResultRow:
+    def __call__(self, line: bytes | memoryview | str) -> ResultRow:
         """Parse one results.jsonl line.
 
         Raises:
@@ -227,25 +227,29 @@ class JsonlRead(Generic[T]):
 
 
 def _read_jsonl(
-    path: Path, parse: Callable[[bytes], T], key: Callable[[T], Hashable], *, repair: bool
+    path: Path, parse: Callable[[memoryview], T], key: Callable[[T], Hashable], *, repair: bool
 ) -> JsonlRead[T]:
     if not path.exists():
         return JsonlRead(file=path.name, rows=())
     data = path.read_bytes()
-    *lines, tail = data.split(b"\n")  # tail: b"" when the file ends with a newline
     rows: dict[Hashable, T] = {}
     skipped = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = parse(raw)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"[:120]
-            skipped.append(SkippedLine(file=path.name, line=number, reason=reason))
-            continue
-        rows.setdefault(key(row), row)  # a pair written twice counts once (the first)
-    torn = len(lines) + 1 if tail.strip() else None
+    # each line is decoded in place, through a view: no copy of the file, line by line
+    with memoryview(data) as view:
+        number, start = 0, 0
+        while (end := data.find(b"\n", start)) >= 0:
+            number += 1
+            line, start = view[start:end], end + 1
+            try:
+                row = parse(line)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                if line.tobytes().strip():  # a blank line is no trial, and no problem
+                    reason = f"{type(exc).__name__}: {exc}"[:120]
+                    skipped.append(SkippedLine(file=path.name, line=number, reason=reason))
+                continue
+            rows.setdefault(key(row), row)  # a pair written twice counts once (the first)
+    tail = data[start:]  # b"" when the file ends with a newline
+    torn = number + 1 if tail.strip() else None
     if repair and tail:
         _cut_torn_tail(path)
     return JsonlRead(file=path.name, rows=tuple(rows.values()), skipped=tuple(skipped), torn=torn)
@@ -278,7 +282,7 @@ def load_outputs(run_dir: Path, *, repair: bool = False) -> JsonlRead[OutputResu
     )
 
 
-def _output_result(line: bytes) -> OutputResult:
+def _output_result(line: memoryview) -> OutputResult:
     from agenteval.outputs.results import OutputResult
 
     return OutputResult.from_dict(_decode_json(line))
