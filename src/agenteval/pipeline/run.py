@@ -322,7 +322,8 @@ def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
 
 
 class _Preload:
-    """Import what scoring and reports need in a thread while requests are in flight.
+    """Import what scoring, reports and the summary need in a thread while requests are in
+    flight.
 
     Started by the first answer that came from the API (so it never competes with `import
     anthropic` or a warm-up request); on a fully cached rerun nothing is started.
@@ -339,6 +340,8 @@ class _Preload:
     @staticmethod
     def _run() -> None:
         import numpy  # noqa: F401  (scoring's)
+        import rich.console  # noqa: F401  (the terminal summary's, printed after the last answer)
+        import rich.table  # noqa: F401
 
         from agenteval.reports.html import warm_templates
 
