@@ -70,8 +70,8 @@ def test_rerendered_reports_match_the_golden(tmp_path):
 
 def test_a_rerender_without_outputs_or_a_baseline_loads_neither_machinery(tmp_path):
     """Most runs grade no outputs and compare to no baseline: re-rendering one imports neither
-    the checks, the output scorecard and the outputs rows, nor the run comparison (a tenth of
-    its start-up)."""
+    the checks, the output scorecard and the outputs rows, nor the run comparison, nor the price
+    table (a tenth of its start-up)."""
     import subprocess
     import sys
 
@@ -88,7 +88,8 @@ def test_a_rerender_without_outputs_or_a_baseline_loads_neither_machinery(tmp_pa
         f"r = CliRunner().invoke(main, ['report', {str(run)!r}]); "
         "assert r.exit_code == 0, r.output; "
         "print(sorted(m for m in sys.modules if m.startswith(('agenteval.outputs', "
-        "'agenteval.cases.checks', 'agenteval.scoring.compare', 'agenteval.stats.paired'))))"
+        "'agenteval.cases.checks', 'agenteval.scoring.compare', 'agenteval.stats.paired', "
+        "'agenteval.models.pricing'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

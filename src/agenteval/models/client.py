@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agenteval.errors import AgentEvalError
-from agenteval.models.pricing import ModelTable
+
+if TYPE_CHECKING:  # an annotation only: reading a saved run loads no price table
+    from agenteval.models.pricing import ModelTable
 
 
 class FatalModelError(AgentEvalError):
