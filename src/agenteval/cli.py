@@ -553,7 +553,11 @@ def lint(
                 click.echo(_printable(f.diff), nl=False)
         if not fix:
             return
-        n = apply_fixes(fixes)
+        outcomes = apply_fixes(fixes)
+        for o in outcomes:
+            if not o.written:
+                click.echo(f"{_printable(str(o.path))}: not written: {_printable(o.reason)}")
+        n = sum(o.written for o in outcomes)
         click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
         # what fixing left is listed and judged as any lint is: errors still exit 1
         loaded, report, dataset_problem = read()

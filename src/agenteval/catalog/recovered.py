@@ -326,28 +326,59 @@ def _parse_frontmatter(fm_lines: Sequence[str]) -> tuple[dict[str, Any] | None, 
     return lenient, True, continuation
 
 
-def _parse_lenient(fm_lines: Sequence[str]) -> tuple[dict[str, Any], int | None]:
-    """Split the frontmatter into keys the way a forgiving reader would, then parse each value.
+@dataclass(frozen=True, kw_only=True)
+class KeySpan:
+    """One top-level key of a frontmatter as a forgiving reader splits it.
+
+    `start` is the index of its `key:` line, `stop` the index where the next key starts (or the
+    end); `lines` are the indices in between that belong to its value (column-0 comments do not).
+    """
+
+    key: str
+    start: int
+    stop: int
+    lines: tuple[int, ...]
+
+
+def key_spans(fm_lines: Sequence[str]) -> tuple[tuple[KeySpan, ...], int | None]:
+    """Split the frontmatter into keys the way a forgiving reader would.
 
     A column-0 ``word:`` line starts a new key unless the word is a conversation turn
-    (``Context:``, ``user:``, ...); such lines continue the previous value.
+    (``Context:``, ``user:``, ...); such lines continue the previous value. `lint --fix` rewrites
+    exactly the description's span, so the lenient reading and the fix share this one rule.
+
+    Returns:
+        The keys in order, and the index of the first column-0 continuation line (or None).
     """
-    chunks: list[tuple[str, list[str]]] = []
+    starts: list[tuple[str, int]] = []
+    owned: list[list[int]] = []
     continuation: int | None = None
     for i, ln in enumerate(fm_lines):
         m = _KEY_LINE.match(ln)
         if m and (m.group(1) in KNOWN_KEYS or m.group(1).lower() not in TURN_WORDS):
-            chunks.append((m.group(1), [ln]))
+            starts.append((m.group(1), i))
+            owned.append([i])
             continue
         if ln.startswith("#"):
             continue  # a column-0 comment (block-scalar content is indented)
         if ln.strip() and not ln[0].isspace() and continuation is None:
             continuation = i
-        if chunks:
-            chunks[-1][1].append(ln)
+        if owned:
+            owned[-1].append(i)
+    stops = [start for _, start in starts[1:]] + [len(fm_lines)]
+    spans = tuple(
+        KeySpan(key=key, start=start, stop=stop, lines=tuple(lines))
+        for (key, start), stop, lines in zip(starts, stops, owned, strict=True)
+    )
+    return spans, continuation
+
+
+def _parse_lenient(fm_lines: Sequence[str]) -> tuple[dict[str, Any], int | None]:
+    """Parse each key's value of `key_spans` on its own."""
+    spans, continuation = key_spans(fm_lines)
     meta: dict[str, Any] = {}
-    for key, chunk in chunks:
-        meta[key] = _parse_value(key, chunk)
+    for span in spans:
+        meta[span.key] = _parse_value(span.key, [fm_lines[i] for i in span.lines])
     return meta, continuation
 
 

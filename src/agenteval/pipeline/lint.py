@@ -9,8 +9,11 @@ machine-readable form.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
+import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from agenteval.catalog.claude_code import decode, read_file
 from agenteval.catalog.diagnostics import diagnostic
 from agenteval.catalog.differences import compare_readings
 from agenteval.catalog.files import AgentFile
-from agenteval.catalog.recovered import KNOWN_KEYS
+from agenteval.catalog.recovered import key_spans
 from agenteval.routing.lexical import Overlap, agent_document, near_duplicates
 
 DEFAULT_OVERLAP = 0.5
@@ -49,9 +52,11 @@ class LintReport:
 class Fix:
     """A proposed rewrite of one file, and whether re-reading proved it."""
 
-    path: Path
+    path: Path  # as the catalog found it
+    target: Path  # the file a fix writes: `path`, or its link's target inside the folder
+    original: bytes = field(default=b"", repr=False)  # what was read, checked again before writing
     before: str
-    after: str | None  # None: no rewrite could be proved to help
+    after: str | None  # None: no rewrite could be proved to help, or it may not be written
     reason: str
 
     @property
@@ -66,6 +71,19 @@ class Fix:
                 tofile=f"{self.path} (fixed)",
             )
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FixOutcome:
+    """What became of one proved fix when it was written."""
+
+    path: Path
+    written: bool
+    reason: str = ""
+
+
+class _ChangedError(Exception):
+    """The file is no longer what lint read: someone edited it meanwhile."""
 
 
 def lint_catalog(
@@ -152,41 +170,135 @@ def lint_json(report: LintReport) -> dict[str, Any]:
 
 
 def propose_fixes(report: LintReport) -> tuple[Fix, ...]:
-    """One `Fix` per file whose Claude Code reading falls short of what its author meant."""
+    """One `Fix` per file whose Claude Code reading falls short of what its author meant.
+
+    Two paths that lead to one file (a link inside the folder) give one fix.
+    """
     by_path = {a.path: a for a in report.catalog.agents}
     paths = sorted(
         {d.path for d in report.diagnostics if d.code in FIXABLE and d.path in by_path},
         key=str,
     )
     version = report.catalog.claude_code.version if report.catalog.claude_code else None
-    return tuple(fix_file(p, by_path[p], version=version or "") for p in paths)
+    roots = report.catalog.roots
+    fixes: list[Fix] = []
+    seen: dict[Path, Path] = {}
+    for p in paths:
+        fix = fix_file(p, by_path[p], version=version or "", roots=roots)
+        if fix.after is not None and fix.target in seen:
+            fix = replace(fix, after=None, reason=f"the same file as {seen[fix.target]}")
+        elif fix.after is not None:
+            seen[fix.target] = p
+        fixes.append(fix)
+    return tuple(fixes)
 
 
-def fix_file(path: Path, meant: Agent, *, version: str) -> Fix:
+def fix_file(path: Path, meant: Agent, *, version: str, roots: Sequence[Path] = ()) -> Fix:
     """Rewrite the YAML form of one file so Claude Code reads what the lenient reading reads.
 
-    The description's text never changes: only how it is written (a `|-` block scalar with its
-    lines indented). The rewrite is kept only if re-reading it shows both readings agree.
+    Only the description's lines change, to a `|-` block scalar of the same text: every other
+    line, comment and key stays as it is. The rewrite is kept only if re-reading it shows both
+    readings agree. A file that may not be written (outside `roots` through a link, hard-linked,
+    read-only or unreadable) gets no rewrite and a reason.
     """
-    data = path.read_bytes()
+    target, problem = _writable_target(path, roots)
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        return Fix(path=path, target=target, before="", after=None, reason=_os_reason(exc))
     before = decode(data)
+
+    def refused(reason: str) -> Fix:
+        return Fix(
+            path=path, target=target, original=data, before=before, after=None, reason=reason
+        )
+
+    if problem:
+        return refused(problem)
     candidate = _rewrite(before, meant)
     if candidate is None:
-        return Fix(path=path, before=before, after=None, reason="no safe rewrite found")
+        return refused("no safe rewrite found")
     problem = _prove(path, candidate, meant, version=version)
     if problem:
-        return Fix(path=path, before=before, after=None, reason=problem)
-    return Fix(path=path, before=before, after=candidate, reason="both readings now agree")
+        return refused(problem)
+    return Fix(
+        path=path,
+        target=target,
+        original=data,
+        before=before,
+        after=candidate,
+        reason="both readings now agree",
+    )
 
 
-def apply_fixes(fixes: Sequence[Fix]) -> int:
-    """Write the proved fixes; returns how many files were rewritten."""
-    n = 0
+def apply_fixes(fixes: Sequence[Fix]) -> tuple[FixOutcome, ...]:
+    """Write the proved fixes, each replacing its file whole, and say what became of each.
+
+    A file that changed since it was read is left alone; a file that cannot be written is
+    reported and the others are still written.
+    """
+    outcomes: list[FixOutcome] = []
     for f in fixes:
-        if f.after is not None:
-            f.path.write_bytes(f.after.encode("utf-8"))
-            n += 1
-    return n
+        if f.after is None:
+            continue
+        try:
+            _replace(f.target, f.after.encode("utf-8"), f.original)
+        except _ChangedError:
+            reason = "changed since lint read it: run `agenteval lint --fix` again"
+            outcomes.append(FixOutcome(path=f.path, written=False, reason=reason))
+        except OSError as exc:
+            outcomes.append(FixOutcome(path=f.path, written=False, reason=_os_reason(exc)))
+        else:
+            outcomes.append(FixOutcome(path=f.path, written=True))
+    return tuple(outcomes)
+
+
+def _writable_target(path: Path, roots: Sequence[Path]) -> tuple[Path, str | None]:
+    """The file a fix of `path` would write, or why none may be written."""
+    target = path.resolve()
+    inside = [Path(r).resolve() for r in roots]
+    if inside and not any(target == r or target.is_relative_to(r) for r in inside):
+        return target, f"a link to {target}, outside the agents folder: fix that file itself"
+    try:
+        st = target.stat()
+    except OSError as exc:
+        return target, _os_reason(exc)
+    if st.st_nlink > 1:
+        return target, (
+            f"the file has {st.st_nlink} hard links, so a fix would split them: "
+            "edit it by hand, or give it one name"
+        )
+    if not st.st_mode & 0o222:
+        return target, "read-only: make it writable (chmod u+w) to let --fix rewrite it"
+    return target, None
+
+
+def _replace(path: Path, data: bytes, expected: bytes) -> None:
+    """Replace `path` with `data` atomically, unless it no longer holds `expected`.
+
+    The new text goes to a temporary file beside it (a name no catalog scan reads as an agent),
+    then is renamed over the old one: a kill leaves the old file or the new one, never half.
+    """
+    if path.read_bytes() != expected:
+        raise _ChangedError(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".agenteval-fix")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        if path.read_bytes() != expected:
+            raise _ChangedError(path)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _os_reason(exc: OSError) -> str:
+    return f"cannot read or write it ({exc.strerror or exc})"
 
 
 def _rewrite(text: str, meant: Agent) -> str | None:
@@ -199,21 +311,19 @@ def _rewrite(text: str, meant: Agent) -> str | None:
     if end is None:
         return None
     frontmatter = lines[start + 1 : end]
-    desc_at = next((i for i, ln in enumerate(frontmatter) if ln.startswith("description:")), None)
-    if desc_at is None:
+    spans, _ = key_spans(frontmatter)
+    described = [s for s in spans if s.key == "description"]
+    if len(described) != 1:
         return None
-    stop = next(
-        (
-            i
-            for i in range(desc_at + 1, len(frontmatter))
-            if frontmatter[i].split(":", 1)[0] in KNOWN_KEYS and ":" in frontmatter[i]
-        ),
-        len(frontmatter),
-    )
+    (span,) = described
+    value = set(span.lines)
+    while len(value) > 1 and not frontmatter[max(value)].strip():
+        value.discard(max(value))  # blank lines before the next key are not the value's
+    kept = [frontmatter[i] for i in range(span.start, span.stop) if i not in value]
     body_lines = meant.description.split("\n")
     indicator = "|2-" if body_lines[0].startswith(" ") else "|-"
     block = [f"description: {indicator}", *(f"  {ln}" if ln else "" for ln in body_lines)]
-    new_fm = [*frontmatter[:desc_at], *block, *frontmatter[stop:]]
+    new_fm = [*frontmatter[: span.start], *block, *kept, *frontmatter[span.stop :]]
     out = ["---", *new_fm, *lines[end:]]
     return newline.join(out)  # without a BOM: CLI versions before 2.1.332 skip such files
 
@@ -233,4 +343,6 @@ def _prove(path: Path, text: str, meant: Agent, *, version: str) -> str | None:
     fields = ("name", "description", "tools", "disallowed_tools", "model", "body")
     if again is None or any(getattr(again, f) != getattr(meant, f) for f in fields):
         return "the lenient reading of the rewrite differs"
+    if dict(again.extra) != dict(meant.extra):
+        return "the rewrite would change another key's value"
     return None
