@@ -29,6 +29,7 @@ ORDER = [
     "record",
     "reports",
     "pipeline",
+    "improve",
     "cli",
 ]
 

@@ -55,7 +55,7 @@ class Case:
     id: str
     prompt: str
     expected: frozenset[str]
-    origin: Literal["example", "dataset"]
+    origin: Literal["example", "dataset", "generated"]
     source: str
     context: str | None = None
     tags: tuple[str, ...] = ()

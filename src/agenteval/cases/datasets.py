@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,6 +23,7 @@ class Dataset:
     path: Path
     cases: tuple[Case, ...]
     lines: tuple[int, ...]
+    rejected: int = 0  # generated cases a reviewer rejected: left out of runs, and counted
 
 
 class _CaseRow(BaseModel):
@@ -34,6 +35,8 @@ class _CaseRow(BaseModel):
     context: str | None = None
     tags: list[str] = []
     checks: list[dict[str, Any]] = []
+    provenance: dict[str, Any] | None = None  # set by `agenteval generate`
+    review: Literal["pending", "accepted", "rejected"] | None = None
 
     @field_validator("expected")
     @classmethod
@@ -60,6 +63,7 @@ def load_dataset(path: Path) -> Dataset:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     problems: list[tuple[int, str, str]] = []
+    rejected = 0
     for row, line in zip(rows, lines, strict=True):
         if not isinstance(row, dict):
             problems.append((line, "a case must be a mapping", "write `- id: ..., prompt: ...`"))
@@ -76,7 +80,8 @@ def load_dataset(path: Path) -> Dataset:
                     line,
                     f"`{key}`: {err['msg']}",
                     "each case needs `prompt` and `expected` (a name, a list, or none); "
-                    "allowed keys: id, prompt, expected, context, tags, checks",
+                    "allowed keys: id, prompt, expected, context, tags, checks, provenance, "
+                    "review (pending, accepted or rejected)",
                 )
             )
             continue
@@ -91,6 +96,9 @@ def load_dataset(path: Path) -> Dataset:
             )
             continue
         seen[case_id] = line
+        if r.review == "rejected":
+            rejected += 1
+            continue
         if r.checks:
             try:
                 parse_checks(r.checks, where=f"case {case_id!r}")
@@ -103,7 +111,7 @@ def load_dataset(path: Path) -> Dataset:
                 id=f"{path.stem}/{case_id}",
                 prompt=r.prompt.strip(),
                 expected=WrittenOrder(e.strip() for e in expected),
-                origin="dataset",
+                origin="generated" if r.provenance is not None else "dataset",
                 source=f"{path}:{line}",
                 context=r.context,
                 tags=tuple(r.tags),
@@ -114,7 +122,9 @@ def load_dataset(path: Path) -> Dataset:
         line, message, hint = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise DatasetError(message + more, path=path, line=line, hint=hint)
-    return Dataset(name=path.stem, path=path, cases=tuple(cases), lines=tuple(lines))
+    return Dataset(
+        name=path.stem, path=path, cases=tuple(cases), lines=tuple(lines), rejected=rejected
+    )
 
 
 def _read_yaml(path: Path, text: str) -> tuple[list[Any], list[int]]:

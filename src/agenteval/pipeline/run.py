@@ -642,6 +642,7 @@ def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
         "selected": len(selected),
         "examples": sum(c.origin == "example" for c in all_cases),
         "dataset": sum(c.origin == "dataset" for c in all_cases),
+        "generated": sum(c.origin == "generated" for c in all_cases),
         "examples_without_user": loaded.case_set.examples_without_user,
         "with_checks": sum(bool(c.checks) for c in selected),
         "datasets": [str(p) for p in loaded.dataset_paths],

@@ -81,7 +81,7 @@ class _TrialLine(msgspec.Struct):
     expected: tuple[str, ...]
     label: str | None
     agent: str | None
-    origin: Literal["example", "dataset"]
+    origin: Literal["example", "dataset", "generated"]
     source: str
     raw: str | None = None
     rationale: str | None = None

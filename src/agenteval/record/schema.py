@@ -197,6 +197,7 @@ class CaseInfo(Part):
     selected: int = 0
     examples: int = 0
     dataset: int = 0
+    generated: int = 0
     examples_without_user: int = 0
     with_checks: int = 0
     datasets: tuple[str, ...] = ()
