@@ -300,14 +300,14 @@ def test_an_unwritable_folder_is_reported_and_the_run_goes_on(tmp_path, monkeypa
     folder = tmp_path / "agents"
     write_agent(folder, "cron-expert", [], ["model: haiku"])
     other = write_agent(folder, "cron-helper", [], ["model: haiku"])
-    real = lint_module._replace
+    real = lint_module.replace_file
 
     def refuse(path: Path, data: bytes, expected: bytes) -> None:
         if path.name == "cron-expert.md":
             raise PermissionError(13, "Permission denied", str(path))
         real(path, data, expected)
 
-    monkeypatch.setattr(lint_module, "_replace", refuse)
+    monkeypatch.setattr(lint_module, "replace_file", refuse)
     result = invoke("--fix", "--agents", str(folder))
     assert "Permission denied" in result.output and "cron-expert.md" in result.output
     assert "Traceback" not in result.output

@@ -848,5 +848,145 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
         )
 
 
+@main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--agents",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Agents folder or file (repeatable). Default: ./agents, else ./.claude/agents.",
+)
+@click.option("--model", help="The model that writes the cases (alias or id; default sonnet).")
+@click.option("--per-agent", type=int, default=5, show_default=True, help="Requests per agent.")
+@click.option("--only", multiple=True, help="Only these agents (repeatable).")
+@click.option(
+    "--from-run",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Take each agent's neighbours from this run's confusions (default: the overlap lint).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("datasets/generated.yaml"),
+    show_default=True,
+    help="The dataset file to write (a review page is written beside it).",
+)
+@click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@_fail_cleanly
+def generate(
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    model: str | None,
+    per_agent: int,
+    only: tuple[str, ...],
+    from_run: Path | None,
+    out: Path,
+    max_cost: float | None,
+) -> None:
+    """Write new cases for review: requests each agent should take (from its body as well as
+    its description), near misses that belong to its neighbours, and requests for no agent."""
+    from agenteval.improve.session import confusions_of, generate_dataset
+    from agenteval.record.store import load_results
+    from agenteval.settings import Overrides, resolve
+
+    settings = resolve(_load_config(config_path), Overrides(agents=agents, backend="lexical"))
+    confusions = confusions_of(load_results(from_run).rows) if from_run else None
+    done = generate_dataset(
+        settings,
+        model=model,
+        per_agent=per_agent,
+        out=out,
+        max_cost=max_cost,
+        only=only,
+        confusions=confusions,
+    )
+    g = done.generation
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(g.by_kind.items())) or "none"
+    click.echo(
+        f"wrote {len(g.cases)} cases ({kinds}) to {_printable(str(done.dataset))}, "
+        f"review page {_printable(str(done.review))}"
+    )
+    click.echo(
+        f"{g.calls} model calls with {g.model}, ${g.cost_usd:.4f}; left out: {g.repeats} "
+        f"repeating an example or another case, {g.malformed} malformed"
+    )
+    for line in g.failed:
+        click.echo(f"warning: {for_terminal(line)}", err=True)
+    if g.not_asked:
+        click.echo(
+            f"error: {for_terminal(g.stop or 'stopped')}; {len(g.not_asked)} agents not asked "
+            "(run again with a larger --max-cost: answers so far are cached)",
+            err=True,
+        )
+    sys.exit(done.exit_code)
+
+
+@main.command()
+@click.argument("config_path", required=False, type=click.Path(path_type=Path))
+@_agent_opts
+@click.option(
+    "--router",
+    "backend",
+    type=_RouterChoice(),
+    help="The router that verifies each change (default: as `run` chooses).",
+)
+@click.option("--model", help="The model that proposes descriptions (alias or id).")
+@click.option("--targets", type=int, default=3, show_default=True, help="Pairs or agents to try.")
+@click.option("--attempts", type=int, default=2, show_default=True, help="Proposals per target.")
+@click.option("--apply", is_flag=True, help="Write the accepted changes into the agent files.")
+@click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the session's files.")
+@_fail_cleanly
+def improve(
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    backend: str | None,
+    model: str | None,
+    targets: int,
+    attempts: int,
+    apply: bool,
+    max_cost: float | None,
+    out: Path | None,
+) -> None:
+    """Propose description changes for the worst confusions and prove them on held-out cases:
+    a report, a patch, and with --apply the files written."""
+    from agenteval.improve.session import improve_dataset
+    from agenteval.settings import Overrides, resolve
+
+    settings = resolve(
+        _load_config(config_path), Overrides(agents=agents, datasets=datasets, backend=backend)
+    )
+    done = improve_dataset(
+        settings,
+        model=model,
+        out=out,
+        targets=targets,
+        attempts=attempts,
+        apply=apply,
+        max_cost=max_cost,
+        note=lambda s: click.echo(for_terminal(s), err=True),
+    )
+    imp = done.improvement
+    if not imp.targets:
+        click.echo("nothing to improve: no training case is misrouted")
+    for a in imp.attempts:
+        state = "accepted" if a.accepted else "rejected"
+        click.echo(f"{state}: {for_terminal(a.target.why)}: {for_terminal(a.reason)}")
+    click.echo(
+        f"{len(imp.accepted)} accepted of {len(imp.attempts)} proposals; ${imp.cost_usd:.4f} "
+        f"on {imp.calls} model calls, {imp.routed} routed cases"
+    )
+    click.echo(f"report: {_printable(str(done.files['html']))}")
+    click.echo(f"patch: {_printable(str(done.files['patch']))}")
+    for path in done.applied:
+        click.echo(f"written: {_printable(str(path))}")
+    for line in done.refused:
+        click.echo(f"error: {for_terminal(line)}", err=True)
+    if imp.stop:
+        click.echo(f"error: {for_terminal(imp.stop)}", err=True)
+    sys.exit(done.exit_code)
+
+
 if __name__ == "__main__":
     main()

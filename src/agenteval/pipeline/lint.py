@@ -82,7 +82,7 @@ class FixOutcome:
     reason: str = ""
 
 
-class _ChangedError(Exception):
+class ChangedError(Exception):
     """The file is no longer what lint read: someone edited it meanwhile."""
 
 
@@ -242,8 +242,8 @@ def apply_fixes(fixes: Sequence[Fix]) -> tuple[FixOutcome, ...]:
         if f.after is None:
             continue
         try:
-            _replace(f.target, f.after.encode("utf-8"), f.original)
-        except _ChangedError:
+            replace_file(f.target, f.after.encode("utf-8"), f.original)
+        except ChangedError:
             reason = "changed since lint read it: run `agenteval lint --fix` again"
             outcomes.append(FixOutcome(path=f.path, written=False, reason=reason))
         except OSError as exc:
@@ -273,14 +273,14 @@ def _writable_target(path: Path, roots: Sequence[Path]) -> tuple[Path, str | Non
     return target, None
 
 
-def _replace(path: Path, data: bytes, expected: bytes) -> None:
+def replace_file(path: Path, data: bytes, expected: bytes) -> None:
     """Replace `path` with `data` atomically, unless it no longer holds `expected`.
 
     The new text goes to a temporary file beside it (a name no catalog scan reads as an agent),
     then is renamed over the old one: a kill leaves the old file or the new one, never half.
     """
     if path.read_bytes() != expected:
-        raise _ChangedError(path)
+        raise ChangedError(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".agenteval-fix")
     try:
@@ -290,7 +290,7 @@ def _replace(path: Path, data: bytes, expected: bytes) -> None:
             os.fsync(out.fileno())
         os.chmod(tmp, mode)
         if path.read_bytes() != expected:
-            raise _ChangedError(path)
+            raise ChangedError(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -302,6 +302,13 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _rewrite(text: str, meant: Agent) -> str | None:
+    return rewrite_description(text, meant.description)
+
+
+def rewrite_description(text: str, description: str) -> str | None:
+    """An agent file's text with its description written as a `|-` block scalar of
+    `description`, and every other line as it was; None when the file has no single
+    `description:` key in a `---` frontmatter to rewrite."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
     start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
@@ -320,7 +327,7 @@ def _rewrite(text: str, meant: Agent) -> str | None:
     while len(value) > 1 and not frontmatter[max(value)].strip():
         value.discard(max(value))  # blank lines before the next key are not the value's
     kept = [frontmatter[i] for i in range(span.start, span.stop) if i not in value]
-    body_lines = meant.description.split("\n")
+    body_lines = description.split("\n")
     indicator = "|2-" if body_lines[0].startswith(" ") else "|-"
     block = [f"description: {indicator}", *(f"  {ln}" if ln else "" for ln in body_lines)]
     new_fm = [*frontmatter[: span.start], *block, *kept, *frontmatter[span.stop :]]
