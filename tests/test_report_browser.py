@@ -185,3 +185,39 @@ def test_hostile_model_answer_is_escaped(browser, demo_project):
     assert page.locator("img[src=x]").count() == 0
     assert page.locator("#misroutes tbody tr").count() == 3  # invalid: each one a misroute
     assert "<script>window.pwned=1</script>" in page.locator("#misroutes").inner_text()
+
+
+def test_review_page_accepts_rejects_and_exports_a_dataset_that_loads(browser, tmp_path):
+    from agenteval.cases.datasets import load_dataset
+    from agenteval.improve.dataset import review_html
+    from agenteval.improve.generate import GeneratedCase, Generation
+
+    def case(i: int, prompt: str) -> GeneratedCase:
+        return GeneratedCase(
+            id=f"c{i}", prompt=prompt, expected="none", kind="none", agent="a",
+            file="agents/a.md", sha256="0" * 64, model="claude-test",
+        )
+
+    hostile = 'He said "</script><b>hi</b>" \\ and: yes\nsecond line'
+    generation = Generation(
+        cases=(case(1, "keep me"), case(2, "drop me"), case(3, hostile)), model="claude-test"
+    )
+    page_path = tmp_path / "gen.review.html"
+    page_path.write_text(review_html(generation, tmp_path, "gen.yaml"), encoding="utf-8")
+    page = browser.new_page(accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_path.as_uri())
+    rows = page.locator("#rows tr")
+    assert rows.count() == 3 and page.locator("#rows b").count() == 0
+    rows.nth(0).get_by_role("button", name="accept").click()
+    rows.nth(1).get_by_role("button", name="reject").click()
+    assert "1 accepted, 1 rejected, 1 pending" in page.locator("#counts").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export reviewed YAML").click()
+    exported = tmp_path / "gen.reviewed.yaml"
+    download.value.save_as(exported)
+    assert not errors
+    loaded = load_dataset(exported)
+    assert [c.prompt for c in loaded.cases] == ["keep me", hostile]
+    assert loaded.rejected == 1 and {c.origin for c in loaded.cases} == {"generated"}

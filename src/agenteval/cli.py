@@ -975,7 +975,7 @@ def improve(
         click.echo(f"{state}: {for_terminal(a.target.why)}: {for_terminal(a.reason)}")
     click.echo(
         f"{len(imp.accepted)} accepted of {len(imp.attempts)} proposals; ${imp.cost_usd:.4f} "
-        f"on {imp.calls} model calls, {imp.routed} routed cases"
+        f"on {imp.calls} model call{'' if imp.calls == 1 else 's'}, {imp.routed} routed cases"
     )
     click.echo(f"report: {_printable(str(done.files['html']))}")
     click.echo(f"patch: {_printable(str(done.files['patch']))}")

@@ -28,12 +28,19 @@ class FileChange:
 
     @property
     def diff(self) -> str:
+        """A unified diff whose paths are relative to the working folder where the file lies
+        below it (so `git apply` and `patch -p1` take it from there)."""
+        where = self.path.resolve()
+        try:
+            shown = str(where.relative_to(Path.cwd().resolve()))
+        except ValueError:
+            shown = str(where).lstrip("/")
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+                fromfile=f"a/{shown}",
+                tofile=f"b/{shown}",
             )
         )
 

@@ -12,6 +12,10 @@ from agenteval.improve.patch import patch_text
 from agenteval.text import md_code, md_text, redact
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _pct(value: float | None) -> str:
     return "undefined" if value is None else f"{value * 100:.1f}%"
 
@@ -31,8 +35,8 @@ def render_markdown(imp: Improvement) -> str:
         f"Router {md_code(imp.router)}, proposer {md_code(imp.model)}; {imp.cases} cases: "
         f"{imp.training} the proposer may see, {imp.held_out} held out. Held-out accuracy "
         f"{_pct(imp.accuracy_before)} before, {_pct(imp.accuracy_after)} with the accepted "
-        f"changes. Spent ${imp.cost_usd:.4f} on {imp.calls} model calls; routed {imp.routed} "
-        "cases.",
+        f"changes. Spent ${imp.cost_usd:.4f} on {_count(imp.calls, 'model call')}; routed "
+        f"{_count(imp.routed, 'case')}.",
     ]
     if imp.stop:
         lines += ["", f"**Stopped early:** {md_text(imp.stop)}"]
@@ -73,8 +77,8 @@ def _accepted_md(a: Attempt) -> list[str]:
         "",
         f"Fixed: {', '.join(md_code(i) for i in v.fixed) or 'none'}. "
         f"Broken: {', '.join(md_code(i) for i in v.broken) or 'none'}. "
-        f"95% interval of the change: {_interval(a)}. {a.calls} model calls, "
-        f"{a.routed} routed cases.",
+        f"95% interval of the change: {_interval(a)}. {_count(a.calls, 'model call')}, "
+        f"{_count(a.routed, 'routed case')}.",
     ]
     for change in a.changes:
         fence = "~~~~" if "~~~" in change.diff else "~~~"
@@ -94,6 +98,7 @@ def render_html(imp: Improvement) -> str:
             rejected=[a for a in imp.attempts if not a.accepted],
             pct=_pct,
             interval=_interval,
+            count=_count,
         )
     )
 
