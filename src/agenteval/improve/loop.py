@@ -127,9 +127,10 @@ class _Session:
             c for c in self.training if set(c.expected) & involved or labels.get(c.id) in involved
         ]
         misroutes = misroutes_between(target, labels, self.training)
+        now = await self.routed_on(self.shown, screen)  # the screen's baseline, once a target
         for n in range(attempts):
             calls0, routed0 = self.calls, self.routed
-            attempt = await self._attempt(target, n, misroutes, screen, before)
+            attempt = await self._attempt(target, n, misroutes, screen, before, now)
             attempt = _with_costs(attempt, self.calls - calls0, self.routed - routed0)
             done.append(attempt)
             if attempt.accepted or self.executor.stopped.is_set():
@@ -137,7 +138,13 @@ class _Session:
         return done
 
     async def _attempt(
-        self, target: Target, n: int, misroutes: Any, screen: Sequence[Case], before: Routed
+        self,
+        target: Target,
+        n: int,
+        misroutes: Any,
+        screen: Sequence[Case],
+        before: Routed,
+        now: Routed,
     ) -> Attempt:
         shown = {name: hide_cases(self.agents[name], self.test) for name in target.agents}
         asked = await ask_json(
@@ -160,9 +167,11 @@ class _Session:
         descriptions = {k: with_prose(self.current[k], v) for k, v in prose.items()}
         why = str((asked.data or {}).get("why") or "")[:500]
         base = Attempt(target=target, attempt=n, descriptions=descriptions, prose=prose, why=why)
-        return await self._check(base, screen, before)
+        return await self._check(base, screen, before, now)
 
-    async def _check(self, attempt: Attempt, screen: Sequence[Case], before: Routed) -> Attempt:
+    async def _check(
+        self, attempt: Attempt, screen: Sequence[Case], before: Routed, now: Routed
+    ) -> Attempt:
         from dataclasses import replace
 
         leaks = leaked(attempt.prose, self.test)
@@ -177,7 +186,6 @@ class _Session:
         attempt = replace(attempt, changes=tuple(changes))
         candidate = variant(self.shown, attempt.descriptions)
         screened = await self.routed_on(candidate, screen)
-        now = await self.routed_on(self.shown, screen)
         right_before = sum(now.right.get(c.id, False) for c in screen)
         right_after = sum(screened.right.get(c.id, False) for c in screen)
         attempt = replace(
