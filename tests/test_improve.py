@@ -74,47 +74,54 @@ def key(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
 
 
-def with_stub(monkeypatch, responder) -> StubAnthropic:
-    stub = StubAnthropic(responder=responder)
-    stub.start()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
-    return stub
+@pytest.fixture
+def serve(monkeypatch):
+    """Start the stub with a responder, pointed at by ANTHROPIC_BASE_URL; stopped after."""
+    started: list[StubAnthropic] = []
+
+    def start(responder) -> StubAnthropic:
+        stub = StubAnthropic(responder=responder)
+        stub.start()
+        started.append(stub)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
+        return stub
+
+    yield start
+    for stub in started:
+        stub.stop()
 
 
 def test_an_accepted_change_fixes_held_out_cases_and_apply_writes_only_the_description(
-    tmp_path, monkeypatch, key
+    tmp_path, serve, key
 ):
     root = project(tmp_path)
-    stub = with_stub(monkeypatch, proposer({"descriptions": GOOD, "why": "split the two"}))
-    try:
-        before = (root / "agents" / "api-builder.md").read_text(encoding="utf-8")
-        result = improve(root)
-        assert result.exit_code == 0, result.output
-        assert "accepted: api-builder <-> db-tuner" in result.output
-        session = json.loads((root / "session" / "improve.json").read_text())
-        (accepted,) = [a for a in session["attempts"] if a["accepted"]]
-        verdict = accepted["verdict"]
-        assert verdict["p_value"] < 0.05 and verdict["delta"] > 0
-        assert len(verdict["fixed"]) > 0 and verdict["broken"] == []
-        assert all(held_out_id(root, i) for i in verdict["fixed"])  # fixed cases were held out
-        assert session["accuracy_after"] > session["accuracy_before"]
-        patch = (root / "session" / "changes.patch").read_text()
-        assert "+description: |-" in patch and "Builds HTTP APIs" in patch
-        # nothing written without --apply
-        assert (root / "agents" / "api-builder.md").read_text(encoding="utf-8") == before
-        report = (root / "session" / "report.md").read_text()
-        assert "## Accepted changes (1)" in report and "significant gain" in report
+    serve(proposer({"descriptions": GOOD, "why": "split the two"}))
+    before = (root / "agents" / "api-builder.md").read_text(encoding="utf-8")
+    result = improve(root)
+    assert result.exit_code == 0, result.output
+    assert "accepted: api-builder <-> db-tuner" in result.output
+    session = json.loads((root / "session" / "improve.json").read_text())
+    (accepted,) = [a for a in session["attempts"] if a["accepted"]]
+    verdict = accepted["verdict"]
+    assert verdict["p_value"] < 0.05 and verdict["delta"] > 0
+    assert len(verdict["fixed"]) > 0 and verdict["broken"] == []
+    assert all(held_out_id(root, i) for i in verdict["fixed"])  # fixed cases were held out
+    assert session["accuracy_after"] > session["accuracy_before"]
+    patch = (root / "session" / "changes.patch").read_text()
+    assert "+description: |-" in patch and "Builds HTTP APIs" in patch
+    # nothing written without --apply
+    assert (root / "agents" / "api-builder.md").read_text(encoding="utf-8") == before
+    report = (root / "session" / "report.md").read_text()
+    assert "## Accepted changes (1)" in report and "significant gain" in report
 
-        applied = improve(root, "--apply", "--out", str(root / "session2"))
-        assert applied.exit_code == 0, applied.output
-        after = (root / "agents" / "api-builder.md").read_text(encoding="utf-8")
-        assert "# owner: platform-team" in after and "x-review: 2026-11" in after
-        reread = load_catalog([root / "agents"])
-        assert reread.claude_code is not None
-        shown = reread.claude_code.get("api-builder")
-        assert shown is not None and shown.description == GOOD["api-builder"]
-    finally:
-        stub.stop()
+    applied = improve(root, "--apply", "--out", str(root / "session2"))
+    assert applied.exit_code == 0, applied.output
+    after = (root / "agents" / "api-builder.md").read_text(encoding="utf-8")
+    assert "# owner: platform-team" in after and "x-review: 2026-11" in after
+    reread = load_catalog([root / "agents"])
+    assert reread.claude_code is not None
+    shown = reread.claude_code.get("api-builder")
+    assert shown is not None and shown.description == GOOD["api-builder"]
 
 
 def held_out_id(root: Path, case_id: str) -> bool:
@@ -124,26 +131,23 @@ def held_out_id(root: Path, case_id: str) -> bool:
     return held_out(cases[case_id])
 
 
-def test_a_leaking_proposal_is_rejected_and_the_next_attempt_is_tried(tmp_path, monkeypatch, key):
+def test_a_leaking_proposal_is_rejected_and_the_next_attempt_is_tried(tmp_path, serve, key):
     from agenteval.cases.datasets import load_dataset
 
     root = project(tmp_path)
     secret = next(c for c in load_dataset(root / "datasets" / "collide.yaml").cases if held_out(c))
     leaking = {"descriptions": {"db-tuner": f"Use it for requests like: {secret.prompt}"}}
     responder = proposer(leaking, {"descriptions": GOOD})
-    stub = with_stub(monkeypatch, responder)
-    try:
-        result = improve(root, "--attempts", "2")
-        assert result.exit_code == 0, result.output
-        assert f"misroutes: leakage: it repeats held-out case {secret.id}\n" in result.output
-        assert "accepted: api-builder <-> db-tuner" in result.output
-        assert len(responder.calls) == 2
-        assert all(secret.prompt not in prompt for prompt in responder.calls)  # never shown
-    finally:
-        stub.stop()
+    serve(responder)
+    result = improve(root, "--attempts", "2")
+    assert result.exit_code == 0, result.output
+    assert f"misroutes: leakage: it repeats held-out case {secret.id}\n" in result.output
+    assert "accepted: api-builder <-> db-tuner" in result.output
+    assert len(responder.calls) == 2
+    assert all(secret.prompt not in prompt for prompt in responder.calls)  # never shown
 
 
-def test_a_stealing_proposal_is_rejected(tmp_path, monkeypatch, key):
+def test_a_stealing_proposal_is_rejected(tmp_path, serve, key):
     root = project(tmp_path)
     stealing = dict(GOOD)
     stealing["db-tuner"] += (  # the words of docs-writer's requests, which its description lacks
@@ -151,44 +155,35 @@ def test_a_stealing_proposal_is_rejected(tmp_path, monkeypatch, key):
         "functions in utils, the setup chapter, configuration options, notes for contributors, "
         "CLI flags, the backups chapter, the parser module."
     )
-    stub = with_stub(monkeypatch, proposer({"descriptions": stealing}))
-    try:
-        result = improve(root, "--attempts", "1")
-        assert result.exit_code == 0, result.output
-        assert "misroutes: stealing: it breaks" in result.output
-        assert "accepted" not in result.output.replace("0 accepted", "")
-        assert (root / "session" / "changes.patch").read_text() == ""
-    finally:
-        stub.stop()
+    serve(proposer({"descriptions": stealing}))
+    result = improve(root, "--attempts", "1")
+    assert result.exit_code == 0, result.output
+    assert "misroutes: stealing: it breaks" in result.output
+    assert "accepted" not in result.output.replace("0 accepted", "")
+    assert (root / "session" / "changes.patch").read_text() == ""
 
 
-def test_a_malformed_proposal_is_counted_shown_and_never_applied(tmp_path, monkeypatch, key):
+def test_a_malformed_proposal_is_counted_shown_and_never_applied(tmp_path, serve, key):
     root = project(tmp_path)
-    stub = with_stub(monkeypatch, proposer("I would rather not answer in JSON."))
-    try:
-        before = (root / "agents" / "db-tuner.md").read_bytes()
-        result = improve(root, "--attempts", "1", "--apply")
-        assert result.exit_code == 0, result.output
-        assert "misroutes: malformed: the answer holds no JSON object" in result.output
-        assert json.loads((root / "session" / "improve.json").read_text())["malformed"] == 1
-        assert (root / "agents" / "db-tuner.md").read_bytes() == before
-    finally:
-        stub.stop()
+    serve(proposer("I would rather not answer in JSON."))
+    before = (root / "agents" / "db-tuner.md").read_bytes()
+    result = improve(root, "--attempts", "1", "--apply")
+    assert result.exit_code == 0, result.output
+    assert "misroutes: malformed: the answer holds no JSON object" in result.output
+    assert json.loads((root / "session" / "improve.json").read_text())["malformed"] == 1
+    assert (root / "agents" / "db-tuner.md").read_bytes() == before
 
 
-def test_no_api_key_is_an_error_before_any_call(tmp_path, monkeypatch):
+def test_no_api_key_is_an_error_before_any_call(tmp_path, serve):
     root = project(tmp_path)
-    stub = with_stub(monkeypatch, proposer({"descriptions": GOOD}))
-    try:
-        result = improve(root)
-        assert result.exit_code == 2
-        assert "ANTHROPIC_API_KEY" in result.output
-        assert stub.count_endpoint("messages") == 0
-    finally:
-        stub.stop()
+    stub = serve(proposer({"descriptions": GOOD}))
+    result = improve(root)
+    assert result.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in result.output
+    assert stub.count_endpoint("messages") == 0
 
 
-def test_a_catalog_with_no_confusions_has_nothing_to_improve(tmp_path, monkeypatch, key):
+def test_a_catalog_with_no_confusions_has_nothing_to_improve(tmp_path, serve, key):
     root = project(tmp_path)
     (root / "datasets" / "collide.yaml").write_text(
         "cases:\n"
@@ -196,39 +191,30 @@ def test_a_catalog_with_no_confusions_has_nothing_to_improve(tmp_path, monkeypat
         "  - {id: doc-03, prompt: 'Update the changelog for 2.0', expected: docs-writer}\n",
         encoding="utf-8",
     )
-    stub = with_stub(monkeypatch, proposer({"descriptions": GOOD}))
-    try:
-        result = improve(root)
-        assert result.exit_code == 0, result.output
-        assert "nothing to improve" in result.output
-        assert stub.count_endpoint("messages") == 0
-    finally:
-        stub.stop()
+    stub = serve(proposer({"descriptions": GOOD}))
+    result = improve(root)
+    assert result.exit_code == 0, result.output
+    assert "nothing to improve" in result.output
+    assert stub.count_endpoint("messages") == 0
 
 
-def test_the_budget_stops_the_session_and_it_exits_1(tmp_path, monkeypatch, key):
+def test_the_budget_stops_the_session_and_it_exits_1(tmp_path, serve, key):
     root = project(tmp_path)
-    stub = with_stub(monkeypatch, proposer({"descriptions": GOOD}))
-    try:
-        result = improve(root, "--max-cost", "0.0001")
-        assert result.exit_code == 1, result.output
-        assert "budget" in result.output
-        assert stub.count_endpoint("messages") == 0
-    finally:
-        stub.stop()
+    stub = serve(proposer({"descriptions": GOOD}))
+    result = improve(root, "--max-cost", "0.0001")
+    assert result.exit_code == 1, result.output
+    assert "budget" in result.output
+    assert stub.count_endpoint("messages") == 0
 
 
-def test_a_rerun_is_answered_from_the_cache(tmp_path, monkeypatch, key):
+def test_a_rerun_is_answered_from_the_cache(tmp_path, serve, key):
     root = project(tmp_path)
-    stub = with_stub(monkeypatch, proposer({"descriptions": GOOD}))
-    try:
-        assert improve(root).exit_code == 0
-        first = stub.count_endpoint("messages")
-        again = improve(root, "--out", str(root / "again"))
-        assert again.exit_code == 0 and stub.count_endpoint("messages") == first
-        assert "on 0 model calls" in again.output
-    finally:
-        stub.stop()
+    stub = serve(proposer({"descriptions": GOOD}))
+    assert improve(root).exit_code == 0
+    first = stub.count_endpoint("messages")
+    again = improve(root, "--out", str(root / "again"))
+    assert again.exit_code == 0 and stub.count_endpoint("messages") == first
+    assert "on 0 model calls" in again.output
 
 
 def test_apply_refuses_a_file_changed_since_the_proposal(tmp_path):
