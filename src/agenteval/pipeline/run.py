@@ -463,23 +463,37 @@ def finish_run(
     record = record.with_(status=status)
     save_record(run_dir, record)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
-    code = exit_code(stop, all_errored, scorecard.errors, scorecard.trials, failed)
+    code = exit_code(
+        stop,
+        all_errored,
+        scorecard.errors,
+        scorecard.trials,
+        failed,
+        incomplete=status == "incomplete",
+    )
     return RunOutcome(
         record=record, run_dir=run_dir, exit_code=code, failed_gates=failed, rows=tuple(rows)
     )
 
 
 def exit_code(
-    stop: Stop | None, all_errored: bool, errors: int, trials: int, failed: Sequence[str]
+    stop: Stop | None,
+    all_errored: bool,
+    errors: int,
+    trials: int,
+    failed: Sequence[str],
+    *,
+    incomplete: bool = False,
 ) -> ExitCode:
-    """The process exit code of a finished run."""
+    """The process exit code of a finished run: never 0 for an incomplete one, whatever made it
+    so (a stop, a killed shard merged, a resume that left rows)."""
     if stop is not None and stop.reason is StopReason.INTERRUPTED:
         return ExitCode.INTERRUPTED
     if stop is not None and stop.reason is StopReason.FATAL:
         return ExitCode.USAGE_ERROR  # the API refused (key, spend limit, model): fix, resume
     if all_errored or (trials and errors / trials > 0.5):
         return ExitCode.TOO_MANY_ERRORS
-    if stop is not None and stop.reason is StopReason.BUDGET:
+    if incomplete or (stop is not None and stop.reason is StopReason.BUDGET):
         return ExitCode.GATE_FAILED  # partial results never pass as a green run
     return ExitCode.GATE_FAILED if failed else ExitCode.OK
 
