@@ -213,3 +213,56 @@ def test_one_holdout_default():
     assert settings.holdout == DEFAULT_HOLDOUT == Holdout(k=5)
     with pytest.raises(TypeError):
         Holdout.parse(None)  # type: ignore[arg-type]  # no silent "none" for a missing value
+
+
+def _failing(maybe_billed: bool):
+    def handler(request: ChatRequest) -> Completion:
+        return Completion(
+            model=request.model, error="the answer was cut off", maybe_billed=maybe_billed
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize("maybe_billed", [True, False])
+def test_a_call_that_failed_after_reaching_the_api_counts_its_worst_case(maybe_billed):
+    client = MockClient(_failing(maybe_billed))
+    router = PromptRouter(client, max_tokens=100)
+    executor = Executor(concurrency=1, max_cost_usd=5.0)
+    plan = plan_of(3)
+    asyncio.run(run_plan(router, plan, executor))
+    if maybe_billed:
+        bound = asyncio.run(router.cost_bound(next(iter(_requests(plan)))))
+        assert bound is not None and executor.money.spent == pytest.approx(3 * bound)
+    else:
+        assert executor.money.spent == 0.0
+
+
+def _requests(plan: RunPlan):
+    from agenteval.routing import RouteRequest
+
+    for case, trial in plan.pending():
+        yield RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
+
+
+def test_a_body_that_is_not_json_may_be_billed_and_an_error_status_is_not(stub):
+    from stub_anthropic import Fault
+
+    from agenteval.models.anthropic import AnthropicClient
+
+    client = AnthropicClient(api_key=KEY, base_url=stub.base_url, max_retries=0)
+    request = ChatRequest(
+        model="claude-sonnet-4-6", max_tokens=10, messages=({"role": "user", "content": "hi"},)
+    )
+    async def both() -> tuple[Completion, Completion]:
+        stub.faults.append(Fault.every(1, "malformed", times=3))
+        cut = await client.complete(request)
+        stub.faults.clear()
+        stub.faults.append(Fault.every(1, 400, times=1))
+        refused = await client.complete(request)
+        await client.aclose()
+        return cut, refused
+
+    cut, refused = asyncio.run(both())
+    assert cut.error is not None and cut.maybe_billed
+    assert refused.error is not None and not refused.maybe_billed

@@ -215,7 +215,9 @@ class Executor:
             self._signal()
         if outcome is None or outcome.cached:
             return
-        if outcome.cost_usd is not None:
+        if outcome.cost_usd is None and getattr(outcome, "maybe_billed", False):
+            self.money.spent += bound or 0.0  # it may be billed: its worst case counts
+        elif outcome.cost_usd is not None:
             self.money.spent += outcome.cost_usd
         elif outcome.error is None:
             self.money.unknown += 1

@@ -16,6 +16,7 @@ import functools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from agenteval.errors import RouterError
@@ -115,10 +116,15 @@ class AnthropicClient:
 
     async def complete(self, request: ChatRequest) -> Completion:
         start = time.perf_counter()
-        message, error = await self._create(request)
+        message, failure = await self._create(request)
         latency = time.perf_counter() - start
-        if error is not None:
-            return Completion(model=request.model, error=error, latency_s=latency)
+        if failure is not None:
+            return Completion(
+                model=request.model,
+                error=failure.error,
+                latency_s=latency,
+                maybe_billed=failure.billed,
+            )
         return self.completion(message, request, latency_s=latency)
 
     def completion(
@@ -151,8 +157,11 @@ class AnthropicClient:
             latency_s=latency_s,
         )
 
-    async def _create(self, request: ChatRequest) -> tuple[Any, str | None]:
+    async def _create(self, request: ChatRequest) -> tuple[Any, _Failure | None]:
         """Send one request within the deadline: (message, None) or (None, what went wrong).
+
+        Only an error status the API answered with is known not to be billed; a request that
+        timed out, lost its connection or got a body that is not JSON may have been.
 
         Raises:
             FatalModelError: for failures every later request would hit too.
@@ -173,14 +182,14 @@ class AnthropicClient:
                     create(**_sdk_kwargs(create, params), extra_headers=headers or None), left
                 )
             except asyncio.TimeoutError:
-                return None, f"no answer within the {self.deadline_s:g} s deadline"
+                return None, _Failure(f"no answer within the {self.deadline_s:g} s deadline")
             except anthropic.APIStatusError as exc:
                 _raise_if_fatal(exc, request.model)
-                return None, _describe(exc)
+                return None, _Failure(_describe(exc), billed=False)
             except anthropic.APITimeoutError:
-                return None, f"no answer within the {self.deadline_s:g} s deadline"
+                return None, _Failure(f"no answer within the {self.deadline_s:g} s deadline")
             except anthropic.APIConnectionError as exc:
-                return None, redact(f"connection error: {exc}")
+                return None, _Failure(redact(f"connection error: {exc}"))
             except ValueError as exc:  # a 200 whose body is not valid JSON
                 error = redact(f"malformed response (not JSON): {type(exc).__name__}: {exc}")[:300]
             else:
@@ -191,7 +200,7 @@ class AnthropicClient:
                 )
             if attempt < MALFORMED_RETRIES:
                 await asyncio.sleep(min(0.5 * 2**attempt, max(0.0, deadline - time.monotonic())))
-        return None, error
+        return None, _Failure(error, billed=error != "no attempt made")
 
     async def count_tokens(self, request: ChatRequest) -> int:
         """Input tokens of one request, from the free count-tokens endpoint."""
@@ -264,6 +273,14 @@ class AnthropicClient:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a request got no message, and whether it may still be billed."""
+
+    error: str
+    billed: bool = True
 
 
 async def _within(call: Awaitable[Any], seconds: float) -> Any:

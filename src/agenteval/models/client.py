@@ -111,6 +111,9 @@ class Completion:
     latency_s: float = 0.0
     cached: bool = False
     error: str | None = None
+    # the request reached the API and failed after that (a dropped or cut-off answer, a body
+    # that is not JSON): it may be billed, so the budget counts its worst case
+    maybe_billed: bool = False
 
     def tool_input(self, name: str) -> Mapping[str, Any] | None:
         """The input of the first call of tool ``name``, if the model made one."""

@@ -47,6 +47,7 @@ class Decision:
     cached: bool = False
     error: str | None = None
     task_prompt: str | None = None
+    maybe_billed: bool = False  # failed after reaching the API (see `Completion.maybe_billed`)
 
 
 @dataclass(frozen=True, kw_only=True)

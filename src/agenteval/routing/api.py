@@ -254,7 +254,12 @@ class PromptRouter:
             "latency_s": completion.latency_s,
         }
         if completion.error is not None:
-            return Decision(agent=None, error=completion.error, **common)
+            return Decision(
+                agent=None,
+                error=completion.error,
+                maybe_billed=completion.maybe_billed,
+                **common,
+            )
         rationale = completion.text.strip()
         call = next((t for t in completion.tool_uses if t.name in DELEGATION_TOOLS), None)
         picked = raw = task = None
