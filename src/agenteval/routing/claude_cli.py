@@ -103,9 +103,7 @@ class ClaudeCliRouter:
         self._most_spent = 0.0  # the dearest case so far, as the CLI reported it
 
     @classmethod
-    def from_options(
-        cls, options: Mapping[str, Any], *, offline: bool = False
-    ) -> ClaudeCliRouter:
+    def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> ClaudeCliRouter:
         """Build from an eval config's `router` section; the key comes from the environment.
 
         Args:
