@@ -398,13 +398,8 @@ def _print_summary(outcome: Any) -> None:
     for note in (data.floor_note, *data.run_notes):
         if note:
             say(f"note: {note}", "dim")
-    if r.cost_usd is None:
-        say(
-            f"cost: unknown (no price for {r.router.model} in the price table; "
-            "add it under router.prices)"
-        )
-    elif r.cost_usd:
-        say(f"cost: ${r.cost_usd:.4f}")
+    if data.cost_worth_saying:
+        say(f"cost: {data.cost}")
     if r.status == "failed":
         say(
             "run failed: every trial errored (listed above); fix the cause and start a new run",
