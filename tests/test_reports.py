@@ -247,6 +247,8 @@ def test_an_offline_run_costs_none_on_the_terminal_in_the_record_and_every_repor
     router = json.loads((run / "summary.json").read_text())["router"]
     assert (router["pricing"], router["offline"]) == ("none", True)
     assert cost_lines(result.output) == ["cost: none (offline)"]
+    progress = [x for x in result.output.splitlines() if x.startswith("[agenteval] routing:")]
+    assert progress and all(x.endswith(" · cost none (offline)") for x in progress)
     assert "· cost none (offline)" in head((run / "report.md").read_text(), "| metric |")
     assert "cost <b>none (offline)</b>" in (run / "report.html").read_text()
 

@@ -199,7 +199,11 @@ def _run_eval(
         + (output_cost(read_outputs(run_dir)) or 0.0),
         paid=sum(d.error is None for d in spent),
     )
-    state = RunState(total=len(plan.pending()), cost_usd=executor.money.spent)
+    state = RunState(
+        total=len(plan.pending()),
+        cost_usd=executor.money.spent,
+        costs_nothing=capabilities_of(router).pricing == "none",
+    )
     shield = contextlib.ExitStack()
     try:
         with ResultsWriter(run_dir) as writer:
