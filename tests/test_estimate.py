@@ -109,6 +109,17 @@ def test_the_claude_cli_router_is_estimated_without_a_key_at_its_worst_case(
     assert f"estimated cost: ${e.cost_usd:.4f}" in out.splitlines()
 
 
+def test_the_claude_cli_router_with_an_unpriced_model_costs_unknown_and_says_why(
+    demo_project, monkeypatch
+):
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    model = "claude-unknown-9"
+    out = estimate("--router", "claude-cli", "--model", model, "--holdout", "none", "--limit", "1")
+    cost = next(x for x in out.splitlines() if x.startswith("estimated cost:"))
+    why = f"no price for {model} in the price table; add it under router.prices"
+    assert cost == f"estimated cost: unknown ({why})"
+
+
 def test_an_undeclared_third_party_router_costs_unknown_and_says_why(demo_project, third_party):
     out = estimate("--router", "quiet-third", "--holdout", "none", "--limit", "3")
     cost = next(x for x in out.splitlines() if x.startswith("estimated cost:"))

@@ -76,6 +76,25 @@ def test_a_router_that_declares_nothing_is_priced_unknown_and_says_so():
     assert "declares no pricing" in caps.reason
 
 
+def test_no_code_tests_the_class_of_a_built_in_router():
+    """Cost, key needs and offline-ness are asked of the declared capabilities (DESIGN.md:
+    "Capabilities are declared"), so no `isinstance` names a router class."""
+    import ast
+
+    from agenteval.routing import BUILTIN_ROUTERS
+
+    classes = {target.rpartition(":")[2] for target in BUILTIN_ROUTERS.values()}
+    found = []
+    for path in sorted((ROOT / "src" / "agenteval").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance"):
+                continue
+            named = {getattr(n, "id", getattr(n, "attr", "")) for n in ast.walk(node.args[-1])}
+            if named & classes:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
 def test_options_are_typed_per_router():
     with pytest.raises(RouterError, match="router.prompt is not an option of the lexical"):
         make_router("lexical", {"prompt": "classify"})
