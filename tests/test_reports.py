@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_estimate import third_party  # noqa: F401 (a fixture)
 
 from agenteval.cli import main
 from agenteval.pipeline import rerender
@@ -234,6 +235,71 @@ def test_a_lexical_run_says_it_is_a_floor_wherever_its_numbers_show(demo_project
     assert floor in " ".join(result.output.split())
     assert floor in head((run / "report.md").read_text(), "| metric |")
     assert floor in head((run / "report.html").read_text(), 'id="headline"')
+
+
+def cost_lines(output: str) -> list[str]:
+    return [x for x in output.splitlines() if x.startswith("cost")]
+
+
+def test_an_offline_run_costs_none_on_the_terminal_in_the_record_and_every_report(demo_project):
+    result = invoke("run", "--plain", "--limit", "10")
+    (run,) = runs(demo_project)
+    router = json.loads((run / "summary.json").read_text())["router"]
+    assert (router["pricing"], router["offline"]) == ("none", True)
+    assert cost_lines(result.output) == ["cost: none (offline)"]
+    progress = [x for x in result.output.splitlines() if x.startswith("[agenteval] routing:")]
+    assert progress and all(x.endswith(" · cost none (offline)") for x in progress)
+    assert "· cost none (offline)" in head((run / "report.md").read_text(), "| metric |")
+    assert "cost <b>none (offline)</b>" in (run / "report.html").read_text()
+
+
+def test_an_offline_run_with_a_key_blames_output_grading_not_the_router_for_its_cost(
+    demo_project, stub
+):
+    result = invoke("run", "--plain", "--router", "lexical")
+    (run,) = runs(demo_project)
+    record = load_record(run)
+    assert record.outputs is not None and record.outputs.cost_usd
+    amount = f"${record.outputs.cost_usd:.4f}"
+    said = f"{amount} for output grading; routing: none (offline)"
+    assert cost_lines(result.output) == [f"cost: {said}"]
+    assert f"· cost {said}" in head((run / "report.md").read_text(), "| metric |")
+    html = (run / "report.html").read_text()
+    assert f"cost <b>{amount}</b> for output grading; routing: none (offline)" in html
+
+
+def test_an_offline_run_whose_grading_cost_is_unknown_says_so_without_naming_the_router(
+    demo_project, stub
+):
+    from stub_anthropic import Fault
+
+    stub.faults = [Fault.every(1, 400, message="bad request")]
+    result = invoke("run", "--plain", "--router", "lexical")
+    (run,) = runs(demo_project)
+    assert load_record(run).cost_usd is None
+    said = "unknown (output grading has calls of unknown price); routing: none (offline)"
+    assert cost_lines(result.output) == [f"cost: {said}"]
+    assert f"· cost {said}" in head((run / "report.md").read_text(), "| metric |")
+
+
+@pytest.mark.usefixtures("third_party")
+def test_third_party_routers_are_costed_as_they_declare_themselves(demo_project):
+    from agenteval.routing import UNDECLARED
+
+    args = ("--plain", "--holdout", "none", "--limit", "3")
+    declared = invoke("run", "--router", "local-third", *args)
+    undeclared = invoke("run", "--router", "quiet-third", *args)
+    assert cost_lines(declared.output) == ["cost: none (offline)"]
+    said = "unknown (the quiet-third router does not declare how it is priced)"
+    assert cost_lines(undeclared.output) == [f"cost: {said}"]
+    by_router = {load_record(run).router.backend: run for run in runs(demo_project)}
+    assert "· cost none (offline)" in (by_router["local-third"] / "report.md").read_text()
+    assert f"· cost {said}" in (by_router["quiet-third"] / "report.md").read_text()
+    budget = CliRunner().invoke(main, ["run", "--router", "quiet-third", "--max-cost", "1", *args])
+    assert budget.exit_code == 2
+    assert f"--max-cost needs a router that declares its prices: {UNDECLARED.reason}" in (
+        " ".join(budget.output.split())
+    )
 
 
 def test_skipped_output_checks_are_said_on_the_terminal_and_in_markdown(demo_project):

@@ -53,6 +53,48 @@ def test_registry_lists_the_built_ins():
     assert all(entry.builtin for name, entry in registry().items() if name in {"lexical", "mock"})
 
 
+def test_every_built_in_router_declares_its_capabilities_without_being_built():
+    from agenteval.routing import router_capabilities
+
+    # no key is set and no `claude` is on PATH: building claude-cli or anthropic would fail
+    offline = [n for n in ("lexical", "mock") if router_capabilities(n).offline]
+    assert offline == ["lexical", "mock"]
+    assert {router_capabilities(n).pricing for n in ("lexical", "mock")} == {"none"}
+    api, cli = router_capabilities("anthropic"), router_capabilities("claude-cli")
+    assert (api.offline, api.pricing, api.estimate) == (False, "per-token", "tokens")
+    assert (api.needs_api_key, api.needs_claude_cli) == (True, False)
+    assert (cli.offline, cli.pricing, cli.estimate) == (False, "per-token", "worst-case")
+    assert (cli.needs_api_key, cli.needs_claude_cli) == (True, True)
+
+
+def test_a_router_that_declares_nothing_is_priced_unknown_and_says_so():
+    from agenteval.routing import UNDECLARED, capabilities_of
+
+    caps = capabilities_of(object())
+    assert caps == UNDECLARED
+    assert (caps.offline, caps.pricing, caps.needs_api_key) == (False, "unknown", False)
+    assert "declares no pricing" in caps.reason
+
+
+def test_no_code_tests_the_class_of_a_built_in_router():
+    """Cost, key needs and offline-ness are asked of the declared capabilities (DESIGN.md:
+    "Capabilities are declared"), so no `isinstance` names a router class."""
+    import ast
+
+    from agenteval.routing import BUILTIN_ROUTERS
+
+    classes = {target.rpartition(":")[2] for target in BUILTIN_ROUTERS.values()}
+    found = []
+    for path in sorted((ROOT / "src" / "agenteval").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance"):
+                continue
+            named = {getattr(n, "id", getattr(n, "attr", "")) for n in ast.walk(node.args[-1])}
+            if named & classes:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
 def test_options_are_typed_per_router():
     with pytest.raises(RouterError, match="router.prompt is not an option of the lexical"):
         make_router("lexical", {"prompt": "classify"})

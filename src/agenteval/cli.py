@@ -398,13 +398,8 @@ def _print_summary(outcome: Any) -> None:
     for note in (data.floor_note, *data.run_notes):
         if note:
             say(f"note: {note}", "dim")
-    if r.cost_usd is None:
-        say(
-            f"cost: unknown (no price for {r.router.model} in the price table; "
-            "add it under router.prices)"
-        )
-    elif r.cost_usd:
-        say(f"cost: ${r.cost_usd:.4f}")
+    if data.cost_worth_saying:
+        say(f"cost: {data.cost}")
     if r.status == "failed":
         say(
             "run failed: every trial errored (listed above); fix the cause and start a new run",
@@ -665,15 +660,19 @@ def estimate(
         f"requests: {e.requests} to send, {e.cached} answered from the cache; "
         f"{e.prefixes} prompt prefix(es) to cache"
     )
-    click.echo(
-        f"tokens per request: ~{e.prefix_tokens:,} shared prefix + ~{e.request_tokens:,} "
-        f"for the case"
-    )
-    click.echo(
-        f"tokens: {e.input_tokens:,} input, {e.cache_write_tokens:,} cache write, "
-        f"{e.cache_read_tokens:,} cache read, ~{e.output_tokens:,} output (assumed)"
-    )
-    cost = "unknown (no price for this model)" if e.cost_usd is None else f"${e.cost_usd:.4f}"
+    if e.tokens_counted:
+        click.echo(
+            f"tokens per request: ~{e.prefix_tokens:,} shared prefix + ~{e.request_tokens:,} "
+            f"for the case"
+        )
+        click.echo(
+            f"tokens: {e.input_tokens:,} input, {e.cache_write_tokens:,} cache write, "
+            f"{e.cache_read_tokens:,} cache read, ~{e.output_tokens:,} output (assumed)"
+        )
+    if e.pricing == "none":
+        cost = "none (offline router)"
+    else:
+        cost = f"unknown ({e.unknown_reason})" if e.cost_usd is None else f"${e.cost_usd:.4f}"
     click.echo(f"estimated cost: {cost}")
     click.echo(f"method: {e.method}")
     if e.prompt_source:

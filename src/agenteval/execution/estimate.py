@@ -1,7 +1,10 @@
 """What a run will cost before it spends anything: requests, tokens and dollars.
 
-With an API key the prompt of each catalog view is measured with the free count-tokens endpoint;
-offline, tokens are approximated as characters / 4, and the output says so.
+A router is priced as it declares (`Capabilities`). A model router's requests are rendered: with
+an API key the prompt of each catalog view is measured with the free count-tokens endpoint, else
+tokens are approximated as characters / 4, and the output says so. A router that cannot render
+its requests ahead (claude-cli) is priced at the sum of its worst cases; an offline router costs
+nothing; an undeclared one is unknown, with the reason.
 """
 
 from __future__ import annotations
@@ -9,11 +12,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from agenteval.execution.cache import ResponseCache, cache_key
 from agenteval.execution.runner import RunPlan
-from agenteval.routing import ModelRouter, Router, RouteRequest
+from agenteval.routing import (
+    CostedRouter,
+    KeyedRouter,
+    ModelRouter,
+    Pricing,
+    Router,
+    RouteRequest,
+    capabilities_of,
+)
 
 ASSUMED_OUTPUT_TOKENS = 150  # a tool call plus a sentence; thinking, when on, adds to this
 CHARS_PER_TOKEN = 4
@@ -23,7 +34,7 @@ CHARS_PER_TOKEN = 4
 class Estimate:
     """The expected size and price of a run."""
 
-    method: str  # "count_tokens" or "approximation (characters / 4)"
+    method: str  # "count_tokens", "approximation (characters / 4)", "worst case ...", ...
     model: str
     requests: int
     cached: int
@@ -39,6 +50,9 @@ class Estimate:
     placement: str | None = None  # where a captured profile puts the agent list
     prompt_source: str = ""  # "Claude Code 2.1.332 profile" or why it is approximate
     placements: tuple[Estimate, ...] = ()  # the same run with each placement (profiles only)
+    pricing: Pricing = "per-token"  # as the router declares it; "none": an offline router
+    unknown_reason: str = ""  # why cost_usd is None
+    tokens_counted: bool = True  # False: the router's requests are not rendered ahead
 
     @property
     def total_tokens(self) -> int:
@@ -58,40 +72,83 @@ def estimate_run(
     online: bool = False,
     batch: bool = False,
 ) -> Estimate:
-    """Estimate a run: one cache write per prompt prefix, cache reads for the rest."""
-    if not isinstance(router, ModelRouter):
-        return Estimate(
-            method="free (offline router)",
-            model=str(router.describe().get("model")),
-            requests=0,
-            cached=0,
-            prefixes=0,
-            prefix_tokens=0,
-            request_tokens=0,
-            input_tokens=0,
-            cache_write_tokens=0,
-            cache_read_tokens=0,
-            output_tokens=0,
-            cost_usd=0.0,
-            batch=batch,
-        )
+    """Estimate a run as its router declares itself priced (`Capabilities`): rendered and
+    counted, the sum of its worst cases, nothing (offline), or unknown with the reason."""
+    caps = capabilities_of(router)
+    if caps.estimate == "tokens" and caps.pricing == "per-token":
+        return _token_estimate(router, plan, cache=cache, online=online, batch=batch)
+    requests, cached = _to_send(router, plan, cache)
+    model = str(router.describe().get("model"))
+    cost: float | None = None
+    reason = caps.reason
+    if caps.pricing == "none":
+        cost, method = 0.0, "none (offline router: it sends nothing)"
+    elif caps.estimate == "worst-case":
+        cost = asyncio.run(_worst_cases(cast(CostedRouter, router), requests))
+        method = "worst case per request (the router's own bound), not a prediction"
+        reason = _no_price(model)
+    else:
+        method = "none (the router declares no way to price a run ahead)"
+    return Estimate(
+        method=method,
+        model=model,
+        requests=len(requests),
+        cached=cached,
+        prefixes=0,
+        prefix_tokens=0,
+        request_tokens=0,
+        input_tokens=0,
+        cache_write_tokens=0,
+        cache_read_tokens=0,
+        output_tokens=0,
+        cost_usd=cost,
+        batch=batch,
+        pricing=caps.pricing,
+        unknown_reason="" if cost is not None else reason,
+        tokens_counted=False,
+    )
+
+
+def _to_send(
+    router: Router, plan: RunPlan, cache: ResponseCache | None
+) -> tuple[list[RouteRequest], int]:
+    """The requests a run would send, and how many the cache already answers."""
     requests, cached = [], 0
     for case, trial in plan.pending():
         request = RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
-        if cache is not None:
+        if cache is not None and isinstance(router, KeyedRouter):
             key = cache_key(router.fingerprint, router.request_key(request), trial)
             if cache.get_json(key) is not None:
                 cached += 1
                 continue
         requests.append(request)
+    return requests, cached
+
+
+async def _worst_cases(router: CostedRouter, requests: list[RouteRequest]) -> float | None:
+    bounds = [await router.cost_bound(r) for r in requests]
+    return None if None in bounds else sum(b or 0.0 for b in bounds)
+
+
+def _token_estimate(
+    router: Router,
+    plan: RunPlan,
+    *,
+    cache: ResponseCache | None,
+    online: bool,
+    batch: bool,
+) -> Estimate:
+    """One cache write per prompt prefix, cache reads for the rest."""
+    requests, cached = _to_send(router, plan, cache)
+    rendered = cast(ModelRouter, router)  # it declared estimate="tokens"
     first_by_view: dict[str, RouteRequest] = {}
     for request in requests:
         first_by_view.setdefault(request.view.fingerprint, request)
-    prefix = {fp: _prefix_chars(router, r) for fp, r in first_by_view.items()}
+    prefix = {fp: _prefix_chars(rendered, r) for fp, r in first_by_view.items()}
     # what follows the case's words (a listing placed after the request) is sent fresh each time
-    suffix = {fp: _suffix_chars(router, r) for fp, r in first_by_view.items()}
+    suffix = {fp: _suffix_chars(rendered, r) for fp, r in first_by_view.items()}
     if online:
-        measured = asyncio.run(_count(router, list(first_by_view.values())))
+        measured = asyncio.run(_count(rendered, list(first_by_view.values())))
         per_char = sum(measured.values()) / max(
             1,
             sum(prefix[fp] + suffix[fp] + len(r.case.prompt) for fp, r in first_by_view.items()),
@@ -107,9 +164,9 @@ def estimate_run(
         round((len(r.case.prompt) + suffix[r.view.fingerprint]) * per_char) + 8 for r in requests
     )
     output = ASSUMED_OUTPUT_TOKENS * len(requests)
-    model = router.model
+    model = rendered.model
     described = router.describe()
-    cost = router.client.table.cost(
+    cost = rendered.client.table.cost(
         model,
         input_tokens=fresh,
         output_tokens=output,
@@ -133,7 +190,12 @@ def estimate_run(
         batch=batch,
         placement=described.get("placement"),
         prompt_source=_prompt_source(described),
+        unknown_reason=_no_price(model) if cost is None else "",
     )
+
+
+def _no_price(model: str) -> str:
+    return f"no price for {model} in the price table; add it under router.prices"
 
 
 def _prompt_source(described: Mapping[str, Any]) -> str:

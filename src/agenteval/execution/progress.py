@@ -128,6 +128,8 @@ class ProgressDisplay:
         eta_text = "" if eta is None else f"eta {eta:.0f}s"
         acc = "n/a" if state.accuracy is None else f"{100 * state.accuracy:.1f}%"
         cost = f"${state.cost_usd:.4f}" if state.cost_known else "cost unknown"
+        if state.costs_nothing and not state.cost_usd:
+            cost = "cost none (offline)"
         what = "acc" if state.phase == "routing" else "pass"
         extra = f"{what} {acc} · errors {state.errors} · {cost}"
         if self._progress is not None:

@@ -58,6 +58,7 @@ class RunState:
     errors: int = 0
     cost_usd: float = 0.0
     cost_known: bool = True  # False once a billed answer had no known price
+    costs_nothing: bool = False  # an offline router's phase (its declared pricing is "none")
     phase: str = "routing"
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)

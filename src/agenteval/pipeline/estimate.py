@@ -8,8 +8,7 @@ from dataclasses import replace
 from agenteval.execution.estimate import Estimate, estimate_run
 from agenteval.execution.runner import RunPlan
 from agenteval.pipeline.inputs import build_router, open_cache, prepare
-from agenteval.routing import router_factory
-from agenteval.routing.api import PromptRouter
+from agenteval.routing import Router, router_capabilities, router_factory
 from agenteval.routing.profiles.profile import PLACEMENTS
 from agenteval.settings import RunSettings
 
@@ -17,12 +16,14 @@ from agenteval.settings import RunSettings
 def estimate_eval(settings: RunSettings) -> Estimate:
     """Estimate requests, tokens and cost of a run without routing anything.
 
-    Counts tokens with the API when the key is set, else approximates offline.
+    Needs no API key (estimating spends nothing): a router that needs one is built to price
+    requests only. Counts tokens with the API when the key is set, else approximates offline.
     """
     _, cases, views = prepare(settings)
     online = bool(os.environ.get(settings.api_key_env))
-    factory = router_factory(settings.backend)
-    if not online and settings.backend == "anthropic":
+    router: Router
+    if router_capabilities(settings.backend).needs_api_key and not online:
+        factory = router_factory(settings.backend)
         router = factory.from_options(settings.router_options, offline=True)
     else:
         router = build_router(settings)
@@ -30,10 +31,11 @@ def estimate_eval(settings: RunSettings) -> Estimate:
     try:
         plan = RunPlan(cases=cases, views=views, trials=settings.trials)
         main = estimate_run(router, plan, cache=cache, online=online, batch=settings.batch)
-        if isinstance(router, PromptRouter) and router.profiles is not None:
+        with_placement = getattr(router, "with_placement", None)
+        if main.placement is not None and with_placement is not None:  # a captured profile
             each = tuple(
                 estimate_run(
-                    router.with_placement(p), plan, cache=cache, online=online, batch=settings.batch
+                    with_placement(p), plan, cache=cache, online=online, batch=settings.batch
                 )
                 for p in PLACEMENTS
             )

@@ -51,7 +51,7 @@ from agenteval.record.store import (
     total_usage,
 )
 from agenteval.reports import write_reports
-from agenteval.routing import ModelRouter, Router
+from agenteval.routing import ModelRouter, Router, capabilities_of
 from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
@@ -144,15 +144,8 @@ def _run_eval(
             "(`agenteval compare` can compare the two afterwards)",
         )
     router = router or build_router(settings)
-    if (
-        settings.max_cost_usd is not None
-        and isinstance(router, ModelRouter)
-        and router.model not in router.client.table.prices
-    ):
-        raise ConfigError(
-            f"--max-cost needs a price for {router.model}, and the price table has none",
-            hint="add the model under router.prices in the config, or drop --max-cost",
-        )
+    if settings.max_cost_usd is not None:
+        _check_priced(router)
     graded_cases = [c for c in cases if c.checks] if settings.outputs.enabled else []
     recorded = (  # read before the run folder is made: a malformed file leaves nothing behind
         load_recorded(settings.outputs.recorded)
@@ -206,7 +199,11 @@ def _run_eval(
         + (output_cost(read_outputs(run_dir)) or 0.0),
         paid=sum(d.error is None for d in spent),
     )
-    state = RunState(total=len(plan.pending()), cost_usd=executor.money.spent)
+    state = RunState(
+        total=len(plan.pending()),
+        cost_usd=executor.money.spent,
+        costs_nothing=capabilities_of(router).pricing == "none",
+    )
     shield = contextlib.ExitStack()
     try:
         with ResultsWriter(run_dir) as writer:
@@ -530,6 +527,31 @@ def find_baseline(
     )
 
 
+def _check_priced(router: Router) -> None:
+    """A budget needs the price of what the router spends (an offline router spends nothing).
+
+    Raises:
+        ConfigError: when the router declares no pricing, or its model has no price.
+    """
+    caps, described = capabilities_of(router), router.describe()
+    if caps.pricing == "unknown":
+        raise ConfigError(
+            f"--max-cost needs a router that declares its prices: {caps.reason}",
+            hint="drop --max-cost, or declare the router's `capabilities`",
+        )
+    if caps.pricing == "per-token" and described.get("price_known") is False:
+        raise ConfigError(
+            f"--max-cost needs a price for {described.get('model')}, and the price table has none",
+            hint="add the model under router.prices in the config, or drop --max-cost",
+        )
+
+
+def _router_info(router: Router) -> dict[str, Any]:
+    """What the router describes, and what it declares about its cost."""
+    caps = capabilities_of(router)
+    return {**router.describe(), "pricing": caps.pricing, "offline": caps.offline}
+
+
 def _new_record(
     run_dir: Path,
     settings: RunSettings,
@@ -546,7 +568,7 @@ def _new_record(
         created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         settings=settings.to_dict(),
         config=_config_view(settings),
-        router=dict(router.describe()),
+        router=_router_info(router),
         holdout=str(settings.holdout),
         catalog=_catalog_info(loaded, settings, cases),
         cases=_case_info(loaded, cases),

@@ -28,6 +28,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    model_validator,
 )
 
 from agenteval.errors import RecordError
@@ -113,13 +114,29 @@ class Part(BaseModel):
             raise KeyError(key) from None
 
 
+# Records written before routers declared their capabilities name their backend only; of the
+# routers of that time, these two were the offline ones.
+OFFLINE_BEFORE_CAPABILITIES = ("lexical", "mock")
+
+
 class RouterInfo(Part):
-    """`Router.describe()`: backend and model, plus whatever else the router reports."""
+    """`Router.describe()`: backend and model, plus whatever else the router reports, and what
+    its `Capabilities` declare: ``pricing`` ("none", "per-token", "unknown") and ``offline``."""
 
     backend: str | None = None  # None only in records built by hand (tests, tools)
     model: str | None = None
     prompt: str | None = None
     price_known: bool | None = None
+    pricing: str | None = None  # None: a record built by hand, or an unknown older backend
+    offline: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_before_capabilities(cls, data: Any) -> Any:
+        old = isinstance(data, Mapping) and "pricing" not in data
+        if old and data.get("backend") in OFFLINE_BEFORE_CAPABILITIES:
+            return {**data, "pricing": "none", "offline": True}
+        return data
 
 
 class UsageInfo(Part):

@@ -31,6 +31,20 @@ LEXICAL_FLOOR = (
 )
 
 
+OFFLINE_COST = "none (offline)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostSaid:
+    """What a run cost, as every report and the terminal say it: the amount, then why."""
+
+    amount: str  # "none (offline)", "$0.0123" or "unknown"
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.detail}" if self.detail else self.amount
+
+
 @dataclass(frozen=True, kw_only=True)
 class ErrorCount:
     """One error message and how many trials ended with it."""
@@ -128,6 +142,34 @@ class ReportData:
     def floor_note(self) -> str | None:
         """Said wherever a lexical run's numbers show: they are a floor, not a model's score."""
         return LEXICAL_FLOOR if self.record.router.backend == "lexical" else None
+
+    @property
+    def cost(self) -> CostSaid:
+        """The run's cost as its router declared itself priced: an offline router's is none
+        (what output grading spent is its own), an unknown one says why."""
+        r = self.record
+        cost, router = r.cost_usd, r.router
+        if router.pricing == "none":
+            if cost is None:
+                why = "(output grading has calls of unknown price)"
+                return CostSaid(amount="unknown", detail=f"{why}; routing: {OFFLINE_COST}")
+            if cost:
+                return CostSaid(
+                    amount=f"${cost:.4f}", detail=f"for output grading; routing: {OFFLINE_COST}"
+                )
+            return CostSaid(amount=OFFLINE_COST)
+        if cost is not None:
+            return CostSaid(amount=f"${cost:.4f}")
+        if router.pricing == "unknown":
+            why = f"the {router.backend} router does not declare how it is priced"
+        else:
+            why = f"no price for {router.model} in the price table; add it under router.prices"
+        return CostSaid(amount="unknown", detail=f"({why})")
+
+    @property
+    def cost_worth_saying(self) -> bool:
+        """A summary line skips the cost of a priced run that spent nothing (all cached)."""
+        return not (self.record.cost_usd == 0 and self.record.router.pricing != "none")
 
     @property
     def run_notes(self) -> tuple[str, ...]:

@@ -22,8 +22,7 @@ def render_markdown(data: ReportData) -> str:
         f"Router {md_code(r.router.backend)} · model {md_code(r.router.model)} · "
         f"holdout {md_code(r.holdout)} · {h.cases} cases · {h.trials} trials · "
         f"{h.errors} errors · catalog {md_code((r.catalog.fingerprint or '')[:12])}"
-        + (f" · cost ${r.cost_usd:.4f}" if r.cost_usd else "")
-        + (" · cost unknown (model not in the price table)" if r.cost_usd is None else ""),
+        + (f" · cost {md_text(str(data.cost))}" if data.cost_worth_saying else ""),
         "",
         *_attention(data),
         "| metric | value | 95% interval |",

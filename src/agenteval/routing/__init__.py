@@ -4,8 +4,9 @@ A router is one async method behind a small Protocol. Backends come from a regis
 built-ins below plus any installed package's entry points in the group ``agenteval.routers``
 (``pip install agenteval-foo`` adds a router with no edit here). Each backend declares its typed
 options (a pydantic model named ``Options``); the config's ``router:`` section is validated
-against them. Optional capabilities (a cache key, a worst-case cost, a model client) are small
-runtime-checkable Protocols: callers test for one with ``isinstance``.
+against them. What a router costs, how it is priced and what it needs (a key, the CLI) it
+declares in a `Capabilities` record on its factory: callers ask it, never test the class. Optional
+methods (a cache key, a worst-case cost, a model client) are small runtime-checkable Protocols.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest, Completion, ModelClient, Usage
@@ -27,6 +28,38 @@ if TYPE_CHECKING:  # annotations only: the CLI imports this package for `--help`
     from agenteval.views import CatalogView
 
 ENTRY_POINT_GROUP = "agenteval.routers"
+Pricing = Literal["none", "per-token", "unknown"]
+Estimating = Literal["tokens", "worst-case", "none"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a router declares about itself, as a `capabilities` attribute of its factory.
+
+    ``pricing`` is "none" (it costs nothing), "per-token" (its model's prices) or "unknown".
+    ``estimate`` is how `agenteval estimate` prices a run ahead: "tokens" (its requests are
+    rendered and counted: a `ModelRouter`), "worst-case" (the sum of its `cost_bound`) or "none".
+    A router that ``needs_api_key`` builds without one from ``from_options(options,
+    offline=True)``, to price requests only. ``unknown_reason`` says why a cost is unknown.
+    """
+
+    offline: bool = False
+    pricing: Pricing = "unknown"
+    estimate: Estimating = "none"
+    needs_api_key: bool = False
+    needs_claude_cli: bool = False
+    unknown_reason: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why a run of this router has no price, for "cost: unknown (...)"."""
+        return self.unknown_reason or "the router does not declare how it is priced"
+
+
+OFFLINE = Capabilities(offline=True, pricing="none")
+UNDECLARED = Capabilities(
+    unknown_reason="the router declares no pricing (a `capabilities` attribute on its class)"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +209,21 @@ def router_factory(backend: str) -> Any:
             f"router {backend!r} ({entry.target}) cannot be loaded: {exc}",
             hint="reinstall the package that provides it",
         ) from exc
+
+
+def router_capabilities(backend: str) -> Capabilities:
+    """What a backend declares, read from its factory without building a router.
+
+    Raises:
+        RouterError: for an unknown backend, or one whose package fails to import.
+    """
+    return capabilities_of(router_factory(backend))
+
+
+def capabilities_of(router: object) -> Capabilities:
+    """What a router (or its factory) declares; `UNDECLARED` when it declares nothing."""
+    declared = getattr(router, "capabilities", None)
+    return declared if isinstance(declared, Capabilities) else UNDECLARED
 
 
 def make_router(backend: str, options: Mapping[str, Any]) -> Router:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agenteval.models.client import ChatRequest, Completion, FatalModelError, ModelClient
 from agenteval.models.pricing import model_table
-from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.profiles.profile import Placement
 from agenteval.routing.profiles.source import ProfileSource
 from agenteval.routing.prompt import (
@@ -62,6 +62,7 @@ class PromptRouter:
 
     name = "anthropic"
     Options = PromptOptions
+    capabilities = Capabilities(pricing="per-token", estimate="tokens", needs_api_key=True)
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
-from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
     cli_version,
     isolated_env,
@@ -64,6 +64,9 @@ class ClaudeCliRouter:
 
     name = "claude-cli"
     Options = ClaudeCliOptions
+    capabilities = Capabilities(
+        pricing="per-token", estimate="worst-case", needs_api_key=True, needs_claude_cli=True
+    )
 
     def __init__(
         self,
@@ -100,8 +103,12 @@ class ClaudeCliRouter:
         self._most_spent = 0.0  # the dearest case so far, as the CLI reported it
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ClaudeCliRouter:
+    def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> ClaudeCliRouter:
         """Build from an eval config's `router` section; the key comes from the environment.
+
+        Args:
+            options: The `router:` keys.
+            offline: Build it to price cases only (no key needed; `estimate`).
 
         Raises:
             RouterError: for an unknown option, when the API key variable is not set, or when
@@ -109,7 +116,7 @@ class ClaudeCliRouter:
         """
         opts = validate_options(ClaudeCliOptions, options, "claude-cli")
         key = os.environ.get(opts.api_key_env, "").strip()
-        if not key:
+        if not key and not offline:
             raise RouterError(
                 f"the claude-cli router needs an API key, and {opts.api_key_env} is not set",
                 hint=f"export {opts.api_key_env}=sk-ant-... (the CLI runs with an isolated "

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agenteval.errors import RouterError
-from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing import OFFLINE, Decision, RouteRequest, validate_options
 from agenteval.views import CatalogView
 
 DEFAULT_THRESHOLD = 0.05
@@ -134,6 +134,7 @@ class LexicalRouter:
 
     name = "lexical"
     Options = LexicalOptions
+    capabilities = OFFLINE
 
     def __init__(self, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not 0.0 <= threshold < 1.0:

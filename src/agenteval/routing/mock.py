@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agenteval.cases import NONE_LABEL
-from agenteval.routing import Decision, RouteRequest, validate_options
+from agenteval.routing import OFFLINE, Decision, RouteRequest, validate_options
 
 Handler = Callable[[RouteRequest], "str | None | Decision"]
 
@@ -47,6 +47,7 @@ class MockRouter:
 
     name = "mock"
     Options = MockOptions
+    capabilities = OFFLINE
 
     def __init__(self, handler: Handler = _expected, *, label: str = "custom") -> None:
         self.handler = handler
