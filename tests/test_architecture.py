@@ -30,6 +30,7 @@ ORDER = [
     "reports",
     "pipeline",
     "improve",
+    "analysis",
     "cli",
 ]
 

@@ -987,5 +987,23 @@ def improve(
     sys.exit(done.exit_code)
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--csv", "as_csv", is_flag=True, required=True, help="Write cases.csv and trials.csv."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Folder to write to (default RUN_DIR)."
+)
+@_fail_cleanly
+def export(run_dir: Path, as_csv: bool, out: Path | None) -> None:
+    """Write a run's cases and trials as CSV files for a spreadsheet (see also the Python
+    analysis API, `agenteval.analysis`, for pandas DataFrames)."""
+    from agenteval.analysis import export_csv
+
+    for path in export_csv(run_dir, out):
+        click.echo(f"wrote {_printable(str(path))}")
+
+
 if __name__ == "__main__":
     main()
