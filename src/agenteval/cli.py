@@ -209,6 +209,7 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Let `python:` checks run any module (default: only outputs.trusted_check_modules).",
 )
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@click.option("--open", "open_report", is_flag=True, help="Open the report in a browser.")
 @_fail_cleanly
 def run(
     config_path: Path | None,
@@ -236,6 +237,7 @@ def run(
     judge_model: str | None,
     allow_python_checks: bool,
     plain: bool,
+    open_report: bool,
 ) -> None:
     """Route every case, grade outputs of cases with checks, write a report folder."""
     from agenteval.execution.progress import ProgressDisplay
@@ -326,6 +328,8 @@ def run(
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _print_summary(outcome)
+    if open_report:
+        _open((outcome.run_dir / "report.html").resolve())
     sys.exit(outcome.exit_code)
 
 
@@ -688,13 +692,26 @@ def estimate(
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--open", "open_report", is_flag=True, help="Open the report in a browser.")
 @_fail_cleanly
-def report(run_dir: Path) -> None:
-    """Render the reports of a saved run again, without routing."""
+def report(run_dir: Path, open_report: bool) -> None:
+    """Render the reports of a saved run again, without routing (and refresh the index of
+    runs beside it, reports/index.html)."""
     from agenteval.pipeline import rerender
 
     rerender(run_dir, notify=lambda m: click.echo(for_terminal(m), err=True))
-    click.echo(f"report: {run_dir / 'report.html'}")
+    page = (run_dir / "report.html").resolve()
+    click.echo(f"report: {page}")
+    if open_report:
+        _open(page)
+
+
+def _open(page: Path) -> None:
+    """Open a report in the user's browser (a terminal without one says so, and goes on)."""
+    import webbrowser
+
+    if not webbrowser.open(page.as_uri()):
+        click.echo(f"note: no browser to open {page} with", err=True)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agenteval.record.store import SUMMARY, RunDir, load_outputs, load_record, load_results
 from agenteval.reports import write_reports
+from agenteval.reports.pages import refresh_index
 
 
 def rerender(run_dir: Path, *, notify: Callable[[str], None] | None = None) -> Path:
@@ -35,4 +36,5 @@ def rerender(run_dir: Path, *, notify: Callable[[str], None] | None = None) -> P
         if new:
             record = record.with_(notes=(*record.notes, *new))
         write_reports(run_dir, record, found.rows, outputs=found_outputs.rows)
+    refresh_index(run_dir)
     return run_dir

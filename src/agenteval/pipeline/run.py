@@ -51,6 +51,7 @@ from agenteval.record.store import (
     total_usage,
 )
 from agenteval.reports import write_reports
+from agenteval.reports.pages import refresh_index
 from agenteval.routing import ModelRouter, Router, capabilities_of
 from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
@@ -457,6 +458,7 @@ def finish_run(
     # "complete": a run killed in between is never a complete run without its reports
     append_history(run_dir.parent, record.with_(status=status))
     write_reports(run_dir, record.with_(status=status), rows)
+    refresh_index(run_dir)
     record = record.with_(status=status)
     save_record(run_dir, record)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
