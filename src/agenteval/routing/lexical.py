@@ -223,23 +223,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @cache
 def _stop_words() -> frozenset[str]:
-    # scikit-learn's English list, read from its own module file: importing scikit-learn takes
-    # seconds, which `lint` (the overlap check) should not pay.
-    import importlib.util
-    from pathlib import Path
+    """scikit-learn's English stop words, shipped as our data file (see its header)."""
+    from importlib import resources
 
-    spec = importlib.util.find_spec("sklearn")
-    origin = Path(spec.origin) if spec and spec.origin else None
-    source = origin.parent / "feature_extraction" / "_stop_words.py" if origin else None
-    if source is not None and source.is_file():
-        words = importlib.util.spec_from_file_location("_agenteval_stop_words", source)
-        if words is not None and words.loader is not None:
-            module = importlib.util.module_from_spec(words)
-            words.loader.exec_module(module)
-            return frozenset(module.ENGLISH_STOP_WORDS)
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
+    text = resources.files("agenteval").joinpath("data/english-stop-words.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if (w := line.strip()) and w[0] != "#")
 
 
 @lru_cache(maxsize=4096)
