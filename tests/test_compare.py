@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -64,6 +65,15 @@ def test_mcnemar_matches_scipy_for_small_and_large_counts():
     for b, c in [(3, 17), (40, 61), (400, 480), (12000, 12500)]:
         want = binomtest(min(b, c), b + c, 0.5).pvalue
         assert math.isclose(mcnemar_exact(b, c), want, rel_tol=1e-9)
+
+
+def test_mcnemar_exact_needs_no_scipy_for_large_counts(monkeypatch):
+    from scipy.stats import binomtest
+
+    want = binomtest(12000, 24500, 0.5).pvalue
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now fails
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    assert math.isclose(mcnemar_exact(12000, 12500), want, rel_tol=1e-9)
 
 
 def test_identical_runs():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -125,3 +126,23 @@ def test_top_agents_are_a_stable_sort_reversed():
         scores = rnd.choice([0.0, 0.0, 0.1, 0.2, 0.5, 0.7], size=n)
         want = np.argsort(scores, kind="stable")[::-1][:3].tolist()
         assert _top(scores, 3) == want
+
+
+def test_stop_words_file_is_scikit_learns_public_list():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from agenteval.routing.lexical import _stop_words
+
+    assert _stop_words() == frozenset(ENGLISH_STOP_WORDS)
+
+
+def test_stop_words_are_read_where_scikit_learn_is_not_installed(monkeypatch):
+    from agenteval.routing import lexical
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "sklearn"] + ["sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing any of it now fails
+    lexical._stop_words.cache_clear()
+    try:
+        assert "the" in lexical._stop_words() and "migrate" not in lexical._stop_words()
+    finally:
+        lexical._stop_words.cache_clear()

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from agenteval.catalog import RULES, load_catalog
@@ -171,20 +170,26 @@ def test_overlap_reports_near_duplicates_with_shared_terms():
     assert not lint_catalog(load_catalog([FORMATS / "18-near-duplicates"]), overlap=None).overlaps
 
 
-def test_overlap_similarity_is_the_lexical_routers(laywill):
-    """The pure-Python TF-IDF equals the router's scikit-learn one."""
+def test_overlap_similarity_is_scikit_learns_cosine(laywill):
+    """The pairs and similarities are those of scikit-learn's TF-IDF with the router's settings."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import linear_kernel
 
-    from agenteval.routing.lexical import _prefixes, agent_document, tfidf_vectors
+    from agenteval.routing.lexical import _prefixes, agent_document, near_duplicates
 
     cat = load_catalog([laywill])
-    docs = [agent_document(a.name, a.description) for a in cat.agents]
+    documents = {a.name: agent_document(a.name, a.description) for a in cat.agents}
     vectorizer = TfidfVectorizer(
         tokenizer=_prefixes, token_pattern=None, lowercase=False, sublinear_tf=True, max_df=0.5
     )
-    matrix = vectorizer.fit_transform(docs)
-    mine = tfidf_vectors(docs)
-    assert sum(len(v) for v in mine) == matrix.nnz
-    for i, vec in enumerate(mine):
-        for term, weight in vec.items():
-            assert matrix[i, vectorizer.vocabulary_[term]] == pytest.approx(weight, abs=1e-12)
+    similarity = linear_kernel(vectorizer.fit_transform(list(documents.values())))
+    names, low = list(documents), 0.3
+    want = {
+        (names[i], names[j]): round(float(similarity[i, j]), 4)
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if similarity[i, j] >= low
+    }
+    pairs = near_duplicates(documents, min_similarity=low)
+    got = {(o.first, o.second): o.similarity for o in pairs}
+    assert want and got == want

@@ -98,16 +98,8 @@ def _build_index(names: list[str], docs: list[str]) -> _Index | None:
     np.log(data, data)
     data += 1.0
     data *= idf[term]
-    # the l2 norm summed entry by entry in that order, all agents at once
-    lengths = np.bincount(agent, minlength=n)
-    starts = np.cumsum(lengths) - lengths
-    place = np.arange(len(data)) - starts[agent]
-    squares = np.zeros((n, int(lengths.max(initial=0))), dtype=np.float64)
-    squares[agent, place] = data * data
-    norms = np.zeros(n, dtype=np.float64)
-    for p in range(squares.shape[1]):
-        norms += squares[:, p]
-    np.sqrt(norms, out=norms)
+    # the l2 norm: bincount adds each agent's squares one by one, in that order
+    norms = np.sqrt(np.bincount(agent, weights=data * data, minlength=n))
     by_term = np.lexsort((agent, term))
     starts = np.zeros(len(kept) + 1, dtype=np.intp)
     np.cumsum(np.bincount(term, minlength=len(kept)), out=starts[1:])
@@ -224,23 +216,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @cache
 def _stop_words() -> frozenset[str]:
-    # scikit-learn's English list, read from its own module file: importing scikit-learn takes
-    # seconds, which `lint` (the overlap check) should not pay.
-    import importlib.util
-    from pathlib import Path
+    """scikit-learn's English stop words, shipped as our data file (see its header)."""
+    from importlib import resources
 
-    spec = importlib.util.find_spec("sklearn")
-    origin = Path(spec.origin) if spec and spec.origin else None
-    source = origin.parent / "feature_extraction" / "_stop_words.py" if origin else None
-    if source is not None and source.is_file():
-        words = importlib.util.spec_from_file_location("_agenteval_stop_words", source)
-        if words is not None and words.loader is not None:
-            module = importlib.util.module_from_spec(words)
-            words.loader.exec_module(module)
-            return frozenset(module.ENGLISH_STOP_WORDS)
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
+    text = resources.files("agenteval").joinpath("data/english-stop-words.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if (w := line.strip()) and w[0] != "#")
 
 
 @lru_cache(maxsize=4096)
@@ -281,24 +261,6 @@ class Overlap:
     shared_terms: tuple[str, ...]  # the word prefixes that weigh most in both
 
 
-def tfidf_vectors(docs: list[str]) -> list[dict[str, float]]:
-    """The router's TF-IDF vectors (sublinear tf, smoothed idf, l2 norm, max_df 0.5), computed
-    without scikit-learn so that `lint` starts fast; a test checks them against the router's."""
-    tokens = [_prefixes(d) for d in docs]
-    n = len(docs)
-    df = Counter(t for toks in tokens for t in set(toks))
-    high = 0.5 * n if n >= 4 else float(n)
-    vectors = []
-    for toks in tokens:
-        counts = Counter(t for t in toks if df[t] <= high)
-        raw = {
-            t: (1 + math.log(c)) * (math.log((1 + n) / (1 + df[t])) + 1) for t, c in counts.items()
-        }
-        norm = math.sqrt(sum(x * x for x in raw.values()))
-        vectors.append({t: x / norm for t, x in raw.items()} if norm else {})
-    return vectors
-
-
 def near_duplicates(
     documents: Mapping[str, str], *, min_similarity: float = 0.5, terms: int = 6
 ) -> tuple[Overlap, ...]:
@@ -309,31 +271,31 @@ def near_duplicates(
         min_similarity: the cosine similarity from which a pair is reported.
         terms: how many shared terms to name per pair.
     """
-    names = list(documents)
-    vectors = tfidf_vectors([documents[n] for n in names])
-    import numpy as np  # a dense product: fast for hundreds of agents, no scipy import
+    import numpy as np
 
-    vocabulary = {t: k for k, t in enumerate(sorted({t for v in vectors for t in v}))}
-    matrix = np.zeros((len(vectors), max(len(vocabulary), 1)), dtype=np.float32)
-    for i, vec in enumerate(vectors):
-        for t, w in vec.items():
-            matrix[i, vocabulary[t]] = w
+    names = list(documents)
+    index = _build_index(names, [documents[n] for n in names])
+    if index is None:
+        return ()
+    vocabulary = list(index.terms)
+    # dense agents x terms: the router's weights, fine for the hundreds of agents of a catalog
+    matrix = np.zeros((len(names), len(vocabulary)), dtype=np.float64)
+    matrix[index.agents, np.repeat(np.arange(len(vocabulary)), np.diff(index.starts))] = (
+        index.weights
+    )
     similarity = np.triu(matrix @ matrix.T, k=1)
-    rows, cols = np.nonzero(similarity >= min_similarity)
-    scores = {(int(i), int(j)): float(similarity[i, j]) for i, j in zip(rows, cols, strict=True)}
     found = []
-    for (i, j), score in scores.items():
-        if score < min_similarity:
-            continue
-        a, b = vectors[i], vectors[j]
-        products = {t: w * b[t] for t, w in a.items() if t in b}
-        top = sorted(products, key=lambda t: (-products[t], t))[:terms]
+    for i, j in zip(*np.nonzero(similarity >= min_similarity), strict=True):
+        products = matrix[i] * matrix[j]
+        shared = sorted(
+            np.flatnonzero(products).tolist(), key=lambda k: (-products[k], vocabulary[k])
+        )
         found.append(
             Overlap(
                 first=names[i],
                 second=names[j],
-                similarity=round(score, 4),
-                shared_terms=tuple(top),
+                similarity=round(float(similarity[i, j]), 4),
+                shared_terms=tuple(vocabulary[k] for k in shared[:terms]),
             )
         )
     return tuple(sorted(found, key=lambda o: (-o.similarity, o.first, o.second)))

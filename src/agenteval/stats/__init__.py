@@ -3,8 +3,8 @@
 Nothing here knows about agents, cases or runs; `scoring` and `compare` turn records into the
 plain counts these functions take. This module holds the proportions (Wilson, clustered Wilson,
 `Rate`); `stats.paired` the paired change between two runs with its matching test;
-`stats.bootstrap` the case-level bootstrap of the label averages. numpy and scipy are imported
-inside the functions that need them, so importing this package stays cheap.
+`stats.bootstrap` the case-level bootstrap of the label averages. numpy is imported inside
+the functions that need it, so importing this package stays cheap.
 """
 
 from __future__ import annotations

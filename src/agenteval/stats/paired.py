@@ -142,15 +142,11 @@ def mcnemar_exact(b: int, c: int) -> float:
     """McNemar's exact (conditional) test: the two-sided binomial p-value of b against c.
 
     Kept for reference: comparisons use the score test of `PairedTable`, which its interval
-    inverts. Computed with exact integers (up to 20,000 pairs) so small p-values are not lost.
+    inverts. Computed with exact integers so small p-values are not lost.
     """
     n = b + c
     if n == 0:
         return 1.0
-    if n > 20_000:  # exact integers get slow; scipy's binomial tail is accurate to ~1e-15 here
-        from scipy.stats import binom
-
-        return min(1.0, 2 * float(binom.cdf(min(b, c), n, 0.5)))
     term = tail = 1
     for i in range(min(b, c)):
         term = term * (n - i) // (i + 1)
