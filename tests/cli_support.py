@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from agenteval.routing.cli_process import install_hint
+from agenteval.claude_code_install import install_hint
 from agenteval.routing.profiles.capture import Events, Reply, message_events
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -51,7 +51,7 @@ from agenteval.record.store import (
     total_usage,
 )
 from agenteval.reports import write_reports
-from agenteval.routing import ModelRouter, Router
+from agenteval.routing import ModelRouter, PreparedRouter, Router
 from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
@@ -144,6 +144,8 @@ def _run_eval(
             "(`agenteval compare` can compare the two afterwards)",
         )
     router = router or build_router(settings)
+    if isinstance(router, PreparedRouter):
+        router.prepare(say)  # runs the CLI when the router needs it, and says so
     if (
         settings.max_cost_usd is not None
         and isinstance(router, ModelRouter)
