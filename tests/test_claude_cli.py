@@ -325,7 +325,7 @@ def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
         assert len(server.messages) == 6
         assert len(read_results(first.run_dir)) == 4
     assert again.record.router["backend"] == "claude-cli"
-    assert again.record.router["cli_version"]
+    assert again.record.router["cli_version"] == again.record.versions["claude-code"]
 
 
 def test_the_budget_holds_for_claude_cli_runs(

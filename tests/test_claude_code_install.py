@@ -160,3 +160,37 @@ def test_the_api_router_names_the_capture_it_runs(
         router.prepare(said.append)
     assert said[-1].startswith("capturing the request layout from Claude Code 6.5.5")
     assert len(calls(exe)) > 1
+
+
+def test_a_run_records_the_cli_it_found_once_as_its_reading_used_it(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+    from agenteval.record.store import load_record
+
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(fake_claude(demo_project / "bin", "7.7.3")))
+    out = demo_project / "reports" / "located"
+    args = ["run", "--router", "lexical", "--limit", "2", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    (run_dir,) = (d for d in out.iterdir() if (d / "summary.json").is_file())
+    record = load_record(run_dir)
+    assert record.versions["claude-code"] == record.catalog.claude_code_version == "7.7.3"
+    assert calls(demo_project / "bin" / "claude") == ["--version"]
+
+
+def test_a_run_without_a_cli_records_none(demo_project: Path) -> None:
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+    from agenteval.record.store import load_record
+
+    out = demo_project / "reports" / "none"
+    result = CliRunner().invoke(
+        main, ["run", "--router", "lexical", "--limit", "2", "--out", str(out)]
+    )
+    assert result.exit_code in (0, 1), result.output
+    (run_dir,) = (d for d in out.iterdir() if (d / "summary.json").is_file())
+    assert "claude-code" not in load_record(run_dir).versions

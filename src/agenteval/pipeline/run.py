@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
@@ -538,7 +539,7 @@ def _new_record(
         holdout=str(settings.holdout),
         catalog=_catalog_info(loaded, settings, cases),
         cases=_case_info(loaded, cases),
-        versions=_versions(),
+        versions=_versions(router),
         baseline=baseline,
         selection={
             "only": list(s.only),
@@ -650,8 +651,12 @@ def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
+def _versions(router: Router) -> dict[str, str]:
     versions = {"python": platform.python_version()}
+    cli = router.claude_code if isinstance(router, PreparedRouter) else None
+    cli = cli or installed()  # what the catalog's reading found, when the router runs none
+    if cli is not None:
+        versions["claude-code"] = cli.version
     for dist in ("agenteval", "scikit-learn", "anthropic"):
         try:
             versions[dist] = metadata.version(dist)
