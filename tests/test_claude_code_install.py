@@ -194,3 +194,19 @@ def test_a_run_without_a_cli_records_none(demo_project: Path) -> None:
     assert result.exit_code in (0, 1), result.output
     (run_dir,) = (d for d in out.iterdir() if (d / "summary.json").is_file())
     assert "claude-code" not in load_record(run_dir).versions
+
+
+def test_the_catalog_is_read_by_the_binary_the_router_option_names(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenteval.config import EvalConfig, RouterConfig
+    from agenteval.pipeline.inputs import prepare
+    from agenteval.settings import Overrides, resolve
+
+    on_path(monkeypatch, fake_claude(demo_project / "path-bin", "7.7.4"))
+    named = fake_claude(demo_project / "named-bin", "7.7.5")
+    router = RouterConfig.model_validate({"backend": "claude-cli", "claude": str(named)})
+    config = EvalConfig(agents=[str(demo_project / "agents")], router=router)
+    loaded, _, _ = prepare(resolve(config, Overrides(limit=1)))
+    assert loaded.catalog.claude_code is not None
+    assert loaded.catalog.claude_code.version == "7.7.5"
