@@ -93,7 +93,7 @@ def dump_requests(config: Path, out: Path) -> None:
     os.environ["ANTHROPIC_API_KEY"] = KEY
     from agenteval.config import load_config
     from agenteval.pipeline.inputs import build_router, prepare
-    from agenteval.routing import RouteRequest
+    from agenteval.routing import PreparedRouter, RouteRequest
     from agenteval.settings import resolve
 
     cwd = os.getcwd()
@@ -102,6 +102,8 @@ def dump_requests(config: Path, out: Path) -> None:
         settings = resolve(load_config(config))
         _, cases, views = prepare(settings)
         router = build_router(settings)
+        if isinstance(router, PreparedRouter):
+            router.prepare(lambda message: print(message, file=sys.stderr))
         with out.open("w", encoding="utf-8") as fh:
             for case in cases:
                 chat = router.chat_request(RouteRequest(case=case, view=views.for_case(case)))

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 from agenteval.cases import Case
+from agenteval.claude_code_install import find_binary
 from agenteval.routing import RouteRequest
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     Scratch,
     isolated_env,
-    locate_claude,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -123,6 +123,7 @@ async def api_wall(base_url: str, n: int, concurrency: int) -> float:
 
     os.environ["ANTHROPIC_API_KEY"] = KEY
     router = PromptRouter.from_options({"base_url": base_url})
+    router.prepare(print)
     gate = asyncio.Semaphore(concurrency)
     v = view()
 
@@ -156,7 +157,7 @@ def main() -> int:
     ap.add_argument("--claude", default=None)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[4, 8])
     args = ap.parse_args()
-    cli = locate_claude(args.claude)
+    cli = find_binary(args.claude).path
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(args.latency), ",".join(NAMES)],
         stdout=subprocess.PIPE,
@@ -166,6 +167,7 @@ def main() -> int:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
         router = ClaudeCliRouter(api_key=KEY, claude=cli, base_url=base_url)
+        router.prepare(print)
         print(
             f"claude {router.cli_version} at {cli}; {args.cases} cases, {args.latency:g} s latency"
         )

@@ -4,9 +4,11 @@ The CLI is the oracle for agenteval's Claude Code reading: it is given a folder 
 a scratch project's `.claude/agents/`, asked one sentinel request, and what it sent to the stub is
 returned (the agent listing the model is shown, and the init event's agent names).
 
-Where the CLI comes from: ``$AGENTEVAL_CLAUDE``, else ``<repo>/.tools/node_modules/.bin/claude``,
-else ``claude`` on PATH. When none exists the calling test fails with the install command: it is
-never skipped.
+Where the CLI comes from: where agenteval itself looks (`claude_code_install.find_binary`):
+``$AGENTEVAL_CLAUDE``, else ``<repo>/.tools/node_modules/.bin/claude``, else ``claude`` on PATH,
+as the session started with them (conftest takes `claude` off each test's PATH so that no other
+test meets the real CLI unasked, and some tests point AGENTEVAL_CLAUDE elsewhere). When none
+exists the calling test fails with the install command: it is never skipped.
 """
 
 from __future__ import annotations
@@ -23,42 +25,27 @@ from typing import Any
 
 import pytest
 
+from agenteval.claude_code_install import ask_version, child_env, find_binary
+from agenteval.errors import RouterError
+
 ROOT = Path(__file__).resolve().parents[1]
-VERSION = (ROOT / "src" / "agenteval" / "data" / "claude-code-version").read_text().strip()
-INSTALL = f"npm install --prefix .tools --no-audit --no-fund @anthropic-ai/claude-code@{VERSION}"
+USER_ENV = dict(os.environ)  # at collection, before a test changes PATH or AGENTEVAL_CLAUDE
 LISTING_HEAD = "Available agent types for the Agent tool:"
 TEST_KEY = "sk-ant-test-conformance-0000"
-QUIET_ENV = {
-    "DISABLE_TELEMETRY": "1",
-    "DISABLE_ERROR_REPORTING": "1",
-    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-    "DISABLE_AUTOUPDATER": "1",
-}
 
 
 def find_claude() -> Path:
     """The CLI binary to run; fails the test (with the install command) when there is none."""
-    env = os.environ.get("AGENTEVAL_CLAUDE")
-    if env:
-        if not Path(env).is_file():
-            pytest.fail(f"AGENTEVAL_CLAUDE={env} does not exist; install with: {INSTALL}")
-        return Path(env)
-    local = ROOT / ".tools" / "node_modules" / ".bin" / "claude"
-    if local.is_file():
-        return local
-    found = shutil.which("claude")
-    if found:
-        return Path(found)
-    pytest.fail(f"the Claude Code CLI is not installed; run in {ROOT}: {INSTALL}")
+    try:
+        return find_binary(cwd=ROOT, environ=USER_ENV).path
+    except RouterError as exc:
+        pytest.fail(f"{exc.message}; run in {ROOT}: {exc.hint}")
 
 
 @cache
 def cli_version() -> str:
     """The found CLI's version (`claude --version`), e.g. `2.1.332`."""
-    out = subprocess.run(
-        [str(find_claude()), "--version"], capture_output=True, text=True, timeout=30, check=True
-    ).stdout
-    return out.split()[0]
+    return ask_version(find_claude())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +64,9 @@ def start_claude(folder: Path | None, sentinel: str, base_url: str) -> tuple[Any
         The running process (stdout is stream-json) and its scratch directory (delete it after).
     """
     scratch = Path(tempfile.mkdtemp(prefix="cc-conformance-"))
-    home, project = scratch / "home", scratch / "project"
+    home, tmp, project = scratch / "home", scratch / "tmp", scratch / "project"
     home.mkdir()
+    tmp.mkdir()
     agents = project / ".claude" / "agents"
     agents.parent.mkdir(parents=True)
     if folder is None:
@@ -86,11 +74,9 @@ def start_claude(folder: Path | None, sentinel: str, base_url: str) -> tuple[Any
     else:
         shutil.copytree(folder, agents, symlinks=True)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
+        **child_env(home=home, tmp=tmp),
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": TEST_KEY,
-        **QUIET_ENV,
     }
     proc = subprocess.Popen(
         [str(find_claude()), "-p", sentinel, "--output-format", "stream-json", "--verbose"],

@@ -1,7 +1,8 @@
 """Helpers for the tests that run the real Claude Code CLI against a loopback server.
 
-The CLI is found as agenteval finds it (`$AGENTEVAL_CLAUDE`, the checkout's `.tools`, PATH); when
-it is missing the test fails with the install command (CI installs it: never skipped).
+The CLI is found as agenteval finds it (`$AGENTEVAL_CLAUDE`, the checkout's `.tools`, the PATH the
+session started with: `claude_code_cli.find_claude`); when it is missing the test fails with the
+install command (CI installs it: never skipped).
 
 `delegating_reply` answers the CLI's streaming requests the way a routing model would: an
 `Agent` tool_use naming the agent a table gives for the request, else an end_turn text. It sits on
@@ -12,16 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
+from claude_code_cli import find_claude
 
-from agenteval.routing.cli_process import install_hint
 from agenteval.routing.profiles.capture import Events, Reply, message_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,14 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def claude_path() -> Path:
     """The installed `claude`, or a failed test saying how to install it."""
-    explicit = os.environ.get("AGENTEVAL_CLAUDE")
-    for candidate in (explicit, ROOT / ".tools" / "node_modules" / ".bin" / "claude"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    found = shutil.which("claude")
-    if found:
-        return Path(found)
-    pytest.fail(f"the Claude Code CLI is not installed: {install_hint()}")
+    return find_claude()
 
 
 def request_text(body: Mapping[str, Any]) -> str:

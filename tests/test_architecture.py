@@ -16,6 +16,7 @@ ORDER = [
     "text",
     "templating",
     "stats",
+    "claude_code_install",
     "catalog",
     "cases",
     "views",

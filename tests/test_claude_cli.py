@@ -12,6 +12,7 @@ from cli_support import ErrorServer, claude_path, delegating_reply, processes_me
 from conftest import run_config
 
 from agenteval.cases import Case
+from agenteval.claude_code_install import find_binary
 from agenteval.config import EvalConfig, RouterConfig
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
@@ -21,7 +22,6 @@ from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     agent_file_text,
     isolated_env,
-    locate_claude,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -65,13 +65,15 @@ def case(prompt: str, i: int = 0) -> Case:
 
 
 def router(server: CaptureServer, tmp_path: Path, **options: object) -> ClaudeCliRouter:
-    return ClaudeCliRouter(
+    r = ClaudeCliRouter(
         api_key=KEY,
         claude=claude_path(),
         base_url=server.base_url,
         scratch_dir=tmp_path / "scratch",
         **options,  # type: ignore[arg-type]
     )
+    r.prepare(lambda message: None)
+    return r
 
 
 def test_routes_each_case_to_what_the_server_told_it(tmp_path: Path) -> None:
@@ -130,10 +132,13 @@ def test_registered_as_claude_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     r = make_router("claude-cli", {"model": "haiku", "timeout_s": 12})
     assert isinstance(r, ClaudeCliRouter)
+    r.prepare(lambda message: None)
     assert r.describe()["cli_version"] == r.cli_version
     assert r.deadline_s == 12 and r.alias == "haiku"
     other = make_router("claude-cli", {"model": "sonnet"})
-    assert isinstance(other, ClaudeCliRouter) and other.fingerprint != r.fingerprint
+    assert isinstance(other, ClaudeCliRouter)
+    other.prepare(lambda message: None)
+    assert other.fingerprint != r.fingerprint
 
 
 def test_needs_a_key_and_an_executable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -142,7 +147,7 @@ def test_needs_a_key_and_an_executable(monkeypatch: pytest.MonkeyPatch, tmp_path
         ClaudeCliRouter.from_options({})
     monkeypatch.setenv("AGENTEVAL_CLAUDE", str(tmp_path / "nope"))
     with pytest.raises(RouterError, match=r"AGENTEVAL_CLAUDE = .*nope is not an executable") as e:
-        locate_claude()
+        find_binary()
     assert "npm install --prefix .tools" in str(e.value)
 
 
@@ -320,7 +325,7 @@ def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
         assert len(server.messages) == 6
         assert len(read_results(first.run_dir)) == 4
     assert again.record.router["backend"] == "claude-cli"
-    assert again.record.router["cli_version"]
+    assert again.record.router["cli_version"] == again.record.versions["claude-code"]
 
 
 def test_the_budget_holds_for_claude_cli_runs(

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from stub_anthropic import Reply, StubAnthropic
 
 from agenteval.cases import Case
+from agenteval.claude_code_install import find_binary, locate
 from agenteval.models.anthropic import AnthropicClient
 from agenteval.routing import RouteRequest
 from agenteval.routing.api import PromptRouter
@@ -49,7 +50,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     cli = claude_path()
     asyncio.run(
         capture_profile(
-            cli,
+            locate(cli),
             PROBE,
             alias="sonnet",
             store=ProfileStore(root=store),
@@ -78,10 +79,15 @@ def route(router: PromptRouter, request: RouteRequest) -> Any:
 
 def router_for(stub: StubAnthropic, store: Path, placement: str = "exact") -> PromptRouter:
     source = ProfileSource(
-        claude_path(), alias="sonnet", placement=placement, store=ProfileStore(root=store)
-    )  # type: ignore[arg-type]
+        find_binary(claude_path()),
+        alias="sonnet",
+        placement=placement,
+        store=ProfileStore(root=store),
+    )
     client = AnthropicClient(api_key=KEY, base_url=stub.base_url)
-    return PromptRouter(client, model="sonnet", profiles=source)
+    router = PromptRouter(client, model="sonnet", profiles=source)
+    router.prepare(lambda message: None)
+    return router
 
 
 def test_the_api_router_sends_what_the_cli_sent_for_the_case(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cli_support import claude_path
 
+from agenteval.claude_code_install import locate
 from agenteval.routing.profiles.capture import CAPTURE_KEY, CaptureError, capture_requests
 from agenteval.routing.profiles.listing import cli_order, locale_key, render_listing
 from agenteval.routing.profiles.locate import (
@@ -64,7 +65,7 @@ def captured(
     cli = claude_path()
     profile, previous = asyncio.run(
         capture_profile(
-            cli, AGENTS, alias=alias, store=store, scratch_root=root, scratch_name="project"
+            locate(cli), AGENTS, alias=alias, store=store, scratch_root=root, scratch_name="project"
         )
     )
     assert previous is None
@@ -219,5 +220,5 @@ def test_a_cached_profile_is_used_without_running_the_cli(tmp_path: Path) -> Non
     fake_cli.chmod(0o755)
     profile = dataclasses.replace(synthetic("9.9.9", 1, True, "m"), alias=None)
     store.save(profile)
-    got, previous = asyncio.run(capture_profile(fake_cli, AGENTS, store=store))
+    got, previous = asyncio.run(capture_profile(locate(fake_cli), AGENTS, store=store))
     assert got == profile and previous is None

@@ -658,7 +658,7 @@ def estimate(
         ),
     )
     chosen = settings.backend
-    e = estimate_eval(settings)
+    e = estimate_eval(settings, say=lambda m: click.echo(for_terminal(m), err=True))
     click.echo(f"router {chosen}, model {e.model}{' (batch)' if e.batch else ''}")
     click.echo(
         f"requests: {e.requests} to send, {e.cached} answered from the cache; "
@@ -732,7 +732,10 @@ def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> No
     from agenteval.pipeline.capture import capture_profiles
 
     shapes = ("agents", "empty") if empty_view else ("agents",)
-    for c in capture_profiles(models, claude=claude, shapes=shapes):
+    captured = capture_profiles(
+        models, claude=claude, shapes=shapes, say=lambda m: click.echo(for_terminal(m), err=True)
+    )
+    for c in captured:
         click.echo(c.summary())
         click.echo(f"  {c.change or 'first profile of this model and view shape'}")
         click.echo(f"  stored: {c.path}")

@@ -19,23 +19,18 @@ The listing is ordered by a JavaScript-`localeCompare`-like collation (`collatio
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.catalog.files import AgentFile, find_agent_files
 from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
+from agenteval.claude_code_install import installed, pinned_version
 
 Status = Literal["listed", "skipped", "overridden"]
-VERSION_FILE = "claude-code-version"
 # Rules that changed between the two measured CLI versions (2.1.197 and 2.1.332): the newer rule
 # applies from the newer measured version on.
 BOM_STRIPPED_SINCE = (2, 1, 332)
@@ -109,30 +104,10 @@ class ClaudeCodeReading:
 # -- version ---------------------------------------------------------------------------------
 
 
-def pinned_version() -> str:
-    """The CLI version the project pins (src/agenteval/data/claude-code-version)."""
-    return (resources.files("agenteval") / "data" / VERSION_FILE).read_text().strip()
-
-
-@cache
-def installed_version() -> str | None:
-    """`claude --version` of the CLI on PATH (or $AGENTEVAL_CLAUDE), None when there is none."""
-    exe = os.environ.get("AGENTEVAL_CLAUDE") or shutil.which("claude")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.match(r"\s*(\d+\.\d+\.\d+)", out)
-    return m.group(1) if m else None
-
-
 def default_version() -> str:
-    """The installed CLI's version when there is one, else the pinned version."""
-    return installed_version() or pinned_version()
+    """The installed CLI's version (found as every other use finds it), else the pinned one."""
+    found = installed()
+    return found.version if found is not None else pinned_version()
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -25,6 +25,7 @@ from agenteval.improve.report import write_session
 from agenteval.models.client import ModelClient
 from agenteval.pipeline.inputs import build_router, load_inputs, open_cache
 from agenteval.pipeline.reading import routed_catalog
+from agenteval.routing import PreparedRouter
 from agenteval.settings import RunSettings
 
 
@@ -146,6 +147,8 @@ def improve_dataset(
     shown = routed_catalog(catalog, settings.catalog_reading)
     client = proposer_client(settings, model)
     router = build_router(settings)
+    if isinstance(router, PreparedRouter):
+        router.prepare(note)  # runs the CLI when the router needs it, and says so
     version = catalog.claude_code.version if catalog.claude_code else ""
 
     async def main() -> Improvement:

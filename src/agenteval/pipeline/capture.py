@@ -10,12 +10,12 @@ this command to see what their CLI sends now.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agenteval.claude_code_install import find_binary, identify
 from agenteval.models.pricing import model_table
-from agenteval.routing.cli_process import cli_version, locate_claude
 from agenteval.routing.profiles.locate import capture_profile
 from agenteval.routing.profiles.profile import Profile, ProfileStore, describe_change
 from agenteval.routing.profiles.source import PROBE
@@ -48,6 +48,7 @@ def capture_profiles(
     claude: str | None = None,
     shapes: Sequence[str] = ("agents",),
     store: ProfileStore | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> list[Captured]:
     """Capture and store a profile per model and view shape.
 
@@ -57,21 +58,21 @@ def capture_profiles(
         claude: The CLI binary (else `$AGENTEVAL_CLAUDE`, `./.tools`, PATH).
         shapes: `agents` (a view with agents) and/or `empty` (a view with none).
         store: Where profiles live (default: the cache dir's `profiles/`).
+        say: Told each time the CLI is run (its version asked, a layout captured).
 
     Raises:
         RouterError: when the CLI is not installed (with the install command).
         CaptureError: when its request cannot be captured or understood (saying what changed).
     """
     store = store or ProfileStore()
-    cli = locate_claude(claude)
-    version = cli_version(cli)
+    installed = identify(find_binary(claude), say)
     found: list[Captured] = []
     for model in models or (model_table().default_alias,):
         for shape in shapes:
-            before = store.load(version, model, shape)
+            before = store.load(installed.version, model, shape)
             agents = PROBE if shape == "agents" else ()
             profile, previous = asyncio.run(
-                capture_profile(cli, agents, alias=model, store=store, refresh=True)
+                capture_profile(installed, agents, alias=model, store=store, refresh=True, say=say)
             )
             earlier = previous or before
             change = describe_change(earlier, profile) if earlier is not None else None

@@ -11,6 +11,7 @@ from agenteval.cases import Case
 from agenteval.cases.build import CaseSet, build_cases, select_cases
 from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import Catalog, load_catalog
+from agenteval.claude_code_install import locate
 from agenteval.errors import ConfigError
 from agenteval.execution.cache import ResponseCache
 from agenteval.models.client import ModelClient
@@ -71,7 +72,12 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
     Raises:
         ConfigError: when no case is left to run.
     """
-    loaded = load_inputs(settings.agents, settings.datasets, examples=settings.examples)
+    loaded = load_inputs(
+        settings.agents,
+        settings.datasets,
+        examples=settings.examples,
+        claude_code_version=named_claude_version(settings),
+    )
     s = settings.selection
     cases = select_cases(
         loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
@@ -87,6 +93,17 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
     return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
+
+
+def named_claude_version(settings: RunSettings) -> str | None:
+    """The version of the `claude` the router option names (None: none is named, so the catalog
+    finds the same one the router will), so the catalog is read by the CLI that routes.
+
+    Raises:
+        RouterError: when the named binary is not executable or prints no version.
+    """
+    named = settings.router_options.get("claude")
+    return locate(str(named)).version if named else None
 
 
 def build_router(settings: RunSettings) -> Router:

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
@@ -52,7 +53,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.reports.pages import refresh_index
-from agenteval.routing import ModelRouter, Router, capabilities_of
+from agenteval.routing import ModelRouter, PreparedRouter, Router, capabilities_of
 from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
@@ -145,6 +146,8 @@ def _run_eval(
             "(`agenteval compare` can compare the two afterwards)",
         )
     router = router or build_router(settings)
+    if isinstance(router, PreparedRouter):
+        router.prepare(say)  # runs the CLI when the router needs it, and says so
     if settings.max_cost_usd is not None:
         _check_priced(router)
     graded_cases = [c for c in cases if c.checks] if settings.outputs.enabled else []
@@ -574,7 +577,7 @@ def _new_record(
         holdout=str(settings.holdout),
         catalog=_catalog_info(loaded, settings, cases),
         cases=_case_info(loaded, cases),
-        versions=_versions(),
+        versions=_versions(router),
         baseline=baseline,
         selection={
             "only": list(s.only),
@@ -687,8 +690,12 @@ def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
+def _versions(router: Router) -> dict[str, str]:
     versions = {"python": platform.python_version()}
+    cli = router.claude_code if isinstance(router, PreparedRouter) else None
+    cli = cli or installed()  # what the catalog's reading found, when the router runs none
+    if cli is not None:
+        versions["claude-code"] = cli.version
     for dist in ("agenteval", "scikit-learn", "anthropic"):
         try:
             versions[dist] = metadata.version(dist)

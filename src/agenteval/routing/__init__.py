@@ -12,7 +12,7 @@ methods (a cache key, a worst-case cost, a model client) are small runtime-check
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # annotations only: the CLI imports this package for `--help`
     from pydantic import BaseModel
 
     from agenteval.cases import Case
+    from agenteval.claude_code_install import ClaudeCode
     from agenteval.views import CatalogView
 
 ENTRY_POINT_GROUP = "agenteval.routers"
@@ -130,6 +131,25 @@ class CostedRouter(Protocol):
 
     async def cost_bound(self, request: RouteRequest) -> float | None:
         """The most this request can cost in USD (None when the price is unknown)."""
+        ...
+
+
+@runtime_checkable
+class PreparedRouter(Protocol):
+    """A router that must run something before routing (ask the CLI its version, capture its
+    request layout): a named step the pipeline calls once, never the constructor."""
+
+    @property
+    def claude_code(self) -> ClaudeCode | None:
+        """The Claude Code it runs or replays, once prepared (None: none, or not yet)."""
+        ...
+
+    def prepare(self, say: Callable[[str], object]) -> None:
+        """Get ready to route, telling ``say`` what is being run; a second call does nothing.
+
+        Raises:
+            RouterError: when what it needs cannot be had (with how to fix it).
+        """
         ...
 
 

@@ -14,16 +14,18 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agenteval.claude_code_install import ClaudeCode
+from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest, Completion, FatalModelError, ModelClient
 from agenteval.models.pricing import model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.profiles.profile import Placement
-from agenteval.routing.profiles.source import ProfileSource
+from agenteval.routing.profiles.source import ProfileSource, reason
 from agenteval.routing.prompt import (
     BUILTIN_NAMES,
     DELEGATION_TOOLS,
@@ -81,27 +83,58 @@ class PromptRouter:
         self.alias = model or self.table.default_alias
         self.profiles = profiles if mode == "claude-code" else None
         self.approximate_reason = approximate_reason
+        self.builtins_option = builtins
+        self.max_tokens_override = max_tokens
+        self.send_context = send_context
         if mode == "claude-code" and self.profiles is None:
             mode = "approximate"  # no CLI to read the real layout from: say so, never pretend
             self.approximate_reason = approximate_reason or "no Claude Code profile given"
         self.mode = mode
         self.placement = self.profiles.placement if self.profiles else None
-        if self.profiles is not None:
-            captured = self.profiles.profile()
-            self.model = captured.model  # the id the installed CLI sends for the alias
-            self.alias_source = f"Claude Code {self.profiles.version}"
-        else:
-            self.model = client.resolve_model(model)
-            self.alias_source = f"data/models.yaml ({self.table.as_of})"
+        # until `prepare` reads the captured profile: the price table's id and limit
+        self.model = client.resolve_model(model)
+        self.alias_source = f"data/models.yaml ({self.table.as_of})"
         self.builtins = builtins or self.profiles is not None  # the CLI always lists its own
-        self.max_tokens_override = max_tokens
-        self.max_tokens = max_tokens or (
-            int(captured.body["max_tokens"]) if self.profiles is not None else DEFAULT_MAX_TOKENS
-        )
-        self.send_context = send_context
+        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS
+        self.prepared = self.profiles is None
         self._prefixes: dict[str, PromptPrefix] = {}
         self._view_tokens: dict[str, int] = {}
         self._counting: dict[str, asyncio.Lock] = {}
+
+    def prepare(self, say: Callable[[str], object]) -> None:
+        """Ask the installed CLI its version and load (or capture) its request layout.
+
+        Without a CLI that answers, the router falls back to the approximate layout and says why.
+
+        Raises:
+            CaptureError: when the CLI's request cannot be captured or understood.
+        """
+        if self.prepared or self.profiles is None:
+            return
+        try:
+            self.profiles.identify(say)
+        except RouterError as exc:
+            self.profiles, self.placement, self.mode = None, None, "approximate"
+            self.builtins = self.builtins_option
+            self.approximate_reason = reason(exc)
+        else:
+            captured = self.profiles.profile()
+            self.model = captured.model  # the id the installed CLI sends for the alias
+            self.alias_source = f"Claude Code {self.profiles.version}"
+            self.max_tokens = self.max_tokens_override or int(captured.body["max_tokens"])
+        self.prepared = True
+
+    @property
+    def claude_code(self) -> ClaudeCode | None:
+        """The Claude Code whose layout is replayed, once prepared."""
+        return self.profiles.installed if self.profiles is not None else None
+
+    def _ready(self) -> None:
+        if not self.prepared:
+            raise RouterError(
+                "the anthropic router replays Claude Code's request layout, which is not read yet",
+                hint="call prepare() before routing (agenteval run and estimate do)",
+            )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> PromptRouter:
@@ -151,6 +184,7 @@ class PromptRouter:
 
     @property
     def fingerprint(self) -> str:
+        self._ready()
         spec = {
             "backend": self.name,
             "client": self.client.name,
@@ -165,6 +199,7 @@ class PromptRouter:
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> Mapping[str, Any]:
+        self._ready()
         return {
             "backend": self.name,
             "client": self.client.name,
@@ -207,6 +242,7 @@ class PromptRouter:
         return self._request(request.view, request.case.prompt, context)
 
     def _request(self, view: CatalogView, prompt: str, context: str | None) -> ChatRequest:
+        self._ready()
         if self.profiles is not None:
             text = f"(Context: {context})\n\n{prompt}" if context else prompt
             return self.profiles.chat_request(view, text, max_tokens=self.max_tokens_override)

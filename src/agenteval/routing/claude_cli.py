@@ -21,14 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agenteval.claude_code_install import ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
-    cli_version,
     isolated_env,
-    locate_claude,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -86,8 +85,8 @@ class ClaudeCliRouter:
                 f"claude-cli deadline {deadline_s} must be positive",
                 hint="set router.timeout_s to the seconds one case may take (e.g. 300)",
             )
-        self.cli = locate_claude(claude)
-        self.cli_version = cli_version(self.cli)
+        self.binary = find_binary(claude)  # only looked for: `prepare` runs it
+        self.claude_code: ClaudeCode | None = None
         self.alias = model
         self.table = table or model_table()
         self.model = self.table.resolve(model)  # for prices only: the CLI resolves the alias
@@ -101,6 +100,33 @@ class ClaudeCliRouter:
         self._profiles: ProfileSource | None = None
         self._profile_failed = False
         self._most_spent = 0.0  # the dearest case so far, as the CLI reported it
+
+    @property
+    def cli(self) -> Path:
+        return self.binary.path
+
+    def prepare(self, say: Callable[[str], object]) -> None:
+        """Ask the CLI its version (once; its answer is part of the fingerprint).
+
+        Raises:
+            RouterError: when the binary does not answer with a version.
+        """
+        if self.claude_code is None:
+            self.claude_code = identify(self.binary, say)
+
+    @property
+    def cli_version(self) -> str:
+        """The CLI's version, as `prepare` asked it.
+
+        Raises:
+            RouterError: before `prepare`.
+        """
+        if self.claude_code is None:
+            raise RouterError(
+                "the claude-cli router was used before it asked the CLI its version",
+                hint="call prepare() before routing (agenteval run does)",
+            )
+        return self.claude_code.version
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> ClaudeCliRouter:
@@ -194,7 +220,9 @@ class ClaudeCliRouter:
 
     def _profile_source(self) -> ProfileSource | None:
         if self._profiles is None and not self._profile_failed:
-            self._profiles = ProfileSource(self.cli, alias=self.alias)
+            self._profiles = ProfileSource(
+                self.binary, alias=self.alias, installed=self.claude_code
+            )
         return None if self._profile_failed else self._profiles
 
     async def route(self, request: RouteRequest) -> Decision:

@@ -1,7 +1,8 @@
 """Running the user's installed Claude Code CLI headless, isolated, and reading what it did.
 
-Everything here is about the `claude` process, none of it about scoring: where the binary is,
-which version it is, a scratch HOME and project (the case's catalog view written as agent files
+Everything here is about the `claude` process, none of it about scoring (where the binary is,
+which version it is and the environment it runs in come from `claude_code_install`): a scratch
+HOME and project (the case's catalog view written as agent files
 under `.claude/agents/`), an environment with telemetry, error reports, nonessential traffic and
 the autoupdater off, and a project hook that holds delegations. Running it and reading its events
 is `cli_stream`.
@@ -14,104 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from agenteval.errors import RouterError
+from agenteval.claude_code_install import child_env
 from agenteval.views import AgentView
 
-CLAUDE_ENV = "AGENTEVAL_CLAUDE"
 DELEGATION_TOOLS = ("Agent", "Task")
-# Keeps the CLI from reaching anything but the base URL it is given (CLAUDE_CODE.md).
-QUIET_ENV = {
-    "DISABLE_TELEMETRY": "1",
-    "DISABLE_ERROR_REPORTING": "1",
-    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-    "DISABLE_AUTOUPDATER": "1",
-}
-# What the user set that changes which model an alias means, so the CLI resolves as theirs does.
-PASSED_ENV = re.compile(r"^ANTHROPIC_DEFAULT_(SONNET|OPUS|HAIKU)_MODEL$")
-_VERSION = re.compile(r"\d+\.\d+\.\d+")
-
-
-def pinned_version() -> str:
-    """The Claude Code version CI installs and tests against (data/claude-code-version)."""
-    text = resources.files("agenteval").joinpath("data/claude-code-version").read_text("utf-8")
-    return text.strip()
-
-
-def install_hint() -> str:
-    """The command that installs the pinned CLI where agenteval looks for it."""
-    return (
-        "npm install --prefix .tools --no-audit --no-fund "
-        f"@anthropic-ai/claude-code@{pinned_version()}"
-        f" (or point {CLAUDE_ENV} or router.claude at an installed `claude`)"
-    )
-
-
-def locate_claude(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
-    """Find the `claude` binary: the option, `$AGENTEVAL_CLAUDE`, `./.tools`, then PATH.
-
-    Raises:
-        RouterError: when none of them holds an executable `claude`.
-    """
-    base = cwd or Path.cwd()
-    candidates: list[tuple[str, Path | None]] = []
-    if explicit:
-        candidates.append(("router.claude", Path(explicit).expanduser()))
-    if os.environ.get(CLAUDE_ENV):
-        candidates.append((f"${CLAUDE_ENV}", Path(os.environ[CLAUDE_ENV]).expanduser()))
-    for origin, path in candidates:  # a path the user named must work: no silent fallback
-        if path is None or not (path.is_file() and os.access(path, os.X_OK)):
-            raise RouterError(f"{origin} = {path} is not an executable file", hint=install_hint())
-        return path
-    local = base / ".tools" / "node_modules" / ".bin" / "claude"
-    if local.is_file() and os.access(local, os.X_OK):
-        return local
-    found = shutil.which("claude")
-    if found:
-        return Path(found)
-    raise RouterError("the Claude Code CLI (`claude`) is not installed", hint=install_hint())
-
-
-def cli_version(path: Path) -> str:
-    """`claude --version`, cached per binary (path, size and modification time).
-
-    Raises:
-        RouterError: when the binary does not answer with a version.
-    """
-    st = path.stat()
-    return _cli_version(str(path), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=16)
-def _cli_version(path: str, size: int, mtime_ns: int) -> str:
-    try:
-        proc = subprocess.run(  # noqa: S603 - the user's own binary, no shell
-            [path, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **QUIET_ENV},
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RouterError(f"{path} --version failed: {exc}", hint=install_hint()) from exc
-    m = _VERSION.search(proc.stdout)
-    if proc.returncode != 0 or m is None:
-        raise RouterError(
-            f"{path} --version printed no version (exit {proc.returncode}): {proc.stderr[-300:]}",
-            hint=install_hint(),
-        )
-    return m.group(0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,14 +90,7 @@ def isolated_env(
         api_key: ANTHROPIC_API_KEY for the child, if any (the environment is its only carrier).
         marker: A value for AGENTEVAL_RUN_MARKER, so a test can find any process left behind.
     """
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(s.home),
-        "TMPDIR": str(s.tmp),
-        "LANG": "C.UTF-8",
-        **QUIET_ENV,
-    }
-    env.update({k: v for k, v in os.environ.items() if PASSED_ENV.match(k)})
+    env = child_env(home=s.home, tmp=s.tmp)
     if base_url:
         env["ANTHROPIC_BASE_URL"] = base_url
     if api_key:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agenteval.routing.cli_process import cli_version
+from agenteval.claude_code_install import ClaudeCode
 from agenteval.routing.profiles.capture import Capture, CaptureError, capture_requests
 from agenteval.routing.profiles.listing import entry, parse_entry, render_listing
 from agenteval.routing.profiles.profile import (
@@ -200,7 +200,7 @@ def differing_paths(
 
 
 async def capture_profile(
-    cli: Path,
+    claude: ClaudeCode,
     agents: Sequence[AgentView],
     *,
     alias: str | None = None,
@@ -208,8 +208,13 @@ async def capture_profile(
     refresh: bool = False,
     scratch_root: Path | None = None,
     scratch_name: str | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> tuple[Profile, Profile | None]:
-    """The profile for this CLI, model and view shape: from the cache, or captured now.
+    """The profile for this CLI (`claude_code_install.locate`), model and view shape: from the
+    cache, or captured now.
+
+    Args:
+        say: Told when the CLI is run to capture (not when the profile is stored already).
 
     Returns:
         The profile, and the previous one of another CLI version when one was just replaced
@@ -219,17 +224,27 @@ async def capture_profile(
         CaptureError: when the capture fails or its request cannot be understood.
     """
     store = store or ProfileStore()
-    version = cli_version(cli)
+    version = claude.version
     shape = view_shape(agents)
     if not refresh and (cached := store.load(version, alias, shape)) is not None:
         return cached, None
+    if say is not None:
+        say(
+            f"capturing the request layout from Claude Code {version} "
+            f"(model {alias or 'default'}, {shape} view)"
+        )
     # Two unrelated texts, so whatever the CLI derives from the request shows up as volatile.
     sentinels = (
         f"agenteval-sentinel-{uuid.uuid4().hex[:12]}",
         f"{uuid.uuid4().hex[:8]} second agenteval sentinel, a longer request",
     )
     first, second = await capture_requests(
-        cli, agents, sentinels, model=alias, scratch_root=scratch_root, scratch_name=scratch_name
+        claude.binary,
+        agents,
+        sentinels,
+        model=alias,
+        scratch_root=scratch_root,
+        scratch_name=scratch_name,
     )
     profile = build_profile(first, second, sentinels, agents, alias=alias, version=version)
     previous = store.latest_other(profile)

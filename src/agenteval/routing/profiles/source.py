@@ -1,7 +1,9 @@
 """Captured profiles in use: find the installed CLI, get its profile per view shape, lay out cases.
 
-`ProfileSource.find` locates the user's `claude`; with none (or a path that does not work) the
-API router falls back to the built-in paraphrase under the name `approximate` and says why.
+`ProfileSource.find` locates the user's `claude` without running it; with none (or a path that
+does not work) the API router falls back to the built-in paraphrase under the name `approximate`
+and says why. `identify` asks its version and `profile` loads or captures a layout: both run only
+when called (the router's `prepare` step), never when a source is made.
 Profiles come from the `ProfileStore` (keyed by CLI version + model + view shape), else are
 captured once, with a placeholder agent: the listing is re-rendered for every case's view, so a
 profile does not depend on which agents were listed when it was captured.
@@ -19,14 +21,14 @@ import copy
 import hashlib
 import json
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agenteval.claude_code_install import ClaudeBinary, ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest
-from agenteval.routing.cli_process import cli_version, locate_claude
 from agenteval.routing.profiles.listing import render_listing
 from agenteval.routing.profiles.locate import capture_profile, view_shape
 from agenteval.routing.profiles.profile import (
@@ -62,14 +64,15 @@ class ProfileSource:
 
     def __init__(
         self,
-        cli: Path,
+        binary: ClaudeBinary,
         *,
         alias: str | None,
         placement: Placement = "exact",
         store: ProfileStore | None = None,
+        installed: ClaudeCode | None = None,
     ) -> None:
-        self.cli = cli
-        self.version = cli_version(cli)
+        self.binary = binary
+        self.installed = installed  # the binary with its version, once `identify` asked it
         self.alias = alias
         self.placement: Placement = placement
         self.store = store or ProfileStore()
@@ -77,6 +80,7 @@ class ProfileSource:
         self._profiles: dict[str, Profile] = {}
         self._digests: dict[str, str] = {}  # per shape: computed once, asked for every case
         self._lock = threading.Lock()
+        self._say: Callable[[str], object] = lambda message: None
 
     @classmethod
     def find(
@@ -87,16 +91,45 @@ class ProfileSource:
         placement: Placement = "exact",
         store: ProfileStore | None = None,
     ) -> tuple[ProfileSource | None, str]:
-        """The source for the installed CLI, or None and why there is none."""
+        """The source for the installed CLI (found, not run), or None and why there is none."""
         try:
-            return cls(locate_claude(claude), alias=alias, placement=placement, store=store), ""
+            return cls(find_binary(claude), alias=alias, placement=placement, store=store), ""
         except RouterError as exc:
-            return None, f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            return None, reason(exc)
 
-    def profile(self, shape: str = "agents") -> Profile:
-        """The profile of one view shape (`agents` or `empty`), captured on first need.
+    @property
+    def cli(self) -> Path:
+        return self.binary.path
+
+    def identify(self, say: Callable[[str], object]) -> ClaudeCode:
+        """The CLI with its version (asked now, once), telling ``say`` so.
 
         Raises:
+            RouterError: when the binary does not answer with a version.
+        """
+        if self.installed is None:
+            self.installed = identify(self.binary, say)
+        self._say = say
+        return self.installed
+
+    @property
+    def version(self) -> str:
+        """The CLI's version (after `identify`)."""
+        return self._identified().version
+
+    def _identified(self) -> ClaudeCode:
+        if self.installed is None:
+            raise RouterError(
+                "the Claude Code profile was used before its CLI was identified",
+                hint="call the router's prepare() before routing (agenteval run does)",
+            )
+        return self.installed
+
+    def profile(self, shape: str = "agents") -> Profile:
+        """The profile of one view shape (`agents` or `empty`), loaded or captured on first need.
+
+        Raises:
+            RouterError: when `identify` has not run.
             CaptureError: when the CLI's request cannot be captured or understood.
         """
         with self._lock:
@@ -104,7 +137,13 @@ class ProfileSource:
             if found is None:
                 agents = PROBE if shape == "agents" else ()
                 found, previous = run_sync(
-                    capture_profile(self.cli, agents, alias=self.alias, store=self.store)
+                    capture_profile(
+                        self._identified(),
+                        agents,
+                        alias=self.alias,
+                        store=self.store,
+                        say=self._say,
+                    )
                 )
                 if previous is not None:
                     self.notes.append(describe_change(previous, found))
@@ -157,6 +196,11 @@ class ProfileSource:
     def builtin_names(self) -> frozenset[str]:
         """The built-in agents the installed CLI lists beside a catalog."""
         return frozenset(b.name for b in self.profile().builtins)
+
+
+def reason(exc: RouterError) -> str:
+    """Why there is no profile, as one line (the error and its fix)."""
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
 
 
 def to_chat_request(
