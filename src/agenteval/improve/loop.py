@@ -112,6 +112,7 @@ class _Session:
     calls: int = 0
     routed: int = 0
     malformed: int = 0
+    verified: Routed | None = None  # the held-out routing of the last accepted proposal
 
     async def routed_on(self, catalog: Catalog, cases: Sequence[Case]) -> Routed:
         self.routed += len(cases)
@@ -214,6 +215,7 @@ class _Session:
             )
         if not verdict.significant:
             return replace(attempt, reason=verdict.sentence)
+        self.verified = after  # the next target's baseline: no need to route it again
         return replace(attempt, accepted=True, reason=verdict.sentence)
 
 
@@ -290,7 +292,8 @@ async def improve_catalog(
         if winner is not None:
             session.current.update(winner.descriptions)
             session.shown = variant(session.shown, winner.descriptions)
-            before = await session.routed_on(session.shown, test)
+            assert session.verified is not None  # set by the accepted attempt
+            before = session.verified
     return Improvement(
         router=router_name,
         model=client.resolve_model(model),
