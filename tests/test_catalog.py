@@ -165,6 +165,13 @@ def test_a_few_aliases_are_fine(tmp_path):
     assert cat.claude_code is not None and "aliased" in cat.claude_code.names
 
 
+def test_a_repeated_key_keeps_its_last_value_as_claude_code_does():
+    from agenteval.catalog.yaml12 import load_yaml12
+
+    text = "name: first\ntools: [Read]\nname: second\nmeta:\n  k: 1\n  k: 2\n"
+    assert load_yaml12(text) == {"name": "second", "tools": ["Read"], "meta": {"k": 2}}
+
+
 @pytest.mark.parametrize(
     "raw, shown",
     [

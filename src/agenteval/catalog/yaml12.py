@@ -1,9 +1,9 @@
 """YAML 1.2 as Claude Code parses agent frontmatter, its one retry, and a guard against bombs.
 
 ruamel.yaml (its C parser where ruamel.yaml.clib is installed) with the core schema as the CLI
-applies it: no timestamps, no `1_000` numbers, raw control characters accepted. Aliases are
-counted before anything is built, so a few hundred bytes that would expand to billions of values
-are refused in microseconds.
+applies it: no timestamps, no `1_000` numbers, raw control characters accepted, the last value of
+a repeated key kept. Aliases are counted before anything is built, so a few hundred bytes that
+would expand to billions of values are refused in microseconds.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _RESTORE = re.compile("[\U000f0000-\U000f009f]")
 @cache
 def _yaml() -> Any:
     from ruamel.yaml import YAML  # the C parser when ruamel.yaml.clib is installed
+    from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.resolver import VersionedResolver
 
     table: dict[Any, Any] = {}
@@ -48,8 +49,15 @@ def _yaml() -> Any:
                 table.update(super().versioned_resolver)
             return table
 
+    class LastKeyWins(SafeConstructor):
+        # The CLI keeps the last value of a repeated key; ruamel raises, or with
+        # `allow_duplicate_keys` keeps the first.
+        def check_mapping_key(self, *args: Any) -> bool:
+            return True
+
     yaml = YAML(typ="safe")
     yaml.Resolver = Yaml12
+    yaml.Constructor = LastKeyWins
 
     def as_text(loader: Any, node: Any) -> Any:
         return loader.construct_scalar(node)
