@@ -14,6 +14,7 @@ import pytest
 from agenteval.catalog import load_catalog, read_as_claude_code
 from agenteval.catalog.claude_code import (
     collation_key,
+    listing_key,
     pinned_version,
     retry_text,
     tools_text,
@@ -214,3 +215,24 @@ def test_the_catalog_as_claude_code_shows_it_for_routing():
     tools = load_catalog([FORMATS / "29-tools-text"], version=NEW).as_claude_code()
     assert tools.get("all-denied").tools_text == "None"
     assert {d.code for d in cat.differences()} >= {"cc-description-cut", "cc-yaml-skipped"}
+
+
+def test_a_duplicate_name_lists_the_last_path_from_2_1_332_and_the_first_file_before():
+    new, old = reading("08b-duplicate-names"), reading("08b-duplicate-names", OLD)
+    assert new.get("api-reviewer").path.name == "reviewer-two.md"
+    assert old.get("api-reviewer").path.name == "reviewer-one.md"
+    assert status("08b-duplicate-names")["reviewer-one.md"] == ("overridden", "cc-overridden")
+    assert status("08b-duplicate-names", OLD)["reviewer-two.md"] == ("overridden", "cc-overridden")
+    assert new.names == old.names == ("api-reviewer", "schema-linter")
+
+
+def test_2_1_197_collation_folds_accents_where_2_1_332_puts_non_ascii_last():
+    names = ["zeta", "Éclair", "éclair", "eclair", "beta1", "Eclair"]
+    assert sorted(names, key=listing_key(OLD)) == [
+        "beta1", "eclair", "Eclair", "éclair", "Éclair", "zeta",
+    ]  # fmt: skip
+    assert sorted(names, key=listing_key(NEW)) == [
+        "beta1", "eclair", "Eclair", "zeta", "Éclair", "éclair",
+    ]  # fmt: skip
+    assert reading("28-listing-order", OLD).names[-3:] == ("beta1", "Éclair", "zeta")
+    assert reading("28-listing-order").names[-3:] == ("beta1", "zeta", "Éclair")

@@ -12,9 +12,11 @@ is Claude Code's code. Per file:
 3. `name` and `description` must be non-empty strings; a name starting with `-` (or holding `:`
    from 2.1.332 on) is dropped. Each two-character `\\n` of the description becomes a newline;
    nothing else changes.
-4. Of two files with one name, the one whose path sorts last wins.
+4. Repeated keys keep their last value. Of two files with one name, the one whose path sorts
+   last wins from 2.1.332 on; before, the first one read.
 
-The listing is ordered by a JavaScript-`localeCompare`-like collation (`collation_key`).
+The listing is ordered by a JavaScript-`localeCompare`-like collation (`listing_key`: non-ASCII
+after ASCII from 2.1.332 on, accents folded before).
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from agenteval.catalog.collation import Key as CollationKey
+from agenteval.catalog.collation import accent_folding_key, collation_key
 from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.catalog.files import AgentFile, find_agent_files
 from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
@@ -40,6 +44,8 @@ VERSION_FILE = "claude-code-version"
 # applies from the newer measured version on.
 BOM_STRIPPED_SINCE = (2, 1, 332)
 COLON_NAME_DROPPED_SINCE = (2, 1, 332)
+LAST_PATH_WINS_SINCE = (2, 1, 332)  # of two files with one name; the first file read before
+ASCII_FIRST_COLLATION_SINCE = (2, 1, 332)  # non-ASCII after ASCII; accents folded before
 
 _FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 
@@ -242,32 +248,12 @@ def tools_text(tools: Any, disallowed: Any) -> str:
 
 # -- listing order -----------------------------------------------------------------------------
 
-# ASCII in the order of the Unicode root collation (what `localeCompare` follows): spaces and
-# punctuation, symbols, digits, then letters with case ignored at first. Other control
-# characters are ignored; characters beyond ASCII sort after every ASCII one, by code point
-# (as measured with the CLI).
-_ASCII_ORDER = "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
-_WEIGHT = {c: i for i, c in enumerate(_ASCII_ORDER)}
 
-
-def collation_key(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """A sort key that orders names the way Claude Code lists them.
-
-    Letters compare case-blind first; at a tie the lower-case form comes first at the first
-    position where case differs (`beta, Beta, beta_x, beta-x, beta.x, beta1`).
-    """
-    primary: list[int] = []
-    tertiary: list[int] = []
-    for c in name:
-        low = c.lower() if c.isascii() else c
-        if low in _WEIGHT:
-            primary.append(_WEIGHT[low])
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            continue
-        else:
-            primary.append(len(_ASCII_ORDER) + ord(c))
-        tertiary.append(1 if c.isascii() and c.isupper() else 0)
-    return tuple(primary), tuple(tertiary)
+def listing_key(version: str) -> Callable[[str], CollationKey]:
+    """The sort key that orders names the way CLI `version` lists them (see `collation`)."""
+    if version_tuple(version) >= ASCII_FIRST_COLLATION_SINCE:
+        return collation_key
+    return accent_folding_key
 
 
 # -- the catalog -------------------------------------------------------------------------------
@@ -281,21 +267,24 @@ def read_texts(
 ) -> ClaudeCodeReading:
     """Claude Code's reading of files already read from disk (in discovery order)."""
     files = [read_file(f, text, version=version) for f, text in texts]
+    last_wins = version_tuple(version) >= LAST_PATH_WINS_SINCE
     winner: dict[str, int] = {}
     for i, f in enumerate(files):
-        if f.status == "listed" and f.name is not None:
-            winner[f.name] = i  # a later file with the same name replaces an earlier one
+        if f.status == "listed" and f.name is not None and (last_wins or f.name not in winner):
+            winner[f.name] = i
     final: list[FileReading] = []
     for i, f in enumerate(files):
         if f.status == "listed" and f.name is not None and winner[f.name] != i:
-            later = files[winner[f.name]]
+            kept = files[winner[f.name]]
             f = replace(
                 f,
                 status="overridden",
                 reason="cc-overridden",
-                detail=f"{later.path} has the same name and wins",
+                detail=f"{kept.path} has the same name and wins ("
+                + ("its path sorts later)" if last_wins else "it is read first)"),
             )
         final.append(f)
+    order = listing_key(version)
     agents = sorted(
         (
             ListedAgent(
@@ -307,7 +296,7 @@ def read_texts(
             for f in final
             if f.status == "listed"
         ),
-        key=lambda a: collation_key(a.name),
+        key=lambda a: order(a.name),
     )
     return ClaudeCodeReading(
         version=version, agents=tuple(agents), files=tuple(final), diagnostics=diagnostics

@@ -129,8 +129,8 @@ RULES = _rules(
         code="cc-overridden",
         severity="error",
         title="Another file with the same name wins",
-        explanation="Two files define one agent name; Claude Code lists the one that sorts last "
-        "by path and never shows the other.",
+        explanation="Two files define one agent name; Claude Code lists one and never shows the "
+        "other: the one whose path sorts last (from 2.1.332 on), the first one read (2.1.197).",
         fix="rename one of the agents or delete the copy",
     ),
     Rule(
