@@ -36,7 +36,7 @@ from agenteval.catalog.collation import Key as CollationKey
 from agenteval.catalog.collation import accent_folding_key, collation_key
 from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.catalog.files import AgentFile, find_agent_files
-from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
+from agenteval.catalog.yaml12 import RefusedYamlError, load_yaml12, retry_text
 
 Status = Literal["listed", "skipped", "overridden"]
 VERSION_FILE = "claude-code-version"
@@ -183,14 +183,14 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
     retried = False
     try:
         meta = load_yaml12(frontmatter)
-    except AliasBombError as exc:
-        return skipped("alias-bomb", str(exc), fence_mid_line=mid_line)
+    except RefusedYamlError as exc:
+        return skipped(exc.code, str(exc), fence_mid_line=mid_line)
     except ValueError:
         retried = True
         try:
             meta = load_yaml12(retry_text(frontmatter))
-        except AliasBombError as exc:
-            return skipped("alias-bomb", str(exc), fence_mid_line=mid_line)
+        except RefusedYamlError as exc:
+            return skipped(exc.code, str(exc), fence_mid_line=mid_line)
         except ValueError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
             return skipped(

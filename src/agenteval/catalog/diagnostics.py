@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agenteval.catalog.yaml12 import MAX_DEPTH
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -172,6 +174,15 @@ RULES = _rules(
         explanation="The frontmatter's YAML aliases (`*name`) expand to more values than any "
         "agent file needs (a few hundred bytes can expand to gigabytes). The file is refused.",
         fix="write the values out instead of using anchors and aliases",
+    ),
+    Rule(
+        code="yaml-too-deep",
+        severity="error",
+        title="YAML collections nested without bound",
+        explanation="The frontmatter nests lists or mappings inside each other more than "
+        f"{MAX_DEPTH} deep (`[[[[...`, `- - - -...`). No agent file needs that; tens of thousands "
+        "of levels crash YAML parsers. The file is refused (Claude Code may still list it).",
+        fix="write the value flat",
     ),
     Rule(
         code="control-chars",

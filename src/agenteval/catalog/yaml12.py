@@ -13,6 +13,10 @@ from functools import cache
 from typing import Any
 
 MAX_NODES = 100_000  # nodes with aliases expanded: far beyond any agent file, far below a bomb
+# Collections inside collections: far beyond any agent file, far below where parsers break
+# (ruamel's C composer overflows the C stack tens of thousands deep) and where Python's own
+# recursion (repr, JSON, the pure-Python PyYAML loader) gives up.
+MAX_DEPTH = 100
 
 _RETRY_LINE = re.compile(r"([\w-]+):\s+([^\r\n]+)")
 _RETRY_CHARS = frozenset("{}[]*&#!|>%@`")
@@ -82,8 +86,55 @@ def _restore(value: Any) -> Any:
     return value
 
 
-class AliasBombError(ValueError):
+class RefusedYamlError(ValueError):
+    """YAML refused before it is built; `code` names the diagnostic."""
+
+    code = "refused-yaml"
+
+
+class AliasBombError(RefusedYamlError):
     """With its aliases expanded the YAML would hold more than `MAX_NODES` nodes."""
+
+    code = "alias-bomb"
+
+
+class TooDeepError(RefusedYamlError):
+    """The YAML nests collections more than `MAX_DEPTH` deep."""
+
+    code = "yaml-too-deep"
+
+
+@cache
+def _indicator_run(length: int) -> re.Pattern[str]:
+    return re.compile(f"\n[ \t?:-]{{{length}}}")
+
+
+def too_deep(text: str) -> bool:
+    """Whether the YAML nests collections more than `MAX_DEPTH` deep.
+
+    Each flow collection opens with its own `[` or `{`; a block collection is indented deeper
+    than its parent's parent, or opened by a `- `/`? ` at the start of its line, so twice the
+    longest run of spaces and indicators that starts a line, plus the brackets, plus a few,
+    bounds the depth. Only a text whose bound exceeds `MAX_DEPTH` is walked through the
+    parser's events (nothing built, the walk stops past `MAX_DEPTH`).
+    """
+    room = (MAX_DEPTH - 4 - text.count("[") - text.count("{")) // 2  # for the longest run
+    if room >= 0 and not _indicator_run(room + 1).search("\n" + text):
+        return False
+    from ruamel.yaml import events as ev
+
+    depth = 0
+    try:
+        for event in _yaml().parse(text):
+            if isinstance(event, ev.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, ev.CollectionEndEvent):
+                depth -= 1
+    except Exception:  # noqa: BLE001 - a parse error is reported by the real parse
+        pass
+    return False
 
 
 def expanded_size(text: str) -> int:
@@ -127,8 +178,11 @@ def load_yaml12(text: str) -> Any:
 
     Raises:
         AliasBombError: when expanding the aliases would exceed `MAX_NODES` nodes.
+        TooDeepError: when collections nest more than `MAX_DEPTH` deep.
         ValueError: when the text is not YAML.
     """
+    if too_deep(text):
+        raise TooDeepError(f"its YAML collections are nested more than {MAX_DEPTH:,} deep")
     if expanded_size(text) > MAX_NODES:
         raise AliasBombError(f"its YAML aliases expand to more than {MAX_NODES:,} values")
     swapped = _CONTROL.subn(lambda m: chr(_STAND_IN + ord(m.group())), text)
