@@ -164,6 +164,7 @@ def test_the_retry_quotes_special_values_and_keeps_wrapped_ones():
     assert retry_text('description: say "hi": \\o/') == 'description: "say \\"hi\\": \\\\o/"'
     assert retry_text('description: "quoted: value"') == 'description: "quoted: value"'
     assert retry_text("tools: [Read, Grep]") == "tools: [Read, Grep]"
+    assert retry_text("tools: {Read}") == 'tools: "{Read}"'  # braces are quoted, brackets not
     assert retry_text("description: Use it: now\r") == "description: Use it: now\r"  # CR: untouched
     assert retry_text("\tmodel: haiku") == "  model: haiku"
 
@@ -178,6 +179,7 @@ def test_the_retry_recovers_or_cuts():
     )
     assert r.get("escaped-newline").description == "First line\nSecond line\\tafter tab\\r\nthird"
     assert r.get("hopeless") is None
+    assert r.get("brace-tools").tools_text == "{Read}"
     assert all(f.retried for f in r.files if f.relative != "escaped-newline.md")
 
 

@@ -7,8 +7,9 @@ is Claude Code's code. Per file:
 1. The text must start with `---` (a UTF-8 BOM is stripped from 2.1.332 on, fatal before); the
    frontmatter is the shortest text up to the next `---`, even one in the middle of a line.
 2. It is parsed as YAML 1.2. On failure, one retry: leading tabs become spaces and every
-   `key: value` line whose value holds a special character or `": "` is double-quoted; lines
-   ending in CR are not touched. If that fails too the file is skipped.
+   `key: value` line whose value holds a special character or `": "` is double-quoted, unless
+   the value is wrapped in quotes or `[...]` (`{...}` is quoted); lines ending in CR are not
+   touched. If that fails too the file is skipped.
 3. `name` and `description` must be non-empty strings; a name starting with `-` (or holding `:`
    from 2.1.332 on) is dropped. Each two-character `\\n` of the description becomes a newline;
    nothing else changes.

@@ -21,7 +21,7 @@ MAX_DEPTH = 100
 _RETRY_LINE = re.compile(r"([\w-]+):\s+([^\r\n]+)")
 _RETRY_CHARS = frozenset("{}[]*&#!|>%@`")
 _LEADING_TABS = re.compile(r"^\t+")
-_WRAPPED = frozenset({'""', "''", "[]", "{}"})  # values the retry leaves alone
+_WRAPPED = (('"', '"'), ("'", "'"), ("[", "]"))  # values the retry leaves alone; `{...}` is quoted
 
 
 # Raw control characters YAML forbids but the CLI's parser accepts: swapped for private-use code
@@ -207,11 +207,6 @@ def retry_text(frontmatter: str) -> str:
 
 
 def _needs_quotes(value: str) -> bool:
-    if len(value) >= 2 and (value[0], value[-1]) in (
-        ('"', '"'),
-        ("'", "'"),
-        ("[", "]"),
-        ("{", "}"),
-    ):
+    if len(value) >= 2 and (value[0], value[-1]) in _WRAPPED:
         return False
     return ": " in value or any(c in _RETRY_CHARS for c in value)
