@@ -165,6 +165,58 @@ def test_a_few_aliases_are_fine(tmp_path):
     assert cat.claude_code is not None and "aliased" in cat.claude_code.names
 
 
+def test_a_repeated_key_keeps_its_last_value_as_claude_code_does():
+    from agenteval.catalog.yaml12 import load_yaml12
+
+    text = "name: first\ntools: [Read]\nname: second\nmeta:\n  k: 1\n  k: 2\n"
+    assert load_yaml12(text) == {"name": "second", "tools": ["Read"], "meta": {"k": 2}}
+
+
+DEEP = {
+    "flow.md": "tools: " + "[" * 30_000 + "]" * 30_000,
+    "block.md": "extra:\n" + "- " * 30_000 + "x",
+}
+
+
+@pytest.mark.parametrize("command", [["lint", "--agents", "agents"], ["run", "--limit", "3"]])
+def test_yaml_nested_30_000_deep_is_refused_naming_the_file_never_a_crash(demo_project, command):
+    """60 KB of nesting segfaulted ruamel's C parser (exit 139) in both commands."""
+    import os
+    import subprocess
+    import sys
+
+    for filename, value in DEEP.items():
+        text = f"---\nname: {filename[:-3]}\ndescription: Nests too deep.\n{value}\n---\n"
+        (demo_project / "agents" / filename).write_text(text)
+    out = subprocess.run(
+        [sys.executable, "-c", "from agenteval.cli import main; main()", *command],
+        capture_output=True,
+        text=True,
+        cwd=demo_project,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+        timeout=300,
+    )
+    assert out.returncode == (1 if command[0] == "lint" else 0), out.stderr[-2000:]
+    for filename in DEEP:
+        (line,) = [ln for ln in out.stdout.splitlines() if f"{filename}:2: error:" in ln]
+        assert "nested more than" in line, line
+
+
+def test_nesting_parses_up_to_max_depth_and_is_refused_beyond(tmp_path):
+    from agenteval.catalog.yaml12 import MAX_DEPTH, load_yaml12
+
+    inside = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)  # in the top-level mapping
+    assert load_yaml12(f"name: ok\ntools: {inside}\n")["name"] == "ok"
+    cat = catalog_of(
+        tmp_path, {"deep.md": f"---\nname: deep\ndescription: x\ntools: [{inside}]\n---\n"}
+    )
+    assert [a.name for a in cat.agents] == ["good"]
+    assert "yaml-too-deep" in codes(cat)["deep.md"]
+    assert cat.claude_code is not None and cat.claude_code.names == ("good",)
+    (deep,) = [f for f in cat.claude_code.files if f.path.name == "deep.md"]
+    assert (deep.status, deep.reason) == ("skipped", "yaml-too-deep")
+
+
 @pytest.mark.parametrize(
     "raw, shown",
     [

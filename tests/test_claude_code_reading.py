@@ -14,6 +14,7 @@ import pytest
 from agenteval.catalog import load_catalog, read_as_claude_code
 from agenteval.catalog.claude_code import (
     collation_key,
+    listing_key,
     pinned_version,
     retry_text,
     tools_text,
@@ -163,6 +164,7 @@ def test_the_retry_quotes_special_values_and_keeps_wrapped_ones():
     assert retry_text('description: say "hi": \\o/') == 'description: "say \\"hi\\": \\\\o/"'
     assert retry_text('description: "quoted: value"') == 'description: "quoted: value"'
     assert retry_text("tools: [Read, Grep]") == "tools: [Read, Grep]"
+    assert retry_text("tools: {Read}") == 'tools: "{Read}"'  # braces are quoted, brackets not
     assert retry_text("description: Use it: now\r") == "description: Use it: now\r"  # CR: untouched
     assert retry_text("\tmodel: haiku") == "  model: haiku"
 
@@ -177,6 +179,7 @@ def test_the_retry_recovers_or_cuts():
     )
     assert r.get("escaped-newline").description == "First line\nSecond line\\tafter tab\\r\nthird"
     assert r.get("hopeless") is None
+    assert r.get("brace-tools").tools_text == "{Read}"
     assert all(f.retried for f in r.files if f.relative != "escaped-newline.md")
 
 
@@ -214,3 +217,24 @@ def test_the_catalog_as_claude_code_shows_it_for_routing():
     tools = load_catalog([FORMATS / "29-tools-text"], version=NEW).as_claude_code()
     assert tools.get("all-denied").tools_text == "None"
     assert {d.code for d in cat.differences()} >= {"cc-description-cut", "cc-yaml-skipped"}
+
+
+def test_a_duplicate_name_lists_the_last_path_from_2_1_332_and_the_first_file_before():
+    new, old = reading("08b-duplicate-names"), reading("08b-duplicate-names", OLD)
+    assert new.get("api-reviewer").path.name == "reviewer-two.md"
+    assert old.get("api-reviewer").path.name == "reviewer-one.md"
+    assert status("08b-duplicate-names")["reviewer-one.md"] == ("overridden", "cc-overridden")
+    assert status("08b-duplicate-names", OLD)["reviewer-two.md"] == ("overridden", "cc-overridden")
+    assert new.names == old.names == ("api-reviewer", "schema-linter")
+
+
+def test_2_1_197_collation_folds_accents_where_2_1_332_puts_non_ascii_last():
+    names = ["zeta", "Éclair", "éclair", "eclair", "beta1", "Eclair"]
+    assert sorted(names, key=listing_key(OLD)) == [
+        "beta1", "eclair", "Eclair", "éclair", "Éclair", "zeta",
+    ]  # fmt: skip
+    assert sorted(names, key=listing_key(NEW)) == [
+        "beta1", "eclair", "Eclair", "zeta", "Éclair", "éclair",
+    ]  # fmt: skip
+    assert reading("28-listing-order", OLD).names[-3:] == ("beta1", "Éclair", "zeta")
+    assert reading("28-listing-order").names[-3:] == ("beta1", "zeta", "Éclair")

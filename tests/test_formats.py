@@ -128,6 +128,9 @@ STRICT_YAML = {
     "06-crlf-bom-extras/crlf-unquoted.md": False,
     "06-crlf-bom-extras/bom-yaml-list.md": True,
     "06-crlf-bom-extras/bom-crlf-quoted.md": True,
+    "32-duplicate-keys/incident-triager.md": False,
+    "32-duplicate-keys/changelog-writer.md": True,  # PyYAML keeps the last of a repeated key
+    "32-duplicate-keys/release-captain.md": True,
 }
 FRONTMATTER_FILES = sorted(
     str(p.relative_to(FORMATS))
@@ -791,6 +794,45 @@ def test_19_unclosed_and_empty_examples_html_entities_and_non_ascii() -> None:
         ),
         "i18n-fixer/ex3": "The title shows CafÃ© instead of Café on the checkout page",
         "i18n-fixer/ex4": "日本語のメールが文字化けしています 😢 can you fix the encoding?",
+    }
+
+
+def test_32_duplicate_keys_keep_the_last_value_in_both_readings() -> None:
+    """32-duplicate-keys: repeated `user:` lines after the retry, a repeated `description:` and a
+    repeated `name:`. Claude Code lists all three with the last value of each key."""
+    folder = FORMATS / "32-duplicate-keys"
+    cat = load_catalog([folder], version="2.1.332")
+    assert names(cat) == ["changelog-writer", "incident-triager", "release-captain"]
+    assert cat.claude_code is not None
+    assert cat.claude_code.names == ("changelog-writer", "incident-triager", "release-captain")
+    assert cat.unlisted == ()
+
+    shown = cat.claude_code.get("incident-triager")
+    assert shown is not None and shown.description == (
+        "Use this agent to triage production incidents from alerts and logs. <example>"
+    )  # the retry quotes each `user:` line and the repeated keys cut the description
+    assert shown.tools_text == "Read, Grep"
+    assert cat.claude_code.file(folder / "incident-triager.md").retried
+    assert [(d.path.name, d.code) for d in cat.differences()] == [
+        ("incident-triager.md", "cc-description-cut")
+    ]
+    assert agent(cat, "incident-triager").description.count("<example>") == 2
+
+    for name, opening in (
+        ("changelog-writer", "Use this agent to write changelog entries from merged"),
+        ("release-captain", "Use this agent to coordinate a release: freeze, tag, announce."),
+    ):
+        listed = cat.claude_code.get(name)
+        assert listed is not None and listed.description.startswith(opening), name
+        assert agent(cat, name).description.startswith(opening), name
+        assert not cat.claude_code.file(listed.path).retried
+    assert "draft-release-helper" not in cat.claude_code.names
+    assert not errors(cat)
+    assert prompts(cat) == {
+        "changelog-writer/ex1": "Write the changelog for the pull requests merged this week",
+        "incident-triager/ex1": "The checkout page returns 500s",
+        "incident-triager/ex2": "Latency doubled on the payments API",
+        "release-captain/ex1": "Coordinate the 4.2 release for Thursday",
     }
 
 

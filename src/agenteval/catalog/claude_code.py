@@ -7,27 +7,32 @@ is Claude Code's code. Per file:
 1. The text must start with `---` (a UTF-8 BOM is stripped from 2.1.332 on, fatal before); the
    frontmatter is the shortest text up to the next `---`, even one in the middle of a line.
 2. It is parsed as YAML 1.2. On failure, one retry: leading tabs become spaces and every
-   `key: value` line whose value holds a special character or `": "` is double-quoted; lines
-   ending in CR are not touched. If that fails too the file is skipped.
+   `key: value` line whose value holds a special character or `": "` is double-quoted, unless
+   the value is wrapped in quotes or `[...]` (`{...}` is quoted); lines ending in CR are not
+   touched. If that fails too the file is skipped.
 3. `name` and `description` must be non-empty strings; a name starting with `-` (or holding `:`
    from 2.1.332 on) is dropped. Each two-character `\\n` of the description becomes a newline;
    nothing else changes.
-4. Of two files with one name, the one whose path sorts last wins.
+4. Repeated keys keep their last value. Of two files with one name, the one whose path sorts
+   last wins from 2.1.332 on; before, the first one read.
 
-The listing is ordered by a JavaScript-`localeCompare`-like collation (`collation_key`).
+The listing is ordered by a JavaScript-`localeCompare`-like collation (`listing_key`: non-ASCII
+after ASCII from 2.1.332 on, accents folded before).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agenteval.catalog.collation import Key as CollationKey
+from agenteval.catalog.collation import accent_folding_key, collation_key
 from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.catalog.files import AgentFile, find_agent_files
-from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
+from agenteval.catalog.yaml12 import RefusedYamlError, load_yaml12, retry_text
 from agenteval.claude_code_install import installed, pinned_version
 
 Status = Literal["listed", "skipped", "overridden"]
@@ -35,6 +40,8 @@ Status = Literal["listed", "skipped", "overridden"]
 # applies from the newer measured version on.
 BOM_STRIPPED_SINCE = (2, 1, 332)
 COLON_NAME_DROPPED_SINCE = (2, 1, 332)
+LAST_PATH_WINS_SINCE = (2, 1, 332)  # of two files with one name; the first file read before
+ASCII_FIRST_COLLATION_SINCE = (2, 1, 332)  # non-ASCII after ASCII; accents folded before
 
 _FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 
@@ -152,14 +159,14 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
     retried = False
     try:
         meta = load_yaml12(frontmatter)
-    except AliasBombError as exc:
-        return skipped("alias-bomb", str(exc), fence_mid_line=mid_line)
+    except RefusedYamlError as exc:
+        return skipped(exc.code, str(exc), fence_mid_line=mid_line)
     except ValueError:
         retried = True
         try:
             meta = load_yaml12(retry_text(frontmatter))
-        except AliasBombError as exc:
-            return skipped("alias-bomb", str(exc), fence_mid_line=mid_line)
+        except RefusedYamlError as exc:
+            return skipped(exc.code, str(exc), fence_mid_line=mid_line)
         except ValueError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
             return skipped(
@@ -217,32 +224,12 @@ def tools_text(tools: Any, disallowed: Any) -> str:
 
 # -- listing order -----------------------------------------------------------------------------
 
-# ASCII in the order of the Unicode root collation (what `localeCompare` follows): spaces and
-# punctuation, symbols, digits, then letters with case ignored at first. Other control
-# characters are ignored; characters beyond ASCII sort after every ASCII one, by code point
-# (as measured with the CLI).
-_ASCII_ORDER = "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
-_WEIGHT = {c: i for i, c in enumerate(_ASCII_ORDER)}
 
-
-def collation_key(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """A sort key that orders names the way Claude Code lists them.
-
-    Letters compare case-blind first; at a tie the lower-case form comes first at the first
-    position where case differs (`beta, Beta, beta_x, beta-x, beta.x, beta1`).
-    """
-    primary: list[int] = []
-    tertiary: list[int] = []
-    for c in name:
-        low = c.lower() if c.isascii() else c
-        if low in _WEIGHT:
-            primary.append(_WEIGHT[low])
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            continue
-        else:
-            primary.append(len(_ASCII_ORDER) + ord(c))
-        tertiary.append(1 if c.isascii() and c.isupper() else 0)
-    return tuple(primary), tuple(tertiary)
+def listing_key(version: str) -> Callable[[str], CollationKey]:
+    """The sort key that orders names the way CLI `version` lists them (see `collation`)."""
+    if version_tuple(version) >= ASCII_FIRST_COLLATION_SINCE:
+        return collation_key
+    return accent_folding_key
 
 
 # -- the catalog -------------------------------------------------------------------------------
@@ -256,21 +243,24 @@ def read_texts(
 ) -> ClaudeCodeReading:
     """Claude Code's reading of files already read from disk (in discovery order)."""
     files = [read_file(f, text, version=version) for f, text in texts]
+    last_wins = version_tuple(version) >= LAST_PATH_WINS_SINCE
     winner: dict[str, int] = {}
     for i, f in enumerate(files):
-        if f.status == "listed" and f.name is not None:
-            winner[f.name] = i  # a later file with the same name replaces an earlier one
+        if f.status == "listed" and f.name is not None and (last_wins or f.name not in winner):
+            winner[f.name] = i
     final: list[FileReading] = []
     for i, f in enumerate(files):
         if f.status == "listed" and f.name is not None and winner[f.name] != i:
-            later = files[winner[f.name]]
+            kept = files[winner[f.name]]
             f = replace(
                 f,
                 status="overridden",
                 reason="cc-overridden",
-                detail=f"{later.path} has the same name and wins",
+                detail=f"{kept.path} has the same name and wins ("
+                + ("its path sorts later)" if last_wins else "it is read first)"),
             )
         final.append(f)
+    order = listing_key(version)
     agents = sorted(
         (
             ListedAgent(
@@ -282,7 +272,7 @@ def read_texts(
             for f in final
             if f.status == "listed"
         ),
-        key=lambda a: collation_key(a.name),
+        key=lambda a: order(a.name),
     )
     return ClaudeCodeReading(
         version=version, agents=tuple(agents), files=tuple(final), diagnostics=diagnostics

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agenteval.catalog.yaml12 import MAX_DEPTH
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -129,8 +131,8 @@ RULES = _rules(
         code="cc-overridden",
         severity="error",
         title="Another file with the same name wins",
-        explanation="Two files define one agent name; Claude Code lists the one that sorts last "
-        "by path and never shows the other.",
+        explanation="Two files define one agent name; Claude Code lists one and never shows the "
+        "other: the one whose path sorts last (from 2.1.332 on), the first one read (2.1.197).",
         fix="rename one of the agents or delete the copy",
     ),
     Rule(
@@ -172,6 +174,15 @@ RULES = _rules(
         explanation="The frontmatter's YAML aliases (`*name`) expand to more values than any "
         "agent file needs (a few hundred bytes can expand to gigabytes). The file is refused.",
         fix="write the values out instead of using anchors and aliases",
+    ),
+    Rule(
+        code="yaml-too-deep",
+        severity="error",
+        title="YAML collections nested without bound",
+        explanation="The frontmatter nests lists or mappings inside each other more than "
+        f"{MAX_DEPTH} deep (`[[[[...`, `- - - -...`). No agent file needs that; tens of thousands "
+        "of levels crash YAML parsers. The file is refused (Claude Code may still list it).",
+        fix="write the value flat",
     ),
     Rule(
         code="control-chars",

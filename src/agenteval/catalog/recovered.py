@@ -19,7 +19,7 @@ import yaml
 
 from agenteval.catalog.claude_code import tools_text
 from agenteval.catalog.diagnostics import Diagnostic, Severity
-from agenteval.catalog.yaml12 import MAX_NODES, expanded_size
+from agenteval.catalog.yaml12 import MAX_DEPTH, MAX_NODES, expanded_size, too_deep
 
 # Frontmatter keys Claude Code knows; a column-0 `key:` line with one of these starts a new key.
 KNOWN_KEYS = frozenset(
@@ -158,6 +158,15 @@ def parse_agent_file(
     raw_fm = "\n".join(fm_lines)
     body = "\n".join(lines[end + 1 :]).strip("\n")
 
+    if too_deep(raw_fm):
+        diag(
+            first_line,
+            "error",
+            "yaml-too-deep",
+            f"frontmatter's YAML collections are nested more than {MAX_DEPTH:,} deep: refused",
+            "write the value flat: no agent file needs collections inside collections this deep",
+        )
+        return None, diags
     if expanded_size(raw_fm) > MAX_NODES:
         diag(
             first_line,

@@ -1,9 +1,9 @@
 """YAML 1.2 as Claude Code parses agent frontmatter, its one retry, and a guard against bombs.
 
 ruamel.yaml (its C parser where ruamel.yaml.clib is installed) with the core schema as the CLI
-applies it: no timestamps, no `1_000` numbers, raw control characters accepted. Aliases are
-counted before anything is built, so a few hundred bytes that would expand to billions of values
-are refused in microseconds.
+applies it: no timestamps, no `1_000` numbers, raw control characters accepted, the last value of
+a repeated key kept. Aliases are counted before anything is built, so a few hundred bytes that
+would expand to billions of values are refused in microseconds.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from functools import cache
 from typing import Any
 
 MAX_NODES = 100_000  # nodes with aliases expanded: far beyond any agent file, far below a bomb
+# Collections inside collections: far beyond any agent file, far below where parsers break
+# (ruamel's C composer overflows the C stack tens of thousands deep) and where Python's own
+# recursion (repr, JSON, the pure-Python PyYAML loader) gives up.
+MAX_DEPTH = 100
 
 _RETRY_LINE = re.compile(r"([\w-]+):\s+([^\r\n]+)")
 _RETRY_CHARS = frozenset("{}[]*&#!|>%@`")
 _LEADING_TABS = re.compile(r"^\t+")
-_WRAPPED = frozenset({'""', "''", "[]", "{}"})  # values the retry leaves alone
+_WRAPPED = (('"', '"'), ("'", "'"), ("[", "]"))  # values the retry leaves alone; `{...}` is quoted
 
 
 # Raw control characters YAML forbids but the CLI's parser accepts: swapped for private-use code
@@ -30,6 +34,7 @@ _RESTORE = re.compile("[\U000f0000-\U000f009f]")
 @cache
 def _yaml() -> Any:
     from ruamel.yaml import YAML  # the C parser when ruamel.yaml.clib is installed
+    from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.resolver import VersionedResolver
 
     table: dict[Any, Any] = {}
@@ -48,8 +53,15 @@ def _yaml() -> Any:
                 table.update(super().versioned_resolver)
             return table
 
+    class LastKeyWins(SafeConstructor):
+        # The CLI keeps the last value of a repeated key; ruamel raises, or with
+        # `allow_duplicate_keys` keeps the first.
+        def check_mapping_key(self, *args: Any) -> bool:
+            return True
+
     yaml = YAML(typ="safe")
     yaml.Resolver = Yaml12
+    yaml.Constructor = LastKeyWins
 
     def as_text(loader: Any, node: Any) -> Any:
         return loader.construct_scalar(node)
@@ -74,8 +86,55 @@ def _restore(value: Any) -> Any:
     return value
 
 
-class AliasBombError(ValueError):
+class RefusedYamlError(ValueError):
+    """YAML refused before it is built; `code` names the diagnostic."""
+
+    code = "refused-yaml"
+
+
+class AliasBombError(RefusedYamlError):
     """With its aliases expanded the YAML would hold more than `MAX_NODES` nodes."""
+
+    code = "alias-bomb"
+
+
+class TooDeepError(RefusedYamlError):
+    """The YAML nests collections more than `MAX_DEPTH` deep."""
+
+    code = "yaml-too-deep"
+
+
+@cache
+def _indicator_run(length: int) -> re.Pattern[str]:
+    return re.compile(f"\n[ \t?:-]{{{length}}}")
+
+
+def too_deep(text: str) -> bool:
+    """Whether the YAML nests collections more than `MAX_DEPTH` deep.
+
+    Each flow collection opens with its own `[` or `{`; a block collection is indented deeper
+    than its parent's parent, or opened by a `- `/`? ` at the start of its line, so twice the
+    longest run of spaces and indicators that starts a line, plus the brackets, plus a few,
+    bounds the depth. Only a text whose bound exceeds `MAX_DEPTH` is walked through the
+    parser's events (nothing built, the walk stops past `MAX_DEPTH`).
+    """
+    room = (MAX_DEPTH - 4 - text.count("[") - text.count("{")) // 2  # for the longest run
+    if room >= 0 and not _indicator_run(room + 1).search("\n" + text):
+        return False
+    from ruamel.yaml import events as ev
+
+    depth = 0
+    try:
+        for event in _yaml().parse(text):
+            if isinstance(event, ev.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, ev.CollectionEndEvent):
+                depth -= 1
+    except Exception:  # noqa: BLE001 - a parse error is reported by the real parse
+        pass
+    return False
 
 
 def expanded_size(text: str) -> int:
@@ -119,8 +178,11 @@ def load_yaml12(text: str) -> Any:
 
     Raises:
         AliasBombError: when expanding the aliases would exceed `MAX_NODES` nodes.
+        TooDeepError: when collections nest more than `MAX_DEPTH` deep.
         ValueError: when the text is not YAML.
     """
+    if too_deep(text):
+        raise TooDeepError(f"its YAML collections are nested more than {MAX_DEPTH:,} deep")
     if expanded_size(text) > MAX_NODES:
         raise AliasBombError(f"its YAML aliases expand to more than {MAX_NODES:,} values")
     swapped = _CONTROL.subn(lambda m: chr(_STAND_IN + ord(m.group())), text)
@@ -145,11 +207,6 @@ def retry_text(frontmatter: str) -> str:
 
 
 def _needs_quotes(value: str) -> bool:
-    if len(value) >= 2 and (value[0], value[-1]) in (
-        ('"', '"'),
-        ("'", "'"),
-        ("[", "]"),
-        ("{", "}"),
-    ):
+    if len(value) >= 2 and (value[0], value[-1]) in _WRAPPED:
         return False
     return ": " in value or any(c in _RETRY_CHARS for c in value)
