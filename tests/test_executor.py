@@ -193,6 +193,29 @@ def test_batch_with_a_budget_submits_only_what_fits_and_exits_1(batch_config, st
     assert record.status == "incomplete" and record.stop == "budget"
 
 
+def test_a_batch_stopped_by_its_budget_is_finished_by_resume_with_a_larger_one(batch_config, stub):
+    stub.responder = answers({}, default="first")
+    first = CliRunner().invoke(
+        main, ["run", str(batch_config), "--max-cost", "0.1", "--plain"], catch_exceptions=False
+    )
+    assert first.exit_code == 1, first.output
+    (run,) = [p for p in (batch_config.parent.parent / "reports").iterdir() if p.is_dir()]
+    done = len(read_results(run))
+    kept = CliRunner().invoke(main, ["run", "--resume", str(run), "--plain"])
+    assert kept.exit_code == 1 and "budget of $0.10" in kept.output  # the run's budget is kept
+    assert sum(r.trial.decision.cost_usd or 0.0 for r in read_results(run)) <= 0.1
+    done = len(read_results(run))
+    batches = stub.batches_created
+    resumed = CliRunner().invoke(
+        main, ["run", "--resume", str(run), "--max-cost", "5", "--plain"], catch_exceptions=False
+    )
+    assert resumed.exit_code == 0, resumed.output
+    rows = read_results(run)
+    assert done < len(rows) == 62 and len({(r.case.id, r.trial.trial) for r in rows}) == 62
+    assert stub.batches_created == batches + 1  # the rest was submitted, no batch again
+    assert load_record(run).status == "complete"
+
+
 def test_batch_below_one_worst_case_submits_nothing(batch_config, stub):
     result = CliRunner().invoke(
         main, ["run", str(batch_config), "--max-cost", "0.001", "--plain"], catch_exceptions=False
@@ -254,6 +277,7 @@ def test_a_body_that_is_not_json_may_be_billed_and_an_error_status_is_not(stub):
     request = ChatRequest(
         model="claude-sonnet-4-6", max_tokens=10, messages=({"role": "user", "content": "hi"},)
     )
+
     async def both() -> tuple[Completion, Completion]:
         stub.faults.append(Fault.every(1, "malformed", times=3))
         cut = await client.complete(request)

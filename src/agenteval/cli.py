@@ -184,7 +184,12 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     metavar="METRIC=VALUE",
     cls=_GateOption,
 )
-@click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
+@click.option(
+    "--max-cost",
+    type=float,
+    help="Stop starting requests before spending this (USD); a --resume keeps the run's unless "
+    "given again.",
+)
 @click.option(
     "--baseline",
     help="A run folder (or `latest`) to compare against; with the "

@@ -398,7 +398,7 @@ def _positive(flag: str, value: float) -> float:
     if not value > 0:
         raise ConfigError(
             f"{flag} must be a positive amount in USD, got {value:g}",
-            hint=f"e.g. {flag} 5 (or leave it out for no budget)",
+            hint=f"e.g. {flag} 5 (left out: a new run has no budget, a resume keeps its run's)",
         )
     return value
 

@@ -63,7 +63,8 @@ async def run_batch(
     on_poll: Callable[[str, int, int], None] = lambda status, done, total: None,
     say: Callable[[str], None] = lambda message: None,
 ) -> RunState:
-    """Route the plan through Message Batches (or finish polling a saved ``ticket``).
+    """Route the plan through Message Batches: finish polling a saved ``ticket`` first (a
+    resume), then submit whatever no batch holds yet (a first run: everything).
 
     The budget holds here too: each request's worst case is priced at batch rates before
     anything is submitted; when they do not all fit, only the ones that fit are submitted (the
@@ -94,68 +95,88 @@ async def run_batch(
         return cache_key(router.fingerprint, router.request_key(request), request.trial)
 
     bounds: dict[str, float | None] = {}
-    if ticket is None:
-        to_submit: list[tuple[str, RouteRequest]] = []
-        for cid, request in requests.items():
-            hit = executor.cached(key_of(request), DECISIONS)
-            if hit is not None:
-                finish(request, hit)
-            else:
-                to_submit.append((cid, request))
-        if not to_submit:
-            return state
-        discount = router.client.table.batch_discount
-        for cid, request in to_submit:
-            bound = await router.cost_bound(request)
-            bounds[cid] = None if bound is None else bound * discount
-        fits = executor.fits([bounds[cid] for cid, _ in to_submit])
-        if fits < len(to_submit):
-            worst = sum(b or 0.0 for b in bounds.values())
-            left = len(to_submit) - fits
-            message = (
-                f"budget of ${executor.max_cost_usd:.2f} covers the worst case of {fits} of "
-                f"{len(to_submit)} batch requests (all: ${worst:.4f} at batch prices); "
-                + (
-                    "nothing was submitted; raise --max-cost"
-                    if fits == 0
-                    else f"submitting {fits}, the other {left} are left for --resume "
-                    "with a larger --max-cost"
-                )
-            )
-            say(message)
-            executor.halt(StopReason.BUDGET, message)
-            to_submit = to_submit[:fits]
-            if not to_submit:
-                return state
-        for cid, _ in to_submit:
-            executor.reserve(bounds[cid])
-        ids = []
-        for start in range(0, len(to_submit), MAX_BATCH):
-            chunk = to_submit[start : start + MAX_BATCH]
-            ids.append(
-                await client.submit_batch([(cid, router.chat_request(r)) for cid, r in chunk])
-            )
-        ticket = BatchTicket(
-            batch_ids=tuple(ids),
-            custom_ids={cid: (r.case.id, r.trial) for cid, r in to_submit},
-        )
-        on_submit(ticket)
 
-    for batch_id in ticket.batch_ids:
-        delay = min(1.0, poll_s)
-        while True:
-            status = await client.batch_status(batch_id)
-            on_poll(status.status, status.done, status.total)
-            if status.status == "ended":
-                break
-            await asyncio.sleep(delay)
-            delay = min(poll_s, delay * 2)  # check soon for small batches, then every poll_s
-        async for cid, completion in client.batch_results(batch_id):
-            if cid not in requests:
-                continue  # already recorded before an interruption, or not this plan's
-            request = requests.pop(cid)
-            decision = router.decide(completion, request.view)
-            executor.settle(bounds.get(cid), decision)
-            executor.remember(key_of(request), decision, DECISIONS)
-            finish(request, decision)
+    async def collect(ticket: BatchTicket) -> None:
+        for batch_id in ticket.batch_ids:
+            delay = min(1.0, poll_s)
+            while True:
+                status = await client.batch_status(batch_id)
+                on_poll(status.status, status.done, status.total)
+                if status.status == "ended":
+                    break
+                await asyncio.sleep(delay)
+                delay = min(poll_s, delay * 2)  # check soon for small batches, then every poll_s
+            async for cid, completion in client.batch_results(batch_id):
+                if cid not in requests:
+                    continue  # already recorded before an interruption, or not this plan's
+                request = requests.pop(cid)
+                decision = router.decide(completion, request.view)
+                executor.settle(bounds.get(cid), decision)
+                executor.remember(key_of(request), decision, DECISIONS)
+                finish(request, decision)
+
+    if ticket is not None:  # a resume: the saved batch first, never submitted again
+        await collect(ticket)
+        for cid in ticket.custom_ids:
+            requests.pop(cid, None)  # an entry the batch did not return is not resubmitted
+    # what no batch holds yet: all of it on a first run, what the budget left on a resume
+    submitted = await _submit(router, client, executor, requests, finish, key_of, bounds, say)
+    if submitted is not None:
+        on_submit(submitted)
+        await collect(submitted)
     return state
+
+
+async def _submit(
+    router: ModelRouter,
+    client: BatchClient,
+    executor: Executor,
+    requests: Mapping[str, RouteRequest],
+    finish: Callable[[RouteRequest, Decision], None],
+    key_of: Callable[[RouteRequest], str],
+    bounds: dict[str, float | None],
+    say: Callable[[str], None],
+) -> BatchTicket | None:
+    """Answer what the cache holds, then submit the rest that fits the budget (None: nothing)."""
+    to_submit: list[tuple[str, RouteRequest]] = []
+    for cid, request in requests.items():
+        hit = executor.cached(key_of(request), DECISIONS)
+        if hit is not None:
+            finish(request, hit)
+        else:
+            to_submit.append((cid, request))
+    if not to_submit:
+        return None
+    discount = client.table.batch_discount
+    for cid, request in to_submit:
+        bound = await router.cost_bound(request)
+        bounds[cid] = None if bound is None else bound * discount
+    fits = executor.fits([bounds[cid] for cid, _ in to_submit])
+    if fits < len(to_submit):
+        worst = sum(b or 0.0 for b in bounds.values())
+        left = len(to_submit) - fits
+        message = (
+            f"budget of ${executor.max_cost_usd:.2f} covers the worst case of {fits} of "
+            f"{len(to_submit)} batch requests (all: ${worst:.4f} at batch prices); "
+            + (
+                "nothing was submitted; raise --max-cost"
+                if fits == 0
+                else f"submitting {fits}, the other {left} are left for --resume "
+                "with a larger --max-cost"
+            )
+        )
+        say(message)
+        executor.halt(StopReason.BUDGET, message)
+        to_submit = to_submit[:fits]
+        if not to_submit:
+            return None
+    for cid, _ in to_submit:
+        executor.reserve(bounds[cid])
+    ids = []
+    for start in range(0, len(to_submit), MAX_BATCH):
+        chunk = to_submit[start : start + MAX_BATCH]
+        ids.append(await client.submit_batch([(cid, router.chat_request(r)) for cid, r in chunk]))
+    return BatchTicket(
+        batch_ids=tuple(ids),
+        custom_ids={cid: (r.case.id, r.trial) for cid, r in to_submit},
+    )
