@@ -41,7 +41,7 @@ VERSION_FILE = "claude-code-version"
 BOM_STRIPPED_SINCE = (2, 1, 332)
 COLON_NAME_DROPPED_SINCE = (2, 1, 332)
 
-_FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
+FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +64,7 @@ class FileReading:
     retried: bool = False
     fence_mid_line: bool = False
     keys: tuple[str, ...] = ()
+    generic: bool = False  # a plugin agent listed with the CLI's generic description
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,7 +168,7 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
         if v < BOM_STRIPPED_SINCE:
             return skipped("cc-bom", f"Claude Code {version} does not strip a byte-order mark")
         text = text[1:]
-    m = _FRONTMATTER.match(text)
+    m = FRONTMATTER.match(text)
     if m is None:
         if text.lstrip().startswith("---"):
             return skipped("cc-no-frontmatter", "text before the opening `---` (a blank line?)")
@@ -281,6 +282,14 @@ def read_texts(
 ) -> ClaudeCodeReading:
     """Claude Code's reading of files already read from disk (in discovery order)."""
     files = [read_file(f, text, version=version) for f, text in texts]
+    return assemble(files, version=version, diagnostics=diagnostics)
+
+
+def assemble(
+    files: Iterable[FileReading], *, version: str, diagnostics: tuple[Diagnostic, ...] = ()
+) -> ClaudeCodeReading:
+    """The listing of some file readings: of two with one name the later wins; sorted."""
+    files = list(files)
     winner: dict[str, int] = {}
     for i, f in enumerate(files):
         if f.status == "listed" and f.name is not None:

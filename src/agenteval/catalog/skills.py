@@ -1,0 +1,165 @@
+"""Skills and commands: the targets Claude Code lists for its Skill tool, beside the agents.
+
+The facts are measured on the real CLI (CLAUDE_CODE.md, "Skills and commands"):
+
+* project skills are `.claude/skills/NAME/SKILL.md`, one level deep, named by their folder; a
+  frontmatter `name` that differs shows as `- folder (name): ...`;
+* project commands are `.claude/commands/*.md`, named by their stem; plugins bring both, named
+  `plugin:name`;
+* without frontmatter the first body line is the description; `when_to_use` is appended as
+  ` - ...`; a description over 1,536 characters is cut to 1,535 and an ellipsis.
+
+A skill is scored under the label `skill:NAME` (`Skill.label`), so agents and skills stay
+separate namespaces: one name may be both, and a pick of the skill is right only when the skill
+was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from agenteval.catalog.claude_code import FRONTMATTER, decode
+from agenteval.catalog.diagnostics import Diagnostic, diagnostic
+from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
+
+SKILL_PREFIX = "skill:"
+MAX_DESCRIPTION = 1536
+ELLIPSIS = "\u2026"
+
+Source = Literal["skill", "command"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skill:
+    """One skill or command as the Skill tool's list shows it."""
+
+    name: str  # what the Skill tool is called with: folder, command stem, or `plugin:name`
+    description: str  # as the model is shown it (cut at MAX_DESCRIPTION)
+    text: str  # the description before the cut (where `<example>` blocks are read)
+    path: Path
+    source: Source = "skill"
+    plugin: str | None = None
+    title: str | None = None  # the frontmatter `name`, when it differs from `name`
+
+    kind = "skill"
+
+    @property
+    def label(self) -> str:
+        """The scorecard label: `skill:NAME`."""
+        return SKILL_PREFIX + self.name
+
+    @property
+    def line(self) -> str:
+        """The list entry, as the Skill tool's list writes it."""
+        shown = f"{self.name} ({self.title})" if self.title else self.name
+        return f"- {shown}: {self.description}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkillSet:
+    """Skills read from some folders, and the problems found."""
+
+    skills: tuple[Skill, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def __add__(self, other: SkillSet) -> SkillSet:
+        return SkillSet(
+            skills=self.skills + other.skills, diagnostics=self.diagnostics + other.diagnostics
+        )
+
+
+def parse_frontmatter(text: str) -> tuple[Mapping[str, Any] | None, str]:
+    """The frontmatter (by the CLI's regex, YAML 1.2 parse and one retry) and the body after it.
+
+    The mapping is None when there is no frontmatter or it does not parse as a mapping.
+    """
+    text = text.removeprefix("\ufeff")
+    m = FRONTMATTER.match(text)
+    if m is None:
+        return None, text
+    body = text[m.end() :]
+    for attempt in (m.group(1), retry_text(m.group(1))):
+        try:
+            meta = load_yaml12(attempt)
+        except AliasBombError:
+            return None, body
+        except ValueError:
+            continue
+        return (meta if isinstance(meta, Mapping) else None), body
+    return None, body
+
+
+def shown_description(description: str) -> str:
+    """The description cut the way the Skill tool's list cuts it."""
+    if len(description) > MAX_DESCRIPTION:
+        return description[: MAX_DESCRIPTION - 1] + ELLIPSIS
+    return description
+
+
+def read_skill(path: Path, name: str, *, source: Source, plugin: str | None) -> SkillSet:
+    """One SKILL.md or command file, named `name` (prefixed with the plugin's name)."""
+    meta, body = parse_frontmatter(decode(path.read_bytes()))
+    diags: list[Diagnostic] = []
+    if meta is None and source == "skill":  # a command needs no frontmatter
+        diags.append(
+            diagnostic(
+                "skill-no-frontmatter",
+                path,
+                1,
+                f"skill {name!r} has no frontmatter Claude Code can read: it is listed "
+                "with its first body line as the description",
+            )
+        )
+    meta = meta or {}
+    description = meta.get("description")
+    if not isinstance(description, str) or not description.strip():
+        description = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    description = description.strip()
+    when = meta.get("when_to_use")
+    if isinstance(when, str) and when.strip():
+        description = f"{description} - {when.strip()}"
+    title = meta.get("name")
+    full = f"{plugin}:{name}" if plugin else name
+    skill = Skill(
+        name=full,
+        description=shown_description(description),
+        text=description,
+        path=path,
+        source=source,
+        plugin=plugin,
+        title=title if isinstance(title, str) and title and title != name else None,
+    )
+    return SkillSet(skills=(skill,), diagnostics=tuple(diags))
+
+
+def read_skills(folder: Path, *, plugin: str | None = None) -> SkillSet:
+    """`skills/NAME/SKILL.md` (one level) under `folder`, by folder name."""
+    out = SkillSet()
+    if not folder.is_dir():
+        return out
+    for child in sorted(folder.iterdir(), key=lambda p: p.name):
+        path = child / "SKILL.md"
+        if child.is_dir() and path.is_file():
+            out += read_skill(path, child.name, source="skill", plugin=plugin)
+    return out
+
+
+def read_commands(folder: Path, *, plugin: str | None = None) -> SkillSet:
+    """`commands/*.md` under `folder`, by file stem."""
+    out = SkillSet()
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.md"), key=lambda p: p.name):
+        if path.is_file():
+            out += read_skill(path, path.stem, source="command", plugin=plugin)
+    return out
+
+
+def project_folder(agents_path: Path) -> Path | None:
+    """The `.claude` folder whose skills and commands go with an agents path (`.claude/agents`)."""
+    if agents_path.name == "agents" and agents_path.parent.name == ".claude":
+        return agents_path.parent
+    return None
