@@ -1,0 +1,75 @@
+"""Skills and commands listed for the Skill tool (CLAUDE_CODE.md, "Skills and commands")."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import FIXTURES
+
+from agenteval.catalog import load_catalog
+from agenteval.catalog.skills import ELLIPSIS, MAX_DESCRIPTION
+
+PROJECT = FIXTURES / "skills" / "project" / ".claude"
+TINY = FIXTURES / "plugins" / "tinyplug"
+VERSION = "2.1.332"
+
+
+def skills(cat) -> dict[str, object]:
+    return {s.name: s for s in cat.skills}
+
+
+def test_project_skills_one_level_then_commands_in_the_cli_order():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert [(s.name, s.source) for s in cat.skills] == [
+        ("helper", "skill"),
+        ("long", "skill"),
+        ("build", "command"),
+    ]
+
+
+def test_plugin_skills_and_commands_are_prefixed_and_come_after_project_ones():
+    cat = load_catalog([PROJECT / "agents"], plugins=[TINY], version=VERSION)
+    assert [s.name for s in cat.skills] == [
+        "helper",
+        "long",
+        "build",
+        "tinyplug:deploy",
+        "tinyplug:notes",
+        "tinyplug:ship",
+    ]
+
+
+def test_a_frontmatter_name_that_differs_from_the_folder_shows_in_brackets():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    deploy = skills(cat)["tinyplug:deploy"]
+    assert deploy.line.startswith("- tinyplug:deploy (deploy-it): Deploys the app.")
+    assert skills(load_catalog([PROJECT / "agents"], version=VERSION))["helper"].line == (
+        "- helper: A skill named like the agent."
+    )
+
+
+def test_a_skill_without_frontmatter_uses_its_first_body_line_and_is_flagged():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    assert skills(cat)["tinyplug:notes"].description == "Writes meeting notes from a transcript."
+    flagged = [d for d in cat.diagnostics if d.code == "skill-no-frontmatter"]
+    assert [(d.path.parent.name, d.severity) for d in flagged] == [("notes", "warning")]
+
+
+def test_when_to_use_is_appended_and_a_long_description_is_cut_with_an_ellipsis():
+    long = skills(load_catalog([PROJECT / "agents"], version=VERSION))["long"]
+    assert long.text.endswith(" - at the end")
+    assert len(long.description) == MAX_DESCRIPTION
+    assert long.description == long.text[: MAX_DESCRIPTION - 1] + ELLIPSIS
+
+
+def test_a_skill_and_an_agent_with_one_name_are_both_kept_with_an_info():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert "helper" in cat.names
+    assert "skill:helper" in cat.target_labels
+    same = [d for d in cat.diagnostics if d.code == "skill-agent-same-name"]
+    assert [(d.path.parent.name, d.severity) for d in same] == [("helper", "info")]
+
+
+def test_the_skills_are_part_of_what_the_fingerprint_covers():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert cat.fingerprint != replace(cat, skills=()).fingerprint
