@@ -125,3 +125,37 @@ def test_top_agents_are_a_stable_sort_reversed():
         scores = rnd.choice([0.0, 0.0, 0.1, 0.2, 0.5, 0.7], size=n)
         want = np.argsort(scores, kind="stable")[::-1][:3].tolist()
         assert _top(scores, 3) == want
+
+
+SKILLED = CatalogView(
+    fold=None,
+    agents=VIEW.agents,
+    skills=(
+        AgentView(
+            name="release-notes",
+            description="Draft release notes and changelog entries from merged pull requests",
+            tools_text="",
+            kind="skill",
+        ),
+        AgentView(name="db-tuner", description="Vacuum schedules", tools_text="", kind="skill"),
+    ),
+)
+
+
+def test_skills_are_ranked_beside_agents_and_picked_by_their_label():
+    assert route("my postgres query is slow, which index should I add?", SKILLED).agent == (
+        "db-tuner"
+    )
+    assert route("write the changelog and release notes for v2", SKILLED).agent == (
+        "skill:release-notes"
+    )
+
+
+def test_a_skill_pick_is_right_only_when_the_skill_was_expected():
+    from agenteval.execution.trials import label_of
+    from agenteval.routing import Decision
+
+    pick = Decision(agent="skill:db-tuner")
+    assert label_of(pick, SKILLED.names, {"db-tuner"}) == "skill:db-tuner"
+    assert label_of(pick, SKILLED.names, {"skill:db-tuner"}) == "skill:db-tuner"
+    assert label_of(Decision(agent="db-tuner"), SKILLED.names, {"skill:db-tuner"}) == "db-tuner"
