@@ -29,6 +29,7 @@ from agenteval.catalog.diagnostics import Diagnostic, diagnostic
 from agenteval.catalog.files import AgentFile, find_agent_files
 from agenteval.catalog.recovered import Agent, parse_agent_file
 from agenteval.catalog.skills import SkillSet, parse_frontmatter, read_commands, read_skills
+from agenteval.errors import CatalogError
 
 MANIFEST = Path(".claude-plugin") / "plugin.json"
 MARKETPLACE = Path(".claude-plugin") / "marketplace.json"
@@ -53,6 +54,31 @@ class PluginSet:
 def is_plugin_root(path: Path) -> bool:
     """Whether a folder is a plugin or a marketplace (read by the plugin rules)."""
     return (path / MANIFEST).is_file() or (path / MARKETPLACE).is_file()
+
+
+def plugin_roots(paths: Iterable[Path]) -> tuple[Path, ...]:
+    """The plugin (or marketplace) folders `--plugin` names: each path that is one, else the
+    plugin folders directly inside it (as the CLI's `--plugin-dir` takes a folder of plugins).
+
+    Raises:
+        CatalogError: for a path that is neither.
+    """
+    roots: list[Path] = []
+    for path in (Path(p) for p in paths):
+        if path.is_dir() and is_plugin_root(path):
+            roots.append(path)
+            continue
+        inside = sorted(p for p in path.iterdir() if is_plugin_root(p)) if path.is_dir() else []
+        if not inside:
+            raise CatalogError(
+                "not a plugin: no .claude-plugin/plugin.json or marketplace.json here "
+                "nor in a folder inside",
+                path=path,
+                hint="pass the folder that holds .claude-plugin/, or use --agents for a plain "
+                "folder of agent files",
+            )
+        roots.extend(inside)
+    return tuple(roots)
 
 
 def find_plugins(paths: Iterable[Path]) -> PluginSet:
