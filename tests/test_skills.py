@@ -73,3 +73,28 @@ def test_a_skill_and_an_agent_with_one_name_are_both_kept_with_an_info():
 def test_the_skills_are_part_of_what_the_fingerprint_covers():
     cat = load_catalog([PROJECT / "agents"], version=VERSION)
     assert cat.fingerprint != replace(cat, skills=()).fingerprint
+
+
+def test_a_lexical_run_routes_to_a_skill_and_scores_it_under_its_own_label(tmp_path):
+    from conftest import run_config
+
+    from agenteval.config import EvalConfig
+
+    ds = tmp_path / "ds.yaml"
+    ds.write_text(
+        "cases:\n"
+        "  - id: deploy\n    prompt: deploy the app to production\n    expected: skill:deploy\n"
+        "  - id: as-agent\n    prompt: deploy the app to production\n"
+        "    expected: tinyplug:whenonly\n"
+    )
+    outcome = run_config(
+        EvalConfig(holdout="none", router={"backend": "lexical"}),
+        plugins=(TINY,),
+        datasets=(ds,),
+        only=("skill:tinyplug:deploy", "tinyplug:whenonly"),
+        out=str(tmp_path / "out"),
+    )
+    labels = {r.case.id: r.trial.label for r in outcome.rows}
+    assert labels["ds/deploy"] == labels["ds/as-agent"] == "skill:tinyplug:deploy"
+    assert "skill:tinyplug:deploy" in outcome.record.scorecard.labels
+    assert "skill:tinyplug:deploy" in (outcome.run_dir / "report.md").read_text()
