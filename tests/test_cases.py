@@ -175,7 +175,9 @@ def test_a_skill_example_becomes_a_case_expecting_that_skill(plugin_catalog):
 def test_a_dataset_names_a_target_by_full_or_unambiguous_short_name(
     tmp_path, plugin_catalog, written, label
 ):
-    ds = load_dataset(write(tmp_path, f"cases:\n  - id: a\n    prompt: x\n    expected: {written}\n"))
+    ds = load_dataset(
+        write(tmp_path, f"cases:\n  - id: a\n    prompt: x\n    expected: {written}\n")
+    )
     (case,) = [c for c in build_cases(plugin_catalog, [ds]).cases if c.origin == "dataset"]
     assert tuple(case.expected) == (label,)
 

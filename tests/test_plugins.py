@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, SHARED
 
 from agenteval.catalog import load_catalog
 from agenteval.catalog.plugins import generic_description
-
-from conftest import FIXTURES, SHARED
 
 PLUGINS = FIXTURES / "plugins"
 TINY = PLUGINS / "tinyplug"

@@ -130,7 +130,9 @@ def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) 
 
 def _skill_shapes(catalog: Catalog) -> tuple[Agent, ...]:
     """Each skill as shown, named by its label (the name its cases hold out by)."""
-    return tuple(Agent(name=s.label, description=s.description, path=s.path) for s in catalog.skills)
+    return tuple(
+        Agent(name=s.label, description=s.description, path=s.path) for s in catalog.skills
+    )
 
 
 def _view(
@@ -169,9 +171,7 @@ def _held_out(
     """The description without the examples of `fold` (unchanged for the full view)."""
     if fold is None:
         return description
-    held = [
-        ex.span for ex in examples[name] if (_stable_int(name) + ex.index) % holdout.k == fold
-    ]
+    held = [ex.span for ex in examples[name] if (_stable_int(name) + ex.index) % holdout.k == fold]
     for start, end in sorted(held, reverse=True):
         description = description[:start] + description[end:]
     return re.sub(r"\n{3,}", "\n\n", description).strip()

@@ -14,7 +14,6 @@ from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import SKILL_PREFIX, Agent, Catalog, Diagnostic, Skill
 from agenteval.errors import DatasetError
 
-
 _NAME_HINT = f"use an agent name from the catalog, `{SKILL_PREFIX}NAME` for a skill, or `none`"
 
 

@@ -213,9 +213,7 @@ def load_catalog(
             hint="agent files need YAML frontmatter with `name` and `description`; "
             "run `agenteval lint` to see why each file was skipped",
         )
-    reading = assemble(
-        [*readings, *extra.files], version=version, diagnostics=found.diagnostics
-    )
+    reading = assemble([*readings, *extra.files], version=version, diagnostics=found.diagnostics)
     return Catalog(
         agents=tuple(sorted(by_name.values(), key=lambda a: (a.name.lower(), a.name))),
         diagnostics=tuple(diagnostics),
