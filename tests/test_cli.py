@@ -164,5 +164,5 @@ def test_cases_of_a_plugin_name_agents_and_skills_as_the_cli_lists_them():
     plugin = Path(__file__).parent / "fixtures" / "plugins" / "tinyplug"
     result = invoke("cases", "--plugin", str(plugin), "--json")
     data = json.loads(result.output)
-    assert (data["agents"], data["skills"]) == (6, 3)
+    assert (data["agents"], data["skills"]) == (6, 1)
     assert [c["expected"] for c in data["items"]] == [["skill:tinyplug:deploy"]]

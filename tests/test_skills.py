@@ -23,36 +23,42 @@ def test_project_skills_one_level_then_commands_in_the_cli_order():
     assert [(s.name, s.source) for s in cat.skills] == [
         ("helper", "skill"),
         ("long", "skill"),
+        ("nofm", "skill"),
         ("build", "command"),
+        ("plain", "command"),
     ]
 
 
-def test_plugin_skills_and_commands_are_prefixed_and_come_after_project_ones():
+def test_plugin_skills_are_prefixed_and_come_after_project_ones():
     cat = load_catalog([PROJECT / "agents"], plugins=[TINY], version=VERSION)
-    assert [s.name for s in cat.skills] == [
-        "helper",
-        "long",
-        "build",
-        "tinyplug:deploy",
-        "tinyplug:notes",
-        "tinyplug:ship",
-    ]
+    names = [s.name for s in cat.skills]
+    assert names == ["helper", "long", "nofm", "build", "plain", "tinyplug:deploy"]
 
 
-def test_a_frontmatter_name_that_differs_from_the_folder_shows_in_brackets():
+def test_a_frontmatter_name_that_differs_from_the_folder_shows_in_brackets_escaped():
     cat = load_catalog([], plugins=[TINY], version=VERSION)
-    deploy = skills(cat)["tinyplug:deploy"]
-    assert deploy.line.startswith("- tinyplug:deploy (deploy-it): Deploys the app.")
+    assert skills(cat)["tinyplug:deploy"].line == (
+        '- tinyplug:deploy (tinyplug:deploy-it): Deploys the app. &lt;example&gt;user: "ship '
+        'version 2 to production"&lt;/example&gt;'
+    )
     assert skills(load_catalog([PROJECT / "agents"], version=VERSION))["helper"].line == (
         "- helper: A skill named like the agent."
     )
 
 
-def test_a_skill_without_frontmatter_uses_its_first_body_line_and_is_flagged():
-    cat = load_catalog([], plugins=[TINY], version=VERSION)
-    assert skills(cat)["tinyplug:notes"].description == "Writes meeting notes from a transcript."
+def test_a_project_skill_without_frontmatter_uses_its_first_body_line_and_is_flagged():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert skills(cat)["nofm"].description == "First body line & &lt;b&gt;bold&lt;/b&gt;."
+    assert skills(cat)["plain"].description == "Command without frontmatter."
     flagged = [d for d in cat.diagnostics if d.code == "skill-no-frontmatter"]
-    assert [(d.path.parent.name, d.severity) for d in flagged] == [("notes", "warning")]
+    assert [(d.path.parent.name, d.severity) for d in flagged] == [("nofm", "warning")]
+
+
+def test_a_plugin_skill_or_command_without_frontmatter_is_not_listed_and_is_flagged():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    assert "tinyplug:notes" not in skills(cat) and "tinyplug:ship" not in skills(cat)
+    flagged = sorted(d.path.name for d in cat.diagnostics if d.code == "skill-no-frontmatter")
+    assert flagged == ["SKILL.md", "ship.md"]
 
 
 def test_when_to_use_is_appended_and_a_long_description_is_cut_with_an_ellipsis():

@@ -6,8 +6,9 @@ The facts are measured on the real CLI (CLAUDE_CODE.md, "Skills and commands"):
   frontmatter `name` that differs shows as `- folder (name): ...`;
 * project commands are `.claude/commands/*.md`, named by their stem; plugins bring both, named
   `plugin:name`;
-* without frontmatter the first body line is the description; `when_to_use` is appended as
-  ` - ...`; a description over 1,536 characters is cut to 1,535 and an ellipsis.
+* without frontmatter the first body line is the description (a plugin's item without
+  frontmatter is not listed); `when_to_use` is appended as ` - ...`; a description over 1,536
+  characters is cut to 1,535 and an ellipsis; `<` and `>` are shown as `&lt;` and `&gt;`.
 
 A skill is scored under the label `skill:NAME` (`Skill.label`), so agents and skills stay
 separate namespaces: one name may be both, and a pick of the skill is right only when the skill
@@ -42,7 +43,7 @@ class Skill:
     path: Path
     source: Source = "skill"
     plugin: str | None = None
-    title: str | None = None  # the frontmatter `name`, when it differs from `name`
+    title: str | None = None  # the frontmatter `name` (plugin-prefixed), when it differs
 
     kind = "skill"
 
@@ -93,26 +94,34 @@ def parse_frontmatter(text: str) -> tuple[Mapping[str, Any] | None, str]:
 
 
 def shown_description(description: str) -> str:
-    """The description cut the way the Skill tool's list cuts it."""
+    """The description as the Skill tool's list shows it: cut at MAX_DESCRIPTION, then `<` and
+    `>` written as `&lt;` and `&gt;` (measured; `&` and quotes stay as they are)."""
     if len(description) > MAX_DESCRIPTION:
-        return description[: MAX_DESCRIPTION - 1] + ELLIPSIS
-    return description
+        description = description[: MAX_DESCRIPTION - 1] + ELLIPSIS
+    return description.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def read_skill(path: Path, name: str, *, source: Source, plugin: str | None) -> SkillSet:
-    """One SKILL.md or command file, named `name` (prefixed with the plugin's name)."""
+    """One SKILL.md or command file, named `name` (prefixed with the plugin's name).
+
+    Without frontmatter a project item is listed with its first body line as description; a
+    plugin's is not listed at all (both measured on 2.1.332), and either way it is flagged.
+    """
     meta, body = parse_frontmatter(decode(path.read_bytes()))
-    diags: list[Diagnostic] = []
-    if meta is None and source == "skill":  # a command needs no frontmatter
-        diags.append(
-            diagnostic(
-                "skill-no-frontmatter",
-                path,
-                1,
-                f"skill {name!r} has no frontmatter Claude Code can read: it is listed "
-                "with its first body line as the description",
-            )
+    full = f"{plugin}:{name}" if plugin else name
+    if meta is None and (plugin or source == "skill"):  # a project command needs none
+        shown = "is not listed" if plugin else "is listed with its first body line as description"
+        flag = diagnostic(
+            "skill-no-frontmatter",
+            path,
+            1,
+            f"{source} {full!r} has no frontmatter Claude Code can read: it {shown}",
         )
+        if plugin:
+            return SkillSet(diagnostics=(flag,))
+        diags: tuple[Diagnostic, ...] = (flag,)
+    else:
+        diags = ()
     meta = meta or {}
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
@@ -122,7 +131,7 @@ def read_skill(path: Path, name: str, *, source: Source, plugin: str | None) -> 
     if isinstance(when, str) and when.strip():
         description = f"{description} - {when.strip()}"
     title = meta.get("name")
-    full = f"{plugin}:{name}" if plugin else name
+    title = title if isinstance(title, str) and title and title != name else None
     skill = Skill(
         name=full,
         description=shown_description(description),
@@ -130,9 +139,9 @@ def read_skill(path: Path, name: str, *, source: Source, plugin: str | None) -> 
         path=path,
         source=source,
         plugin=plugin,
-        title=title if isinstance(title, str) and title and title != name else None,
+        title=f"{plugin}:{title}" if plugin and title else title,
     )
-    return SkillSet(skills=(skill,), diagnostics=tuple(diags))
+    return SkillSet(skills=(skill,), diagnostics=diags)
 
 
 def read_skills(folder: Path, *, plugin: str | None = None) -> SkillSet:
