@@ -28,6 +28,7 @@ from agenteval.catalog.claude_code import (
 from agenteval.catalog.diagnostics import RULES, Diagnostic, Severity, diagnostic, explain
 from agenteval.catalog.files import find_agent_files
 from agenteval.catalog.plugins import PluginCatalog, is_plugin_root, load_plugins
+from agenteval.catalog.plugins import plugin_roots as find_plugin_roots
 from agenteval.catalog.recovered import Agent, normalise_text, parse_agent_file
 from agenteval.catalog.skills import (
     SKILL_PREFIX,
@@ -180,14 +181,15 @@ def load_catalog(
         paths: folders or files.
         version: the Claude Code version whose reading to build (default: the installed CLI's,
             else the pinned one).
-        plugins: plugin or marketplace folders.
+        plugins: plugin or marketplace folders, or folders of plugins.
 
     Raises:
-        CatalogError: when a path does not exist or no agent nor skill at all could be loaded.
+        CatalogError: when a path does not exist, a plugin path holds no plugin, or no agent
+            nor skill at all could be loaded.
     """
     given = tuple(Path(p) for p in paths)
     plain = tuple(p for p in given if not (p.is_dir() and is_plugin_root(p)))
-    plugin_roots = (*(p for p in given if p not in plain), *(Path(p) for p in plugins))
+    plugin_roots = (*(p for p in given if p not in plain), *find_plugin_roots(plugins))
     version = version or default_version()
     found = find_agent_files(plain)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
