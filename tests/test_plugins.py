@@ -126,3 +126,22 @@ def test_plugin_agent_lines_never_exceed_what_the_file_says(tmp_path: Path):
     (root / "agents" / "x.md").write_text("---\nname: x:y\ndescription: Colon name.\n---\n")
     cat = load_catalog([root], version=VERSION)
     assert list(listed(cat)) == ["p:x:y"]
+
+
+def test_plugin_files_get_no_project_rule_skip_diagnostics():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    project_only = {
+        ("no-frontmatter", "bare.md"),
+        ("missing-description", "whenonly.md"),
+    }
+    assert codes(cat) & project_only == set()
+
+
+def test_a_colon_in_a_plugin_agent_name_is_not_reported_as_unloadable(tmp_path: Path):
+    root = tmp_path / "p"
+    (root / ".claude-plugin").mkdir(parents=True)
+    (root / ".claude-plugin" / "plugin.json").write_text('{"name": "p"}')
+    (root / "agents").mkdir()
+    (root / "agents" / "x.md").write_text("---\nname: x:y\ndescription: Colon name.\n---\n")
+    cat = load_catalog([root], version=VERSION)
+    assert "invalid-name" not in {d.code for d in cat.diagnostics}

@@ -32,6 +32,16 @@ from agenteval.catalog.skills import SkillSet, parse_frontmatter, read_commands,
 from agenteval.errors import CatalogError
 
 MANIFEST = Path(".claude-plugin") / "plugin.json"
+# the project rules' reasons to skip a file, which the plugin rules do not share
+_PROJECT_SKIPS = frozenset(
+    {
+        "no-frontmatter",
+        "missing-name",
+        "missing-description",
+        "description-not-text",
+        "invalid-name",
+    }
+)
 MARKETPLACE = Path(".claude-plugin") / "marketplace.json"
 
 
@@ -254,7 +264,7 @@ def _recovered(
     """The author's reading of a plugin agent, under the name the CLI lists it by."""
     name = reading.name or f.path.stem
     agent, file_diags = parse_agent_file(f.path, data)
-    diags.extend(file_diags)
+    diags.extend(d for d in file_diags if d.code not in _PROJECT_SKIPS)
     if reading.generic:
         diags.append(
             diagnostic(
