@@ -19,6 +19,7 @@ from typing import Literal
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import SKILL_PREFIX, Agent, Catalog
+from agenteval.catalog.skills import escape_markup
 from agenteval.errors import ConfigError
 
 
@@ -129,10 +130,9 @@ def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) 
 
 
 def _skill_shapes(catalog: Catalog) -> tuple[Agent, ...]:
-    """Each skill as shown, named by its label (the name its cases hold out by)."""
-    return tuple(
-        Agent(name=s.label, description=s.description, path=s.path) for s in catalog.skills
-    )
+    """Each skill as shown (markup not yet escaped), named by its label (the name its cases
+    hold out by)."""
+    return tuple(Agent(name=s.label, description=s.cut_text, path=s.path) for s in catalog.skills)
 
 
 def _view(
@@ -152,7 +152,7 @@ def _view(
     skills = tuple(
         AgentView(
             name=s.name,
-            description=_held_out(s.label, s.description, fold, holdout, examples),
+            description=escape_markup(_held_out(s.label, s.cut_text, fold, holdout, examples)),
             tools_text="",
             kind="skill",
         )

@@ -48,6 +48,11 @@ class Skill:
     kind = "skill"
 
     @property
+    def cut_text(self) -> str:
+        """The shown description before its markup is escaped (where examples are found)."""
+        return cut_description(self.text)
+
+    @property
     def label(self) -> str:
         """The scorecard label: `skill:NAME`."""
         return SKILL_PREFIX + self.name
@@ -93,12 +98,21 @@ def parse_frontmatter(text: str) -> tuple[Mapping[str, Any] | None, str]:
     return None, body
 
 
-def shown_description(description: str) -> str:
-    """The description as the Skill tool's list shows it: cut at MAX_DESCRIPTION, then `<` and
-    `>` written as `&lt;` and `&gt;` (measured; `&` and quotes stay as they are)."""
+def cut_description(description: str) -> str:
+    """The description cut at MAX_DESCRIPTION characters, as the Skill tool's list cuts it."""
     if len(description) > MAX_DESCRIPTION:
-        description = description[: MAX_DESCRIPTION - 1] + ELLIPSIS
-    return description.replace("<", "&lt;").replace(">", "&gt;")
+        return description[: MAX_DESCRIPTION - 1] + ELLIPSIS
+    return description
+
+
+def escape_markup(text: str) -> str:
+    """`<` and `>` as the Skill tool's list writes them (measured: `&` and quotes stay)."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shown_description(description: str) -> str:
+    """The description as the Skill tool's list shows it: cut, then `<` and `>` escaped."""
+    return escape_markup(cut_description(description))
 
 
 def read_skill(path: Path, name: str, *, source: Source, plugin: str | None) -> SkillSet:
