@@ -138,3 +138,53 @@ def test_prompt_is_only_the_user_turn(catalog):
     for case in build_cases(catalog).cases:
         assert "I'll use" not in case.prompt
         assert case.prompt.startswith("please ")
+
+
+# -- plugin agents and skills as expected targets --------------------------------------------
+
+PLUGIN_FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+SKILL_PROJECT = Path(__file__).parent / "fixtures" / "skills" / "project" / ".claude" / "agents"
+
+
+@pytest.fixture
+def plugin_catalog():
+    return load_catalog([SKILL_PROJECT], plugins=[PLUGIN_FIXTURES / "tinyplug"], version="2.1.332")
+
+
+def test_a_skill_example_becomes_a_case_expecting_that_skill(plugin_catalog):
+    cases = {c.id: c for c in build_cases(plugin_catalog).cases}
+    case = cases["skill:tinyplug:deploy/ex1"]
+    assert (case.prompt, tuple(case.expected), case.agent) == (
+        "ship version 2 to production",
+        ("skill:tinyplug:deploy",),
+        "skill:tinyplug:deploy",
+    )
+    assert tuple(cases["helper/ex1"].expected) == ("helper",)  # the agent, not its namesake skill
+
+
+@pytest.mark.parametrize(
+    "written, label",
+    [
+        ("tinyplug:sub:y-nested", "tinyplug:sub:y-nested"),
+        ("y-nested", "tinyplug:sub:y-nested"),
+        ("skill:helper", "skill:helper"),
+        ("skill:deploy", "skill:tinyplug:deploy"),
+        ("helper", "helper"),
+    ],
+)
+def test_a_dataset_names_a_target_by_full_or_unambiguous_short_name(
+    tmp_path, plugin_catalog, written, label
+):
+    ds = load_dataset(
+        write(tmp_path, f"cases:\n  - id: a\n    prompt: x\n    expected: {written}\n")
+    )
+    (case,) = [c for c in build_cases(plugin_catalog, [ds]).cases if c.origin == "dataset"]
+    assert tuple(case.expected) == (label,)
+
+
+def test_an_ambiguous_short_name_is_an_error_naming_the_candidates(tmp_path, plugin_catalog):
+    ds = load_dataset(write(tmp_path, "cases:\n  - id: a\n    prompt: x\n    expected: alpha\n"))
+    with pytest.raises(DatasetError) as err:
+        build_cases(plugin_catalog, [ds])
+    text = str(err.value)
+    assert "ds.yaml:2" in text and "tinyplug:alpha, tinyplug:sub:alpha" in text

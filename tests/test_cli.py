@@ -158,3 +158,11 @@ def test_resume_refuses_a_changed_catalog(demo_project):
     result = CliRunner().invoke(main, ["run", "--resume", str(run), "--plain"])
     assert result.exit_code == 2
     assert "catalog changed" in result.output
+
+
+def test_cases_of_a_plugin_name_agents_and_skills_as_the_cli_lists_them():
+    plugin = Path(__file__).parent / "fixtures" / "plugins" / "tinyplug"
+    result = invoke("cases", "--plugin", str(plugin), "--json")
+    data = json.loads(result.output)
+    assert (data["agents"], data["skills"]) == (6, 1)
+    assert [c["expected"] for c in data["items"]] == [["skill:tinyplug:deploy"]]

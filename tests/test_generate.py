@@ -39,7 +39,8 @@ def writer(repeat: dict[str, str]):
 
     def respond(req):
         prompts.append(req.prompt)
-        name = req.prompt.split("Subagent: ", 1)[1].split("\n", 1)[0]
+        head = "Subagent: " if "Subagent: " in req.prompt else "Skill: "
+        name = req.prompt.split(head, 1)[1].split("\n", 1)[0]
         neighbour = req.prompt.split("Neighbouring subagents", 1)[1].split("\n- ", 1)[1]
         neighbour = neighbour.split(":", 1)[0]
         items = [
@@ -137,3 +138,22 @@ def test_generate_without_a_key_is_an_error_before_any_call(tmp_path, monkeypatc
         result = CliRunner().invoke(main, ["generate", "--agents", str(agents)])
         assert result.exit_code == 2 and "ANTHROPIC_API_KEY" in result.output
         assert stub.count_endpoint("messages") == 0
+
+
+def test_skills_get_cases_of_their_own_from_their_instructions(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "skills" / "project", project)
+    responder = writer({})
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with StubAnthropic(responder=responder) as stub:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
+        out = tmp_path / "gen.yaml"
+        result = CliRunner().invoke(
+            main,
+            ["generate", "--agents", str(project / ".claude" / "agents"), "--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+    skill_prompts = [p for p in responder.prompts if "\nSkill: skill:" in p]
+    assert skill_prompts  # each skill is asked about as a skill
+    expected = {next(iter(c.expected)) for c in load_dataset(out).cases}
+    assert any(e.startswith("skill:") for e in expected)

@@ -146,3 +146,37 @@ def test_stop_words_are_read_where_scikit_learn_is_not_installed(monkeypatch):
         assert "the" in lexical._stop_words() and "migrate" not in lexical._stop_words()
     finally:
         lexical._stop_words.cache_clear()
+
+
+SKILLED = CatalogView(
+    fold=None,
+    agents=VIEW.agents,
+    skills=(
+        AgentView(
+            name="release-notes",
+            description="Draft release notes and changelog entries from merged pull requests",
+            tools_text="",
+            kind="skill",
+        ),
+        AgentView(name="db-tuner", description="Vacuum schedules", tools_text="", kind="skill"),
+    ),
+)
+
+
+def test_skills_are_ranked_beside_agents_and_picked_by_their_label():
+    assert route("my postgres query is slow, which index should I add?", SKILLED).agent == (
+        "db-tuner"
+    )
+    assert route("write the changelog and release notes for v2", SKILLED).agent == (
+        "skill:release-notes"
+    )
+
+
+def test_a_skill_pick_is_right_only_when_the_skill_was_expected():
+    from agenteval.execution.trials import label_of
+    from agenteval.routing import Decision
+
+    pick = Decision(agent="skill:db-tuner")
+    assert label_of(pick, SKILLED.names, {"db-tuner"}) == "skill:db-tuner"
+    assert label_of(pick, SKILLED.names, {"skill:db-tuner"}) == "skill:db-tuner"
+    assert label_of(Decision(agent="db-tuner"), SKILLED.names, {"skill:db-tuner"}) == "db-tuner"

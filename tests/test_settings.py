@@ -112,3 +112,33 @@ def test_config_path_is_resolved_relative_to_the_config(tmp_path: Path):
     assert settings.agents == ((tmp_path / "agents").resolve(),)
     assert settings.out == (tmp_path / "reports").resolve()
     assert settings.name == "x"
+
+
+PLUGIN_FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+
+
+def test_config_plugins_are_read_as_plugins_after_the_agents(tmp_path: Path):
+    (tmp_path / "agents").mkdir()
+    path = tmp_path / "x.yaml"
+    path.write_text(f"agents: [agents]\nplugins: [{PLUGIN_FIXTURES / 'tinyplug'}]\n")
+    settings = resolve(load_config(path), env={})
+    assert settings.agents == (
+        (tmp_path / "agents").resolve(),
+        (PLUGIN_FIXTURES / "tinyplug").resolve(),
+    )
+
+
+def test_plugin_on_the_command_line_replaces_the_configs_and_needs_no_agents_folder(
+    tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "x.yaml"
+    path.write_text(f"plugins: [{PLUGIN_FIXTURES / 'badjson'}]\n")
+    settings = resolve(load_config(path), Overrides(plugins=(PLUGIN_FIXTURES,)), env={})
+    assert sorted(p.name for p in settings.agents) == ["badjson", "market", "tinyplug"]
+
+
+def test_a_plugin_option_naming_no_plugin_is_an_error_naming_the_folder(tmp_path: Path):
+    result = CliRunner().invoke(main, ["cases", "--plugin", str(tmp_path)])
+    assert result.exit_code != 0
+    assert f"error: {tmp_path}" in result.output and "plugin.json" in result.output

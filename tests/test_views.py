@@ -146,3 +146,18 @@ def test_dataset_cases_and_no_holdout_see_the_whole_catalog(catalog):
         for view in seen:
             assert view.fold is None
             assert "\n".join(a.description for a in view.agents) == full
+
+
+def test_a_skill_case_is_routed_without_its_own_example_and_markup_stays_escaped():
+    tiny = Path(__file__).parent / "fixtures" / "plugins" / "tinyplug"
+    cat = load_catalog([], plugins=[tiny], version="2.1.332")
+    (case,) = [c for c in build_cases(cat).cases if c.agent == "skill:tinyplug:deploy"]
+    holdout = Holdout(k=2)
+    views = build_views(cat, holdout, [case])
+    own = {s.label: s.description for s in views.for_case(case).skills}
+    other = next(v for fold, v in views.by_fold.items() if fold != holdout.fold_of(case))
+    assert own["skill:tinyplug:deploy"] == "Deploys the app."
+    assert {s.label: s.description for s in other.skills}["skill:tinyplug:deploy"] == (
+        cat.skills[0].description
+    )
+    assert "&lt;example&gt;" in cat.skills[0].description

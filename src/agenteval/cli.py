@@ -105,12 +105,15 @@ def _load_config(config_path: Path | None) -> Any:
 
 
 def _catalog_paths(
-    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...]
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    plugins: tuple[Path, ...] = (),
 ) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     """The agents and dataset paths a command reads, resolved as a run resolves them."""
     from agenteval.settings import catalog_paths
 
-    return catalog_paths(_load_config(config_path), agents, datasets)
+    return catalog_paths(_load_config(config_path), agents, datasets, plugins)
 
 
 def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,6 +129,14 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         type=click.Path(path_type=Path),
         help="Agents folder or file (repeatable). Default: ./agents, else ./.claude/agents.",
+    )(fn)
+    fn = click.option(
+        "--plugin",
+        "plugins",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Claude Code plugin or marketplace folder (repeatable), read as the CLI reads "
+        "plugins: agents named plugin:name, skills and commands beside them.",
     )(fn)
     return fn
 
@@ -219,6 +230,7 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run(
     config_path: Path | None,
     agents: tuple[Path, ...],
+    plugins: tuple[Path, ...],
     datasets: tuple[Path, ...],
     backend: str | None,
     model: str | None,
@@ -257,6 +269,7 @@ def run(
         fixed = {
             "CONFIG": config_path,
             "--agents": agents,
+            "--plugin": plugins,
             "--dataset": datasets,
             "--router": backend,
             "--model": model,
@@ -292,6 +305,7 @@ def run(
             _load_config(config_path),
             Overrides(
                 agents=agents,
+                plugins=plugins,
                 datasets=datasets,
                 backend=backend,
                 model=model,
@@ -436,17 +450,22 @@ def _print_summary(outcome: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_fail_cleanly
 def cases(
-    config_path: Path | None, agents: tuple[Path, ...], datasets: tuple[Path, ...], as_json: bool
+    config_path: Path | None,
+    agents: tuple[Path, ...],
+    plugins: tuple[Path, ...],
+    datasets: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
     """List the cases a run would route, without routing them."""
     from agenteval.pipeline import load_inputs
 
-    loaded = load_inputs(*_catalog_paths(config_path, agents, datasets))
+    loaded = load_inputs(*_catalog_paths(config_path, agents, datasets, plugins))
     cs = loaded.case_set
     errors = [d for d in (*loaded.catalog.diagnostics, *cs.diagnostics) if d.severity == "error"]
     if as_json:
         payload = {
             "agents": len(loaded.catalog.agents),
+            "skills": len(loaded.catalog.skills),
             "cases": len(cs.cases),
             "examples": cs.examples_total,
             "examples_without_user": cs.examples_without_user,
@@ -506,6 +525,7 @@ def cases(
 def lint(
     config_path: Path | None,
     agents: tuple[Path, ...],
+    plugins: tuple[Path, ...],
     datasets: tuple[Path, ...],
     strict: bool,
     as_json: bool,
@@ -531,7 +551,7 @@ def lint(
     from agenteval.pipeline import load_inputs
     from agenteval.pipeline.lint import apply_fixes, lint_catalog, lint_json, propose_fixes
 
-    agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets)
+    agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets, plugins)
 
     def read() -> tuple[Any, Any, DatasetError | None]:
         try:
@@ -632,6 +652,7 @@ def _printable(text: str) -> str:
 def estimate(
     config_path: Path | None,
     agents: tuple[Path, ...],
+    plugins: tuple[Path, ...],
     datasets: tuple[Path, ...],
     backend: str | None,
     model: str | None,
@@ -652,6 +673,7 @@ def estimate(
         config,
         Overrides(
             agents=agents,
+            plugins=plugins,
             datasets=datasets,
             backend=backend,
             model=model,
@@ -965,6 +987,7 @@ def improve(
     config_path: Path | None,
     agents: tuple[Path, ...],
     datasets: tuple[Path, ...],
+    plugins: tuple[Path, ...],
     backend: str | None,
     model: str | None,
     targets: int,
@@ -979,7 +1002,8 @@ def improve(
     from agenteval.settings import Overrides, resolve
 
     settings = resolve(
-        _load_config(config_path), Overrides(agents=agents, datasets=datasets, backend=backend)
+        _load_config(config_path),
+        Overrides(agents=agents, datasets=datasets, plugins=plugins, backend=backend),
     )
     done = improve_dataset(
         settings,

@@ -159,6 +159,7 @@ class EvalConfig(_Strict):
 
     name: str | None = None  # default: the config file's name, else the catalog folder's
     agents: list[str] = []
+    plugins: list[str] = []  # plugin or marketplace folders, read as Claude Code reads plugins
     datasets: list[str] | None = None
     examples: bool = True
     router: RouterConfig = RouterConfig()

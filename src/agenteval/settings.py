@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.catalog import discover_agent_dirs
+from agenteval.catalog.plugins import plugin_roots
 from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
 from agenteval.models.pricing import model_table
@@ -32,6 +33,7 @@ class Overrides:
     """What the command line says, before it is merged with the config (None: not given)."""
 
     agents: tuple[Path, ...] = ()
+    plugins: tuple[Path, ...] = ()
     datasets: tuple[Path, ...] = ()
     backend: str | None = None
     model: str | None = None
@@ -219,7 +221,7 @@ def resolve(
     for flag, value in (("--limit", o.limit), ("--sample", o.sample)):
         if value is not None:
             _at_least_one(flag, value)
-    agents, datasets = catalog_paths(config, o.agents, o.datasets)
+    agents, datasets = catalog_paths(config, o.agents, o.datasets, o.plugins)
     backend, reason = choose_backend(config, o.backend, env)
     options, model = _router_options(config, backend, o.model)
     holdout = Holdout.parse(o.holdout or config.holdout or str(DEFAULT_HOLDOUT))
@@ -282,24 +284,36 @@ def resolve(
 
 
 def catalog_paths(
-    config: EvalConfig, agents: Sequence[Path] = (), datasets: Sequence[Path] = ()
+    config: EvalConfig,
+    agents: Sequence[Path] = (),
+    datasets: Sequence[Path] = (),
+    plugins: Sequence[Path] = (),
 ) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     """The agent folders and dataset files a command reads: the command line's (relative to
     where it runs), else the config's (relative to the config), else ./agents (or
-    ./.claude/agents) with datasets/*.
+    ./.claude/agents) with datasets/*. Plugin folders (`--plugin`, else the config's
+    `plugins:`) come last among the agent folders; the catalog reads them as plugins.
 
     Raises:
-        CatalogError: when nothing was given and no default agents folder exists.
+        CatalogError: when nothing was given and no default agents folder exists, or a plugin
+            folder is not one.
     """
+    roots = plugin_roots(
+        tuple(Path(p).resolve() for p in plugins)
+        if plugins
+        else tuple(config.resolve(p) for p in config.plugins)
+    )
     found = (
         tuple(Path(p).resolve() for p in agents)
         if agents
         else tuple(config.resolve(a) for a in config.agents)
         if config.agents
+        else ()
+        if roots
         else tuple(p.resolve() for p in discover_agent_dirs())
     )
     files = tuple(Path(p).resolve() for p in datasets) if datasets else _datasets(config, found)
-    return found, files
+    return (*found, *(r for r in roots if r not in found)), files
 
 
 def choose_backend(

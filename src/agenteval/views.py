@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
-from agenteval.catalog import Catalog
+from agenteval.catalog import SKILL_PREFIX, Agent, Catalog
+from agenteval.catalog.skills import escape_markup
 from agenteval.errors import ConfigError
 
 
@@ -61,11 +63,17 @@ DEFAULT_HOLDOUT = Holdout(k=5)
 
 @dataclass(frozen=True, kw_only=True)
 class AgentView:
-    """One agent as a router sees it."""
+    """One agent (or, with kind `skill`, one skill) as a router sees it."""
 
     name: str
     description: str
     tools_text: str
+    kind: Literal["agent", "skill"] = "agent"
+
+    @property
+    def label(self) -> str:
+        """What a pick of it is scored as: the agent's name, or `skill:NAME`."""
+        return self.name if self.kind == "agent" else SKILL_PREFIX + self.name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,16 +82,25 @@ class CatalogView:
 
     fold: int | None
     agents: tuple[AgentView, ...]
+    skills: tuple[AgentView, ...] = ()  # the Skill tool's list, in the CLI's order
 
     @cached_property
     def names(self) -> frozenset[str]:
-        return frozenset(a.name for a in self.agents)
+        """Every label a router may pick: agent names and `skill:NAME`."""
+        return frozenset(a.label for a in (*self.agents, *self.skills))
+
+    @property
+    def targets(self) -> tuple[AgentView, ...]:
+        """Agents, then skills."""
+        return (*self.agents, *self.skills)
 
     @cached_property
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         for a in self.agents:
             h.update(f"{a.name}\0{a.description}\0{a.tools_text}\0".encode())
+        for sk in self.skills:
+            h.update(f"{sk.label}\0{sk.description}\0".encode())
         return h.hexdigest()
 
 
@@ -101,11 +118,21 @@ class Views:
 def build_views(catalog: Catalog, holdout: Holdout, cases: Iterable[Case] = ()) -> Views:
     """Build the full view plus one view per fold that the given cases use."""
     folds = {fold for c in cases if (fold := holdout.fold_of(c)) is not None}
-    examples = {a.name: extract_examples(a) for a in catalog.agents} if folds else {}
+    examples = (
+        {a.name: extract_examples(a) for a in (*catalog.agents, *_skill_shapes(catalog))}
+        if folds
+        else {}
+    )
     by_fold: dict[int | None, CatalogView] = {None: _view(catalog, None, holdout, examples)}
     for fold in sorted(folds):
         by_fold[fold] = _view(catalog, fold, holdout, examples)
     return Views(holdout=holdout, by_fold=by_fold)
+
+
+def _skill_shapes(catalog: Catalog) -> tuple[Agent, ...]:
+    """Each skill as shown (markup not yet escaped), named by its label (the name its cases
+    hold out by)."""
+    return tuple(Agent(name=s.label, description=s.cut_text, path=s.path) for s in catalog.skills)
 
 
 def _view(
@@ -114,20 +141,40 @@ def _view(
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
-    agents = []
-    for a in catalog.agents:
-        description = a.description
-        if fold is not None:
-            held = [
-                ex.span
-                for ex in examples[a.name]
-                if (_stable_int(a.name) + ex.index) % holdout.k == fold
-            ]
-            for start, end in sorted(held, reverse=True):
-                description = description[:start] + description[end:]
-            description = re.sub(r"\n{3,}", "\n\n", description).strip()
-        agents.append(AgentView(name=a.name, description=description, tools_text=a.tools_text))
-    return CatalogView(fold=fold, agents=tuple(agents))
+    agents = tuple(
+        AgentView(
+            name=a.name,
+            description=_held_out(a.name, a.description, fold, holdout, examples),
+            tools_text=a.tools_text,
+        )
+        for a in catalog.agents
+    )
+    skills = tuple(
+        AgentView(
+            name=s.name,
+            description=escape_markup(_held_out(s.label, s.cut_text, fold, holdout, examples)),
+            tools_text="",
+            kind="skill",
+        )
+        for s in catalog.skills
+    )
+    return CatalogView(fold=fold, agents=agents, skills=skills)
+
+
+def _held_out(
+    name: str,
+    description: str,
+    fold: int | None,
+    holdout: Holdout,
+    examples: Mapping[str, tuple[Example, ...]],
+) -> str:
+    """The description without the examples of `fold` (unchanged for the full view)."""
+    if fold is None:
+        return description
+    held = [ex.span for ex in examples[name] if (_stable_int(name) + ex.index) % holdout.k == fold]
+    for start, end in sorted(held, reverse=True):
+        description = description[:start] + description[end:]
+    return re.sub(r"\n{3,}", "\n\n", description).strip()
 
 
 def _stable_int(text: str) -> int:

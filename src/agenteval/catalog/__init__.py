@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,14 +19,25 @@ from agenteval.catalog.claude_code import (
     ClaudeCodeReading,
     FileReading,
     ListedAgent,
+    assemble,
     decode,
     default_version,
     read_as_claude_code,
-    read_texts,
+    read_file,
 )
-from agenteval.catalog.diagnostics import RULES, Diagnostic, Severity, explain
+from agenteval.catalog.diagnostics import RULES, Diagnostic, Severity, diagnostic, explain
 from agenteval.catalog.files import find_agent_files
+from agenteval.catalog.plugins import PluginCatalog, is_plugin_root, load_plugins
+from agenteval.catalog.plugins import plugin_roots as find_plugin_roots
 from agenteval.catalog.recovered import Agent, normalise_text, parse_agent_file
+from agenteval.catalog.skills import (
+    SKILL_PREFIX,
+    Skill,
+    SkillSet,
+    project_folder,
+    read_commands,
+    read_skills,
+)
 from agenteval.errors import CatalogError
 
 __all__ = [
@@ -37,7 +48,9 @@ __all__ = [
     "Diagnostic",
     "FileReading",
     "ListedAgent",
+    "SKILL_PREFIX",
     "Severity",
+    "Skill",
     "discover_agent_dirs",
     "explain",
     "load_catalog",
@@ -52,24 +65,36 @@ class Catalog:
     """Both readings of the agents under test, plus every problem met while loading them.
 
     `agents` is the recovered reading (what the author meant), sorted by name; `claude_code` is
-    what Claude Code shows the model (None only for a catalog built by hand in a test).
+    what Claude Code shows the model (None only for a catalog built by hand in a test). Plugin
+    agents are named as the CLI lists them (`plugin:sub:name`). `skills` are the skills and
+    commands listed for the Skill tool, in the CLI's order, scored as `skill:NAME`.
     """
 
     agents: tuple[Agent, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
     roots: tuple[Path, ...] = ()
     claude_code: ClaudeCodeReading | None = None
+    skills: tuple[Skill, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The agents' names (skills have their own namespace: `target_labels`)."""
         return tuple(a.name for a in self.agents)
 
     @property
+    def target_labels(self) -> tuple[str, ...]:
+        """Every label a case may expect: the agents' names, then `skill:NAME` per skill."""
+        return (*self.names, *(s.label for s in self.skills))
+
+    @property
     def fingerprint(self) -> str:
-        """sha256 of what a router sees: every agent's name, description and tools."""
+        """sha256 of what a router sees: every agent's name, description and tools (and each
+        skill's name and description, when there are skills)."""
         h = hashlib.sha256()
         for a in self.agents:
             h.update(f"{a.name}\0{a.description}\0{a.tools_text}\0".encode())
+        for sk in self.skills:
+            h.update(f"{sk.label}\0{sk.description}\0".encode())
         return h.hexdigest()
 
     def get(self, name: str) -> Agent | None:
@@ -142,53 +167,107 @@ def discover_agent_dirs(explicit: Sequence[Path] = (), cwd: Path | None = None) 
     )
 
 
-def load_catalog(paths: Iterable[Path], *, version: str | None = None) -> Catalog:
-    """Load every agent file under the given folders (recursively) or files, in both readings.
+def load_catalog(
+    paths: Iterable[Path], *, version: str | None = None, plugins: Iterable[Path] = ()
+) -> Catalog:
+    """Load every agent file under the given folders (recursively) or files, in both readings,
+    with the plugins' agents and every skill and command listed beside them.
 
-    A bad file never raises: it becomes a diagnostic and the rest of the catalog loads.
+    A folder holding `.claude-plugin/plugin.json` or `marketplace.json` is read as a plugin
+    (or a marketplace of plugins), whether given in `paths` or `plugins`. A bad file never
+    raises: it becomes a diagnostic and the rest of the catalog loads.
 
     Args:
         paths: folders or files.
         version: the Claude Code version whose reading to build (default: the installed CLI's,
             else the pinned one).
+        plugins: plugin or marketplace folders, or folders of plugins.
 
     Raises:
-        CatalogError: when a path does not exist or no agent at all could be loaded.
+        CatalogError: when a path does not exist, a plugin path holds no plugin, or no agent
+            nor skill at all could be loaded.
     """
-    paths = tuple(Path(p) for p in paths)
-    found = find_agent_files(paths)
+    given = tuple(Path(p) for p in paths)
+    plain = tuple(p for p in given if not (p.is_dir() and is_plugin_root(p)))
+    plugin_roots = (*(p for p in given if p not in plain), *find_plugin_roots(plugins))
+    version = version or default_version()
+    found = find_agent_files(plain)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
-    by_name: dict[str, Agent] = {}
-    texts = []
+    agents: list[Agent] = []
+    readings: list[FileReading] = []
     for f in found.files:
         data = f.path.read_bytes()
-        texts.append((f, decode(data)))
+        readings.append(read_file(f, decode(data), version=version))
         agent, diags = parse_agent_file(f.path, data)
         diagnostics.extend(diags)
-        if agent is None:
-            continue
-        first = by_name.get(agent.name)
-        if first is not None:
-            diagnostics.append(
-                Diagnostic(
-                    path=f.path,
-                    line=agent.line,
-                    severity="error",
-                    code="duplicate-name",
-                    message=f"agent name {agent.name!r} is defined twice: in {first.path} "
-                    f"(kept) and in {f.path} (ignored)",
-                    hint="rename one of the two agents or delete the copy",
-                )
-            )
-            continue
-        by_name[agent.name] = agent
-    if not by_name:
-        where = ", ".join(str(p) for p in paths) or "(no paths)"
+        if agent is not None:
+            agents.append(agent)
+    extra = load_plugins(plugin_roots) if plugin_roots else PluginCatalog()
+    diagnostics.extend(extra.diagnostics)
+    by_name = _unique(agents + list(extra.agents), diagnostics)
+    skills = _project_skills(plain) + extra.skills
+    diagnostics.extend(skills.diagnostics)
+    diagnostics.extend(_shared_names(by_name, skills.skills))
+    if not by_name and not skills.skills:
+        where = ", ".join(str(p) for p in (*given, *plugin_roots)) or "(no paths)"
         raise CatalogError(
             f"no agents found in {where} ({len(found.files)} .md files, none a valid agent)",
             hint="agent files need YAML frontmatter with `name` and `description`; "
             "run `agenteval lint` to see why each file was skipped",
         )
-    agents = tuple(sorted(by_name.values(), key=lambda a: (a.name.lower(), a.name)))
-    reading = read_texts(texts, version=version or default_version())
-    return Catalog(agents=agents, diagnostics=tuple(diagnostics), roots=paths, claude_code=reading)
+    reading = assemble([*readings, *extra.files], version=version, diagnostics=found.diagnostics)
+    return Catalog(
+        agents=tuple(sorted(by_name.values(), key=lambda a: (a.name.lower(), a.name))),
+        diagnostics=tuple(diagnostics),
+        roots=(*plain, *plugin_roots),
+        claude_code=reading,
+        skills=skills.skills,
+    )
+
+
+def _unique(agents: Iterable[Agent], diagnostics: list[Diagnostic]) -> dict[str, Agent]:
+    """Agents by name; a second file with a name already read is an error and left out."""
+    by_name: dict[str, Agent] = {}
+    for agent in agents:
+        first = by_name.get(agent.name)
+        if first is None:
+            by_name[agent.name] = agent
+            continue
+        diagnostics.append(
+            Diagnostic(
+                path=agent.path,
+                line=agent.line,
+                severity="error",
+                code="duplicate-name",
+                message=f"agent name {agent.name!r} is defined twice: in {first.path} "
+                f"(kept) and in {agent.path} (ignored)",
+                hint="rename one of the two agents or delete the copy",
+            )
+        )
+    return by_name
+
+
+def _project_skills(paths: Iterable[Path]) -> SkillSet:
+    """The skills, then the commands, of each `.claude` folder whose `agents` folder is read."""
+    skills = SkillSet()
+    commands = SkillSet()
+    for path in paths:
+        folder = project_folder(path)
+        if folder is not None:
+            skills += read_skills(folder / "skills")
+            commands += read_commands(folder / "commands")
+    return skills + commands
+
+
+def _shared_names(agents: Mapping[str, Agent], skills: Iterable[Skill]) -> list[Diagnostic]:
+    return [
+        diagnostic(
+            "skill-agent-same-name",
+            sk.path,
+            1,
+            f"skill {sk.name!r} has the name of the agent in {agents[sk.name].path}: both are "
+            f"listed; a dataset names the skill `{sk.label}`",
+        )
+        for sk in skills
+        if sk.name in agents
+    ]

@@ -43,7 +43,7 @@ COLON_NAME_DROPPED_SINCE = (2, 1, 332)
 LAST_PATH_WINS_SINCE = (2, 1, 332)  # of two files with one name; the first file read before
 ASCII_FIRST_COLLATION_SINCE = (2, 1, 332)  # non-ASCII after ASCII; accents folded before
 
-_FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
+FRONTMATTER = re.compile(r"---\s*\n([\s\S]*?)---\s*\n?")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +66,7 @@ class FileReading:
     retried: bool = False
     fence_mid_line: bool = False
     keys: tuple[str, ...] = ()
+    generic: bool = False  # a plugin agent listed with the CLI's generic description
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,7 +150,7 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
         if v < BOM_STRIPPED_SINCE:
             return skipped("cc-bom", f"Claude Code {version} does not strip a byte-order mark")
         text = text[1:]
-    m = _FRONTMATTER.match(text)
+    m = FRONTMATTER.match(text)
     if m is None:
         if text.lstrip().startswith("---"):
             return skipped("cc-no-frontmatter", "text before the opening `---` (a blank line?)")
@@ -243,6 +244,15 @@ def read_texts(
 ) -> ClaudeCodeReading:
     """Claude Code's reading of files already read from disk (in discovery order)."""
     files = [read_file(f, text, version=version) for f, text in texts]
+    return assemble(files, version=version, diagnostics=diagnostics)
+
+
+def assemble(
+    files: Iterable[FileReading], *, version: str, diagnostics: tuple[Diagnostic, ...] = ()
+) -> ClaudeCodeReading:
+    """The listing of some file readings: of two with one name the version's rule picks one
+    (the later path from 2.1.332, the first read before); sorted by the version's collation."""
+    files = list(files)
     last_wins = version_tuple(version) >= LAST_PATH_WINS_SINCE
     winner: dict[str, int] = {}
     for i, f in enumerate(files):

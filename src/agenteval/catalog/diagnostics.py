@@ -152,6 +152,59 @@ RULES = _rules(
         fix="write the description as a `|` block scalar",
     ),
     # -- file system --------------------------------------------------------------------------
+    # -- plugins and skills ----------------------------------------------------------------
+    Rule(
+        code="plugin-json",
+        severity="error",
+        title="A plugin or marketplace manifest is not JSON",
+        explanation="`.claude-plugin/plugin.json` names the plugin and `marketplace.json` lists "
+        "the plugins of a marketplace. A manifest that does not parse cannot be read: the plugin "
+        "is named by its folder, and a marketplace's plugins are not read at all.",
+        fix="make the manifest valid JSON (check commas and quotes at the line shown)",
+    ),
+    Rule(
+        code="marketplace-missing",
+        severity="error",
+        title="A marketplace names a plugin folder that does not exist",
+        explanation="Each plugin a marketplace lists has a `source` folder relative to the "
+        "marketplace; a missing folder means none of that plugin's agents or skills is read.",
+        fix="correct the plugin's `source` in marketplace.json, or add the folder",
+    ),
+    Rule(
+        code="marketplace-remote",
+        severity="info",
+        title="A marketplace plugin lives elsewhere (not read)",
+        explanation="A plugin whose `source` is a repository or URL is fetched by Claude Code at "
+        "install time; agenteval reads only local folders, so that plugin's targets are absent.",
+        fix="install the plugin and pass its folder with --plugin",
+    ),
+    Rule(
+        code="plugin-generic-description",
+        severity="warning",
+        title="Claude Code shows a plugin agent with a generic description",
+        explanation="A plugin agent file without frontmatter, with YAML that does not parse or "
+        "without a description is still listed by Claude Code, under its file stem and with a "
+        "generic description that says nothing about what the agent does. agenteval routes a "
+        "stand-in text of its own for it.",
+        fix="give the file frontmatter with a `description` saying when to use the agent",
+    ),
+    Rule(
+        code="skill-no-frontmatter",
+        severity="warning",
+        title="A skill or command has no usable frontmatter",
+        explanation="Claude Code still lists a SKILL.md or command without frontmatter (or whose "
+        "YAML does not parse), with its first body line as the description.",
+        fix="start the file with `---`, a `description:` saying when to use it, and `---`",
+    ),
+    Rule(
+        code="skill-agent-same-name",
+        severity="info",
+        title="A skill and an agent share one name",
+        explanation="Agents and skills are separate namespaces: both are listed, the agent for "
+        "the Agent tool and the skill for the Skill tool. A dataset names the skill as "
+        "`skill:NAME` and the agent as `NAME`.",
+        fix="nothing to fix; rename one if the model confuses them",
+    ),
     Rule(
         code="dangling-link",
         severity="warning",

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -91,6 +91,19 @@ class Agent:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
     diagnostics: tuple[Diagnostic, ...] = ()
     shown_tools: str | None = None  # set in Claude Code's reading: its exact `(Tools: ...)` text
+    plugin: str | None = None  # the plugin it comes from (`name` is then `plugin:...:short`)
+
+    kind: ClassVar[str] = "agent"
+
+    @property
+    def label(self) -> str:
+        """The scorecard label: the agent's name (skills are `skill:NAME`)."""
+        return self.name
+
+    @property
+    def short_name(self) -> str:
+        """The name without a plugin's `plugin:subfolders:` prefix."""
+        return self.name.rsplit(":", 1)[-1] if self.plugin else self.name
 
     @property
     def tools_text(self) -> str:

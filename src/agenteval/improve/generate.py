@@ -8,7 +8,6 @@ belong to a neighbour, and requests no agent should take. Every case keeps where
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agenteval.cases import NONE_LABEL
-from agenteval.cases.examples import extract_examples
-from agenteval.catalog import Agent, Catalog
+from agenteval.catalog import Catalog
 from agenteval.execution.executor import Executor
 from agenteval.improve.ask import ask_json
 from agenteval.improve.leakage import same_request, words
@@ -37,15 +35,45 @@ SYSTEM = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class Subject:
+    """An agent or a skill, as the model that writes its cases is shown it."""
+
+    label: str  # what a case for it expects: the agent's name, or `skill:NAME`
+    kind: Literal["agent", "skill"]
+    description: str
+    body: str  # what it really does: the agent's system prompt, the skill's instructions
+    path: Path
+
+
+def subjects_of(catalog: Catalog) -> list[Subject]:
+    """Every agent, then every skill or command of the catalog."""
+    from agenteval.catalog.claude_code import decode
+    from agenteval.catalog.skills import parse_frontmatter
+
+    found = [
+        Subject(label=a.name, kind="agent", description=a.description, body=a.body, path=a.path)
+        for a in catalog.agents
+    ]
+    for sk in catalog.skills:
+        _, body = parse_frontmatter(decode(sk.path.read_bytes()))
+        found.append(
+            Subject(
+                label=sk.label, kind="skill", description=sk.text, body=body.strip(), path=sk.path
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
 class GeneratedCase:
     """One request a model wrote, with where it came from."""
 
     id: str
     prompt: str
-    expected: str  # an agent name, or `none`
+    expected: str  # an agent name, `skill:NAME`, or `none`
     kind: Kind
-    agent: str  # the agent it was written for
-    file: str  # that agent's file
+    agent: str  # the agent (or `skill:NAME`) it was written for
+    file: str  # its file
     sha256: str  # of that file's bytes when the request was written
     model: str
 
@@ -72,9 +100,11 @@ def neighbours_of(
     confusions: Mapping[tuple[str, str], int] | None = None,
     k: int = 2,
 ) -> dict[str, tuple[str, ...]]:
-    """Each agent's nearest neighbours: the agents its cases were confused with in a run (both
-    ways, most often first), else the most alike by the overlap lint's TF-IDF similarity."""
-    names = [a.name for a in catalog.agents]
+    """Each agent's (and skill's) nearest neighbours: the targets its cases were confused with
+    in a run (both ways, most often first), else the most alike by the overlap lint's TF-IDF
+    similarity."""
+    subjects = subjects_of(catalog)
+    names = [s.label for s in subjects]
     found: dict[str, Counter[str]] = {n: Counter() for n in names}
     for (expected, got), n in (confusions or {}).items():
         if expected in found and got in found and expected != got:
@@ -84,7 +114,7 @@ def neighbours_of(
         return {n: tuple(x for x, _ in found[n].most_common(k)) for n in names}
     from agenteval.routing.lexical import agent_document, near_duplicates
 
-    documents = {a.name: agent_document(a.name, a.description) for a in catalog.agents}
+    documents = {s.label: agent_document(s.label, s.description) for s in subjects}
     alike: dict[str, list[tuple[float, str]]] = {n: [] for n in names}
     for o in near_duplicates(documents, min_similarity=0.0):
         alike[o.first].append((o.similarity, o.second))
@@ -93,9 +123,9 @@ def neighbours_of(
 
 
 def generation_prompt(
-    agent: Agent, neighbours: Sequence[Agent], examples: Sequence[str], per_agent: int
+    agent: Subject, neighbours: Sequence[Subject], examples: Sequence[str], per_agent: int
 ) -> str:
-    """The request for one agent's cases."""
+    """The request for one agent's (or skill's) cases."""
     body = agent.body.strip() or "(the file has no body)"
     if len(body) > BODY_CHARS:
         body = body[:BODY_CHARS] + "\n[... cut here ...]"
@@ -104,7 +134,7 @@ def generation_prompt(
         "A coding assistant can hand a user's request to one of several subagents. Write test "
         "requests for the subagent below.",
         "",
-        f"Subagent: {agent.name}",
+        f"Subagent: {agent.label}" if agent.kind == "agent" else f"Skill: {agent.label}",
         "Its description (what the assistant reads when it chooses):",
         "<description>",
         agent.description,
@@ -116,7 +146,7 @@ def generation_prompt(
     ]
     if neighbours:
         lines += ["", "Neighbouring subagents its requests may be confused with:"]
-        lines += [f"- {n.name}: {n.description[:NEIGHBOUR_CHARS]}" for n in neighbours]
+        lines += [f"- {n.label}: {n.description[:NEIGHBOUR_CHARS]}" for n in neighbours]
     if examples:
         lines += ["", "Requests its author already wrote (do not repeat or paraphrase them):"]
         lines += [f"- {e}" for e in examples]
@@ -151,34 +181,39 @@ async def generate_cases(
     model: str | None,
     per_agent: int,
     neighbours: Mapping[str, Sequence[str]],
+    examples: Mapping[str, Sequence[str]],
     only: Sequence[str] = (),
 ) -> Generation:
-    """Ask the model for each agent's cases (concurrently, within the executor's budget)."""
-    agents = [a for a in catalog.agents if not only or a.name in only]
-    by_name = {a.name: a for a in catalog.agents}
-    examples = {a.name: [e.user for e in extract_examples(a) if e.user] for a in catalog.agents}
+    """Ask the model for each agent's and skill's cases (concurrently, within the budget).
+
+    Args:
+        examples: target label -> the user turns of its `<example>` cases (none is repeated).
+    """
+    everything = subjects_of(catalog)
+    subjects = [s for s in everything if not only or s.label in only]
+    by_label = {s.label: s for s in everything}
     known = [u for us in examples.values() for u in us]
     answers: dict[str, Any] = {}
 
-    async def one(agent: Agent) -> None:
-        near = [by_name[n] for n in neighbours.get(agent.name, ()) if n in by_name]
-        answers[agent.name] = await ask_json(
+    async def one(subject: Subject) -> None:
+        near = [by_label[n] for n in neighbours.get(subject.label, ()) if n in by_label]
+        answers[subject.label] = await ask_json(
             client,
             executor,
             purpose="generate",
             system=SYSTEM,
-            prompt=generation_prompt(agent, near, examples[agent.name], per_agent),
+            prompt=generation_prompt(subject, near, examples.get(subject.label, ()), per_agent),
             model=model,
             max_tokens=MAX_TOKENS,
         )
 
-    await executor.drain(agents, one)
+    await executor.drain(subjects, one)
     resolved = client.resolve_model(model)
-    return _collect(agents, answers, neighbours, known, resolved, executor)
+    return _collect(subjects, answers, neighbours, known, resolved, executor)
 
 
 def _collect(
-    agents: Sequence[Agent],
+    agents: Sequence[Subject],
     answers: Mapping[str, Any],
     neighbours: Mapping[str, Sequence[str]],
     known: list[str],
@@ -190,24 +225,24 @@ def _collect(
     failed: list[str] = []
     not_asked: list[str] = []
     for agent in agents:
-        asked = answers.get(agent.name)
+        asked = answers.get(agent.label)
         if asked is None or not asked.started:
-            not_asked.append(agent.name)
+            not_asked.append(agent.label)
             continue
         calls += not asked.completion.cached
         if asked.data is None:
             if asked.completion.error is None:
                 malformed += 1
-            failed.append(f"{agent.name}: {asked.problem}")
+            failed.append(f"{agent.label}: {asked.problem}")
             continue
         items = asked.data.get("requests")
         if not isinstance(items, list):
             malformed += 1
-            failed.append(f"{agent.name}: the answer has no `requests` list")
+            failed.append(f"{agent.label}: the answer has no `requests` list")
             continue
         digest = hashlib.sha256(agent.path.read_bytes()).hexdigest()
         for item in items:
-            case = _case(item, agent, neighbours.get(agent.name, ()), model, digest)
+            case = _case(item, agent, neighbours.get(agent.label, ()), model, digest)
             if case is None:
                 malformed += 1
             elif any(same_request(case.prompt, k) for k in known):
@@ -230,7 +265,7 @@ def _collect(
 
 
 def _case(
-    item: Any, agent: Agent, neighbours: Sequence[str], model: str, digest: str
+    item: Any, agent: Subject, neighbours: Sequence[str], model: str, digest: str
 ) -> GeneratedCase | None:
     if not isinstance(item, dict):
         return None
@@ -238,7 +273,7 @@ def _case(
     if kind not in KINDS or not isinstance(prompt, str) or not words(prompt):
         return None
     if kind == "target":
-        expected = agent.name
+        expected = agent.label
     elif kind == "none":
         expected = NONE_LABEL
     else:
@@ -249,32 +284,15 @@ def _case(
     prompt = prompt.strip()
     tag = hashlib.sha256(prompt.encode()).hexdigest()[:8]
     return GeneratedCase(
-        id=f"{agent.name}-{kind}-{tag}",
+        id=f"{agent.label.replace(':', '-')}-{kind}-{tag}",
         prompt=prompt,
         expected=expected,
         kind=kind,
-        agent=agent.name,
+        agent=agent.label,
         file=str(agent.path),
         sha256=digest,
         model=model,
     )
-
-
-def run_generation(
-    catalog: Catalog,
-    client: ModelClient,
-    executor: Executor,
-    **options: Any,
-) -> Generation:
-    """`generate_cases` in its own event loop, closing the client after."""
-
-    async def main() -> Generation:
-        try:
-            return await generate_cases(catalog, client, executor, **options)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(main())
 
 
 def relative(path: str, root: Path) -> str:

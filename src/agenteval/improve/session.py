@@ -84,9 +84,16 @@ def generate_dataset(
         raise ConfigError("--per-agent must be at least 1", hint="ask for 1 to 20 requests")
     loaded = load_inputs(settings.agents)
     catalog = loaded.catalog
-    unknown = [n for n in only if catalog.get(n) is None]
+    unknown = [n for n in only if n not in catalog.target_labels]
     if unknown:
-        raise ConfigError(f"no agent named {unknown[0]!r}", hint="see `agenteval cases`")
+        raise ConfigError(
+            f"no agent or skill named {unknown[0]!r}",
+            hint="name an agent, or a skill as skill:NAME (see `agenteval cases`)",
+        )
+    examples: dict[str, list[str]] = {}
+    for case in loaded.case_set.cases:
+        if case.origin == "example":
+            examples.setdefault(next(iter(case.expected)), []).append(case.prompt)
     client = proposer_client(settings, model)
     neighbours = neighbours_of(catalog, confusions=confusions)
 
@@ -100,6 +107,7 @@ def generate_dataset(
                 model=model,
                 per_agent=per_agent,
                 neighbours=neighbours,
+                examples=examples,
                 only=only,
             )
         finally:

@@ -26,9 +26,10 @@ def routed_catalog(catalog: Catalog, reading: CatalogReading) -> Catalog:
 def scored_names(catalog: Catalog, routed: Catalog) -> tuple[str, ...]:
     """The scorecard's agent labels: every agent the authors meant (so an unlisted agent keeps
     its row), then any name only Claude Code's reading has (a YAML 1.2 name), so no pick of a
-    listed agent falls outside the labels."""
+    listed agent falls outside the labels; then every skill as `skill:NAME`."""
     meant = set(catalog.names)
-    return (*catalog.names, *(n for n in routed.names if n not in meant))
+    skills = tuple(s.label for s in catalog.skills)
+    return (*catalog.names, *(n for n in routed.names if n not in meant), *skills)
 
 
 def can_never_route(case: Case, shown: Iterable[str]) -> bool:

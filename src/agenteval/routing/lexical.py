@@ -184,8 +184,8 @@ class LexicalRouter:
             # English stop words go too. On the laywill catalog (kfold:5) this routes 41% right,
             # against 37% for whole words and word bigrams.
             self._indexes[view.fingerprint] = _build_index(
-                [a.name for a in view.agents],
-                [agent_document(a.name, a.description) for a in view.agents],
+                [a.label for a in view.targets],
+                [agent_document(a.name, a.description) for a in view.targets],
             )
         return self._indexes[view.fingerprint]
 

@@ -1,0 +1,89 @@
+"""agenteval's reading of plugins and skills against the real CLI (`--plugin-dir`, loopback stub).
+
+One CLI run on a scratch project holding the skills fixture as its `.claude/`, with the tinyplug
+fixture loaded by `--plugin-dir`: the init event's agents and the request's agent and skill
+lists must match the emulated reading, line for line. The one agent the CLI shows with its own
+generic description (never copied here) is compared by name only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from claude_code_cli import QUIET_ENV, TEST_KEY, find_claude, listing_text, split_listing
+from conftest import FIXTURES
+from stub_anthropic import StubAnthropic, never_delegate
+
+from agenteval.catalog import load_catalog
+
+PROJECT = FIXTURES / "skills" / "project" / ".claude"
+TINY = FIXTURES / "plugins" / "tinyplug"
+SKILLS_HEAD = "The following skills are available for use with the Skill tool:"
+SENTINEL = "SENTINEL-plugins"
+
+
+@pytest.fixture(scope="module")
+def cli_run() -> tuple[dict, str]:
+    """The init event and the listing text of one CLI run with the project and the plugin."""
+    scratch = Path(tempfile.mkdtemp(prefix="cc-plugins-"))
+    try:
+        (scratch / "home").mkdir()
+        shutil.copytree(PROJECT, scratch / "project" / ".claude")
+        with StubAnthropic(responder=never_delegate) as stub:
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(scratch / "home"),
+                "ANTHROPIC_BASE_URL": stub.base_url,
+                "ANTHROPIC_API_KEY": TEST_KEY,
+                **QUIET_ENV,
+            }
+            args = [str(find_claude()), "-p", SENTINEL, "--output-format", "stream-json"]
+            done = subprocess.run(
+                [*args, "--verbose", "--plugin-dir", str(TINY)],
+                cwd=scratch / "project",
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            call = next(c for c in stub.calls if c.prompt == SENTINEL)
+            events = [json.loads(ln) for ln in done.stdout.splitlines() if ln.startswith("{")]
+            init = next(e for e in events if e.get("subtype") == "init")
+            return init, listing_text(call.body)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ours():
+    return load_catalog([PROJECT / "agents"], plugins=[TINY])
+
+
+def test_the_cli_lists_the_plugin_agents_we_list_with_the_same_lines(cli_run, ours):
+    init, listing = cli_run
+    agents_text = listing.split(SKILLS_HEAD)[0]
+    entries = dict(split_listing(agents_text, tuple(init["agents"])))
+    generic = {f.name for f in ours.claude_code.files if f.generic}
+    assert set(ours.claude_code.names) <= set(init["agents"])
+    for agent in ours.claude_code.agents:
+        if agent.name in generic:
+            continue
+        want = f"{agent.description} (Tools: {agent.tools_text})"
+        assert entries[agent.name].startswith(want), agent.name
+
+
+def test_the_cli_lists_the_skills_we_list_with_the_same_lines(cli_run, ours):
+    _, listing = cli_run
+    lines = listing.split(SKILLS_HEAD)[1].splitlines()
+    ours_lines = [s.line for s in ours.skills]
+    assert [ln for ln in lines if ln in ours_lines] == ours_lines
+    plugin_lines = [ln for ln in lines if ln.startswith("- tinyplug:")]
+    assert plugin_lines == [s.line for s in ours.skills if s.plugin]

@@ -1,0 +1,106 @@
+"""Skills and commands listed for the Skill tool (CLAUDE_CODE.md, "Skills and commands")."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import FIXTURES
+
+from agenteval.catalog import load_catalog
+from agenteval.catalog.skills import ELLIPSIS, MAX_DESCRIPTION
+
+PROJECT = FIXTURES / "skills" / "project" / ".claude"
+TINY = FIXTURES / "plugins" / "tinyplug"
+VERSION = "2.1.332"
+
+
+def skills(cat) -> dict[str, object]:
+    return {s.name: s for s in cat.skills}
+
+
+def test_project_skills_one_level_then_commands_in_the_cli_order():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert [(s.name, s.source) for s in cat.skills] == [
+        ("helper", "skill"),
+        ("long", "skill"),
+        ("nofm", "skill"),
+        ("build", "command"),
+        ("plain", "command"),
+    ]
+
+
+def test_plugin_skills_are_prefixed_and_come_after_project_ones():
+    cat = load_catalog([PROJECT / "agents"], plugins=[TINY], version=VERSION)
+    names = [s.name for s in cat.skills]
+    assert names == ["helper", "long", "nofm", "build", "plain", "tinyplug:deploy"]
+
+
+def test_a_frontmatter_name_that_differs_from_the_folder_shows_in_brackets_escaped():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    assert skills(cat)["tinyplug:deploy"].line == (
+        '- tinyplug:deploy (tinyplug:deploy-it): Deploys the app. &lt;example&gt;user: "ship '
+        'version 2 to production"&lt;/example&gt;'
+    )
+    assert skills(load_catalog([PROJECT / "agents"], version=VERSION))["helper"].line == (
+        "- helper: A skill named like the agent."
+    )
+
+
+def test_a_project_skill_without_frontmatter_uses_its_first_body_line_and_is_flagged():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert skills(cat)["nofm"].description == "First body line & &lt;b&gt;bold&lt;/b&gt;."
+    assert skills(cat)["plain"].description == "Command without frontmatter."
+    flagged = [d for d in cat.diagnostics if d.code == "skill-no-frontmatter"]
+    assert [(d.path.parent.name, d.severity) for d in flagged] == [("nofm", "warning")]
+
+
+def test_a_plugin_skill_or_command_without_frontmatter_is_not_listed_and_is_flagged():
+    cat = load_catalog([], plugins=[TINY], version=VERSION)
+    assert "tinyplug:notes" not in skills(cat) and "tinyplug:ship" not in skills(cat)
+    flagged = sorted(d.path.name for d in cat.diagnostics if d.code == "skill-no-frontmatter")
+    assert flagged == ["SKILL.md", "ship.md"]
+
+
+def test_when_to_use_is_appended_and_a_long_description_is_cut_with_an_ellipsis():
+    long = skills(load_catalog([PROJECT / "agents"], version=VERSION))["long"]
+    assert long.text.endswith(" - at the end")
+    assert len(long.description) == MAX_DESCRIPTION
+    assert long.description == long.text[: MAX_DESCRIPTION - 1] + ELLIPSIS
+
+
+def test_a_skill_and_an_agent_with_one_name_are_both_kept_with_an_info():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert "helper" in cat.names
+    assert "skill:helper" in cat.target_labels
+    same = [d for d in cat.diagnostics if d.code == "skill-agent-same-name"]
+    assert [(d.path.parent.name, d.severity) for d in same] == [("helper", "info")]
+
+
+def test_the_skills_are_part_of_what_the_fingerprint_covers():
+    cat = load_catalog([PROJECT / "agents"], version=VERSION)
+    assert cat.fingerprint != replace(cat, skills=()).fingerprint
+
+
+def test_a_lexical_run_routes_to_a_skill_and_scores_it_under_its_own_label(tmp_path):
+    from conftest import run_config
+
+    from agenteval.config import EvalConfig
+
+    ds = tmp_path / "ds.yaml"
+    ds.write_text(
+        "cases:\n"
+        "  - id: deploy\n    prompt: deploy the app to production\n    expected: skill:deploy\n"
+        "  - id: as-agent\n    prompt: deploy the app to production\n"
+        "    expected: tinyplug:whenonly\n"
+    )
+    outcome = run_config(
+        EvalConfig(holdout="none", router={"backend": "lexical"}),
+        plugins=(TINY,),
+        datasets=(ds,),
+        only=("skill:tinyplug:deploy", "tinyplug:whenonly"),
+        out=str(tmp_path / "out"),
+    )
+    labels = {r.case.id: r.trial.label for r in outcome.rows}
+    assert labels["ds/deploy"] == labels["ds/as-agent"] == "skill:tinyplug:deploy"
+    assert "skill:tinyplug:deploy" in outcome.record.scorecard.labels
+    assert "skill:tinyplug:deploy" in (outcome.run_dir / "report.md").read_text()
