@@ -65,7 +65,8 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
 # beside characters escaped here, or at a line start, where this text never is
 _MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~&]|(?<!\w)_|_(?!\w)")
 _BACKTICKS = re.compile(r"`+")
-_REFERENCE = re.compile(r"@|#(?=\d)")  # what GitHub turns into a mention or an issue link
+# what GitHub turns into a mention or an issue link
+_REFERENCE = re.compile(r"@|#(?=\d)|\bgh-(?=\d)", re.IGNORECASE)
 _RICH_BARE_BRACKET = re.compile(r"(?<=\\)\[(?![a-z#/@][^\[]*?\])")
 
 
@@ -114,8 +115,9 @@ def for_rich(text: object) -> str:
 def md_text(text: object) -> str:
     """Markdown inline text on one line, safe in a table cell: no markup, link, HTML or ``|``,
     and no GitHub reference: ``@name`` would notify that user (a backslash does not stop it,
-    GitHub links mentions after Markdown) and ``#12`` would link an issue, so a zero-width
-    space (``&#8203;``) follows every ``@`` and every ``#`` before a digit."""
+    GitHub links mentions after Markdown) and ``#12`` or ``GH-12`` would link an issue, so a
+    zero-width space (``&#8203;``) follows every ``@``, every ``#`` before a digit and every
+    ``GH-`` (any case) before a digit."""
     escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), visible(str(text)))
     return _REFERENCE.sub(lambda m: m.group(0) + "&#8203;", escaped)
 
