@@ -25,6 +25,7 @@ from typing import Any
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
+from agenteval.execution.cache import ResponseCache
 from agenteval.execution.executor import Executor, Stop, StopReason
 from agenteval.execution.runner import RunPlan, RunState, run_plan
 from agenteval.execution.trials import ResultRow, Trial
@@ -192,12 +193,7 @@ def _run_eval(
     by_id = {c.id: c for c in cases}
     spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
     cache = open_cache(settings)
-    if cache is not None and cache.moved_aside is not None:
-        notes.append(
-            f"the response cache was corrupt: moved aside to {cache.moved_aside}, "
-            "and this run started a fresh one"
-        )
-        say(f"warning: {notes[-1]}")
+    _cache_warnings(cache, notes, say)
     executor = Executor(  # the budget covers the whole run, resumed sessions included
         concurrency=settings.concurrency,
         max_cost_usd=settings.max_cost_usd,
@@ -242,6 +238,7 @@ def _run_eval(
                 shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
+            _cache_warnings(cache, notes, say)
             cache.close()
     with shield:  # a second Ctrl-C must not leave the run "running" with no report
         return finish_run(
@@ -253,6 +250,16 @@ def _run_eval(
             stop=executor.stop,
             notes=tuple(notes),
         )
+
+
+def _cache_warnings(
+    cache: ResponseCache | None, notes: list[str], say: Callable[[str], Any]
+) -> None:
+    """What went wrong with the response cache (moved aside, unreadable entries), said and
+    kept in the run's notes: the run went on without what it could not read."""
+    for warning in cache.take_warnings() if cache is not None else ():
+        notes.append(warning)
+        say(f"warning: {warning}")
 
 
 async def _phases(
