@@ -441,6 +441,31 @@ def test_ctrl_c_saves_an_incomplete_run_and_exits_130(routing_eval, stub):
     assert "--resume" in out
 
 
+def test_sigterm_saves_an_incomplete_run_as_ctrl_c_does(routing_eval, stub):
+    """Issue 21 C.1: SIGTERM (what `timeout`, CI cancellation and `kill` send) used to end the
+    process at once with no report, the summary "running" and a stale lock PID."""
+    stub.latency = 0.1
+    proc = start_cli("run", str(routing_eval), "--concurrency", "2", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 3, proc)
+    proc.send_signal(signal.SIGTERM)
+    for _ in range(10):  # a CI runner may send it again while the run is saved
+        time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "incomplete"
+    assert summary["stopped_reason"] == "interrupted (SIGTERM)"
+    assert summary["headline"]["trials"] == len(lines_of(run_dir)) < ROUTING_CASES
+    assert "incomplete" in (run_dir / "report.html").read_text()
+    assert (run_dir / "report.md").is_file() and (run_dir / "junit.xml").is_file()
+    assert not (run_dir / ".lock.pid").exists()
+    assert "--resume" in out
+
+
 def test_a_second_ctrl_c_while_saving_still_saves_the_run_and_exits_130(routing_eval, stub):
     """Issue 11 item 16: double Ctrl-C used to exit 1 with the run left "running"."""
     stub.latency = 0.1

@@ -325,6 +325,7 @@ def run(
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # and a repeated SIGTERM (issue 21 C.1)
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 

@@ -216,25 +216,27 @@ def _run_eval(
                     progress(state)
 
             try:
-                asyncio.run(
-                    _phases(
-                        settings,
-                        router,
-                        client,
-                        plan,
-                        executor,
-                        state,
-                        on_trial,
-                        run_dir,
-                        say,
-                        loaded,
-                        graded_cases,
-                        recorded,
-                        progress,
+                with _sigterm_as_ctrl_c() as terminated:
+                    asyncio.run(
+                        _phases(
+                            settings,
+                            router,
+                            client,
+                            plan,
+                            executor,
+                            state,
+                            on_trial,
+                            run_dir,
+                            say,
+                            loaded,
+                            graded_cases,
+                            recorded,
+                            progress,
+                        )
                     )
-                )
             except KeyboardInterrupt:
-                executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
+                how = "SIGTERM" if terminated else "Ctrl-C"
+                executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
                 shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
@@ -311,9 +313,31 @@ async def _phases(
 
 
 @contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[list[int]]:
+    """SIGTERM (what `timeout`, CI cancellation and `kill` send) stops the run as Ctrl-C does:
+    saved as interrupted, reports written, the lock released, exit 130. The list it yields
+    holds the signal once one came."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        came.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
-    """After the first Ctrl-C the run is being saved: further presses are told so, not obeyed
-    (saving takes a moment; the run then exits 130 and resumes with --resume)."""
+    """After the first Ctrl-C (or SIGTERM) the run is being saved: further presses and signals
+    are told so, not obeyed (saving takes a moment; the run then exits 130 and resumes with
+    --resume)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -321,11 +345,12 @@ def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
     def again(signum: int, frame: object) -> None:
         say("still saving the interrupted run and its reports; it exits in a moment")
 
-    previous = signal.signal(signal.SIGINT, again)
+    previous = {sig: signal.signal(sig, again) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Preload:
