@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -407,6 +409,32 @@ def test_resume_after_sigkill_runs_every_case_exactly_once(routing_eval, stub):
     # nothing answered twice by the API but what was in flight at the kill
     assert stub.count_endpoint("messages") <= ROUTING_CASES + 4
     assert KEY not in out + err
+
+
+def test_report_on_a_killed_run_renders_what_is_there_marked_incomplete(routing_eval, stub):
+    """Issue 21 C.3: it wrote "RUNNING, 0 cases" in report.md beside a junit.xml of every row."""
+    stub.latency = 0.05
+    proc = start_cli("run", str(routing_eval), "--concurrency", "4", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 10, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    assert load_record(run_dir).status == "running"
+    rows = lines_of(run_dir)
+    result = invoke("report", str(run_dir))
+    assert result.exit_code == 0, result.output
+    trials, errors = len(rows), sum(r["error"] is not None for r in rows)
+    cases = len({r["case_id"] for r in rows})
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert md.splitlines()[0].endswith("— **INCOMPLETE**")
+    assert f"{cases} cases · {trials} trials · {errors} errors" in md
+    assert "RUNNING" not in md
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "running" not in html.lower() and "incomplete" in html
+    assert re.search(rf">\s*{trials}\s*</", html)
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert suite is not None and suite.get("tests") == str(trials)
+    assert load_record(run_dir).status == "running"  # the record stays as the run left it
 
 
 def test_torn_last_line_is_repaired_on_resume(dataset_eval, stub):
