@@ -17,6 +17,7 @@ from agenteval.record.store import (
     load_outputs,
     load_record,
     load_results,
+    rows_of_run,
     total_usage,
 )
 from agenteval.reports import write_reports
@@ -38,7 +39,8 @@ def rerender(run_dir: Path, *, notify: Callable[[str], None] | None = None) -> P
         load_record(run_dir)  # not a run folder: says so before a lock file is put in it
     with RunDir(run_dir).lock():
         record = load_record(run_dir)
-        found, found_outputs = load_results(run_dir), load_outputs(run_dir)
+        found = rows_of_run(load_results(run_dir), record.trials)
+        found_outputs = load_outputs(run_dir)
         new = [w for w in (*found.warnings(), *found_outputs.warnings()) if w not in record.notes]
         for warning in new:
             if notify is not None:

@@ -16,7 +16,7 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -48,6 +48,7 @@ from agenteval.record.store import (
     load_results,
     read_outputs,
     read_results,
+    rows_of_run,
     save_record,
     total_usage,
 )
@@ -171,7 +172,9 @@ def _run_eval(
     if resume is not None and record is not None:
         run_dir = resume
         record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
-        found = load_results(run_dir, repair=True)
+        found = rows_of_run(
+            load_results(run_dir, repair=True), settings.trials, {c.id for c in cases}
+        )
         for warning in found.warnings():
             say(f"warning: {warning}")
         done_rows = list(found.rows)
@@ -251,6 +254,7 @@ def _run_eval(
             started=started,
             stop=executor.stop,
             notes=tuple(notes),
+            case_ids=frozenset(by_id),
         )
 
 
@@ -426,9 +430,13 @@ def finish_run(
     started: float,
     stop: Stop | None = None,
     notes: Sequence[str] = (),
+    case_ids: Collection[str] | None = None,
 ) -> RunOutcome:
-    """Score what results.jsonl holds, save summary.json, render every report."""
-    found, found_outputs = load_results(run_dir), load_outputs(run_dir)
+    """Score what results.jsonl holds (rows of other cases, when ``case_ids`` names this run's,
+    or of more trials than it asked for, are left out and said), save summary.json, render
+    every report."""
+    found = rows_of_run(load_results(run_dir), settings.trials, case_ids)
+    found_outputs = load_outputs(run_dir)
     rows = list(found.rows)
     notes = (*notes, *found.warnings(), *found_outputs.warnings())  # bad lines, shown
     expected_total = record.cases.selected * settings.trials
