@@ -28,7 +28,9 @@ _MIN_KEY = 6  # characters after the prefix: fewer is a mention of the format, n
 _MIN_SECRET = 8  # shorter values would blank ordinary words
 _secrets: set[str] = set()
 _secrets_found: re.Pattern[str] | None = None
+_secrets_flat: tuple[str, ...] = ()  # as `_flat` writes them: the cheap test before the regex
 _lock = threading.Lock()
+_WHITESPACE = str.maketrans("", "", " \t\r\n")
 
 
 def register_secret(value: str | None) -> None:
@@ -37,18 +39,29 @@ def register_secret(value: str | None) -> None:
     The router that is handed the key registers it; the record writers, far from the router,
     then redact it too without the key being passed around.
     """
-    global _secrets_found
+    global _secrets_found, _secrets_flat
     value = (value or "").strip()
     if len(value) >= _MIN_SECRET and value not in _secrets:
         with _lock:
             _secrets.add(value)
             longest_first = sorted(_secrets, key=len, reverse=True)
             _secrets_found = re.compile("|".join(map(_secret_pattern, longest_first)), re.I)
+            _secrets_flat = tuple(_flat(s) for s in longest_first)
 
 
 def _secret_pattern(secret: str) -> str:
-    chars = (_HYPHEN if c == "-" else f"(?:{re.escape(c)}|%{ord(c):02x})" for c in secret)
+    chars = (_HYPHEN if c == "-" else re.escape(c) for c in secret)
     return f"(?:{_BREAK})?".join(chars)
+
+
+def _flat(text: str) -> str:
+    """``text`` lower-cased, its hyphen escapes written as ``-`` and its line breaks and
+    spaces dropped: whatever the patterns find is in here as a plain substring, so a plain
+    ``in`` tells whether they need to run at all."""
+    flat = text.lower().replace("\\r", "").replace("\\n", "").translate(_WHITESPACE)
+    for escaped in ("%2d", "\\u002d", "\\x2d"):
+        flat = flat.replace(escaped, "-")
+    return flat
 
 
 def redact(text: str) -> str:
@@ -56,9 +69,10 @@ def redact(text: str) -> str:
     in any case, escaped or broken across lines."""
     if not text:
         return text
-    if _secrets_found is not None:
+    flat = _flat(text)
+    if _secrets_found is not None and any(s in flat for s in _secrets_flat):
         text = _secrets_found.sub(REDACTED, text)
-    return _KEY_SHAPE.sub(_key_redacted, text)
+    return _KEY_SHAPE.sub(_key_redacted, text) if "sk-ant-" in flat else text
 
 
 def _key_redacted(match: re.Match[str]) -> str:
