@@ -1,4 +1,5 @@
-"""A warm rerun reads the response cache in one query, not one per trial."""
+"""A warm rerun reads the response cache in one query, not one per trial; a corrupt cache costs
+misses, never the run."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import run_config
 
 from agenteval.config import EvalConfig
@@ -48,3 +50,99 @@ def test_a_warm_rerun_asks_the_cache_once(demo_project, stub, monkeypatch):
     lookups = [q for q in queries if q.lstrip().upper().startswith("SELECT") and "key" in q]
     lookups = [q for q in lookups if "LIMIT 1" not in q]  # the health probe when the file opens
     assert len(lookups) == 1, lookups
+
+
+# --- a corrupt cache is moved aside, whatever the corruption and whenever it is met (issue 21 D.1)
+
+
+def _filled(path: Path, n: int = 400) -> dict[str, dict[str, object]]:
+    cache = ResponseCache(path)
+    stored = {f"k{i}": {"agent": f"a{i}", "pad": "x" * 200} for i in range(n)}
+    for key, value in stored.items():
+        cache.put_json(key, value)
+    cache.close()
+    return stored
+
+
+def _overwrite_pages(path: Path) -> None:
+    """The file's last page overwritten, as a disk error would: the header and the first rows
+    still read, so the file opens as a database."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    size = path.stat().st_size
+    start = size - 4096
+    with path.open("r+b") as fh:
+        fh.seek(start)
+        fh.write(bytes(range(256)) * ((size - start) // 256))
+    with sqlite3.connect(path) as db:
+        db.execute("SELECT key FROM decisions LIMIT 1").fetchall()  # it opens, as before
+        with pytest.raises(sqlite3.DatabaseError):
+            db.execute("SELECT count(*) FROM decisions WHERE value LIKE '%x%'").fetchall()
+    db.close()
+
+
+def test_a_cache_with_overwritten_pages_is_a_miss_moved_aside(tmp_path: Path):
+    path = tmp_path / "cache.sqlite"
+    stored = _filled(path)
+    _overwrite_pages(path)
+    cache = ResponseCache(path)
+    assert cache.get_many(list(stored)) == {}
+    (moved,) = tmp_path.glob("cache.sqlite.corrupt-*")
+    (warning,) = cache.take_warnings()
+    assert moved.name in warning and "corrupt" in warning
+    cache.put_json("k1", {"agent": "b"})  # a fresh cache goes on working
+    assert cache.get_many(["k1"]) == {"k1": {"agent": "b"}}
+    assert cache.take_warnings() == ()
+    cache.close()
+
+
+def test_a_cache_corrupted_while_open_is_moved_aside_at_the_next_read(tmp_path: Path):
+    path = tmp_path / "cache.sqlite"
+    stored = _filled(path)
+    cache = ResponseCache(path)
+    _overwrite_pages(path)
+    assert cache.get_many(list(stored)) == {}
+    assert cache.get_json("k3") is None  # from the fresh cache
+    assert len(list(tmp_path.glob("cache.sqlite.corrupt-*"))) == 1
+    assert len(cache.take_warnings()) == 1
+    cache.close()
+
+
+@pytest.mark.parametrize(
+    "value", ["{not json", "[1, 2, 3]", "null", b"\xff\xfe not UTF-8"], ids=repr
+)
+def test_an_unreadable_entry_is_a_miss_said_once(tmp_path: Path, value: str | bytes):
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path)
+    cache.put_json("good", {"agent": "a"})
+    with sqlite3.connect(path) as db:
+        for key in ("bad-1", "bad-2"):
+            db.execute(
+                "INSERT INTO decisions (key, value) VALUES (?, CAST(? AS TEXT))", (key, value)
+            )
+    db.close()
+    assert cache.get_many(["good", "bad-1", "bad-2"]) == {"good": {"agent": "a"}}
+    assert cache.get_json("bad-1") is None
+    assert (cache.hits, cache.misses) == (1, 3)
+    (warning,) = cache.take_warnings()
+    assert "2 unreadable entries" in warning
+    assert list(tmp_path.glob("cache.sqlite.corrupt-*")) == []  # one bad entry is not a bad file
+    cache.put_json("bad-1", {"agent": "b"})  # answered afresh, stored over the bad entry
+    assert cache.get_json("bad-1") == {"agent": "b"}
+    cache.close()
+
+
+def test_a_run_on_a_cache_of_unreadable_entries_goes_on_and_says_so(demo_project, stub):
+    config = EvalConfig(name="demo", router={"backend": "anthropic"})
+    first = run_config(config, limit=12)
+    with sqlite3.connect(cache_module.default_cache_path()) as db:  # a torn write's bytes
+        db.execute("UPDATE decisions SET value = CAST(X'FFFE7B' AS TEXT)")
+    db.close()
+    second = run_config(config, limit=12)
+    assert second.record.status == "complete" and first.record.status == "complete"
+    assert stub.count_endpoint("messages") == 24  # none could be answered from the cache
+    assert any("12 unreadable entries" in note for note in second.record.notes), second.record.notes
+    third = run_config(config, limit=12)  # the second run stored its answers over them
+    assert stub.count_endpoint("messages") == 24
+    assert not any("response cache" in note for note in third.record.notes), third.record.notes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import unicodedata
 import uuid
 from dataclasses import asdict
@@ -595,3 +596,25 @@ def test_a_bad_trusted_module_entry_names_the_config_line(tmp_path):
     path = _hostile_project(tmp_path, trusted=["my checks"])
     with pytest.raises(ConfigError, match=r"eval.yaml:\d+: .*trusted_check_modules.*module name"):
         load_config(path)
+
+
+# --- a pattern that backtracks without end is a grading error, not a hung run (issue 21 D.3) ---
+
+
+def test_a_nested_quantifier_on_a_near_miss_answers_at_once():
+    from agenteval.cases.checks import REGEX_TIMEOUT_S
+
+    started = time.monotonic()
+    result = run({"regex": "^(a+)+$"}, "a" * 32 + "!")
+    assert (result.passed, result.error) == (False, None)
+    assert time.monotonic() - started < REGEX_TIMEOUT_S
+
+
+def test_a_regex_that_runs_past_its_time_limit_is_a_grading_error():
+    from agenteval.cases.checks import REGEX_TIMEOUT_S
+
+    started = time.monotonic()
+    result = run({"regex": "^(a|aa)+$"}, "a" * 64 + "!")
+    assert result.passed is None
+    assert result.error is not None and "time limit" in result.error
+    assert time.monotonic() - started < REGEX_TIMEOUT_S * 10

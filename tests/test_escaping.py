@@ -130,17 +130,19 @@ def test_a_markdown_code_span_holds_exactly_the_text(s):
 def test_markdown_text_stays_plain_text(s):
     children = _inline(f"why: {md_text(s)} end")
     assert {c.type for c in children} <= {"text"}, [c.type for c in children]
-    shown = re.sub(r"@|#(?=\d)", lambda m: m.group(0) + "\u200b", visible(s))
+    shown = re.sub(r"@|#(?=\d)|(?i:\bgh-)(?=\d)", lambda m: m.group(0) + "\u200b", visible(s))
     assert "".join(c.content for c in children) == f"why: {shown} end"
 
 
 @given(hostile)
 @example("ask @octocat or @org/team about #12 and org/repo#3")
+@example("fixed in GH-12, see gh-7 (issue 21 D.7)")
 def test_markdown_text_mentions_nobody_and_links_no_issue(s):
-    """GitHub links `@name` (notifying that user) and `#12` after Markdown, so escaping cannot
-    stop them: the text a reader sees has a zero-width space after each `@` and such `#`."""
+    """GitHub links `@name` (notifying that user), `#12` and `GH-12` after Markdown, so escaping
+    cannot stop them: the text a reader sees has a zero-width space after each `@`, such `#`
+    and such `GH-`."""
     text = "".join(c.content for c in _inline(f"why: {md_text(s)} end"))
-    assert not re.search(r"@[A-Za-z0-9]|#\d", text)
+    assert not re.search(r"@[A-Za-z0-9]|#\d|\bgh-\d", text, re.IGNORECASE)
 
 
 @given(hostile, hostile)

@@ -5,6 +5,7 @@ line, a corrupt cache moved aside, and a run whose every trial errored marked "f
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -419,3 +420,115 @@ def test_latest_skips_incomplete_and_failed_runs(quickstart_run: Path, demo_proj
         edit_summary(run, status=status, run_id=run.name)
     found = store.find_baseline("latest", out=demo_project / "reports", name="quickstart")
     assert found is not None and found.run_id == quickstart_run.name
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 21 D.6: broken state is one `error:` line or a row skipped and said, never a traceback
+# ------------------------------------------------------------------------------------------
+
+
+def _one_error(result: Result, *needles: str) -> str:
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    (error,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    for needle in needles:
+        assert needle in error, error
+    return error
+
+
+def _edit_summary(run: Path, section: str, field: str, value: Any) -> None:
+    data = summary_of(run)
+    data[section][field] = value
+    (run / "summary.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize("section", ["config", "settings", "headline"])
+def test_a_hand_edited_summary_is_one_error_line(quickstart_run: Path, section: str):
+    _edit_summary(quickstart_run, section, "trials", "many")
+    for args in (["report", str(quickstart_run)], ["run", "--resume", str(quickstart_run)]):
+        result = CliRunner().invoke(main, [*args, "--plain"] if args[0] == "run" else args)
+        assert result.exit_code == 2, result.output
+        _one_error(result, "summary.json", "trials")
+
+
+@pytest.mark.parametrize("name", ["results.jsonl", "outputs.jsonl", "summary.json"])
+def test_a_run_file_that_is_a_folder_is_one_error_line(quickstart_run: Path, name: str):
+    (quickstart_run / name).unlink()
+    (quickstart_run / name).mkdir()
+    result = CliRunner().invoke(main, ["report", str(quickstart_run)])
+    assert result.exit_code == 2, result.output
+    _one_error(result, name, "folder")
+
+
+def test_a_row_of_trial_minus_one_is_skipped_and_said(quickstart_run: Path):
+    path = quickstart_run / "results.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = json.dumps({**json.loads(lines[0]), "case_id": "quickstart/extra", "trial": -1})
+    path.write_text("\n".join([*lines, bad]) + "\n", encoding="utf-8")
+    result = invoke("report", str(quickstart_run))
+    assert result.exit_code == 0, result.output
+    warning = f"warning: results.jsonl:{len(lines) + 1}: unreadable line skipped"
+    assert any(line.startswith(warning) and "trial" in line for line in result.output.splitlines())
+    assert "quickstart/extra" not in (quickstart_run / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_a_row_beyond_the_trials_asked_for_is_skipped_and_said(quickstart_run: Path):
+    path = quickstart_run / "results.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    extra = json.dumps({**json.loads(lines[0]), "trial": 7})
+    path.write_text("\n".join([*lines, extra]) + "\n", encoding="utf-8")
+    result = invoke("report", str(quickstart_run))
+    assert result.exit_code == 0, result.output
+    (said,) = [line for line in result.output.splitlines() if "trial 7" in line]
+    assert said.startswith("warning: results.jsonl:") and said.endswith("row skipped")
+    suite = (quickstart_run / "junit.xml").read_text(encoding="utf-8")
+    assert f'tests="{len(lines)}"' in suite
+
+
+def test_a_full_disk_is_one_error_line_and_loses_nothing_written(demo_project, monkeypatch):
+    from agenteval.record import lines as lines_module
+
+    written: list[str] = []
+
+    class FullDisk:  # results.jsonl's file, on a disk that fills after 20 lines
+        def __init__(self, fh: Any) -> None:
+            self._fh = fh
+
+        def write(self, data: bytes) -> int:
+            if len(written) == 20:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(data.decode("utf-8").rstrip("\n"))
+            return int(self._fh.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._fh, name)
+
+    opened = lines_module._Appender.__init__
+
+    def open_on_full_disk(self: Any, path: Path, **options: Any) -> None:
+        opened(self, path, **options)
+        if path.name == "results.jsonl":
+            self._fh = FullDisk(self._fh)
+
+    monkeypatch.setattr(lines_module._Appender, "__init__", open_on_full_disk)
+    result = CliRunner().invoke(main, ["run", "evals/quickstart.yaml", "--plain"])
+    assert result.exit_code == 2, result.output
+    _one_error(result, "results.jsonl", "No space left on device", "--resume")
+    (run,) = runs(demo_project)
+    assert (run / "results.jsonl").read_text(encoding="utf-8").splitlines() == written
+
+
+def test_a_row_for_a_case_the_run_does_not_have_is_skipped_and_said_on_resume(
+    quickstart_run: Path,
+):
+    path = quickstart_run / "results.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    alien = json.dumps({**json.loads(lines[0]), "case_id": "elsewhere/alien"})
+    path.write_text("\n".join([*lines, alien]) + "\n", encoding="utf-8")
+    result = invoke("run", "--resume", str(quickstart_run), "--plain")
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    (said,) = [line for line in shown if "elsewhere/alien" in line]
+    assert said.startswith("warning: results.jsonl:") and said.endswith("row skipped")
+    assert summary_of(quickstart_run)["headline"]["trials"] == len(lines)
+    assert "elsewhere/alien" not in (quickstart_run / "junit.xml").read_text(encoding="utf-8")

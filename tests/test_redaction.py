@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import string
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
 from stub_anthropic import Reply, StubAnthropic, StubRequest
 
 from agenteval.cli import main
@@ -88,3 +92,76 @@ def test_a_key_echoed_in_an_api_error_is_written_nowhere(tmp_path, monkeypatch, 
     for p, text in files.items():
         assert key not in text, p
         assert key[8:24] not in text, p  # no part of it, either
+
+
+# --- a key however it is written: split across lines, escaped, upper-cased (issue 21 D.4) -----
+
+BODY = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=95, max_size=95)
+RENDERINGS = {
+    "as is": lambda s: s,
+    "upper-cased": str.upper,
+    "URL-escaped": lambda s: s.replace("-", "%2D"),
+    "URL-escaped, lower hex": lambda s: s.replace("-", "%2d"),
+    "JSON-escaped": lambda s: s.replace("-", "\\u002d"),
+}
+BREAKS = ("\n", "\r\n", "\n    ", " \n\t", "\\n", "\\r\\n")
+
+
+def _unrendered(text: str) -> str:
+    """``text`` with every rendering and line break above undone (and lower-cased)."""
+    text = text.lower().replace("%2d", "-").replace("\\u002d", "-")
+    return re.sub(r"[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t]*", "", text)
+
+
+@given(
+    body=BODY,
+    render=st.sampled_from(sorted(RENDERINGS)),
+    cut=st.integers(min_value=0, max_value=101),
+    line_break=st.sampled_from(BREAKS),
+)
+@example(body="abcdefFAKEKEY" + "x" * 82, render="as is", cut=13, line_break="\n")
+def test_an_anthropic_key_is_redacted_however_it_is_written(body, render, cut, line_break):
+    key = "sk-ant-api03-" + body  # 108 characters long, as an Anthropic API key is
+    head, tail = key[: 7 + cut], key[7 + cut :]
+    shown = RENDERINGS[render](head) + (line_break if tail else "") + RENDERINGS[render](tail)
+    assert redact(f"error: invalid key {shown}. Retry later") == (
+        f"error: invalid key sk-ant-{REDACTED}. Retry later"
+    )
+
+
+@given(
+    render=st.sampled_from(sorted(RENDERINGS)),
+    cut=st.integers(min_value=1, max_value=len(PLAIN) - 1),
+    line_break=st.sampled_from(BREAKS),
+)
+def test_a_registered_secret_is_redacted_however_it_is_written(render, cut, line_break):
+    register_secret(PLAIN)
+    shown = RENDERINGS[render](PLAIN[:cut]) + line_break + RENDERINGS[render](PLAIN[cut:])
+    assert redact(f'{{"msg": "bad token {shown}"}}') == f'{{"msg": "bad token {REDACTED}"}}'
+
+
+def test_a_whole_key_at_a_line_end_leaves_the_next_line_alone():
+    key = "sk-ant-api03-" + "Zq7" * 31 + "xA"  # the length of an API key; registered nowhere
+    assert redact(f"key {key}\nNext line") == f"key sk-ant-{REDACTED}\nNext line"
+    assert redact(f"{key}\\n{key}") == f"sk-ant-{REDACTED}\\nsk-ant-{REDACTED}"
+
+
+def _split_echo(req: StubRequest) -> Reply:
+    sent = req.headers.get("x-api-key") or req.headers["authorization"].split()[-1]
+    middle = len(sent) // 2
+    return Reply.error(400, message=f"invalid key {sent[:middle]}\n{sent[middle:].upper()}")
+
+
+def test_a_key_echoed_split_and_upper_cased_is_written_nowhere(tmp_path, monkeypatch):
+    path = _project(tmp_path, "ANTHROPIC_API_KEY")
+    with StubAnthropic(responder=_split_echo) as stub:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", SHAPED)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
+        result = CliRunner().invoke(main, ["run", str(path), "--plain"])
+    files = _written(tmp_path)
+    assert any(p.name == "results.jsonl" for p in files)
+    assert "invalid key" in "".join(files.values())
+    shown = {**files, Path("terminal"): result.output + (result.stderr or "")}
+    for p, text in shown.items():
+        assert SHAPED[13:29].lower() not in _unrendered(text), p
+        assert SHAPED[40:56].lower() not in _unrendered(text), p

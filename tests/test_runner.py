@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -409,6 +411,32 @@ def test_resume_after_sigkill_runs_every_case_exactly_once(routing_eval, stub):
     assert KEY not in out + err
 
 
+def test_report_on_a_killed_run_renders_what_is_there_marked_incomplete(routing_eval, stub):
+    """Issue 21 C.3: it wrote "RUNNING, 0 cases" in report.md beside a junit.xml of every row."""
+    stub.latency = 0.05
+    proc = start_cli("run", str(routing_eval), "--concurrency", "4", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 10, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    assert load_record(run_dir).status == "running"
+    rows = lines_of(run_dir)
+    result = invoke("report", str(run_dir))
+    assert result.exit_code == 0, result.output
+    trials, errors = len(rows), sum(r["error"] is not None for r in rows)
+    cases = len({r["case_id"] for r in rows})
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert md.splitlines()[0].endswith("— **INCOMPLETE**")
+    assert f"{cases} cases · {trials} trials · {errors} errors" in md
+    assert "RUNNING" not in md
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "running" not in html.lower() and "incomplete" in html
+    assert re.search(rf">\s*{trials}\s*</", html)
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert suite is not None and suite.get("tests") == str(trials)
+    assert load_record(run_dir).status == "running"  # the record stays as the run left it
+
+
 def test_torn_last_line_is_repaired_on_resume(dataset_eval, stub):
     stub.faults = [Fault.at([11], 401)]
     first = run(dataset_eval, concurrency=1)
@@ -438,6 +466,31 @@ def test_ctrl_c_saves_an_incomplete_run_and_exits_130(routing_eval, stub):
     assert "interrupted" in summary["stopped_reason"]
     assert summary["headline"]["trials"] == len(lines_of(run_dir)) < ROUTING_CASES
     assert "incomplete" in (run_dir / "report.html").read_text()
+    assert "--resume" in out
+
+
+def test_sigterm_saves_an_incomplete_run_as_ctrl_c_does(routing_eval, stub):
+    """Issue 21 C.1: SIGTERM (what `timeout`, CI cancellation and `kill` send) used to end the
+    process at once with no report, the summary "running" and a stale lock PID."""
+    stub.latency = 0.1
+    proc = start_cli("run", str(routing_eval), "--concurrency", "2", "--plain")
+    run_dir = wait_for_lines(routing_eval.parent.parent, 3, proc)
+    proc.send_signal(signal.SIGTERM)
+    for _ in range(10):  # a CI runner may send it again while the run is saved
+        time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "incomplete"
+    assert summary["stopped_reason"] == "interrupted (SIGTERM)"
+    assert summary["headline"]["trials"] == len(lines_of(run_dir)) < ROUTING_CASES
+    assert "incomplete" in (run_dir / "report.html").read_text()
+    assert (run_dir / "report.md").is_file() and (run_dir / "junit.xml").is_file()
+    assert not (run_dir / ".lock.pid").exists()
     assert "--resume" in out
 
 

@@ -346,6 +346,7 @@ def run(
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # and a repeated SIGTERM (issue 21 C.1)
     _print_summary(outcome)
     if open_report:
         _open((outcome.run_dir / "report.html").resolve())

@@ -12,12 +12,25 @@ import re
 import threading
 
 REDACTED = "[redacted]"
+# A secret is found however an echo wrote it: any case, a hyphen URL- or JSON-escaped, and
+# broken across lines (a real line break, or the `\n` of a JSON string) where a message wraps
+_HYPHEN = r"(?:-|%2d|\\u002d|\\x2d)"
+_BREAK = r"[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t]*"
+_KEY_CHAR = rf"(?:[a-z0-9_]|{_HYPHEN})"
 # Anthropic keys (sk-ant-api03-..., sk-ant-admin01-...); the prefix alone is kept so a reader
-# sees which kind of secret was there
-_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
+# sees which kind of secret was there. A key runs on across a line break until it has the
+# length of an API key, so a key that ends a line leaves the next line alone.
+_KEY_SHAPE = re.compile(rf"sk{_HYPHEN}ant{_HYPHEN}((?:{_KEY_CHAR}|{_BREAK}(?={_KEY_CHAR}))+)", re.I)
+_KEY_PIECE = re.compile(rf"({_BREAK})", re.I)
+_KEY_ESCAPE = re.compile(_HYPHEN, re.I)
+_KEY_LENGTH = 108
+_MIN_KEY = 6  # characters after the prefix: fewer is a mention of the format, not a key
 _MIN_SECRET = 8  # shorter values would blank ordinary words
 _secrets: set[str] = set()
+_secrets_found: re.Pattern[str] | None = None
+_secrets_flat: tuple[str, ...] = ()  # as `_flat` writes them: the cheap test before the regex
 _lock = threading.Lock()
+_WHITESPACE = str.maketrans("", "", " \t\r\n")
 
 
 def register_secret(value: str | None) -> None:
@@ -26,20 +39,52 @@ def register_secret(value: str | None) -> None:
     The router that is handed the key registers it; the record writers, far from the router,
     then redact it too without the key being passed around.
     """
+    global _secrets_found, _secrets_flat
     value = (value or "").strip()
-    if len(value) >= _MIN_SECRET:
+    if len(value) >= _MIN_SECRET and value not in _secrets:
         with _lock:
             _secrets.add(value)
+            longest_first = sorted(_secrets, key=len, reverse=True)
+            _secrets_found = re.compile("|".join(map(_secret_pattern, longest_first)), re.I)
+            _secrets_flat = tuple(_flat(s) for s in longest_first)
+
+
+def _secret_pattern(secret: str) -> str:
+    chars = (_HYPHEN if c == "-" else re.escape(c) for c in secret)
+    return f"(?:{_BREAK})?".join(chars)
+
+
+def _flat(text: str) -> str:
+    """``text`` lower-cased, its hyphen escapes written as ``-`` and its line breaks and
+    spaces dropped: whatever the patterns find is in here as a plain substring, so a plain
+    ``in`` tells whether they need to run at all."""
+    flat = text.lower().replace("\\r", "").replace("\\n", "").translate(_WHITESPACE)
+    for escaped in ("%2d", "\\u002d", "\\x2d"):
+        flat = flat.replace(escaped, "-")
+    return flat
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret and anything shaped like an Anthropic key replaced."""
+    """``text`` with every registered secret and anything shaped like an Anthropic key replaced,
+    in any case, escaped or broken across lines."""
     if not text:
         return text
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return _KEY_SHAPE.sub("sk-ant-" + REDACTED, text) if "sk-ant-" in text else text
+    flat = _flat(text)
+    if _secrets_found is not None and any(s in flat for s in _secrets_flat):
+        text = _secrets_found.sub(REDACTED, text)
+    return _KEY_SHAPE.sub(_key_redacted, text) if "sk-ant-" in flat else text
+
+
+def _key_redacted(match: re.Match[str]) -> str:
+    pieces = _KEY_PIECE.split(match.group(1))  # key text at even places, line breaks between
+    length = len("sk-ant-")
+    for i in range(0, len(pieces), 2):
+        length += len(_KEY_ESCAPE.sub("-", pieces[i]))
+        if length >= _KEY_LENGTH and i + 1 < len(pieces):  # a whole key: what follows is text
+            return "sk-ant-" + REDACTED + pieces[i + 1] + redact("".join(pieces[i + 2 :]))
+    if length - len("sk-ant-") < _MIN_KEY:
+        return match.group(0)
+    return "sk-ant-" + REDACTED
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -65,7 +110,8 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
 # beside characters escaped here, or at a line start, where this text never is
 _MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~&]|(?<!\w)_|_(?!\w)")
 _BACKTICKS = re.compile(r"`+")
-_REFERENCE = re.compile(r"@|#(?=\d)")  # what GitHub turns into a mention or an issue link
+# what GitHub turns into a mention or an issue link
+_REFERENCE = re.compile(r"@|#(?=\d)|\bgh-(?=\d)", re.IGNORECASE)
 _RICH_BARE_BRACKET = re.compile(r"(?<=\\)\[(?![a-z#/@][^\[]*?\])")
 
 
@@ -114,8 +160,9 @@ def for_rich(text: object) -> str:
 def md_text(text: object) -> str:
     """Markdown inline text on one line, safe in a table cell: no markup, link, HTML or ``|``,
     and no GitHub reference: ``@name`` would notify that user (a backslash does not stop it,
-    GitHub links mentions after Markdown) and ``#12`` would link an issue, so a zero-width
-    space (``&#8203;``) follows every ``@`` and every ``#`` before a digit."""
+    GitHub links mentions after Markdown) and ``#12`` or ``GH-12`` would link an issue, so a
+    zero-width space (``&#8203;``) follows every ``@``, every ``#`` before a digit and every
+    ``GH-`` (any case) before a digit."""
     escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), visible(str(text)))
     return _REFERENCE.sub(lambda m: m.group(0) + "&#8203;", escaped)
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 KINDS = (
     "contains",
     "not_contains",
@@ -36,6 +38,9 @@ _MODULE = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 _TARGET = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*:[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 _FENCE = re.compile(r"```[ \t]*json[ \t\r]*\n(.*?)```", re.S | re.I)
 _MAX_REASON = 300
+# how long one `regex` check may search one output: a pattern that backtracks without end (a
+# nested quantifier on a near miss) costs one grading error, not a hung run
+REGEX_TIMEOUT_S = 1.0
 
 
 class CheckSpecError(ValueError):
@@ -255,15 +260,15 @@ def _strings(kind: str) -> Callable[[Any], tuple[tuple[str, ...], str]]:
     return parse
 
 
-def _regex(value: Any) -> tuple[re.Pattern[str], str]:
+def _regex(value: Any) -> tuple[regex.Pattern[str], str]:
     if not isinstance(value, str) or not value:
         raise CheckSpecError(
             f"`regex` needs a non-empty pattern string, got {value!r}",
             "write one pattern, e.g. `regex: '(?i)rate.?limit'`",
         )
     try:
-        pattern = re.compile(unicodedata.normalize("NFC", value))
-    except re.error as exc:
+        pattern = regex.compile(unicodedata.normalize("NFC", value))
+    except regex.error as exc:
         raise CheckSpecError(
             f"invalid regex {value!r}: {exc}",
             "fix the pattern (Python `re` syntax); single-quote it in YAML to keep backslashes",
@@ -356,6 +361,8 @@ def run_check(
         if check.kind == "python":
             return _run_python(check, text, case, trust)
         passed, reason = _RUN[check.kind](check.spec, unicodedata.normalize("NFC", text))
+    except _GradingError as exc:
+        return _error(check, str(exc))
     except Exception as exc:  # a bug here must cost one result, not the run
         return _error(check, f"check {check.name!r} failed to run: {type(exc).__name__}: {exc}")
     return CheckResult(name=check.name, kind=check.kind, passed=passed, reason=reason)
@@ -394,8 +401,19 @@ def _icontains_any(needles: tuple[str, ...], text: str) -> tuple[bool, str]:
     return False, "none of " + _list(needles, "or") + " found (ignoring case)"
 
 
-def _regex_search(pattern: re.Pattern[str], text: str) -> tuple[bool, str]:
-    m = pattern.search(text)
+class _GradingError(Exception):
+    """A check that ran but could not reach a verdict; the message is the result's error."""
+
+
+def _regex_search(pattern: regex.Pattern[str], text: str) -> tuple[bool, str]:
+    try:
+        m = pattern.search(text, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        raise _GradingError(
+            f"regex /{_clip(pattern.pattern, 80)}/ ran past its time limit of "
+            f"{REGEX_TIMEOUT_S:g} s on this output (it backtracks without end on a near miss); "
+            "rewrite it without nested quantifiers such as (a+)+"
+        ) from None
     if m is None:
         return False, f"no match for /{_clip(pattern.pattern, 80)}/"
     return True, f"matched {_quote(m.group(0))} at character {m.start()}"

@@ -7,6 +7,7 @@ no API key, no headers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,7 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agenteval.text import redact
+
 DEFAULT_DIR = ".agenteval"
+# values are read as bytes and decoded here, so one entry that is not UTF-8 is one miss, not an
+# error that ends the query
+_SELECT_ONE = "SELECT CAST(value AS BLOB) FROM decisions WHERE key = ?"
+_SELECT_MANY = "SELECT key, CAST(value AS BLOB) FROM decisions WHERE key IN"
+_INSERT = "INSERT OR REPLACE INTO decisions VALUES (?, ?, julianday('now'))"
 
 
 def default_cache_path() -> Path:
@@ -31,21 +39,25 @@ def cache_key(fingerprint: str, request_key: str, trial: int) -> str:
 class ResponseCache:
     """Get and put decisions by key. Writes are committed at once (a killed run keeps them).
 
-    A file that is not a readable SQLite database (a disk error, a half-copied file) is moved
-    aside to ``cache.sqlite.corrupt-<time>`` and a fresh cache is started: the cache only saves
-    money, so it is never a reason to stop a run. ``moved_aside`` says where it went, for the
-    caller to warn about.
+    A file that is not a readable SQLite database (a disk error, a half-copied file), found so
+    when it opens or at any later read or write, is moved aside to
+    ``cache.sqlite.corrupt-<time>`` and a fresh cache is started; an entry that is not a JSON
+    object (or not UTF-8) is a miss, stored over when the answer comes. The cache only saves
+    money, so it is never a reason to stop a run. ``moved_aside`` says where the file went and
+    :meth:`take_warnings` what to tell the user.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.moved_aside: Path | None = None
+        self._warnings: list[str] = []
+        self._unreadable: set[str] = set()  # keys whose entry is not a JSON object
+        self._unreadable_said = 0
         try:
             self._db = self._open()
-        except sqlite3.DatabaseError:
-            self.moved_aside = self._move_aside()
-            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._db = self._start_afresh(exc)
         self.hits = 0
         self.misses = 0
 
@@ -64,6 +76,49 @@ class ResponseCache:
             raise
         return db
 
+    def _start_afresh(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        self.moved_aside = self._move_aside()
+        self._warnings.append(
+            f"the response cache was corrupt ({exc}): moved aside to {self.moved_aside}, "
+            "and this run started a fresh one"
+        )
+        return self._open()
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """After a read or write failed: a damaged file is moved aside for a fresh one; any
+        other failure (a full disk, a lock) is said once and the call is a miss."""
+        damaged = type(exc) is sqlite3.DatabaseError or getattr(exc, "sqlite_errorcode", None) in (
+            getattr(sqlite3, "SQLITE_CORRUPT", 11),
+            getattr(sqlite3, "SQLITE_NOTADB", 26),
+        )
+        if damaged:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = self._start_afresh(exc)
+        elif not any(str(exc) in w for w in self._warnings):
+            self._warnings.append(f"the response cache could not be used ({exc}); it was skipped")
+
+    def take_warnings(self) -> tuple[str, ...]:
+        """What went wrong with the cache since the last call, one line each, for the user."""
+        if len(self._unreadable) > self._unreadable_said:
+            self._warnings.append(
+                f"the response cache had {len(self._unreadable) - self._unreadable_said} "
+                "unreadable entries (not a JSON object): treated as misses and stored afresh"
+            )
+            self._unreadable_said = len(self._unreadable)
+        taken, self._warnings = tuple(self._warnings), []
+        return taken
+
+    def _decoded(self, key: str, value: bytes) -> dict[str, Any] | None:
+        try:
+            data = json.loads(value.decode("utf-8"))
+        except ValueError:  # not UTF-8, or not JSON
+            data = None
+        if not isinstance(data, dict):
+            self._unreadable.add(key)
+            return None
+        return data
+
     def _move_aside(self) -> Path:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
@@ -80,12 +135,16 @@ class ResponseCache:
 
     def get_json(self, key: str) -> dict[str, Any] | None:
         """The JSON object stored under a key (decisions, agent outputs, judge grades), or None."""
-        row = self._db.execute("SELECT value FROM decisions WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        try:
+            row = self._db.execute(_SELECT_ONE, (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            row = None
+        value = None if row is None else self._decoded(key, row[0])
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1
-        value: dict[str, Any] = json.loads(row[0])  # put_json stores only objects
         return value
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -99,12 +158,18 @@ class ResponseCache:
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(wanted))
         step = max(1, self._variables)
-        for start in range(0, len(unique), step):
-            chunk = unique[start : start + step]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, value FROM decisions WHERE key IN ({marks})"  # only ? marks
-            for key, value in self._db.execute(query, chunk):
-                found[key] = json.loads(value)  # put_json stores only objects
+        try:
+            for start in range(0, len(unique), step):
+                chunk = unique[start : start + step]
+                marks = ",".join("?" * len(chunk))
+                query = f"{_SELECT_MANY} ({marks})"  # only ? marks
+                for key, value in self._db.execute(query, chunk).fetchall():
+                    data = self._decoded(key, value)
+                    if data is not None:
+                        found[key] = data
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            found.clear()  # what a damaged file gave is not to be trusted
         hits = sum(key in found for key in wanted)
         self.hits += hits
         self.misses += len(wanted) - hits
@@ -121,10 +186,13 @@ class ResponseCache:
         return limit
 
     def put_json(self, key: str, value: dict[str, Any]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO decisions VALUES (?, ?, julianday('now'))",
-            (key, json.dumps(value)),
-        )
+        """Store a JSON object (secrets redacted, as in every file a run writes); a cache that
+        cannot take it is recovered as a read is, and the answer is not kept."""
+        row = (key, redact(json.dumps(value)))
+        try:
+            self._db.execute(_INSERT, row)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
 
     def close(self) -> None:
         self._db.close()

@@ -16,7 +16,7 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +26,7 @@ from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
+from agenteval.execution.cache import ResponseCache
 from agenteval.execution.executor import Executor, Stop, StopReason
 from agenteval.execution.runner import RunPlan, RunState, run_plan
 from agenteval.execution.trials import ResultRow, Trial
@@ -48,6 +49,7 @@ from agenteval.record.store import (
     load_results,
     read_outputs,
     read_results,
+    rows_of_run,
     save_record,
     total_usage,
 )
@@ -167,7 +169,9 @@ def _run_eval(
     if resume is not None and record is not None:
         run_dir = resume
         record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
-        found = load_results(run_dir, repair=True)
+        found = rows_of_run(
+            load_results(run_dir, repair=True), settings.trials, {c.id for c in cases}
+        )
         for warning in found.warnings():
             say(f"warning: {warning}")
         done_rows = list(found.rows)
@@ -189,12 +193,7 @@ def _run_eval(
     by_id = {c.id: c for c in cases}
     spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
     cache = open_cache(settings)
-    if cache is not None and cache.moved_aside is not None:
-        notes.append(
-            f"the response cache was corrupt: moved aside to {cache.moved_aside}, "
-            "and this run started a fresh one"
-        )
-        say(f"warning: {notes[-1]}")
+    _cache_warnings(cache, notes, say)
     executor = Executor(  # the budget covers the whole run, resumed sessions included
         concurrency=settings.concurrency,
         max_cost_usd=settings.max_cost_usd,
@@ -221,28 +220,31 @@ def _run_eval(
                     progress(state)
 
             try:
-                asyncio.run(
-                    _phases(
-                        settings,
-                        router,
-                        client,
-                        plan,
-                        executor,
-                        state,
-                        on_trial,
-                        run_dir,
-                        say,
-                        loaded,
-                        graded_cases,
-                        recorded,
-                        progress,
+                with _sigterm_as_ctrl_c() as terminated:
+                    asyncio.run(
+                        _phases(
+                            settings,
+                            router,
+                            client,
+                            plan,
+                            executor,
+                            state,
+                            on_trial,
+                            run_dir,
+                            say,
+                            loaded,
+                            graded_cases,
+                            recorded,
+                            progress,
+                        )
                     )
-                )
             except KeyboardInterrupt:
-                executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
+                how = "SIGTERM" if terminated else "Ctrl-C"
+                executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
                 shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
+            _cache_warnings(cache, notes, say)
             cache.close()
     with shield:  # a second Ctrl-C must not leave the run "running" with no report
         return finish_run(
@@ -253,7 +255,18 @@ def _run_eval(
             started=started,
             stop=executor.stop,
             notes=tuple(notes),
+            case_ids=frozenset(by_id),
         )
+
+
+def _cache_warnings(
+    cache: ResponseCache | None, notes: list[str], say: Callable[[str], Any]
+) -> None:
+    """What went wrong with the response cache (moved aside, unreadable entries), said and
+    kept in the run's notes: the run went on without what it could not read."""
+    for warning in cache.take_warnings() if cache is not None else ():
+        notes.append(warning)
+        say(f"warning: {warning}")
 
 
 async def _phases(
@@ -305,9 +318,31 @@ async def _phases(
 
 
 @contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[list[int]]:
+    """SIGTERM (what `timeout`, CI cancellation and `kill` send) stops the run as Ctrl-C does:
+    saved as interrupted, reports written, the lock released, exit 130. The list it yields
+    holds the signal once one came."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        came.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
-    """After the first Ctrl-C the run is being saved: further presses are told so, not obeyed
-    (saving takes a moment; the run then exits 130 and resumes with --resume)."""
+    """After the first Ctrl-C (or SIGTERM) the run is being saved: further presses and signals
+    are told so, not obeyed (saving takes a moment; the run then exits 130 and resumes with
+    --resume)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -315,11 +350,12 @@ def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
     def again(signum: int, frame: object) -> None:
         say("still saving the interrupted run and its reports; it exits in a moment")
 
-    previous = signal.signal(signal.SIGINT, again)
+    previous = {sig: signal.signal(sig, again) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Preload:
@@ -395,9 +431,13 @@ def finish_run(
     started: float,
     stop: Stop | None = None,
     notes: Sequence[str] = (),
+    case_ids: Collection[str] | None = None,
 ) -> RunOutcome:
-    """Score what results.jsonl holds, save summary.json, render every report."""
-    found, found_outputs = load_results(run_dir), load_outputs(run_dir)
+    """Score what results.jsonl holds (rows of other cases, when ``case_ids`` names this run's,
+    or of more trials than it asked for, are left out and said), save summary.json, render
+    every report."""
+    found = rows_of_run(load_results(run_dir), settings.trials, case_ids)
+    found_outputs = load_outputs(run_dir)
     rows = list(found.rows)
     notes = (*notes, *found.warnings(), *found_outputs.warnings())  # bad lines, shown
     expected_total = record.cases.selected * settings.trials

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Collection, Hashable, Iterable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, Literal, TypeVar
 
 import msgspec
 
 from agenteval.cases import Case, WrittenOrder
+from agenteval.errors import RecordError
 from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import Usage
 from agenteval.routing import Decision
@@ -76,7 +77,7 @@ class _TrialLine(msgspec.Struct):
     Keys it does not name are ignored; the optional ones may be missing or null."""
 
     case_id: str
-    trial: int
+    trial: Annotated[int, msgspec.Meta(ge=0)]
     prompt: str
     expected: tuple[str, ...]
     label: str | None
@@ -215,6 +216,7 @@ class JsonlRead(Generic[T]):
     rows: tuple[T, ...]
     skipped: tuple[SkippedLine, ...] = ()
     torn: int | None = None  # the line number of a torn last line, if there was one
+    left_out: tuple[str, ...] = ()  # rows read but not of this run (see `keeping`), said
 
     def warnings(self) -> tuple[str, ...]:
         """One sentence per problem, for the terminal and the record's notes."""
@@ -223,7 +225,22 @@ class JsonlRead(Generic[T]):
             found.append(
                 f"{self.file}:{self.torn}: torn last line (a run killed mid-write) left out"
             )
-        return tuple(found)
+        return (*found, *self.left_out)
+
+    def keeping(self, keep: Callable[[T], bool], why: Callable[[T], str]) -> JsonlRead[T]:
+        """Only the rows ``keep`` accepts; the others are left out and said (``why``, the first
+        few by name), so a hand-edited row never counts in silence."""
+        out = [row for row in self.rows if not keep(row)]
+        if not out:
+            return self
+        said = [f"{self.file}: {why(row)}; row skipped" for row in out[:_NAMED_ROWS]]
+        if len(out) > _NAMED_ROWS:
+            said.append(f"{self.file}: {len(out) - _NAMED_ROWS} more such rows skipped")
+        kept = tuple(row for row in self.rows if keep(row))
+        return replace(self, rows=kept, left_out=(*self.left_out, *said))
+
+
+_NAMED_ROWS = 3
 
 
 def _read_jsonl(
@@ -231,7 +248,7 @@ def _read_jsonl(
 ) -> JsonlRead[T]:
     if not path.exists():
         return JsonlRead(file=path.name, rows=())
-    data = path.read_bytes()
+    data = _read_bytes(path)
     rows: dict[Hashable, T] = {}
     skipped = []
     # each line is decoded in place, through a view: no copy of the file, line by line
@@ -255,6 +272,18 @@ def _read_jsonl(
     return JsonlRead(file=path.name, rows=tuple(rows.values()), skipped=tuple(skipped), torn=torn)
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        what = "is a folder, not a file" if path.is_dir() else f"cannot be read: {exc.strerror}"
+        raise RecordError(
+            f"{path.name} {what}",
+            path=path,
+            hint=f"move it aside and put the run's {path.name} back (or re-run the eval)",
+        ) from exc
+
+
 def load_results(run_dir: Path, *, repair: bool = False) -> JsonlRead[ResultRow]:
     """Read results.jsonl: its trials, its unreadable lines, and a torn last line.
 
@@ -267,6 +296,25 @@ def load_results(run_dir: Path, *, repair: bool = False) -> JsonlRead[ResultRow]
         ResultParser(),
         lambda r: (r.trial.case_id, r.trial.trial),
         repair=repair,
+    )
+
+
+def rows_of_run(
+    found: JsonlRead[ResultRow], trials: int, case_ids: Collection[str] | None = None
+) -> JsonlRead[ResultRow]:
+    """The rows of a run's trials (and of its cases, when ``case_ids`` names them); any other
+    row (a hand-edited or merged file) is said and left out, never scored in silence."""
+
+    def why(row: ResultRow) -> str:
+        if case_ids is not None and row.case.id not in case_ids:
+            return f"case {row.case.id!r} is not one of this run's cases"
+        return (
+            f"trial {row.trial.trial} of case {row.case.id!r} is beyond the {trials} trials "
+            "per case the run asked for"
+        )
+
+    return found.keeping(
+        lambda r: r.trial.trial < trials and (case_ids is None or r.case.id in case_ids), why
     )
 
 
@@ -321,8 +369,16 @@ class _Appender:
 
     def _append(self, line: str) -> None:
         line = for_record(line)  # the last guard: no API key (or lone surrogate) gets written
-        self._fh.write(line.encode("utf-8") + b"\n")
-        self._fh.flush()
+        try:
+            self._fh.write(line.encode("utf-8") + b"\n")
+            self._fh.flush()
+        except OSError as exc:  # a full disk: the lines before this one are kept, and resume
+            raise RecordError(
+                f"cannot write {self.path.name}: {exc.strerror or exc}",
+                path=self.path,
+                hint="free some disk space, then `agenteval run --resume "
+                f"{self.path.parent}` runs what is missing",
+            ) from exc
         self._dirty.set()
 
     def _sync(self) -> None:

@@ -32,6 +32,7 @@ from agenteval.record.lines import (
     read_outputs,
     read_results,
     result_line,
+    rows_of_run,
     total_usage,
 )
 from agenteval.record.schema import (
@@ -66,6 +67,7 @@ __all__ = [
     "read_outputs",
     "read_results",
     "result_line",
+    "rows_of_run",
     "save_record",
     "total_usage",
     "write_atomic",
@@ -170,7 +172,26 @@ def load_record(run_dir: Path) -> RunRecord:
         raise RecordError(
             f"summary.json is not valid JSON: {exc}", path=path, line=line, hint="restore the file"
         ) from exc
-    return parse_record(data, path=path)
+    except OSError as exc:
+        what = "is a folder, not a file" if path.is_dir() else f"cannot be read: {exc.strerror}"
+        raise RecordError(f"summary.json {what}", path=path, hint="restore the file") from exc
+    record = parse_record(data, path=path)
+    _check_trials(record, path)
+    return record
+
+
+def _check_trials(record: RunRecord, path: Path) -> None:
+    """The trials per case in the free-form config and settings (parse_record types the rest):
+    everything that counts a run's trials reads them."""
+    for section, values in (("config", record.config), ("settings", record.settings)):
+        trials = (values or {}).get("trials", 1)
+        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise RecordError(
+                f"summary.json field `{section}.trials`: {trials!r} is not a number of trials "
+                "(a whole number, 1 or more)",
+                path=path,
+                hint="restore the file, or re-run the eval",
+            )
 
 
 # ------------------------------------------------------------------------------------------
