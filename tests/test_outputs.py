@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -289,7 +290,7 @@ def test_fatal_error_in_the_outputs_phase_stops_and_resume_finishes(tmp_path, st
 
     stub.responder = good
     again = run(path, resume=first.run_dir)
-    assert again.record.status == "complete" and again.record.stopped_reason is None
+    assert again.record.status == "complete", again.record.stopped_reason and again.record.stopped_reason is None
     assert len(outputs_of(first.run_dir)) == 4
     assert kinds(stub) == {"route": 4, "agent": 5}
 
@@ -600,7 +601,7 @@ def test_100_cases_make_100_agent_and_100_judge_calls_then_none_on_rerun(tmp_pat
     before = len(stub.calls)
     again = run(path)
     assert len(stub.calls) == before  # no agent, judge (or routing) call on the rerun
-    assert again.record.status == "complete"
+    assert again.record.status == "complete", again.record.stopped_reason
     rows = outputs_of(again.run_dir)
     assert len(rows) == 100 and all(r["cached"] for r in rows.values())
     assert again.record.outputs.scorecard.rate.k == 100
@@ -1077,3 +1078,23 @@ def test_the_agent_is_given_the_main_models_task_prompt_as_claude_code_does(tmp_
     assert summary["outputs"]["agent_inputs"] == {"task": 1, "request": 1}
     html = (outcome.run_dir / "report.html").read_text(encoding="utf-8")
     assert "task prompt from the routing decision (1 outputs)" in html
+
+
+def test_spend_on_grading_stopped_by_the_budget_is_in_the_record_and_the_report(tmp_path, stub):
+    """Finding B.3: the agent calls paid before the budget stopped the judges count."""
+    rubric = {"rubric": "Explains the change", "reference": "..."}
+    cases = [case(f"b{i}", f"Budget task {i}.", "doc-writer", rubric) for i in range(8)]
+    path = write_project(tmp_path, cases, concurrency=1, max_cost_usd=0.09)
+    # long answers: the first agent call costs most of the budget, so its judge cannot start
+    long = {c["prompt"]: "The change, explained. " * 700 for c in cases}
+    stub.responder = script("doc-writer", long)
+    first = run(path)
+    assert first.record.stop == "budget", first.record.stopped_reason
+    spent = float(re.search(r"spent \$([0-9.]+)", first.record.stopped_reason or "").group(1))
+    assert first.record.cost_usd is not None and first.record.cost_usd >= spent - 1e-4
+    report = (first.run_dir / "report.md").read_text(encoding="utf-8")
+    assert f"${first.record.cost_usd:.4f}" in report or f"${first.record.cost_usd:.2f}" in report
+    agents_paid = kinds(stub)["agent"]
+    again = run(path, resume=first.run_dir, max_cost_usd=50)
+    assert again.record.status == "complete", again.record.stopped_reason
+    assert agents_paid == 1 and kinds(stub)["agent"] == 8  # the paid one is not sent again

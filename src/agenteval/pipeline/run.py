@@ -198,8 +198,12 @@ def _run_eval(
         concurrency=settings.concurrency,
         max_cost_usd=settings.max_cost_usd,
         cache=cache,
-        spent_usd=sum(d.cost_usd or 0.0 for d in spent)
-        + (output_cost(read_outputs(run_dir)) or 0.0),
+        # what earlier sessions spent: their recorded answers, or more where a call was paid
+        # and its answer not kept (a job the budget stopped between its agent and its judge)
+        spent_usd=max(
+            sum(d.cost_usd or 0.0 for d in spent) + (output_cost(read_outputs(run_dir)) or 0.0),
+            record.cost_usd or 0.0,
+        ),
         paid=sum(d.error is None for d in spent),
     )
     state = RunState(
@@ -256,6 +260,7 @@ def _run_eval(
             stop=executor.stop,
             notes=tuple(notes),
             case_ids=frozenset(by_id),
+            spent=executor.money.spent if executor.money.unknown == 0 else None,
         )
 
 
@@ -432,10 +437,12 @@ def finish_run(
     stop: Stop | None = None,
     notes: Sequence[str] = (),
     case_ids: Collection[str] | None = None,
+    spent: float | None = None,
 ) -> RunOutcome:
     """Score what results.jsonl holds (rows of other cases, when ``case_ids`` names this run's,
     or of more trials than it asked for, are left out and said), save summary.json, render
-    every report."""
+    every report. ``spent`` is what the run's engine paid in all (None: not known here): the
+    cost is never less, since a call can be paid and its answer not kept."""
     found = rows_of_run(load_results(run_dir), settings.trials, case_ids)
     found_outputs = load_outputs(run_dir)
     rows = list(found.rows)
@@ -455,6 +462,8 @@ def finish_run(
     if graded and cost is not None:
         extra = output_cost(graded)
         cost = None if extra is None else round(cost + extra, 6)
+    if cost is not None and spent is not None:
+        cost = round(max(cost, spent), 6)
     numbers = headline(scorecard) | output_headline(output_card)
     numbers["catalog_errors"] = record.catalog.catalog_errors
     gate_results = evaluate_gates(numbers, settings.gates.thresholds)
