@@ -290,7 +290,7 @@ def test_fatal_error_in_the_outputs_phase_stops_and_resume_finishes(tmp_path, st
 
     stub.responder = good
     again = run(path, resume=first.run_dir)
-    assert again.record.status == "complete", again.record.stopped_reason and again.record.stopped_reason is None
+    assert again.record.status == "complete" and again.record.stopped_reason is None
     assert len(outputs_of(first.run_dir)) == 4
     assert kinds(stub) == {"route": 4, "agent": 5}
 
