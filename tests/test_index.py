@@ -20,7 +20,9 @@ def test_every_run_refreshes_the_index_newest_first_with_a_new_series_at_a_chang
     assert index.exists() and first.record.run_id in index.read_text()
     second = run_config(EvalConfig(name="demo", router={"backend": "lexical"}), holdout="none")
     page = index.read_text()
-    assert page.index(second.record.run_id) < page.index(first.record.run_id)
+    # the link text: one run id can be the start of another's (`...-demo`, `...-demo-1`)
+    shown = [f">{r.record.run_id}</a>" for r in (second, first)]
+    assert page.index(shown[0]) < page.index(shown[1])
     assert "new series: holdout changed" in page
     assert f'href="{second.record.run_id}/report.html"' in page
 
