@@ -123,7 +123,8 @@ def test_run_shard_and_merge_through_the_cli_equal_the_unsharded_run(
         assert invoke("--shard", f"{i}/3", "--out", str(tmp_path / f"s{i}")).exit_code in (0, 1)
         d = run_dir(tmp_path / f"s{i}")
         shard_dirs.append(d)
-        assert load_record(d).settings["selection"]["shard"] == [i, 3]
+        settings = load_record(d).settings
+        assert settings is not None and settings.selection.shard == (i, 3)
     sizes = [len(labels(d)) for d in shard_dirs]
     assert sum(sizes) == len(labels(full)) and min(sizes) > 0
     # a partial matrix is refused, saying which shard is missing
@@ -135,7 +136,7 @@ def test_run_shard_and_merge_through_the_cli_equal_the_unsharded_run(
     assert labels(merged_dir) == labels(full)
     merged, unsharded = load_record(merged_dir), load_record(full)
     assert merged.scorecard == unsharded.scorecard and merged.headline == unsharded.headline
-    assert merged.settings["selection"]["shard"] is None
+    assert merged.settings is not None and merged.settings.selection.shard is None
     # the merged run is one run: it resumes and re-renders like any other
     assert CliRunner().invoke(main, ["report", str(merged_dir)]).exit_code == 0
 

@@ -77,9 +77,9 @@ class RunOutcome:
 def recorded_settings(record: RunRecord) -> RunSettings:
     """The settings a run was started with (rebuilt from the config for runs written before
     settings were recorded)."""
-    if record.settings:
-        return RunSettings.from_dict(record.settings)
-    config = EvalConfig.model_validate(dict(record.config))
+    if record.settings is not None:
+        return record.settings
+    config = EvalConfig.model_validate(dict(record.config or {}))
     selection = record.selection or RecordedSelection()
     return resolve(
         config,
@@ -169,7 +169,7 @@ def _run_eval(
         graded_cases = []
     if resume is not None and record is not None:
         run_dir = resume
-        record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
+        record = record.with_(settings=settings)
         found = load_results(run_dir, repair=True)
         for warning in found.warnings():
             say(f"warning: {warning}")
@@ -530,8 +530,7 @@ def _new_record(
         name=settings.name,
         status="running",
         created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings=settings.to_dict(),
-        config=_config_view(settings),
+        settings=settings,
         router=dict(router.describe()),
         holdout=str(settings.holdout),
         catalog=_catalog_info(loaded, settings, cases),
@@ -550,28 +549,6 @@ def _new_record(
             *filter(None, [prompt_note(router.describe())]),
         ),
     )
-
-
-def _config_view(settings: RunSettings) -> dict[str, Any]:
-    """The settings in the config's shape (reports and v1 readers look here)."""
-    data = settings.to_dict()
-    return {
-        "name": settings.name,
-        "trials": settings.trials,
-        "concurrency": settings.concurrency,
-        "max_cost_usd": settings.max_cost_usd,
-        "holdout": str(settings.holdout),
-        "catalog": {"reading": settings.catalog_reading},
-        "batch": settings.batch,
-        "router": {"backend": settings.backend, **settings.router_options},
-        "outputs": data["outputs"],
-        "gates": {
-            **dict(settings.gates.thresholds),
-            "baseline": settings.gates.baseline,
-            "max_regression": settings.gates.max_regression,
-            "significance": settings.gates.significance,
-        },
-    }
 
 
 def _new_run_dir(out: Path, name: str) -> Path:

@@ -3,7 +3,8 @@
 `select_shard` keeps the cases whose id hashes to shard I of N (`--shard I/N`, I from 1), so the
 same case always lands in the same shard whatever else is selected. `merge_runs` puts shard run
 folders back into one run folder and scores it as if it had run in one go, refusing shards whose
-settings differ (catalog, holdout, router, model, trials, ...) or that ran the same case twice.
+settings that change the answers differ (`settings.Role.ANSWERS`) or that ran the same case
+twice.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from agenteval.cases import Case
 from agenteval.errors import ConfigError
 from agenteval.execution.executor import Stop, StopReason
+from agenteval.execution.trials import ResultRow
 from agenteval.pipeline.run import RunOutcome, finish_run
 from agenteval.record.store import (
     OutputsWriter,
@@ -30,10 +32,7 @@ from agenteval.record.store import (
     read_results,
     save_record,
 )
-from agenteval.settings import RESUMABLE, RunSettings
-
-# What a shard may differ in from its siblings: nothing that changes an answer or a gate.
-_PER_SHARD = frozenset({"backend_reason", "out", "cache_path", "base_dir"})
+from agenteval.settings import RunSettings, answers_of
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -67,25 +66,25 @@ def select_shard(cases: Iterable[Case], index: int, count: int) -> tuple[Case, .
     return tuple(c for c in cases if shard_of(c.id, count) == index)
 
 
-def _settings(record: RunRecord, run_dir: Path) -> dict[str, Any]:
+def _settings(record: RunRecord, run_dir: Path) -> RunSettings:
     if record.settings is None:
         raise ConfigError(
             "this run folder records no settings (made by an older agenteval)",
             path=run_dir / "summary.json",
             hint="rerun the shard with this agenteval",
         )
-    settings = {
-        k: v for k, v in record.settings.items() if k not in _PER_SHARD and k not in RESUMABLE
-    }
-    # the same selection, then each its own shard I of the same N
-    selection = dict(settings.get("selection") or {})
+    return record.settings
+
+
+def _identity(record: RunRecord, settings: RunSettings) -> dict[str, Any]:
+    """What every shard of one run shares: the settings that change the answers (the same
+    selection, then each its own shard I of the same N), the router and the catalog."""
+    answers = answers_of(settings)
+    selection = dict(answers["selection"])
     shard = selection.pop("shard", None)
-    settings["selection"] = {**selection, "shards": shard[1] if shard else None}
-    return {
-        "settings": settings,
-        "router": dict(record.router),
-        "catalog": record.catalog.fingerprint,
-    }
+    answers["selection"] = {**selection, "shards": shard[1] if shard else None}
+    catalog = record.catalog.fingerprint
+    return {"settings": answers, "router": dict(record.router), "catalog": catalog}
 
 
 def _first_difference(a: Mapping[str, Any], b: Mapping[str, Any], path: str = "") -> str:
@@ -107,39 +106,58 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
     """
     if len(run_dirs) < 2:
         raise ConfigError("merge needs two or more shard run folders", hint="list every shard")
+    return _merge([Path(d) for d in run_dirs], out_dir)
+
+
+def _merge(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
     started = time.monotonic()
-    records = [load_record(Path(d)) for d in run_dirs]
-    first = _settings(records[0], Path(run_dirs[0]))
-    for d, r in zip(run_dirs[1:], records[1:], strict=True):
-        if (other := _settings(r, Path(d))) != first:
+    records = [load_record(d) for d in run_dirs]
+    shard_settings = [_settings(r, d) for d, r in zip(run_dirs, records, strict=True)]
+    first = _identity(records[0], shard_settings[0])
+    for d, r, s in zip(run_dirs[1:], records[1:], shard_settings[1:], strict=True):
+        if (other := _identity(r, s)) != first:
             raise ConfigError(
                 f"{d} ran with other settings than {run_dirs[0]} "
                 f"({_first_difference(first, other)} differs): they are not shards of one run",
-                path=Path(d) / "summary.json",
+                path=d / "summary.json",
                 hint="merge only the shards of one `agenteval run --shard I/N` matrix",
             )
     _check_complete(run_dirs, records)
-    assert records[0].settings is not None  # checked by _settings
-    settings = RunSettings.from_dict(records[0].settings)
-    settings = replace(settings, selection=replace(settings.selection, shard=None))
     seen: dict[tuple[str, int], Path] = {}
     rows = []
     for d in run_dirs:
-        for row in read_results(Path(d)):
+        for row in read_results(d):
             key = (row.trial.case_id, row.trial.trial)
             if key in seen:
                 raise ConfigError(
                     f"case {key[0]} (trial {key[1]}) ran in both {seen[key]} and {d}",
                     hint="merge shards of one matrix: each case runs in exactly one shard",
                 )
-            seen[key] = Path(d)
+            seen[key] = d
             rows.append(row)
+    settings = shard_settings[0]
+    settings = replace(settings, selection=replace(settings.selection, shard=None))
+    merged = _write_merged(run_dirs, records, rows, settings, out_dir)
+    stop = next((_stop(r) for r in records if r.stop), None)
+    names = records[0].catalog.names
+    return finish_run(
+        out_dir, merged, settings, names, started=started, stop=stop, notes=merged.notes
+    )
+
+
+def _write_merged(
+    run_dirs: Sequence[Path],
+    records: Sequence[RunRecord],
+    rows: Sequence[ResultRow],
+    settings: RunSettings,
+    out_dir: Path,
+) -> RunRecord:
     out_dir.mkdir(parents=True, exist_ok=False)
     with ResultsWriter(out_dir) as results, OutputsWriter(out_dir) as outputs:
         for row in rows:
             results.write(row.case, row.trial)
         for d in run_dirs:
-            for output in read_outputs(Path(d)):
+            for output in read_outputs(d):
                 outputs.write(output)
     base = records[0]
     selected = sum(r.cases.selected for r in records)
@@ -152,19 +170,15 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
         selection=None,
         baseline=None,
         notes=(*base.notes, f"merged from {len(records)} shards"),
-        settings=settings.to_dict(),
+        settings=settings,
     )
     save_record(out_dir, merged)
-    stop = next((_stop(r) for r in records if r.stop), None)
-    names = base.catalog.names
-    return finish_run(
-        out_dir, merged, settings, names, started=started, stop=stop, notes=merged.notes
-    )
+    return merged
 
 
 def _check_complete(run_dirs: Sequence[Path], records: Sequence[RunRecord]) -> None:
     """Shards of `--shard I/N` runs must be all N of them, each once."""
-    shards = [(r.settings or {}).get("selection", {}).get("shard") for r in records]
+    shards = [r.settings.selection.shard if r.settings else None for r in records]
     if not any(shards):
         return  # folders split some other way: the case check below still holds
     count = int(next(s for s in shards if s)[1])

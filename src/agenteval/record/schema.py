@@ -12,6 +12,9 @@ Version history:
        resolved RunSettings) and `stop` (the StopReason) always present, None when unknown. A
        v1 run saved "complete" although every trial errored reads as ``failed``, so it is never
        chosen as a baseline.
+    3: `settings` is typed (`settings.RunSettings`, validated field by field); the hand-built
+       "config view" copy of it is gone. `config` (the EvalConfig as given) is kept only by runs
+       recorded before settings were (v1), to rebuild their settings from.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from agenteval.models.client import Usage
 from agenteval.record.migrations import MIGRATIONS
 from agenteval.scoring.scorecard import Scorecard
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 Status = Literal["running", "complete", "incomplete", "failed"]
 Interval = tuple[float, float]
@@ -82,9 +85,11 @@ def _owned_later(module: str, name: str) -> Callable[[object], Any]:
 if TYPE_CHECKING:
     from agenteval.outputs.scorecard import OutputScorecard
     from agenteval.scoring.compare import Comparison
+    from agenteval.settings import RunSettings
 
     ComparisonField = Comparison
     OutputScorecardField = OutputScorecard
+    SettingsField = RunSettings
 else:  # the annotations pydantic reads: each validator imports its class when a value comes
     ComparisonField = Annotated[
         Any,
@@ -94,6 +99,11 @@ else:  # the annotations pydantic reads: each validator imports its class when a
     OutputScorecardField = Annotated[
         Any,
         PlainValidator(_owned_later("agenteval.outputs.scorecard", "OutputScorecard")),
+        PlainSerializer(_to_dict),
+    ]
+    SettingsField = Annotated[  # re-rendering a run needs no settings: their module waits
+        Any,
+        PlainValidator(_owned_later("agenteval.settings", "RunSettings")),
         PlainSerializer(_to_dict),
     ]
 
@@ -292,7 +302,7 @@ class RunRecord(Part):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     run_id: str
     name: str
     status: Status
@@ -301,8 +311,8 @@ class RunRecord(Part):
     duration_s: float | None = None
     stopped_reason: str | None = None
     stop: str | None = None  # StopReason value: budget | fatal | interrupted
-    config: dict[str, Any] = {}  # the EvalConfig as given (+ base_dir), as v1 kept it
-    settings: dict[str, Any] | None = None  # the resolved RunSettings (None before v2)
+    settings: SettingsField | None = None  # None: recorded before settings were (v1)
+    config: dict[str, Any] | None = None  # those runs' EvalConfig as given (+ base_dir)
     router: RouterInfo = RouterInfo()
     holdout: str = "none"
     catalog: CatalogInfo = CatalogInfo()
@@ -326,7 +336,9 @@ class RunRecord(Part):
     @property
     def trials(self) -> int:
         """Trials per case the run was asked for."""
-        return int(self.config.get("trials", 1))
+        if self.settings is not None:
+            return self.settings.trials
+        return int((self.config or {}).get("trials") or 1)
 
     @property
     def failed_gates(self) -> tuple[GateResult, ...]:

@@ -10,16 +10,19 @@ history and the baseline choice need without it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-ROUTER_SETTINGS = ("router", "model", "prompt")  # another router: agreement, not a regression
-MEASURE_SETTINGS = ("holdout", "trials")  # another measurement: not comparable
+from agenteval.settings import AGREEMENT, MEASUREMENT, compared_facts
+
+ROUTER_SETTINGS = tuple(k for k, v in compared_facts().items() if v == AGREEMENT)
+MEASURE_SETTINGS = tuple(k for k, v in compared_facts().items() if v == MEASUREMENT)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunFacts:
-    """The settings that decide whether two runs' numbers can be compared.
+    """The settings that decide whether two runs' numbers can be compared: the catalog, and one
+    fact for each setting that declares one (`settings.compared_facts`).
 
     ``catalog`` is the catalog's fingerprint, ``router`` the backend, ``prompt`` the prompt
     profile (None for routers without one); ``trials`` the trials asked per case.
@@ -50,7 +53,7 @@ def differences(a: RunFacts | None, b: RunFacts | None) -> tuple[SettingDifferen
     if a is None or b is None:
         return ()
     found = []
-    for name in ("catalog", *MEASURE_SETTINGS[:1], *ROUTER_SETTINGS, *MEASURE_SETTINGS[1:]):
+    for name in (f.name for f in fields(RunFacts)):
         x, y = getattr(a, name), getattr(b, name)
         if x != y:
             found.append(SettingDifference(name=name, a=_shown(name, x), b=_shown(name, y)))
