@@ -2,9 +2,11 @@
 
 `select_shard` keeps the cases whose id hashes to shard I of N (`--shard I/N`, I from 1), so the
 same case always lands in the same shard whatever else is selected. `merge_runs` puts shard run
-folders back into one run folder and scores it as if it had run in one go, refusing shards whose
-settings that change the answers differ (`settings.Role.ANSWERS`) or that ran the same case
-twice.
+folders back into one run folder and scores it as if it had run in one go, holding each shard's
+lock (a shard still running is refused), and refusing shards whose settings that change the
+answers differ (`settings.Role.ANSWERS`), that ran the same case twice, or that hold a row which
+is not one of their own: a case outside the shard's selection, a trial index out of range, a
+relabelled trial, or a status their rows do not bear out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,13 @@ from typing import Any
 from agenteval.cases import Case
 from agenteval.errors import ConfigError
 from agenteval.execution.executor import Stop, StopReason
-from agenteval.execution.trials import ResultRow
+from agenteval.execution.trials import ResultRow, label_of
+from agenteval.pipeline.inputs import prepare
 from agenteval.pipeline.run import RunOutcome, finish_run
 from agenteval.record.store import (
     OutputsWriter,
     ResultsWriter,
+    RunDir,
     RunRecord,
     load_record,
     read_outputs,
@@ -33,6 +38,7 @@ from agenteval.record.store import (
     save_record,
 )
 from agenteval.settings import RunSettings, answers_of
+from agenteval.views import Views
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -100,13 +106,19 @@ def _first_difference(a: Mapping[str, Any], b: Mapping[str, Any], path: str = ""
 def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
     """Merge shard run folders into ``out_dir`` and score, save and report the merged run.
 
+    Each shard's lock is held while it is read (`RunDir.lock`): a shard still running is refused.
+
     Raises:
-        ConfigError: when fewer than two folders are given, the shards' settings differ, or a
-            case ran in more than one shard.
+        ConfigError: when fewer than two folders are given, the shards' settings differ, a case
+            ran in more than one shard, or a shard holds a row that is not one of its own.
+        RunLockedError: when a shard is in use by another process (named by its PID).
     """
     if len(run_dirs) < 2:
         raise ConfigError("merge needs two or more shard run folders", hint="list every shard")
-    return _merge([Path(d) for d in run_dirs], out_dir)
+    with ExitStack() as held:
+        for d in run_dirs:
+            held.enter_context(RunDir(Path(d)).lock())
+        return _merge([Path(d) for d in run_dirs], out_dir)
 
 
 def _merge(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
@@ -125,8 +137,8 @@ def _merge(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
     _check_complete(run_dirs, records)
     seen: dict[tuple[str, int], Path] = {}
     rows = []
-    for d in run_dirs:
-        for row in read_results(d):
+    for d, r, s in zip(run_dirs, records, shard_settings, strict=True):
+        for row in _own_rows(d, r, s):
             key = (row.trial.case_id, row.trial.trial)
             if key in seen:
                 raise ConfigError(
@@ -174,6 +186,63 @@ def _write_merged(
     )
     save_record(out_dir, merged)
     return merged
+
+
+def _own_rows(run_dir: Path, record: RunRecord, settings: RunSettings) -> list[ResultRow]:
+    """The shard's rows, each checked against the shard's own case selection (rebuilt from its
+    settings): a row for a case outside it, a trial index out of range, a trial relabelled
+    (expected agents or label not what the case and the decision give), a count of cases or a
+    status its rows do not bear out are refused, naming the shard's file."""
+    loaded, cases, views = prepare(settings)
+    if record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
+        raise _foreign(run_dir, "the catalog changed since this shard ran", "summary.json")
+    if record.cases.selected != len(cases):
+        raise _foreign(
+            run_dir,
+            f"it records {record.cases.selected} selected cases, its selection holds {len(cases)}",
+            "summary.json",
+        )
+    by_id = {c.id: c for c in cases}
+    rows = read_results(run_dir)
+    for row in rows:
+        if (problem := _row_problem(row, by_id, views, settings.trials)) is not None:
+            raise _foreign(run_dir, problem, "results.jsonl")
+    planned = len(cases) * settings.trials
+    if record.status == "complete" and len(rows) != planned:
+        raise _foreign(
+            run_dir, f"it says complete with {len(rows)} of {planned} trials", "summary.json"
+        )
+    return rows
+
+
+def _row_problem(
+    row: ResultRow, by_id: Mapping[str, Case], views: Views, trials: int
+) -> str | None:
+    t = row.trial
+    case = by_id.get(t.case_id)
+    if case is None:
+        return f"case {t.case_id} is not one of this shard's cases"
+    if not 0 <= t.trial < trials:
+        return f"case {t.case_id} has trial {t.trial}, but the run asked {trials} per case"
+    names = views.for_case(case).names
+    if (
+        row.case.expected != case.expected
+        or frozenset(t.expected) != case.expected
+        or t.label != label_of(t.decision, names, case.expected)
+    ):
+        return (
+            f"case {t.case_id} (trial {t.trial}) is relabelled: its expected agents or its "
+            "label are not what the case and the router's decision give"
+        )
+    return None
+
+
+def _foreign(run_dir: Path, problem: str, name: str) -> ConfigError:
+    return ConfigError(
+        f"{run_dir} is not a shard as it ran: {problem}",
+        path=run_dir / name,
+        hint="re-run that shard (`agenteval run --shard I/N`), then merge again",
+    )
 
 
 def _check_complete(run_dirs: Sequence[Path], records: Sequence[RunRecord]) -> None:
