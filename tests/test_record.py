@@ -145,11 +145,19 @@ def test_the_record_round_trips(tmp_path: Path):
 def test_a_v2_run_folder_loads_typed_settings_without_the_config_view():
     record = load_record(V2)
     assert isinstance(record.settings, RunSettings) and record.config is None
+    assert record.selection is None  # the copy of settings.selection went with the config view
     assert record.settings.catalog_reading == "claude-code" and str(record.settings.holdout)
     assert record.trials == record.settings.trials
     raw = summary_of(V2)
     assert raw["schema_version"] == 2 and "config" in raw  # the fixture is as v2 wrote it
     assert RunSettings.from_dict(raw["settings"]) == record.settings
+
+
+def test_a_new_record_holds_its_settings_once(quickstart_run: Path):
+    summary = summary_of(quickstart_run)
+    assert summary["config"] is None and summary["selection"] is None  # no copies beside them
+    settings = load_record(quickstart_run).settings
+    assert settings is not None and summary["settings"] == settings.to_dict()
 
 
 def test_v2_settings_recorded_before_the_catalog_reading_read_as_recovered(tmp_path: Path):
@@ -215,7 +223,7 @@ def test_a_v1_run_whose_every_trial_errored_reads_as_failed(tmp_path: Path):
 
 
 def test_resume_while_the_run_is_going_is_refused_and_names_its_pid(dataset_eval, stub):
-    stub.latency = 0.05
+    stub.latency = 0.3  # the run is still going when the second process has started up
     first = start_cli("run", str(dataset_eval), "--concurrency", "2", "--plain")
     run = wait_for_lines(dataset_eval.parent.parent, 4, first)
     second = start_cli("run", "--resume", str(run), "--plain")

@@ -57,7 +57,7 @@ from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
-from agenteval.settings import Overrides, RunSettings, Selection, resolve
+from agenteval.settings import Overrides, RunSettings, resolve
 
 BATCH_TICKET = "batch.json"
 
@@ -524,7 +524,6 @@ def _new_record(
     cases: Sequence[Any],
     baseline: BaselineRef | None,
 ) -> RunRecord:
-    s: Selection = settings.selection
     return RunRecord(
         run_id=run_dir.name,
         name=settings.name,
@@ -537,13 +536,6 @@ def _new_record(
         cases=_case_info(loaded, cases),
         versions=_versions(),
         baseline=baseline,
-        selection={
-            "only": list(s.only),
-            "limit": s.limit,
-            "sample": s.sample,
-            "seed": s.seed,
-            "shard": list(s.shard) if s.shard else None,
-        },
         notes=(
             f"router: {settings.backend} ({settings.backend_reason})",
             *filter(None, [prompt_note(router.describe())]),

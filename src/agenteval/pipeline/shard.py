@@ -179,7 +179,6 @@ def _write_merged(
         status="running",
         duration_s=sum(r.duration_s or 0.0 for r in records),
         cases=base.cases.model_copy(update={"selected": selected, "with_checks": with_checks}),
-        selection=None,
         baseline=None,
         notes=(*base.notes, f"merged from {len(records)} shards"),
         settings=settings,

@@ -31,17 +31,18 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
-    """v3 types `settings` and drops the "config view" (a hand-built copy of the settings).
+    """v3 types `settings` and drops the copies of them: the "config view" and `selection`.
 
-    A run whose settings are unknown (recorded by v1) keeps its `config`, the only source of
-    its settings. Settings recorded before the catalog reading was one routed what the authors
-    meant (``recovered``).
+    A run whose settings are unknown (recorded by v1) keeps its `config` and `selection`, the
+    only source of its settings. Settings recorded before the catalog reading was one routed
+    what the authors meant (``recovered``).
     """
     out = {**data, "schema_version": 3}
     settings = data.get("settings")
     if isinstance(settings, dict):
         out["settings"] = {"catalog_reading": "recovered", **settings}
         out.pop("config", None)
+        out.pop("selection", None)
     return out
 
 

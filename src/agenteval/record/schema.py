@@ -12,9 +12,10 @@ Version history:
        resolved RunSettings) and `stop` (the StopReason) always present, None when unknown. A
        v1 run saved "complete" although every trial errored reads as ``failed``, so it is never
        chosen as a baseline.
-    3: `settings` is typed (`settings.RunSettings`, validated field by field); the hand-built
-       "config view" copy of it is gone. `config` (the EvalConfig as given) is kept only by runs
-       recorded before settings were (v1), to rebuild their settings from.
+    3: `settings` is typed (`settings.RunSettings`, validated field by field); its copies, the
+       hand-built "config view" and `selection`, are gone. `config` (the EvalConfig as given) and
+       `selection` are kept only by runs recorded before settings were (v1), to rebuild their
+       settings from.
 """
 
 from __future__ import annotations
@@ -272,7 +273,8 @@ class BaselineRef(Part):
 
 
 class Selection(Part):
-    """`--only/--limit/--sample/--seed/--shard`, kept so that `--resume` runs the same cases."""
+    """`--only/--limit/--sample/--seed/--shard` of a v1 run (later runs keep them in their
+    settings), kept so that `--resume` runs the same cases."""
 
     only: tuple[str, ...] = ()
     limit: int | None = None
@@ -324,7 +326,7 @@ class RunRecord(Part):
     gates: tuple[GateResult, ...] = ()
     scorecard: ScorecardField | None = None
     baseline: BaselineRef | None = None
-    selection: Selection | None = None
+    selection: Selection | None = None  # v1 runs only
     comparison: ComparisonField | None = None
     outputs: OutputsInfo | None = None
     notes: tuple[str, ...] = ()
