@@ -1,7 +1,8 @@
 """Spreading one run over machines: a stable 1/N of the cases per shard, and merging the shards.
 
-`select_shard` keeps the cases whose id hashes to shard I of N (`--shard I/N`, I from 1), so the
-same case always lands in the same shard whatever else is selected. `merge_runs` puts shard run
+`select_shard` (with the rest of a run's case selection, in `pipeline.inputs`) keeps the cases
+whose id hashes to shard I of N (`--shard I/N`, I from 1), so the same case always lands in the
+same shard whatever else is selected. `merge_runs` puts shard run
 folders back into one run folder and scores it as if it had run in one go, holding each shard's
 lock (a shard still running is refused), and refusing shards whose settings that change the
 answers differ (`settings.Role.ANSWERS`), that ran the same case twice, or that hold a row which
@@ -11,11 +12,10 @@ relabelled trial, or a status their rows do not bear out.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +25,7 @@ from agenteval.cases import Case
 from agenteval.errors import ConfigError
 from agenteval.execution.executor import Stop, StopReason
 from agenteval.execution.trials import ResultRow, label_of
-from agenteval.pipeline.inputs import prepare
+from agenteval.pipeline.inputs import prepare, select_shard, shard_of
 from agenteval.pipeline.run import RunOutcome, finish_run
 from agenteval.record.store import (
     OutputsWriter,
@@ -40,6 +40,8 @@ from agenteval.record.store import (
 from agenteval.settings import RunSettings, answers_of
 from agenteval.views import Views
 
+__all__ = ["merge_runs", "parse_shard", "select_shard", "shard_of"]
+
 
 def parse_shard(text: str) -> tuple[int, int]:
     """Parse `I/N` (1 <= I <= N).
@@ -53,23 +55,6 @@ def parse_shard(text: str) -> tuple[int, int]:
             f"bad shard {text!r}", hint="write I/N with 1 <= I <= N, e.g. --shard 2/4"
         )
     return int(m.group(1)), int(m.group(2))
-
-
-def shard_of(case_id: str, count: int) -> int:
-    """The shard (1..count) a case id belongs to: a hash, so stable across runs and machines."""
-    digest = hashlib.sha256(case_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % count + 1
-
-
-def select_shard(cases: Iterable[Case], index: int, count: int) -> tuple[Case, ...]:
-    """The cases of shard ``index`` of ``count`` (1-based), in their given order.
-
-    Raises:
-        ConfigError: when the shard numbers are out of range.
-    """
-    if not 1 <= index <= count:
-        raise ConfigError(f"shard {index}/{count} is out of range", hint="use I/N with 1 <= I <= N")
-    return tuple(c for c in cases if shard_of(c.id, count) == index)
 
 
 def _settings(record: RunRecord, run_dir: Path) -> RunSettings:
