@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
 
-from agenteval.catalog import discover_agent_dirs
 from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
 from agenteval.routing import registry, router_entry, router_factory, validate_options
@@ -377,7 +376,7 @@ def catalog_paths(
         if agents
         else tuple(config.resolve(a) for a in config.agents)
         if config.agents
-        else tuple(p.resolve() for p in discover_agent_dirs())
+        else tuple(p.resolve() for p in _discover_agent_dirs())
     )
     files = tuple(Path(p).resolve() for p in datasets) if datasets else _datasets(config, found)
     return found, files
@@ -457,6 +456,12 @@ def _router_options(
         table = model_table().with_overrides(options.get("prices") or {})
         resolved = table.resolve(options.get("model"))
     return options, resolved
+
+
+def _discover_agent_dirs() -> tuple[Path, ...]:
+    from agenteval.catalog import discover_agent_dirs  # reading a saved run loads no catalog
+
+    return discover_agent_dirs()
 
 
 def _datasets(config: EvalConfig, agents: Sequence[Path]) -> tuple[Path, ...]:

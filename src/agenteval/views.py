@@ -14,11 +14,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
-from agenteval.catalog import Catalog
 from agenteval.errors import ConfigError
+
+if TYPE_CHECKING:  # a saved run's settings need the holdout, not the catalog
+    from agenteval.catalog import Catalog
 
 
 @dataclass(frozen=True, kw_only=True)

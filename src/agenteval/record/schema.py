@@ -83,6 +83,11 @@ def _owned_later(module: str, name: str) -> Callable[[object], Any]:
     return validate
 
 
+def _none_or(validate: Callable[[object], Any]) -> Callable[[object], Any]:
+    """A validator that lets None through without calling ``validate`` (nor importing)."""
+    return lambda value: None if value is None else validate(value)
+
+
 if TYPE_CHECKING:
     from agenteval.outputs.scorecard import OutputScorecard
     from agenteval.scoring.compare import Comparison
@@ -90,7 +95,7 @@ if TYPE_CHECKING:
 
     ComparisonField = Comparison
     OutputScorecardField = OutputScorecard
-    SettingsField = RunSettings
+    SettingsField = RunSettings | None
 else:  # the annotations pydantic reads: each validator imports its class when a value comes
     ComparisonField = Annotated[
         Any,
@@ -104,8 +109,8 @@ else:  # the annotations pydantic reads: each validator imports its class when a
     ]
     SettingsField = Annotated[  # re-rendering a run needs no settings: their module waits
         Any,
-        PlainValidator(_owned_later("agenteval.settings", "RunSettings")),
-        PlainSerializer(_to_dict),
+        PlainValidator(_none_or(_owned_later("agenteval.settings", "RunSettings"))),
+        PlainSerializer(lambda value: None if value is None else _to_dict(value)),
     ]
 
 
@@ -313,7 +318,7 @@ class RunRecord(Part):
     duration_s: float | None = None
     stopped_reason: str | None = None
     stop: str | None = None  # StopReason value: budget | fatal | interrupted
-    settings: SettingsField | None = None  # None: recorded before settings were (v1)
+    settings: SettingsField = None  # None: recorded before settings were (v1)
     config: dict[str, Any] | None = None  # those runs' EvalConfig as given (+ base_dir)
     router: RouterInfo = RouterInfo()
     holdout: str = "none"

@@ -13,10 +13,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agenteval.settings import AGREEMENT, MEASUREMENT, compared_facts
 
-ROUTER_SETTINGS = tuple(k for k, v in compared_facts().items() if v == AGREEMENT)
-MEASURE_SETTINGS = tuple(k for k, v in compared_facts().items() if v == MEASUREMENT)
+def __getattr__(name: str) -> tuple[str, ...]:
+    """`ROUTER_SETTINGS` (another value: agreement, not a regression) and `MEASURE_SETTINGS`
+    (another value: not comparable), from the settings' roles; computed when first asked, so
+    reading a saved run (the history's facts) loads no settings."""
+    if name not in ("ROUTER_SETTINGS", "MEASURE_SETTINGS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from agenteval.settings import AGREEMENT, MEASUREMENT, compared_facts
+
+    kind = AGREEMENT if name == "ROUTER_SETTINGS" else MEASUREMENT
+    found = tuple(k for k, v in compared_facts().items() if v == kind)
+    globals()[name] = found
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
