@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,14 @@ from agenteval.cli import main
 from agenteval.errors import RecordError
 from agenteval.record import store
 from agenteval.record.store import load_record, read_results, save_record
+from agenteval.settings import RunSettings
+from agenteval.views import Holdout
 
 KEY = "sk-ant-test-record-0123456789abcdef"
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 V1 = FIXTURES / "v1-quickstart"  # `agenteval run evals/quickstart.yaml` on main at 0ec670d
 V1_TRIALS2 = FIXTURES / "v1-quickstart-trials2"  # the same with --trials 2 --baseline latest
+V2 = FIXTURES / "v2-quickstart"  # `agenteval run evals/quickstart.yaml` at f1352d3 (schema 2)
 DATASET_CASES = 62
 
 
@@ -78,10 +82,11 @@ def dataset_eval(demo_project: Path) -> Path:
 # ------------------------------------------------------------------------------------------
 
 
-def test_a_v1_run_folder_loads_as_a_typed_v2_record():
+def test_a_v1_run_folder_loads_as_a_typed_current_record():
     record = load_record(V1)
-    assert record.schema_version == store.SCHEMA_VERSION == 2
+    assert record.schema_version == store.SCHEMA_VERSION == 3
     assert record.status == "complete" and record.settings is None
+    assert record.config is not None and record.trials == 1  # its settings' only source
     assert record.router.backend == "lexical" and record.router.model == "tf-idf"
     assert record.headline.accuracy == pytest.approx(62 / 110)
     assert record.headline.accuracy_ci is not None and len(record.headline.accuracy_ci) == 2
@@ -119,15 +124,68 @@ def test_two_v1_run_folders_compare(tmp_path: Path):
 def test_the_record_round_trips(tmp_path: Path):
     record = load_record(V1_TRIALS2)
     assert record.comparison is not None and record.scorecard is not None
+    settings = load_record(V2).settings
+    assert settings is not None
     fuller = record.with_(
-        settings={"holdout": "kfold:5", "budget": {"max_cost_usd": 1.5}},
+        settings=replace(
+            settings,
+            max_cost_usd=1.5,
+            holdout=Holdout.parse("none"),
+            selection=replace(settings.selection, only=("ünïcode & <markup>",), shard=(2, 3)),
+        ),
         status="failed",
         notes=("a note", "ünïcode & <markup>"),
     )
     for r in (record, fuller):
         save_record(tmp_path, r)
         assert load_record(tmp_path) == r
-        assert summary_of(tmp_path)["schema_version"] == 2
+        assert summary_of(tmp_path)["schema_version"] == 3
+    assert summary_of(tmp_path)["settings"]["holdout"] == "none"
+
+
+def test_a_v2_run_folder_loads_typed_settings_without_the_config_view():
+    record = load_record(V2)
+    assert isinstance(record.settings, RunSettings) and record.config is None
+    assert record.selection is None  # the copy of settings.selection went with the config view
+    assert record.settings.catalog_reading == "claude-code" and str(record.settings.holdout)
+    assert record.trials == record.settings.trials
+    raw = summary_of(V2)
+    assert raw["schema_version"] == 2 and "config" in raw  # the fixture is as v2 wrote it
+    assert RunSettings.from_dict(raw["settings"]) == record.settings
+
+
+def test_a_new_record_holds_its_settings_once(quickstart_run: Path):
+    summary = summary_of(quickstart_run)
+    assert summary["config"] is None and summary["selection"] is None  # no copies beside them
+    settings = load_record(quickstart_run).settings
+    assert settings is not None and summary["settings"] == settings.to_dict()
+
+
+def test_v2_settings_recorded_before_the_catalog_reading_read_as_recovered(tmp_path: Path):
+    run = copy_run(V2, tmp_path / "run")
+    settings = summary_of(run)["settings"]
+    del settings["catalog_reading"]
+    edit_summary(run, settings=settings)
+    record = load_record(run)
+    assert record.settings is not None and record.settings.catalog_reading == "recovered"
+
+
+def test_a_v2_run_folder_renders_again(tmp_path: Path):
+    run = copy_run(V2, tmp_path / "run")
+    result = invoke("report", str(run))
+    assert result.exit_code == 0, result.output
+    assert "| accuracy |" in (run / "report.md").read_text(encoding="utf-8")
+    assert summary_of(run)["schema_version"] == 2  # re-rendering reads; it does not rewrite
+
+
+def test_a_summary_with_a_bad_setting_names_the_file_and_the_setting(tmp_path: Path):
+    run = copy_run(V2, tmp_path / "run")
+    settings = summary_of(run)["settings"]
+    settings["trials"] = "many"
+    edit_summary(run, settings=settings)
+    with pytest.raises(RecordError) as err:
+        load_record(run)
+    assert "summary.json" in str(err.value) and "`trials`" in str(err.value)
 
 
 def test_a_summary_with_a_bad_field_names_the_file_and_the_field(tmp_path: Path):
@@ -166,7 +224,7 @@ def test_a_v1_run_whose_every_trial_errored_reads_as_failed(tmp_path: Path):
 
 
 def test_resume_while_the_run_is_going_is_refused_and_names_its_pid(dataset_eval, stub):
-    stub.latency = 0.05
+    stub.latency = 0.3  # the run is still going when the second process has started up
     first = start_cli("run", str(dataset_eval), "--concurrency", "2", "--plain")
     run = wait_for_lines(dataset_eval.parent.parent, 4, first)
     second = start_cli("run", "--resume", str(run), "--plain")
@@ -442,7 +500,7 @@ def _edit_summary(run: Path, section: str, field: str, value: Any) -> None:
     (run / "summary.json").write_text(json.dumps(data), encoding="utf-8")
 
 
-@pytest.mark.parametrize("section", ["config", "settings", "headline"])
+@pytest.mark.parametrize("section", ["settings", "headline"])  # v3 keeps no config copy
 def test_a_hand_edited_summary_is_one_error_line(quickstart_run: Path, section: str):
     _edit_summary(quickstart_run, section, "trials", "many")
     for args in (["report", str(quickstart_run)], ["run", "--resume", str(quickstart_run)]):

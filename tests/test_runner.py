@@ -341,7 +341,8 @@ def test_resume_keeps_the_budget_for_the_whole_run_and_may_raise_it(dataset_eval
     result = invoke("run", "--resume", str(run_dir), "--max-cost", "100", "--plain")
     assert result.exit_code == 0, result.output
     record = load_record(run_dir)
-    assert record.status == "complete" and record.config["max_cost_usd"] == 100
+    assert record.status == "complete"
+    assert record.settings is not None and record.settings.max_cost_usd == 100
     assert_each_once(run_dir, 62)
 
 
@@ -361,8 +362,7 @@ def test_library_resume_keeps_the_case_selection(demo_project, stub):
     stub.faults = [Fault.at([4], 401)]
     first = run(limit=8, concurrency=1)
     assert len(lines_of(first.run_dir)) == 3
-    config = EvalConfig.model_validate(dict(first.record.config))
-    again = run_config(config, resume=first.run_dir, limit=8)
+    again = run(resume=first.run_dir, limit=8, concurrency=1)
     assert again.record.status == "complete"
     assert_each_once(first.run_dir, 8)
 

@@ -4,6 +4,7 @@ library; one gate table behind the config, --fail-under, the CLI help and the RE
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,25 @@ from agenteval.config import GATES, EvalConfig, load_config
 from agenteval.errors import ConfigError
 from agenteval.pipeline import recorded_settings
 from agenteval.record.store import load_record
-from agenteval.settings import Overrides, RunSettings, resolve
+from agenteval.settings import (
+    AGREEMENT,
+    Overrides,
+    Role,
+    RunSettings,
+    compared_facts,
+    fixed_on_resume,
+    resolve,
+    settings_fields,
+    with_role,
+)
 
 
 def test_settings_round_trip_through_the_record(demo_project):
     settings = resolve(EvalConfig(), Overrides(limit=4))
     assert RunSettings.from_dict(settings.to_dict()) == settings
     outcome = run_config(EvalConfig(), limit=4)
-    assert recorded_settings(load_record(outcome.run_dir)).to_dict() == outcome.record.settings
+    assert outcome.record.settings == settings
+    assert recorded_settings(load_record(outcome.run_dir)) == settings
 
 
 @pytest.mark.parametrize(
@@ -142,3 +154,96 @@ def test_a_plugin_option_naming_no_plugin_is_an_error_naming_the_folder(tmp_path
     result = CliRunner().invoke(main, ["cases", "--plugin", str(tmp_path)])
     assert result.exit_code != 0
     assert f"error: {tmp_path}" in result.output and "plugin.json" in result.output
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 17 item 1: settings with roles; every check is derived from them
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Extended(RunSettings):
+    """RunSettings with one new field per role, to see every check pick each up."""
+
+    new_answers: int = field(default=0, metadata=with_role(Role.ANSWERS, "new_answers"))
+    new_budget: int = field(default=0, metadata=with_role(Role.RESUMABLE, "new_budget"))
+    new_folder: int = field(default=0, metadata=with_role(Role.PER_SHARD, "new_folder"))
+    new_fact: int = field(
+        default=0, metadata=with_role(Role.ANSWERS, fact="new_fact", another=AGREEMENT)
+    )
+
+
+def test_every_setting_declares_a_role():
+    assert all(isinstance(f.metadata.get("role"), Role) for f in fields(RunSettings))
+    assert {r for f in fields(RunSettings) for r in [f.metadata["role"]]} == set(Role)
+
+
+def test_a_new_field_is_picked_up_by_every_check_by_its_role(demo_project):
+    from agenteval.pipeline.shard import _identity
+
+    base = resolve(EvalConfig(), Overrides(limit=4))
+    mine = Extended(**{f.name: getattr(base, f.name) for f in fields(RunSettings)})
+    assert Extended.from_dict(mine.to_dict()) == mine
+    for name in ("new_answers", "new_fact"):
+        changed = replace(mine, **{name: 1})
+        with pytest.raises(ConfigError, match=f"^{name} cannot change when resuming"):
+            changed.check_resume(mine)
+        record = outcome_record(mine)
+        assert _identity(record, changed) != _identity(record, mine)
+    for name in ("new_budget", "new_folder"):
+        changed = replace(mine, **{name: 1})
+        changed.check_resume(mine)  # accepted
+        record = outcome_record(mine)
+        assert _identity(record, changed) == _identity(record, mine)
+    assert fixed_on_resume(Extended) - fixed_on_resume() == {"new_answers", "new_folder"}
+    assert compared_facts(Extended) == {**compared_facts(), "new_fact": AGREEMENT}
+
+
+def outcome_record(settings: RunSettings):
+    from agenteval.record.schema import RunRecord
+
+    return RunRecord(run_id="r", name="n", status="complete", created_at="t", settings=settings)
+
+
+def test_resume_refuses_a_changed_answer_and_accepts_a_changed_budget(demo_project):
+    recorded = resolve(EvalConfig(), Overrides(limit=4))
+    with pytest.raises(ConfigError, match="^trials cannot change when resuming"):
+        replace(recorded, trials=2).check_resume(recorded)
+    replace(recorded, max_cost_usd=3.0, concurrency=2, out=Path("elsewhere")).check_resume(recorded)
+    resumed = recorded.resume_with(max_cost_usd=3.0, baseline="latest")
+    resumed.check_resume(recorded)
+    assert (resumed.max_cost_usd, resumed.gates.baseline) == (3.0, "latest")
+
+
+def test_the_comparability_facts_are_the_answer_settings_that_declare_one():
+    from agenteval.scoring.facts import MEASURE_SETTINGS, ROUTER_SETTINGS, RunFacts
+
+    declared = {f.metadata["fact"] for f in settings_fields(Role.ANSWERS) if f.metadata["fact"]}
+    assert {f.name for f in fields(RunFacts)} == {"catalog", *declared}
+    assert set(ROUTER_SETTINGS) | set(MEASURE_SETTINGS) == declared
+    assert not set(ROUTER_SETTINGS) & set(MEASURE_SETTINGS)
+    others = (f for r in Role if r is not Role.ANSWERS for f in settings_fields(r))
+    assert not any(f.metadata["fact"] for f in others)
+
+
+def test_every_run_option_sets_a_setting_or_is_the_commands_own():
+    from agenteval.cli import run
+
+    declared = {o for f in fields(RunSettings) for o in f.metadata["options"]}
+    params = {p.name for p in run.params}
+    assert declared <= params
+    assert params - declared == {"resume", "plain", "open_report"}
+
+
+@pytest.mark.parametrize(
+    "option", [["--seed", "3"], ["--allow-python-checks"], ["--out", "elsewhere"]]
+)
+def test_cli_resume_refuses_every_option_of_a_setting_that_may_not_change(
+    demo_project, monkeypatch, option
+):
+    monkeypatch.chdir(demo_project)
+    first = run_config(EvalConfig(), limit=4)
+    result = CliRunner().invoke(main, ["run", "--resume", str(first.run_dir), *option])
+    assert result.exit_code == 2
+    (error,) = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert f"{option[0]} cannot change when resuming" in error

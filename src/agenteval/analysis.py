@@ -29,7 +29,7 @@ def run_rows(reports_dir: Path | str = "reports", name: str | None = None) -> li
     """One row per run in the reports folder's history, newest first."""
     entries = read_history(Path(reports_dir), name)
     rows = []
-    for e in sorted(entries, key=lambda e: e.created_at, reverse=True):
+    for e in reversed(entries):  # oldest first, ties in the order they were written
         low, high = e.accuracy_ci or (None, None)
         rows.append(
             {

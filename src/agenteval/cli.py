@@ -266,39 +266,13 @@ def run(
 
     gates = parse_fail_under(fail_under)
     if resume:
-        fixed = {
-            "CONFIG": config_path,
-            "--agents": agents,
-            "--plugin": plugins,
-            "--dataset": datasets,
-            "--router": backend,
-            "--model": model,
-            "--holdout": holdout,
-            "--trials": trials,
-            "--limit": limit,
-            "--only": only,
-            "--sample": sample,
-            "--shard": shard,
-            "--out": out,
-            "--baseline": baseline,
-            "--batch": batch,
-            "--outputs": recorded,
-            "--oracle-routing": oracle_routing,
-            "--judge-model": judge_model,
-        }
-        changed = [name for name, value in fixed.items() if value]
-        if changed:
-            raise ConfigError(
-                f"{', '.join(changed)} cannot change when resuming: the run keeps what it started "
-                "with",
-                hint="resume with only --resume (and --max-cost, --concurrency, "
-                "--no-cache, --fail-under), or start a new run",
-            )
+        _refuse_answer_changes(click.get_current_context())
         settings = recorded_settings(load_record(resume)).resume_with(
             max_cost_usd=max_cost,
             concurrency=concurrency,
             cache=False if no_cache else None,
             fail_under=gates,
+            baseline=baseline,
         )
     else:
         settings = resolve(
@@ -351,6 +325,26 @@ def run(
     if open_report:
         _open((outcome.run_dir / "report.html").resolve())
     sys.exit(outcome.exit_code)
+
+
+def _refuse_answer_changes(ctx: click.Context) -> None:
+    """`run --resume` refuses an option given for a setting that may not change on resume."""
+    from click.core import ParameterSource
+
+    from agenteval.settings import fixed_on_resume
+
+    fixed = fixed_on_resume()
+    changed = [
+        p.opts[0] if isinstance(p, click.Option) else "CONFIG"
+        for p in ctx.command.params
+        if p.name in fixed and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+    ]
+    if changed:
+        raise ConfigError(
+            f"{', '.join(changed)} cannot change when resuming: the run keeps what it started with",
+            hint="resume with only --resume (and --max-cost, --concurrency, --no-cache, "
+            "--fail-under, --baseline), or start a new run",
+        )
 
 
 def _print_summary(outcome: Any) -> None:

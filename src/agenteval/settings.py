@@ -2,30 +2,61 @@
 
 `resolve()` is the only place defaults are decided: the holdout, the backend (and why), the
 router's validated options and model id, the cache path, the gates, the eval's name. Nothing in
-`RunSettings` is left None that has a default. The record stores it (`to_dict`), and a resume
-rebuilds it (`from_dict`) and may change only the budget, the concurrency and the cache
-(`resume_with`); anything else is refused here, in the library, not only in the CLI.
+`RunSettings` is left None that has a default. The record stores it as its typed `settings`.
+
+Each `RunSettings` field declares its `Role`: it changes the answers (must match to resume, to
+merge shards, to compare), may change on resume (budget, concurrency, cache, gates), or is per
+shard (where a shard writes and reads). The resume check, the shard check, the CLI's refusals
+on `run --resume` and the comparability facts are derived from those roles; nothing else lists
+fields.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from agenteval.catalog import discover_agent_dirs
-from agenteval.catalog.plugins import plugin_roots
+from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
+
 from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
-from agenteval.models.pricing import model_table
 from agenteval.routing import registry, router_entry, router_factory, validate_options
 from agenteval.views import DEFAULT_HOLDOUT, Holdout
 
 DEFAULT_CACHE_DIR = ".agenteval"
 GENERIC_FOLDERS = frozenset({"agents", ".claude", "claude", "subagents"})
-RESUMABLE = ("max_cost_usd", "concurrency", "cache", "gates")  # nothing that changes answers
+
+
+class Role(enum.Enum):
+    """What a setting may do between runs meant to give the same answers."""
+
+    ANSWERS = "changes the answers"  # must match to resume, to merge shards, to compare
+    RESUMABLE = "may change on resume"  # budget, concurrency, cache, gates
+    PER_SHARD = "per shard"  # where one shard writes and reads; never compared
+
+
+AGREEMENT = "agreement"  # another value: an agreement comparison of two routers, no regression
+MEASUREMENT = "measurement"  # another value: another measurement, not comparable
+
+
+def with_role(
+    role: Role, *options: str, fact: str | None = None, another: str = MEASUREMENT
+) -> dict[str, Any]:
+    """A field's metadata: its role, the `agenteval run` options (click parameter names) that
+    set it, and the comparability fact (a `scoring.facts.RunFacts` field) it decides, if any,
+    with what another value of it makes a comparison (``another``)."""
+    return {"role": role, "options": options, "fact": fact, "another": another}
+
+
+def _holdout(value: object) -> object:
+    return Holdout.parse(value) if isinstance(value, str) else value
+
+
+HoldoutText = Annotated[Holdout, BeforeValidator(_holdout), PlainSerializer(str, return_type=str)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,65 +126,71 @@ class Selection:
 class RunSettings:
     """Everything a run needs to know, resolved."""
 
-    name: str
-    agents: tuple[Path, ...]
-    datasets: tuple[Path, ...]
-    examples: bool = True
-    backend: str
-    backend_reason: str
-    router_options: Mapping[str, Any] = field(default_factory=dict)  # validated, as JSON
-    model: str | None = None  # the resolved model id, for routers that ask a model
-    holdout: Holdout = DEFAULT_HOLDOUT
-    catalog_reading: CatalogReading = "claude-code"  # which reading of the catalog routers see
-    trials: int = 1
-    concurrency: int = 16
-    max_cost_usd: float | None = None
-    cache: bool = True
-    cache_path: Path
-    batch: bool = False
-    batch_poll_s: float = 30.0
-    out: Path
-    gates: GateSettings = field(default_factory=GateSettings)
-    outputs: OutputSettings = field(default_factory=OutputSettings)
-    selection: Selection = field(default_factory=Selection)
-    api_key_env: str = "ANTHROPIC_API_KEY"
-    config_path: Path | None = None
-    base_dir: Path = Path(".")
+    name: str = field(metadata=with_role(Role.ANSWERS))
+    agents: tuple[Path, ...] = field(metadata=with_role(Role.ANSWERS, "agents", "plugins"))
+    datasets: tuple[Path, ...] = field(metadata=with_role(Role.ANSWERS, "datasets"))
+    examples: bool = field(default=True, metadata=with_role(Role.ANSWERS))
+    backend: str = field(
+        metadata=with_role(Role.ANSWERS, "backend", fact="router", another=AGREEMENT)
+    )
+    backend_reason: str = field(metadata=with_role(Role.PER_SHARD))
+    router_options: Mapping[str, Any] = field(  # validated, as JSON
+        default_factory=dict, metadata=with_role(Role.ANSWERS, fact="prompt", another=AGREEMENT)
+    )
+    model: str | None = field(  # the resolved model id, for routers that ask a model
+        default=None, metadata=with_role(Role.ANSWERS, "model", fact="model", another=AGREEMENT)
+    )
+    holdout: HoldoutText = field(
+        default=DEFAULT_HOLDOUT, metadata=with_role(Role.ANSWERS, "holdout", fact="holdout")
+    )
+    catalog_reading: CatalogReading = field(  # which reading of the catalog routers see
+        default="claude-code", metadata=with_role(Role.ANSWERS)
+    )
+    trials: int = field(default=1, metadata=with_role(Role.ANSWERS, "trials", fact="trials"))
+    concurrency: int = field(default=16, metadata=with_role(Role.RESUMABLE, "concurrency"))
+    max_cost_usd: float | None = field(default=None, metadata=with_role(Role.RESUMABLE, "max_cost"))
+    cache: bool = field(default=True, metadata=with_role(Role.RESUMABLE, "no_cache"))
+    cache_path: Path = field(metadata=with_role(Role.PER_SHARD))
+    batch: bool = field(default=False, metadata=with_role(Role.ANSWERS, "batch"))
+    batch_poll_s: float = field(default=30.0, metadata=with_role(Role.ANSWERS))
+    out: Path = field(metadata=with_role(Role.PER_SHARD, "out"))
+    gates: GateSettings = field(
+        default_factory=GateSettings, metadata=with_role(Role.RESUMABLE, "fail_under", "baseline")
+    )
+    outputs: OutputSettings = field(
+        default_factory=OutputSettings,
+        metadata=with_role(
+            Role.ANSWERS, "recorded", "oracle_routing", "judge_model", "allow_python_checks"
+        ),
+    )
+    selection: Selection = field(
+        default_factory=Selection,
+        metadata=with_role(Role.ANSWERS, "only", "limit", "sample", "seed", "shard"),
+    )
+    api_key_env: str = field(default="ANTHROPIC_API_KEY", metadata=with_role(Role.ANSWERS))
+    config_path: Path | None = field(default=None, metadata=with_role(Role.ANSWERS, "config_path"))
+    base_dir: Path = field(default=Path("."), metadata=with_role(Role.PER_SHARD))
 
     def to_dict(self) -> dict[str, Any]:
-        """As JSON values (paths as strings, the holdout as its text)."""
-        data = asdict(self)
-        data["holdout"] = str(self.holdout)
-        jsonable: dict[str, Any] = _jsonable(data)
-        return jsonable
+        """As JSON values (paths as strings, the holdout as its text): the record's format."""
+        data: dict[str, Any] = _adapter(type(self)).dump_python(self, mode="json")
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
-        """The inverse of `to_dict`."""
-        values = dict(data)
-        for key in ("agents", "datasets"):
-            values[key] = tuple(Path(p) for p in values.get(key) or ())
-        for key in ("cache_path", "out", "base_dir"):
-            values[key] = Path(values[key])
-        if values.get("config_path"):
-            values["config_path"] = Path(values["config_path"])
-        values["holdout"] = Holdout.parse(str(values.get("holdout") or DEFAULT_HOLDOUT))
-        # runs recorded before the reading was a setting routed what the authors meant
-        values.setdefault("catalog_reading", "recovered")
-        gates = dict(values.get("gates") or {})
-        values["gates"] = GateSettings(**gates)
-        outputs = dict(values.get("outputs") or {})
-        if outputs.get("recorded"):
-            outputs["recorded"] = Path(outputs["recorded"])
-        outputs["trusted_check_modules"] = tuple(outputs.get("trusted_check_modules") or ())
-        values["outputs"] = OutputSettings(**outputs)
-        selection = dict(values.get("selection") or {})
-        selection["only"] = tuple(selection.get("only") or ())
-        shard = selection.get("shard")
-        selection["shard"] = (int(shard[0]), int(shard[1])) if shard else None
-        values["selection"] = Selection(**selection)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        """The inverse of `to_dict`.
+
+        Raises:
+            ValueError: naming the first field that is not valid.
+        """
+        try:
+            settings: RunSettings = _adapter(cls).validate_python(dict(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise ValueError(f"`{where}`: {first['msg']}{more}") from None
+        return settings
 
     def resume_with(
         self,
@@ -162,13 +199,16 @@ class RunSettings:
         concurrency: int | None = None,
         cache: bool | None = None,
         fail_under: Sequence[tuple[str, float]] = (),
+        baseline: str | None = None,
     ) -> RunSettings:
-        """These settings for a resume: only the budget, the concurrency, the cache and the
-        gates may change (nothing that changes an answer)."""
+        """These settings for a resume: only what is `Role.RESUMABLE` may change (the budget,
+        the concurrency, the cache and the gates; nothing that changes an answer)."""
         changes: dict[str, Any] = {}
-        if fail_under:
+        if fail_under or baseline:
             thresholds = {**self.gates.thresholds, **dict(fail_under)}
-            changes["gates"] = replace(self.gates, thresholds=thresholds)
+            changes["gates"] = replace(
+                self.gates, thresholds=thresholds, baseline=baseline or self.gates.baseline
+            )
         if max_cost_usd is not None:
             changes["max_cost_usd"] = _positive("--max-cost", max_cost_usd)
         if concurrency is not None:
@@ -178,24 +218,63 @@ class RunSettings:
         return replace(self, **changes)
 
     def check_resume(self, recorded: RunSettings) -> None:
-        """Refuse to resume a run with settings that change answers.
+        """Refuse to resume a run with settings that change answers (`Role.ANSWERS`).
 
         Raises:
             ConfigError: naming every setting that differs from the recorded run's.
         """
-        mine, theirs = self.to_dict(), recorded.to_dict()
-        changed = [
-            k
-            for k in mine
-            if k not in RESUMABLE and k not in ("backend_reason",) and mine[k] != theirs.get(k)
-        ]
+        mine, theirs = answers_of(self), answers_of(recorded)
+        changed = [k for k in mine if mine[k] != theirs.get(k)]
         if changed:
             raise ConfigError(
                 f"{', '.join(changed)} cannot change when resuming: the run keeps what it "
                 "started with",
-                hint="resume with only the budget, concurrency or cache changed, or start a "
-                "new run",
+                hint="resume with only the budget, concurrency, cache or gates changed, or "
+                "start a new run",
             )
+
+
+_ADAPTERS: dict[type[RunSettings], TypeAdapter[RunSettings]] = {}
+
+
+def _adapter(cls: type[RunSettings]) -> TypeAdapter[RunSettings]:
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
+
+
+def settings_fields(role: Role, cls: type[RunSettings] = RunSettings) -> tuple[Field[Any], ...]:
+    """The fields of ``cls`` (RunSettings or an extension of it) with that role, in order."""
+    return tuple(f for f in fields(cls) if f.metadata["role"] is role)
+
+
+def answers_of(settings: RunSettings) -> dict[str, Any]:
+    """The settings that change the answers, as JSON values: what a resume, the shards of one
+    run and two compared runs must agree on."""
+    data = settings.to_dict()
+    return {f.name: data[f.name] for f in settings_fields(Role.ANSWERS, type(settings))}
+
+
+def fixed_on_resume(cls: type[RunSettings] = RunSettings) -> frozenset[str]:
+    """The `agenteval run` options (click parameter names) a resume refuses: those that set a
+    setting which may not change on resume."""
+    return frozenset(
+        option
+        for role in Role
+        if role is not Role.RESUMABLE
+        for f in settings_fields(role, cls)
+        for option in f.metadata["options"]
+    )
+
+
+def compared_facts(cls: type[RunSettings] = RunSettings) -> dict[str, str]:
+    """Comparability fact (a `scoring.facts.RunFacts` field) -> what another value of it makes
+    a comparison (`AGREEMENT` or `MEASUREMENT`), from the settings that change the answers."""
+    return {
+        f.metadata["fact"]: f.metadata["another"]
+        for f in settings_fields(Role.ANSWERS, cls)
+        if f.metadata["fact"]
+    }
 
 
 def resolve(
@@ -298,6 +377,8 @@ def catalog_paths(
         CatalogError: when nothing was given and no default agents folder exists, or a plugin
             folder is not one.
     """
+    from agenteval.catalog.plugins import plugin_roots  # reading a saved run loads no catalog
+
     roots = plugin_roots(
         tuple(Path(p).resolve() for p in plugins)
         if plugins
@@ -310,7 +391,7 @@ def catalog_paths(
         if config.agents
         else ()
         if roots
-        else tuple(p.resolve() for p in discover_agent_dirs())
+        else tuple(p.resolve() for p in _discover_agent_dirs())
     )
     files = tuple(Path(p).resolve() for p in datasets) if datasets else _datasets(config, found)
     return (*found, *(r for r in roots if r not in found)), files
@@ -385,9 +466,17 @@ def _router_options(
     options = validated.model_dump(mode="json", exclude_defaults=True)
     resolved = None
     if "model" in options_model.model_fields:
+        from agenteval.models.pricing import model_table  # a saved run never loads the prices
+
         table = model_table().with_overrides(options.get("prices") or {})
         resolved = table.resolve(options.get("model"))
     return options, resolved
+
+
+def _discover_agent_dirs() -> tuple[Path, ...]:
+    from agenteval.catalog import discover_agent_dirs  # reading a saved run loads no catalog
+
+    return discover_agent_dirs()
 
 
 def _datasets(config: EvalConfig, agents: Sequence[Path]) -> tuple[Path, ...]:
@@ -414,14 +503,4 @@ def _positive(flag: str, value: float) -> float:
             f"{flag} must be a positive amount in USD, got {value:g}",
             hint=f"e.g. {flag} 5 (left out: a new run has no budget, a resume keeps its run's)",
         )
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     return value

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,8 +84,6 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
         loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
     )
     if s.shard is not None:
-        from agenteval.pipeline.shard import select_shard  # shard.py imports the run: late
-
         cases = select_shard(cases, *s.shard)
     if not cases:
         raise ConfigError(
@@ -104,6 +103,23 @@ def named_claude_version(settings: RunSettings) -> str | None:
     """
     named = settings.router_options.get("claude")
     return locate(str(named)).version if named else None
+
+
+def shard_of(case_id: str, count: int) -> int:
+    """The shard (1..count) a case id belongs to: a hash, so stable across runs and machines."""
+    digest = hashlib.sha256(case_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def select_shard(cases: Iterable[Case], index: int, count: int) -> tuple[Case, ...]:
+    """The cases of shard ``index`` of ``count`` (1-based), in their given order.
+
+    Raises:
+        ConfigError: when the shard numbers are out of range.
+    """
+    if not 1 <= index <= count:
+        raise ConfigError(f"shard {index}/{count} is out of range", hint="use I/N with 1 <= I <= N")
+    return tuple(c for c in cases if shard_of(c.id, count) == index)
 
 
 def build_router(settings: RunSettings) -> Router:

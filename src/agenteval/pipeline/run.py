@@ -61,7 +61,7 @@ from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
 from agenteval.scoring.gates import evaluate_gates, headline, output_headline
 from agenteval.scoring.scorecard import score
-from agenteval.settings import Overrides, RunSettings, Selection, resolve
+from agenteval.settings import Overrides, RunSettings, resolve
 
 BATCH_TICKET = "batch.json"
 
@@ -81,9 +81,9 @@ class RunOutcome:
 def recorded_settings(record: RunRecord) -> RunSettings:
     """The settings a run was started with (rebuilt from the config for runs written before
     settings were recorded)."""
-    if record.settings:
-        return RunSettings.from_dict(record.settings)
-    config = EvalConfig.model_validate(dict(record.config))
+    if record.settings is not None:
+        return record.settings
+    config = EvalConfig.model_validate(dict(record.config or {}))
     selection = record.selection or RecordedSelection()
     return resolve(
         config,
@@ -168,7 +168,7 @@ def _run_eval(
         graded_cases = []
     if resume is not None and record is not None:
         run_dir = resume
-        record = record.with_(settings=settings.to_dict(), config=_config_view(settings))
+        record = record.with_(settings=settings)
         found = rows_of_run(
             load_results(run_dir, repair=True), settings.trials, {c.id for c in cases}
         )
@@ -614,54 +614,23 @@ def _new_record(
     cases: Sequence[Any],
     baseline: BaselineRef | None,
 ) -> RunRecord:
-    s: Selection = settings.selection
     return RunRecord(
         run_id=run_dir.name,
         name=settings.name,
         status="running",
         created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings=settings.to_dict(),
-        config=_config_view(settings),
+        settings=settings,
         router=_router_info(router),
         holdout=str(settings.holdout),
         catalog=_catalog_info(loaded, settings, cases),
         cases=_case_info(loaded, cases),
         versions=_versions(router),
         baseline=baseline,
-        selection={
-            "only": list(s.only),
-            "limit": s.limit,
-            "sample": s.sample,
-            "seed": s.seed,
-            "shard": list(s.shard) if s.shard else None,
-        },
         notes=(
             f"router: {settings.backend} ({settings.backend_reason})",
             *filter(None, [prompt_note(router.describe())]),
         ),
     )
-
-
-def _config_view(settings: RunSettings) -> dict[str, Any]:
-    """The settings in the config's shape (reports and v1 readers look here)."""
-    data = settings.to_dict()
-    return {
-        "name": settings.name,
-        "trials": settings.trials,
-        "concurrency": settings.concurrency,
-        "max_cost_usd": settings.max_cost_usd,
-        "holdout": str(settings.holdout),
-        "catalog": {"reading": settings.catalog_reading},
-        "batch": settings.batch,
-        "router": {"backend": settings.backend, **settings.router_options},
-        "outputs": data["outputs"],
-        "gates": {
-            **dict(settings.gates.thresholds),
-            "baseline": settings.gates.baseline,
-            "max_regression": settings.gates.max_regression,
-            "significance": settings.gates.significance,
-        },
-    }
 
 
 def _new_run_dir(out: Path, name: str) -> Path:

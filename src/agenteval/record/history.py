@@ -75,13 +75,11 @@ def _part(part: Any, key: str) -> Any:
 
 def run_facts(record: RunRecord) -> RunFacts:
     """The settings of a saved run that decide what it can be compared with."""
-    settings = record.settings or {}
-    trials = settings.get("trials") or _part(record.config, "trials") or 1
     return facts_of(
         catalog=_part(record.catalog, "fingerprint"),
         holdout=str(record.holdout),
         router=record.router,
-        trials=int(trials),
+        trials=record.trials,
     )
 
 

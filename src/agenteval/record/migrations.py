@@ -30,4 +30,20 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """v3 types `settings` and drops the copies of them: the "config view" and `selection`.
+
+    A run whose settings are unknown (recorded by v1) keeps its `config` and `selection`, the
+    only source of its settings. Settings recorded before the catalog reading was one routed
+    what the authors meant (``recovered``).
+    """
+    out = {**data, "schema_version": 3}
+    settings = data.get("settings")
+    if isinstance(settings, dict):
+        out["settings"] = {"catalog_reading": "recovered", **settings}
+        out.pop("config", None)
+        out.pop("selection", None)
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}

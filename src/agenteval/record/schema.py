@@ -12,6 +12,10 @@ Version history:
        resolved RunSettings) and `stop` (the StopReason) always present, None when unknown. A
        v1 run saved "complete" although every trial errored reads as ``failed``, so it is never
        chosen as a baseline.
+    3: `settings` is typed (`settings.RunSettings`, validated field by field); its copies, the
+       hand-built "config view" and `selection`, are gone. `config` (the EvalConfig as given) and
+       `selection` are kept only by runs recorded before settings were (v1), to rebuild their
+       settings from.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from agenteval.models.client import Usage
 from agenteval.record.migrations import MIGRATIONS
 from agenteval.scoring.scorecard import Scorecard
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 Status = Literal["running", "complete", "incomplete", "failed"]
 Interval = tuple[float, float]
@@ -80,12 +84,19 @@ def _owned_later(module: str, name: str) -> Callable[[object], Any]:
     return validate
 
 
+def _none_or(validate: Callable[[object], Any]) -> Callable[[object], Any]:
+    """A validator that lets None through without calling ``validate`` (nor importing)."""
+    return lambda value: None if value is None else validate(value)
+
+
 if TYPE_CHECKING:
     from agenteval.outputs.scorecard import OutputScorecard
     from agenteval.scoring.compare import Comparison
+    from agenteval.settings import RunSettings
 
     ComparisonField = Comparison
     OutputScorecardField = OutputScorecard
+    SettingsField = RunSettings | None
 else:  # the annotations pydantic reads: each validator imports its class when a value comes
     ComparisonField = Annotated[
         Any,
@@ -96,6 +107,11 @@ else:  # the annotations pydantic reads: each validator imports its class when a
         Any,
         PlainValidator(_owned_later("agenteval.outputs.scorecard", "OutputScorecard")),
         PlainSerializer(_to_dict),
+    ]
+    SettingsField = Annotated[  # re-rendering a run needs no settings: their module waits
+        Any,
+        PlainValidator(_none_or(_owned_later("agenteval.settings", "RunSettings"))),
+        PlainSerializer(lambda value: None if value is None else _to_dict(value)),
     ]
 
 
@@ -280,7 +296,8 @@ class BaselineRef(Part):
 
 
 class Selection(Part):
-    """`--only/--limit/--sample/--seed/--shard`, kept so that `--resume` runs the same cases."""
+    """`--only/--limit/--sample/--seed/--shard` of a v1 run (later runs keep them in their
+    settings), kept so that `--resume` runs the same cases."""
 
     only: tuple[str, ...] = ()
     limit: int | None = None
@@ -310,7 +327,7 @@ class RunRecord(Part):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     run_id: str
     name: str
     status: Status
@@ -319,8 +336,8 @@ class RunRecord(Part):
     duration_s: float | None = None
     stopped_reason: str | None = None
     stop: str | None = None  # StopReason value: budget | fatal | interrupted
-    config: dict[str, Any] = {}  # the EvalConfig as given (+ base_dir), as v1 kept it
-    settings: dict[str, Any] | None = None  # the resolved RunSettings (None before v2)
+    settings: SettingsField = None  # None: recorded before settings were (v1)
+    config: dict[str, Any] | None = None  # those runs' EvalConfig as given (+ base_dir)
     router: RouterInfo = RouterInfo()
     holdout: str = "none"
     catalog: CatalogInfo = CatalogInfo()
@@ -332,7 +349,7 @@ class RunRecord(Part):
     gates: tuple[GateResult, ...] = ()
     scorecard: ScorecardField | None = None
     baseline: BaselineRef | None = None
-    selection: Selection | None = None
+    selection: Selection | None = None  # v1 runs only
     comparison: ComparisonField | None = None
     outputs: OutputsInfo | None = None
     notes: tuple[str, ...] = ()
@@ -344,7 +361,9 @@ class RunRecord(Part):
     @property
     def trials(self) -> int:
         """Trials per case the run was asked for."""
-        return int(self.config.get("trials", 1))
+        if self.settings is not None:
+            return self.settings.trials
+        return int((self.config or {}).get("trials") or 1)
 
     @property
     def failed_gates(self) -> tuple[GateResult, ...]:

@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
@@ -183,8 +183,12 @@ def load_record(run_dir: Path) -> RunRecord:
 def _check_trials(record: RunRecord, path: Path) -> None:
     """The trials per case in the free-form config and settings (parse_record types the rest):
     everything that counts a run's trials reads them."""
-    for section, values in (("config", record.config), ("settings", record.settings)):
-        trials = (values or {}).get("trials", 1)
+    settings: Any = record.settings  # RunSettings, or None before settings were recorded
+    found = [
+        ("config", (record.config or {}).get("trials", 1)),
+        ("settings", settings.trials if settings is not None else 1),
+    ]
+    for section, trials in found:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise RecordError(
                 f"summary.json field `{section}.trials`: {trials!r} is not a number of trials "

@@ -10,16 +10,28 @@ history and the baseline choice need without it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-ROUTER_SETTINGS = ("router", "model", "prompt")  # another router: agreement, not a regression
-MEASURE_SETTINGS = ("holdout", "trials")  # another measurement: not comparable
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """`ROUTER_SETTINGS` (another value: agreement, not a regression) and `MEASURE_SETTINGS`
+    (another value: not comparable), from the settings' roles; computed when first asked, so
+    reading a saved run (the history's facts) loads no settings."""
+    if name not in ("ROUTER_SETTINGS", "MEASURE_SETTINGS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from agenteval.settings import AGREEMENT, MEASUREMENT, compared_facts
+
+    kind = AGREEMENT if name == "ROUTER_SETTINGS" else MEASUREMENT
+    found = tuple(k for k, v in compared_facts().items() if v == kind)
+    globals()[name] = found
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunFacts:
-    """The settings that decide whether two runs' numbers can be compared.
+    """The settings that decide whether two runs' numbers can be compared: the catalog, and one
+    fact for each setting that declares one (`settings.compared_facts`).
 
     ``catalog`` is the catalog's fingerprint, ``router`` the backend, ``prompt`` the prompt
     profile (None for routers without one); ``trials`` the trials asked per case.
@@ -50,7 +62,7 @@ def differences(a: RunFacts | None, b: RunFacts | None) -> tuple[SettingDifferen
     if a is None or b is None:
         return ()
     found = []
-    for name in ("catalog", *MEASURE_SETTINGS[:1], *ROUTER_SETTINGS, *MEASURE_SETTINGS[1:]):
+    for name in (f.name for f in fields(RunFacts)):
         x, y = getattr(a, name), getattr(b, name)
         if x != y:
             found.append(SettingDifference(name=name, a=_shown(name, x), b=_shown(name, y)))
