@@ -406,6 +406,15 @@ def _print_summary(outcome: Any) -> None:
             "outputs passing", fmt_rate(h.output_pass_rate), fmt_ci(h.output_pass_rate_ci)
         )
     console.print(table)
+    if r.by_origin:
+        names = {"example": "examples", "dataset": "datasets", "generated": "generated"}
+        say(
+            "by origin: "
+            + ", ".join(
+                f"{names.get(o, o)} {fmt_rate(x.accuracy)} of {x.cases} cases"
+                for o, x in r.by_origin.items()
+            )
+        )
     if r.scorecard:
         worst = r.scorecard.worst_agents(5)
         if worst:

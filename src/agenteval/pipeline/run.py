@@ -59,7 +59,13 @@ from agenteval.routing import ModelRouter, PreparedRouter, Router, capabilities_
 from agenteval.routing.profiles.source import prompt_note
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
-from agenteval.scoring.gates import evaluate_gates, headline, output_headline
+from agenteval.scoring.gates import (
+    ORIGINS,
+    evaluate_gates,
+    headline,
+    origin_headlines,
+    output_headline,
+)
 from agenteval.scoring.scorecard import score
 from agenteval.settings import Overrides, RunSettings, resolve
 
@@ -500,6 +506,9 @@ def finish_run(
         usage=total_usage(rows),
         cost_usd=cost,
         headline=numbers,
+        by_origin=origin_headlines(
+            {o: [r.trial for r in rows if r.case.origin == o] for o in ORIGINS}, agent_names
+        ),
         gates=tuple(gate_results),
         scorecard=scorecard,
         comparison=comparison,

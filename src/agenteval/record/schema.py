@@ -346,6 +346,9 @@ class RunRecord(Part):
     usage: UsageField = UsageInfo()
     cost_usd: float | None = None
     headline: Headline = Headline()
+    # the headline numbers of each origin's cases (examples, dataset, generated) when a run has
+    # more than one, so cases of one origin never hide inside another's numbers
+    by_origin: dict[str, Headline] = {}
     gates: tuple[GateResult, ...] = ()
     scorecard: ScorecardField | None = None
     baseline: BaselineRef | None = None

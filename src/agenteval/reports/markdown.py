@@ -39,6 +39,7 @@ def render_markdown(data: ReportData) -> str:
             f"| consistency | {fmt_rate(h.consistency)} | {h.flaky} flaky cases |",
         ]
     lines.append("")
+    lines += _by_origin(data)
     if r.comparison and r.baseline:
         sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
         lines += [md_text(sentence[:1].upper() + sentence[1:]), ""]
@@ -162,6 +163,27 @@ def render_markdown(data: ReportData) -> str:
     if len(text.encode()) > MAX_BYTES:
         text = text.encode()[:MAX_BYTES].decode(errors="ignore") + "\n\n… (truncated)\n"
     return text
+
+
+ORIGIN_NAMES = {"example": "examples", "dataset": "datasets", "generated": "generated"}
+
+
+def _by_origin(data: ReportData) -> list[str]:
+    """Each origin's cases scored alone, when the run has more than one."""
+    found = data.record.by_origin
+    if not found:
+        return []
+    lines = [
+        "| cases from | cases | accuracy | 95% interval | macro recall | macro F1 |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for origin, h in found.items():
+        lines.append(
+            f"| {md_text(ORIGIN_NAMES.get(origin, origin))} | {h.cases} | "
+            f"{fmt_rate(h.accuracy)} | {fmt_ci(h.accuracy_ci)} | {fmt_rate(h.macro_recall)} | "
+            f"{fmt_rate(h.macro_f1)} |"
+        )
+    return [*lines, ""]
 
 
 def _attention(data: ReportData) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agenteval.config import GATES
 from agenteval.errors import ConfigError
 from agenteval.outputs.scorecard import OutputScorecard
 from agenteval.scoring.scorecard import Scorecard
+
+if TYPE_CHECKING:
+    from agenteval.execution.trials import Trial
 
 
 def headline(card: Scorecard) -> dict[str, Any]:
@@ -148,3 +151,19 @@ def evaluate_gates(
             }
         )
     return results
+
+
+ORIGINS = ("example", "dataset", "generated")
+
+
+def origin_headlines(
+    trials_by_origin: Mapping[str, Sequence[Trial]], labels: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The headline numbers of each origin's trials, scored alone (same labels), when there is
+    more than one origin: generated cases never hide inside the author's numbers."""
+    from agenteval.scoring.scorecard import score
+
+    present = [o for o in ORIGINS if trials_by_origin.get(o)]
+    if len(present) < 2:
+        return {}
+    return {o: headline(score(list(trials_by_origin[o]), labels)) for o in present}
