@@ -158,3 +158,53 @@ def test_resume_refuses_a_changed_catalog(demo_project):
     result = CliRunner().invoke(main, ["run", "--resume", str(run), "--plain"])
     assert result.exit_code == 2
     assert "catalog changed" in result.output
+
+
+def _other_catalog(root: Path) -> Path:
+    other = root / "other"
+    other.mkdir()
+    (other / "solo.md").write_text(
+        "---\nname: solo\ndescription: \"Handles everything. <example>user: \\\"hello\\\"\n"
+        "assistant: \\\"solo it is\\\"</example>\"\n---\nBody.\n"
+    )
+    return other
+
+
+@pytest.mark.parametrize("command", ["cases", "lint", "run", "estimate"])
+def test_agents_on_the_command_line_reads_no_default_datasets(demo_project, command):
+    other = _other_catalog(demo_project)
+    args = [command, "--agents", str(other)]
+    result = CliRunner().invoke(main, [*args, "--plain"] if command == "run" else args)
+    assert "not in the catalog" not in result.output
+    assert result.exit_code == 0, result.output
+
+
+def test_agents_on_the_command_line_ignores_an_unrelated_datasets_folder(tmp_path):
+    shutil.copytree(ROOT / "agents", tmp_path / "catalog")
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "iris.yaml").write_text("- sepal: 5.1\n  petal: 1.4\n")
+    result = invoke("run", "--agents", "catalog", "--plain", "--limit", "3")
+    assert result.exit_code == 0, result.output
+
+
+def test_dataset_none_means_no_datasets(demo_project):
+    result = invoke("cases", "--dataset", "none", "--json")
+    assert result.exit_code == 0, result.output
+    assert {c["origin"] for c in json.loads(result.output)["items"]} == {"example"}
+
+
+def test_config_with_an_empty_datasets_list_reads_none(demo_project):
+    (demo_project / "evals" / "bare.yaml").write_text("name: bare\ndatasets: []\n")
+    result = invoke("cases", "evals/bare.yaml", "--json")
+    assert result.exit_code == 0, result.output
+    assert {c["origin"] for c in json.loads(result.output)["items"]} == {"example"}
+
+
+def test_an_agents_folder_without_agents_gives_way_to_claude_agents(tmp_path):
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "README.md").write_text("# Our agents\n\nSee .claude/agents.\n")
+    shutil.copytree(ROOT / "agents", tmp_path / ".claude" / "agents")
+    for command in ("cases", "lint"):
+        result = CliRunner().invoke(main, [command])
+        assert result.exit_code == 0, result.output
+        assert "agents: .claude/agents (agents holds no agent file)" in result.output

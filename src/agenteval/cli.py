@@ -110,7 +110,23 @@ def _catalog_paths(
     """The agents and dataset paths a command reads, resolved as a run resolves them."""
     from agenteval.settings import catalog_paths
 
-    return catalog_paths(_load_config(config_path), agents, datasets)
+    config = _load_config(config_path)
+    _say_default_agents(config, agents)
+    return catalog_paths(config, agents, datasets)
+
+
+def _say_default_agents(config: Any, agents: tuple[Path, ...]) -> None:
+    """Say which default agents folder was chosen, when another one was passed over."""
+    if agents or config.agents:
+        return
+    from agenteval.catalog import default_agents_folder
+
+    try:
+        note = default_agents_folder().note
+    except AgentEvalError:
+        return  # the command itself says there is no agents folder
+    if note:
+        click.echo(for_terminal(note), err=True)
 
 
 def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -119,7 +135,8 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
         "datasets",
         multiple=True,
         type=click.Path(path_type=Path),
-        help="Dataset file (repeatable). Default: datasets/*.yaml|jsonl.",
+        help="Dataset file (repeatable), or `none`. Default: datasets/*.yaml|jsonl, with the "
+        "default agents only.",
     )(fn)
     fn = click.option(
         "--agents",
@@ -281,8 +298,10 @@ def run(
             fail_under=gates,
         )
     else:
+        config = _load_config(config_path)
+        _say_default_agents(config, agents)
         settings = resolve(
-            _load_config(config_path),
+            config,
             Overrides(
                 agents=agents,
                 datasets=datasets,
@@ -638,6 +657,7 @@ def estimate(
     from agenteval.settings import Overrides, resolve
 
     config = _load_config(config_path)
+    _say_default_agents(config, agents)
     if not backend and not config.router.backend:
         backend = "anthropic"  # estimating is about what a model run would cost
     settings = resolve(

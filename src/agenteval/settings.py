@@ -23,6 +23,7 @@ from agenteval.routing import registry, router_entry, router_factory, validate_o
 from agenteval.views import DEFAULT_HOLDOUT, Holdout
 
 DEFAULT_CACHE_DIR = ".agenteval"
+NO_DATASETS = "none"  # `--dataset none`: no dataset at all
 GENERIC_FOLDERS = frozenset({"agents", ".claude", "claude", "subagents"})
 RESUMABLE = ("max_cost_usd", "concurrency", "cache", "gates")  # nothing that changes answers
 
@@ -286,7 +287,8 @@ def catalog_paths(
 ) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     """The agent folders and dataset files a command reads: the command line's (relative to
     where it runs), else the config's (relative to the config), else ./agents (or
-    ./.claude/agents) with datasets/*.
+    ./.claude/agents) with datasets/*. Agents given on the command line read no default
+    datasets; `--dataset none` reads none at all.
 
     Raises:
         CatalogError: when nothing was given and no default agents folder exists.
@@ -298,8 +300,13 @@ def catalog_paths(
         if config.agents
         else tuple(p.resolve() for p in discover_agent_dirs())
     )
-    files = tuple(Path(p).resolve() for p in datasets) if datasets else _datasets(config, found)
-    return found, files
+    if tuple(str(d) for d in datasets) == (NO_DATASETS,):
+        return found, ()
+    if datasets:
+        return found, tuple(Path(p).resolve() for p in datasets)
+    if agents:
+        return found, ()  # ./datasets belong to the default catalog
+    return found, _datasets(config, found)
 
 
 def choose_backend(
