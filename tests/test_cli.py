@@ -164,8 +164,8 @@ def _other_catalog(root: Path) -> Path:
     other = root / "other"
     other.mkdir()
     (other / "solo.md").write_text(
-        "---\nname: solo\ndescription: \"Handles everything. <example>user: \\\"hello\\\"\n"
-        "assistant: \\\"solo it is\\\"</example>\"\n---\nBody.\n"
+        '---\nname: solo\ndescription: "Handles everything. <example>user: \\"hello\\"\n'
+        'assistant: \\"solo it is\\"</example>"\n---\nBody.\n'
     )
     return other
 
