@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -208,3 +209,64 @@ def test_an_agents_folder_without_agents_gives_way_to_claude_agents(tmp_path):
         result = CliRunner().invoke(main, [command])
         assert result.exit_code == 0, result.output
         assert "agents: .claude/agents (agents holds no agent file)" in result.output
+
+
+def test_plural_and_join_words():
+    from agenteval.text import join_words, plural
+
+    assert [plural(n, "error") for n in (0, 1, 2)] == ["0 errors", "1 error", "2 errors"]
+    assert [join_words(w) for w in (["2"], ["2", "3"], ["1", "2", "3"])] == [
+        "2",
+        "2 and 3",
+        "1, 2 and 3",
+    ]
+
+
+def test_lint_summary_counts_in_the_singular(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ok.md").write_text("---\nname: ok\ndescription: fine\n---\n")
+    (bad / "nofront.md").write_text("just text\n")
+    result = invoke("lint", "--agents", str(bad))
+    summary = result.output.strip().splitlines()[-1]
+    assert not re.search(r"\b1 (agents|errors|warnings|notes)\b", summary), summary
+
+
+def test_lint_lines_carry_their_code_and_a_catalog_relative_path(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ok.md").write_text("---\nname: ok\ndescription: fine\n---\n")
+    (bad / "nofront.md").write_text("just text\n")
+    result = invoke("lint", "--agents", str(bad))
+    (line,) = [ln for ln in result.output.splitlines() if "nofront.md" in ln]
+    assert line.startswith("nofront.md:1: warning[")
+    code = re.search(r"\[([a-z0-9-]+)\]", line).group(1)
+    assert invoke("lint", "--explain", code).exit_code == 0
+
+
+def test_unknown_gate_metric_names_the_known_ones(demo_project):
+    from agenteval.config import GATES
+
+    result = CliRunner().invoke(main, ["run", "--fail-under", "acc=0.6"])
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert "unknown metric 'acc'" in last and all(name in last for name in GATES)
+
+
+def test_only_an_unknown_agent_says_so_with_close_matches(demo_project):
+    result = CliRunner().invoke(main, ["run", "--only", "database-architec", "--plain"])
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert "no agent named 'database-architec'" in last and "database-architect" in last
+
+
+def test_a_run_leaves_no_lock_file(demo_project):
+    assert invoke("run", "--limit", "3", "--plain").exit_code == 0
+    run = run_dir_of(demo_project)
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+
+
+def test_license_is_mit_as_pyproject_says():
+    text = (ROOT / "LICENSE").read_text()
+    assert "MIT License" in text and "agenteval contributors" in text
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()

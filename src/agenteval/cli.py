@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
-from agenteval.text import for_rich, for_terminal
+from agenteval.text import for_rich, for_terminal, plural
 
 
 @cache
@@ -373,7 +373,8 @@ def _print_summary(outcome: Any) -> None:
         )
 
     say(
-        f"{r.name}: {h.cases} cases, {h.trials} trials, {h.errors} errors "
+        f"{r.name}: {plural(h.cases, 'case')}, {plural(h.trials, 'trial')}, "
+        f"{plural(h.errors, 'error')} "
         f"({r.router.backend} {r.router.model}, holdout {r.holdout})"
     )
     problems = data.problems
@@ -491,7 +492,7 @@ def cases(
         prompt = for_terminal(shorten(c.prompt, 90))
         click.echo(f"{for_terminal(c.id):<{width}}  {expected:<28}  {prompt}")
     click.echo(
-        f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
+        f"{plural(len(cs.cases), 'case')} from {plural(len(loaded.catalog.agents), 'agent')} "
         f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
         f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)"
     )
@@ -595,17 +596,23 @@ def lint(
             )
         click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
     else:
+        from agenteval.reports import relative_path
+
+        folders = [*loaded.catalog.roots, *(p.parent for p in dataset_paths)]
         colours = {"error": "red", "warning": "yellow", "info": "dim"}
         for d in diags:
+            where = relative_path(str(d.path), folders) + (f":{d.line}" if d.line else "")
+            how = f" (fix: {d.hint})" if d.hint else ""
             click.secho(
-                _printable(str(d)),
+                _printable(f"{where}: {d.severity}[{d.code}]: {d.message}{how}"),
                 fg=colours[d.severity] if colours[d.severity] != "dim" else None,
                 dim=d.severity == "info",
             )
         if dataset_problem is not None:
             click.secho(
                 for_terminal(
-                    f"{dataset_problem.path}:{dataset_problem.line}: error: "
+                    f"{relative_path(str(dataset_problem.path), folders)}:"
+                    f"{dataset_problem.line}: error: "
                     f"{dataset_problem.message} (fix: {dataset_problem.hint})"
                 ),
                 fg="red",
@@ -618,8 +625,10 @@ def lint(
             else ""
         )
         click.echo(
-            f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases{seen}: "
-            f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
+            f"{plural(len(loaded.catalog.agents), 'agent')}, "
+            f"{plural(len(loaded.case_set.cases), 'case')}{seen}: "
+            f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+            f"{plural(counts['info'], 'note')}"
         )
     if counts["error"] or (strict and counts["warning"]):
         sys.exit(ExitCode.GATE_FAILED)
@@ -745,7 +754,7 @@ def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> No
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the merged run (default: beside the first shard, named merged-...).",
+    help="Folder for the merged run folder, as `run --out` (default: the first shard's).",
 )
 @_fail_cleanly
 def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
@@ -760,10 +769,8 @@ def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
             f"{', '.join(missing)}: not a run folder (no summary.json)",
             hint="pass the folders `agenteval run --shard I/N` wrote",
         )
-    out = out or run_dirs[0].resolve().parent / f"merged-{uuid.uuid4().hex[:8]}"
-    if out.exists():
-        raise ConfigError(f"{out} already exists", hint="pass a new folder with --out")
-    outcome = merge_runs(list(run_dirs), out)
+    parent = out.resolve() if out else run_dirs[0].resolve().parent
+    outcome = merge_runs(list(run_dirs), parent / f"merged-{uuid.uuid4().hex[:8]}")
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 
@@ -786,7 +793,8 @@ def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Compare runs of another holdout or number of trials anyway (marked not comparable).",
+    help="Compare runs of another holdout or number of trials, or with no case in common, "
+    "anyway (marked not comparable).",
 )
 @_fail_cleanly
 def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float, force: bool) -> None:

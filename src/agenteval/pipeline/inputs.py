@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agenteval.cases import Case
+from agenteval.cases import NONE_LABEL, Case
 from agenteval.cases.build import CaseSet, build_cases, select_cases
 from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import Catalog, load_catalog
@@ -73,6 +74,7 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
     """
     loaded = load_inputs(settings.agents, settings.datasets, examples=settings.examples)
     s = settings.selection
+    _check_only(s.only, loaded.catalog)
     cases = select_cases(
         loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
     )
@@ -87,6 +89,25 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
     return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
+
+
+def _check_only(only: Sequence[str], catalog: Catalog) -> None:
+    """Every `--only` name is an agent of the catalog.
+
+    Raises:
+        ConfigError: naming the unknown agent and the closest names.
+    """
+    names = [a.name for a in catalog.agents]
+    for name in only:
+        if name in names or name == NONE_LABEL:
+            continue
+        close = difflib.get_close_matches(name, names, n=3)
+        raise ConfigError(
+            f"--only: no agent named {name!r} in the catalog",
+            hint=f"did you mean {' or '.join(close)}?"
+            if close
+            else "`agenteval cases` lists the agents and their cases",
+        )
 
 
 def build_router(settings: RunSettings) -> Router:

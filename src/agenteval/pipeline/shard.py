@@ -31,6 +31,7 @@ from agenteval.record.store import (
     save_record,
 )
 from agenteval.settings import RESUMABLE, RunSettings
+from agenteval.text import join_words
 
 # What a shard may differ in from its siblings: nothing that changes an answer or a gate.
 _PER_SHARD = frozenset({"backend_reason", "out", "cache_path", "base_dir"})
@@ -173,7 +174,12 @@ def _check_complete(run_dirs: Sequence[Path], records: Sequence[RunRecord]) -> N
         missing = sorted(set(range(1, count + 1)) - set(got))
         raise ConfigError(
             f"these are shards {', '.join(map(str, got))} of {count}"
-            + (f": shard {', '.join(map(str, missing))} is missing" if missing else "")
+            + (
+                f": shard{'s' if len(missing) > 1 else ''} {join_words([str(m) for m in missing])} "
+                f"{'are' if len(missing) > 1 else 'is'} missing"
+                if missing
+                else ""
+            )
             + (": a shard appears twice" if len(got) != len(set(got)) else ""),
             path=Path(run_dirs[0]),
             hint="merge every shard of the matrix, each once (`--shard 1/N` ... `--shard N/N`)",

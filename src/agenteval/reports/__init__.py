@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agenteval.cases import UNLISTED_LABEL
+from agenteval.text import plural
 
 if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package for `shorten`, and
     # the record's pydantic models, asyncio and filelock are most of its start-up otherwise
@@ -235,19 +236,15 @@ def reading_problems(record: RunRecord) -> tuple[str, ...]:
             shown = ", ".join(names[:MAX_NAMED_FILES])
             extra = len(names) - MAX_NAMED_FILES
             more = f" and {extra} more" if extra > 0 else ""
-            lines.append(f"Claude Code {verb} {_plural(len(names), noun)}: {shown}{more}")
+            lines.append(f"Claude Code {verb} {plural(len(names), noun)}: {shown}{more}")
     if catalog.unlisted:
-        agents = f"{_plural(len(catalog.unlisted), 'agent')} Claude Code never lists"
+        agents = f"{plural(len(catalog.unlisted), 'agent')} Claude Code never lists"
         if catalog.reading == "recovered":
             lines.append(f"{agents} (routed anyway: catalog.reading is recovered)")
         else:
-            cases = _plural(catalog.unlisted_cases, "case")
+            cases = plural(catalog.unlisted_cases, "case")
             lines.append(f"{agents}; {cases} can never route (scored as unlisted)")
     return tuple(lines)
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
@@ -255,7 +252,7 @@ def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
     errors = sum(d.severity == "error" for d in problems)
     warnings = len(problems) - errors
     parts = [(errors, "error"), (warnings, "warning")]
-    return ", ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts if n)
+    return ", ".join(plural(n, word) for n, word in parts if n)
 
 
 def display_path(record: RunRecord, path: str | None) -> str:
@@ -266,11 +263,14 @@ def display_path(record: RunRecord, path: str | None) -> str:
     """
     if not path:
         return ""
-    bases = [
-        *record.catalog.roots,
-        *(str(Path(p).parent) for p in record.cases.datasets),
-    ]
-    bases = [b for b in bases if os.path.isabs(b)]
+    return relative_path(
+        path, [*record.catalog.roots, *(str(Path(p).parent) for p in record.cases.datasets)]
+    )
+
+
+def relative_path(path: str, folders: Sequence[str | Path]) -> str:
+    """`path` relative to the folder the given (absolute) folders share, else as it is."""
+    bases = [str(b) for b in folders if os.path.isabs(b)]
     if not bases or not os.path.isabs(path):
         return path
     try:
