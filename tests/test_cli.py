@@ -270,3 +270,23 @@ def test_license_is_mit_as_pyproject_says():
     text = (ROOT / "LICENSE").read_text()
     assert "MIT License" in text and "agenteval contributors" in text
     assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_worst_agents_mark_the_files_claude_code_skips(demo_project):
+    (demo_project / "agents" / "late.md").write_text(
+        '\n---\nname: late-agent\ndescription: "Tunes Kubernetes pod autoscaling. <example>'
+        'user: \\"tune the pod autoscaler for kubernetes\\"\nassistant: \\"late-agent\\"'
+        '</example>"\n---\nBody.\n'
+    )
+    result = invoke("run", "--plain", "--holdout", "none")
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("worst agents")]
+    assert "late-agent (not listed by Claude Code)" in line
+
+
+def test_many_agents_tied_at_the_bottom_are_counted_not_listed_alphabetically(laywill):
+    result = invoke("run", "--plain", "--agents", str(laywill), "--router", "lexical")
+    (run,) = [p for p in Path("reports").iterdir() if p.is_dir()]
+    card = load_record(run).scorecard
+    zero = [a.name for a in card.agents if a.recall.value == 0 and a.name != "none"]
+    assert len(zero) > 5
+    assert f"{len(zero)} agents at 0.0% recall" in result.output

@@ -353,7 +353,7 @@ def _print_summary(outcome: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate
+    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, worst_agents_line
 
     r = outcome.record
     h = r.headline
@@ -408,13 +408,9 @@ def _print_summary(outcome: Any) -> None:
             "outputs passing", fmt_rate(h.output_pass_rate), fmt_ci(h.output_pass_rate_ci)
         )
     console.print(table)
-    if r.scorecard:
-        worst = r.scorecard.worst_agents(5)
-        if worst:
-            say(
-                "worst agents by recall (k/n, 95% interval): "
-                + ", ".join(f"{a.name} {fmt_kn(a.recall)}" for a in worst)
-            )
+    worst = worst_agents_line(r)
+    if worst:
+        say(worst)
     for note in (data.floor_note, *data.run_notes):
         if note:
             say(f"note: {note}", "dim")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package fo
     from agenteval.record.history import TrendRow
     from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord
     from agenteval.scoring.compare import Comparison
+    from agenteval.scoring.scorecard import AgentScore
     from agenteval.stats import Rate
 
 MAX_ERROR_KINDS = 5
@@ -253,6 +254,32 @@ def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
     warnings = len(problems) - errors
     parts = [(errors, "error"), (warnings, "warning")]
     return ", ".join(plural(n, word) for n, word in parts if n)
+
+
+def worst_agents_line(record: RunRecord, n: int = 5) -> str | None:
+    """The terminal's worst agents: the `n` lowest recalls, or how many share the lowest when
+    more than `n` do; agents Claude Code never lists are marked (their cases cannot route)."""
+    card = record.scorecard
+    worst = card.worst_agents(len(card.agents)) if card else ()
+    if not worst:
+        return None
+    unlisted = set(record.catalog.unlisted)
+
+    def name(a: AgentScore) -> str:
+        return a.name + (" (not listed by Claude Code)" if a.name in unlisted else "")
+
+    low = worst[0].recall.value
+    tied = [a for a in worst if a.recall.value == low]
+    if len(tied) > n:
+        tied.sort(key=lambda a: (a.name in unlisted, -a.support, a.name))
+        return (
+            f"worst agents: {len(tied)} agents at {fmt_rate(low)} recall, e.g. "
+            + ", ".join(name(a) for a in tied[:n])
+            + " (report.html lists them all)"
+        )
+    return "worst agents by recall (k/n, 95% interval): " + ", ".join(
+        f"{name(a)} {fmt_kn(a.recall)}" for a in worst[:n]
+    )
 
 
 def display_path(record: RunRecord, path: str | None) -> str:
