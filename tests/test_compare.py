@@ -585,3 +585,11 @@ def test_compare_of_unrelated_catalogs_exits_2_and_writes_nothing(demo_project):
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines()[-1].startswith("error: ")
     assert sorted(p.name for p in b.iterdir()) == before
+
+
+def test_baseline_latest_with_no_comparable_run_says_so(demo_project):
+    result = _cli("run", "--plain", "--limit", "5", "--baseline", "latest")
+    (run,) = _runs(demo_project)
+    said = "no earlier complete run of this eval was measured like this one"
+    assert any(line.startswith("note: ") and said in line for line in result.output.splitlines())
+    assert said in (run / "report.md").read_text()

@@ -182,6 +182,12 @@ def _run_eval(
             trials=settings.trials,
         )
         baseline = find_baseline(settings.gates.baseline, settings, facts)
+        if baseline is None and settings.gates.baseline == "latest":
+            notes.append(
+                f"--baseline latest: no earlier complete run of this eval was measured like this "
+                f"one (same holdout, router, model, prompt and trials) in {settings.out}; nothing "
+                "to compare with"
+            )
         run_dir = _new_run_dir(settings.out, settings.name)
         held.enter_context(RunDir(run_dir).lock())
         done_rows = []
