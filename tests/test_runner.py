@@ -507,3 +507,30 @@ def test_missing_api_key_is_one_error_line_and_exit_2(demo_project):
     assert "ANTHROPIC_API_KEY" in errors[0] and "export ANTHROPIC_API_KEY=" in errors[0]
     assert "Traceback" not in result.output + result.stderr
     assert not (demo_project / "reports").exists() or not any((demo_project / "reports").iterdir())
+
+
+def test_ctrl_c_after_the_last_trial_keeps_a_complete_run_complete(demo_project):
+    from agenteval.config import EvalConfig
+    from agenteval.routing import make_router
+
+    inner = make_router("lexical", {})
+
+    class CtrlCWhileClosing:
+        """Every trial answered; the Ctrl-C lands while the router closes."""
+
+        name = inner.name
+        fingerprint = inner.fingerprint
+
+        def describe(self):
+            return inner.describe()
+
+        async def route(self, request):
+            return await inner.route(request)
+
+        async def aclose(self):
+            raise KeyboardInterrupt
+
+    config = EvalConfig(name="demo", router={"backend": "lexical"})
+    outcome = run_config(config, router=CtrlCWhileClosing(), limit=5)
+    assert (outcome.record.status, outcome.exit_code) == ("complete", 0)
+    assert outcome.record.stopped_reason is None

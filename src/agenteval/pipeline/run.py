@@ -60,6 +60,7 @@ from agenteval.scoring.scorecard import score
 from agenteval.settings import Overrides, RunSettings, Selection, resolve
 
 BATCH_TICKET = "batch.json"
+FINISHED = "finished"  # `RunState.phase` once routing and grading have done all their work
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,7 +245,8 @@ def _run_eval(
                     )
                 )
             except KeyboardInterrupt:
-                executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
+                if state.phase != FINISHED:  # a press after the last piece of work stops nothing
+                    executor.halt(StopReason.INTERRUPTED, "interrupted (Ctrl-C)")
                 shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
@@ -303,6 +305,7 @@ async def _phases(
                     recorded,
                     progress,
                 )
+        state.phase = FINISHED
     finally:
         await router.aclose()
         if client is not None and not (isinstance(router, ModelRouter) and router.client is client):
