@@ -188,3 +188,29 @@ def test_overlap_similarity_is_the_lexical_routers(laywill):
     for i, vec in enumerate(mine):
         for term, weight in vec.items():
             assert matrix[i, vectorizer.vocabulary_[term]] == pytest.approx(weight, abs=1e-12)
+
+
+def test_one_cause_is_one_warning_in_lint_and_in_the_run(demo_project):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    unquoted = [
+        p.name for p in (demo_project / "agents").glob("*.md") if "cc-retried" in _codes_of(p)
+    ]
+    assert unquoted
+    lint = CliRunner().invoke(main, ["lint"])
+    for name in unquoted:
+        lines = [ln for ln in lint.output.splitlines() if ln.startswith(f"agents/{name}:")]
+        assert [ln for ln in lines if "warning[" in ln] == [
+            next(ln for ln in lines if "warning[cc-retried]" in ln)
+        ]
+    run = CliRunner().invoke(main, ["run", "--plain", "--limit", "3"])
+    assert f"catalog: {len(unquoted)} warnings" in run.output
+
+
+def _codes_of(path):
+    from agenteval.catalog import load_catalog
+
+    catalog = load_catalog([path])
+    return {d.code for d in (*catalog.diagnostics, *catalog.differences())}

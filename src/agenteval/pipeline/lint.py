@@ -16,7 +16,7 @@ from typing import Any
 
 from agenteval.catalog import Agent, Catalog, Diagnostic, parse_agent_file
 from agenteval.catalog.claude_code import decode, read_file
-from agenteval.catalog.diagnostics import diagnostic
+from agenteval.catalog.diagnostics import diagnostic, fold_same_cause
 from agenteval.catalog.differences import compare_readings
 from agenteval.catalog.files import AgentFile
 from agenteval.catalog.recovered import KNOWN_KEYS
@@ -100,7 +100,7 @@ def lint_catalog(
                     f"(shared terms: {', '.join(o.shared_terms)}; {paths[o.second].path})",
                 )
             )
-    unique = list(dict.fromkeys(found))
+    unique = fold_same_cause(dict.fromkeys(found))
     unique.sort(key=lambda d: (str(d.path), d.line or 0, d.code))
     return LintReport(catalog=catalog, diagnostics=tuple(unique), overlaps=overlaps)
 

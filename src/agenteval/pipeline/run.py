@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.catalog.diagnostics import fold_same_cause
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.execution.batch import BatchTicket, run_batch
@@ -602,7 +603,7 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
         if c.agent:
             cases_per_agent[c.agent] = cases_per_agent.get(c.agent, 0) + 1
     # lint's diagnostics, where the readings differ included, so the report opens with them
-    diags = list(
+    diags = fold_same_cause(
         dict.fromkeys(
             [
                 *loaded.catalog.diagnostics,
