@@ -214,3 +214,23 @@ def _codes_of(path):
 
     catalog = load_catalog([path])
     return {d.code for d in (*catalog.diagnostics, *catalog.differences())}
+
+
+def test_overlap_at_the_default_names_pairs_in_whole_words(laywill):
+    import re
+
+    cat = load_catalog([laywill])
+    report = lint_catalog(cat)
+    assert report.overlaps  # the default finds pairs on a catalog the router often confuses
+    words = {
+        a.name: set(re.findall(r"[a-z0-9]+", f"{a.name} {a.description}".lower()))
+        for a in cat.agents
+    }
+    messages = [d.message for d in report.diagnostics if d.code == "near-duplicate"]
+    assert len(messages) == len(report.overlaps)
+    for o in report.overlaps:
+        (message,) = [m for m in messages if m.startswith(f"{o.first!r} and {o.second!r} ")]
+        assert str(laywill) not in message  # the other file is named as lint names files
+        shown = message.split("shared terms: ", 1)[1].split(";", 1)[0].split(", ")
+        assert [w[:6] for w in shown] == list(o.shared_terms)
+        assert all(w in words[o.first] | words[o.second] for w in shown), shown

@@ -507,9 +507,8 @@ def cases(
 @click.option(
     "--overlap",
     type=click.FloatRange(0.0, 1.0),
-    default=0.5,
-    show_default=True,
-    help="Report agent pairs at least this alike (TF-IDF); 1 turns the check off.",
+    help="Report agent pairs at least this alike (TF-IDF cosine; default: the threshold tuned "
+    "by bench/overlap_threshold.py); 1 turns the check off.",
 )
 @click.option(
     "--claude-code-version", help="Read as this CLI version (default: installed, else pinned)."
@@ -524,7 +523,7 @@ def lint(
     fix: bool,
     show_diff: bool,
     explain: str | None,
-    overlap: float,
+    overlap: float | None,
     claude_code_version: str | None,
 ) -> None:
     """List every problem in the catalog as path:line, as Claude Code reads it; exit 1 on errors."""
@@ -541,7 +540,15 @@ def lint(
         return
     from agenteval.errors import DatasetError
     from agenteval.pipeline import load_inputs
-    from agenteval.pipeline.lint import apply_fixes, lint_catalog, lint_json, propose_fixes
+    from agenteval.pipeline.lint import (
+        DEFAULT_OVERLAP,
+        apply_fixes,
+        lint_catalog,
+        lint_json,
+        propose_fixes,
+    )
+
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
 
     agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets)
 
