@@ -290,3 +290,15 @@ def test_many_agents_tied_at_the_bottom_are_counted_not_listed_alphabetically(la
     zero = [a.name for a in card.agents if a.recall.value == 0 and a.name != "none"]
     assert len(zero) > 5
     assert f"{len(zero)} agents at 0.0% recall" in result.output
+
+
+def test_a_large_catalog_is_announced_before_it_is_read(demo_project, monkeypatch):
+    from agenteval.pipeline import inputs
+
+    files = len(list((demo_project / "agents").glob("*.md")))
+    monkeypatch.setattr(inputs, "LARGE_CATALOG", files)
+    lines = invoke("run", "--plain", "--limit", "4").output.splitlines()
+    reading = lines.index(f"reading {files} agent files and building their cases")
+    views = lines.index("building the kfold:5 views of the catalog for 4 cases")
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("[agenteval] routing: "))
+    assert reading < views < first and lines[first].startswith("[agenteval] routing: 0/4")

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from agenteval.cases import NONE_LABEL, Case
 from agenteval.cases.build import CaseSet, build_cases, select_cases
 from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import Catalog, load_catalog
+from agenteval.catalog.files import find_agent_files
 from agenteval.errors import ConfigError
 from agenteval.execution.cache import ResponseCache
 from agenteval.models.client import ModelClient
 from agenteval.pipeline.reading import routed_catalog
 from agenteval.routing import ModelRouter, Router, make_router
 from agenteval.settings import RunSettings
+from agenteval.text import plural
 from agenteval.views import Views, build_views
+
+
+# From this many agent files, reading the catalog and building its views take long enough that
+# a run says what it is doing first (bench/first_line.py measures the silence).
+LARGE_CATALOG = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,13 +73,21 @@ def load_inputs(
     return Loaded(catalog=catalog, case_set=case_set, dataset_paths=tuple(datasets))
 
 
-def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
+def prepare(
+    settings: RunSettings, say: Callable[[str], Any] = lambda message: None
+) -> tuple[Loaded, tuple[Case, ...], Views]:
     """The inputs, the selected cases and the catalog view each case gets: views are built from
     the reading the settings route (Claude Code's by default); cases from the recovered one.
+
+    A large catalog is announced to ``say`` before each slow step (reading it, building views).
 
     Raises:
         ConfigError: when no case is left to run.
     """
+    files = len(find_agent_files(settings.agents).files)
+    large = files >= LARGE_CATALOG
+    if large:
+        say(f"reading {plural(files, 'agent file')} and building their cases")
     loaded = load_inputs(settings.agents, settings.datasets, examples=settings.examples)
     s = settings.selection
     _check_only(s.only, loaded.catalog)
@@ -88,6 +104,8 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
             hint="add <example> blocks or a dataset, or relax --only / --limit / --shard",
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
+    if large:
+        say(f"building the {settings.holdout} views of the catalog for {plural(len(cases), 'case')}")
     return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
 
 

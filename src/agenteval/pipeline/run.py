@@ -137,7 +137,7 @@ def _run_eval(
         held.enter_context(RunDir(resume).lock())
         record = load_record(resume)
         settings.check_resume(recorded_settings(record))
-    loaded, cases, views = prepare(settings)
+    loaded, cases, views = prepare(settings, say)
     if record is not None and record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
         raise ConfigError(
             "the catalog changed since this run started, so its trials would not compare",
@@ -293,6 +293,8 @@ async def _phases(
                 settings.batch_poll_s,
             )
         else:
+            if progress:  # heard before the first answer, which may take a while to come
+                progress(state)
             await run_plan(router, plan, executor, on_trial=on_trial, state=state)
         if graded_cases and executor.stop is None:
             with user_modules(settings):
