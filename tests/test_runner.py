@@ -534,3 +534,25 @@ def test_ctrl_c_after_the_last_trial_keeps_a_complete_run_complete(demo_project)
     outcome = run_config(config, router=CtrlCWhileClosing(), limit=5)
     assert (outcome.record.status, outcome.exit_code) == ("complete", 0)
     assert outcome.record.stopped_reason is None
+
+
+def test_the_record_reads_the_catalog_once_not_once_per_agent(demo_project, monkeypatch):
+    """A 10,000-agent catalog once spent minutes before its first trial: each agent's entry in
+    the record recomputed the whole unlisted set (bench/first_line.py)."""
+    from agenteval.catalog import Catalog
+
+    reads = []
+    unlisted = Catalog.unlisted.fget
+    monkeypatch.setattr(Catalog, "unlisted", property(lambda c: reads.append(1) or unlisted(c)))
+    config = EvalConfig(name="demo", router={"backend": "lexical"})
+
+    def reads_of_a_run() -> int:
+        reads.clear()
+        run_config(config, limit=2)
+        return len(reads)
+
+    few = reads_of_a_run()
+    for path in list((demo_project / "agents").glob("*.md")):
+        text = path.read_text().replace("name: ", "name: more-", 1)
+        (demo_project / "agents" / f"more-{path.name}").write_text(text)
+    assert reads_of_a_run() == few

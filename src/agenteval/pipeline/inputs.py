@@ -23,7 +23,6 @@ from agenteval.settings import RunSettings
 from agenteval.text import plural
 from agenteval.views import Views, build_views
 
-
 # From this many agent files, reading the catalog and building its views take long enough that
 # a run says what it is doing first (bench/first_line.py measures the silence).
 LARGE_CATALOG = 1_000
@@ -105,7 +104,8 @@ def prepare(
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
     if large:
-        say(f"building the {settings.holdout} views of the catalog for {plural(len(cases), 'case')}")
+        cases_text = plural(len(cases), "case")
+        say(f"building the {settings.holdout} views of the catalog for {cases_text}")
     return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
 
 

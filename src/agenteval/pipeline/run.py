@@ -615,6 +615,10 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
         )
     )
     shown = loaded.shown
+    unlisted = set(loaded.catalog.unlisted)
+    seen_by_name: dict[str, Any] = {}
+    for listed in shown.agents:
+        seen_by_name.setdefault(listed.name, listed)  # the first of a name, as `Catalog.get` finds
     return {
         **reading_info(loaded.catalog, settings.catalog_reading, shown, cases),
         "fingerprint": shown.fingerprint,  # of what the router is shown
@@ -623,8 +627,10 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
             {
                 "name": a.name,
                 # reports show it beside a confusion ("why"): the text the router was shown
-                "description": (seen.description if (seen := shown.get(a.name)) else a.description),
-                "listed": a.name not in loaded.catalog.unlisted,  # by Claude Code
+                "description": (
+                    seen.description if (seen := seen_by_name.get(a.name)) else a.description
+                ),
+                "listed": a.name not in unlisted,  # by Claude Code
                 "path": str(a.path),
                 "line": a.line,
                 "model": a.model,
