@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -166,3 +167,146 @@ def test_cases_of_a_plugin_name_agents_and_skills_as_the_cli_lists_them():
     data = json.loads(result.output)
     assert (data["agents"], data["skills"]) == (6, 1)
     assert [c["expected"] for c in data["items"]] == [["skill:tinyplug:deploy"]]
+
+
+def _other_catalog(root: Path) -> Path:
+    other = root / "other"
+    other.mkdir()
+    (other / "solo.md").write_text(
+        '---\nname: solo\ndescription: "Handles everything. <example>user: \\"hello\\"\n'
+        'assistant: \\"solo it is\\"</example>"\n---\nBody.\n'
+    )
+    return other
+
+
+@pytest.mark.parametrize("command", ["cases", "lint", "run", "estimate"])
+def test_agents_on_the_command_line_reads_no_default_datasets(demo_project, command):
+    other = _other_catalog(demo_project)
+    args = [command, "--agents", str(other)]
+    result = CliRunner().invoke(main, [*args, "--plain"] if command == "run" else args)
+    assert "not in the catalog" not in result.output
+    assert result.exit_code == 0, result.output
+
+
+def test_agents_on_the_command_line_ignores_an_unrelated_datasets_folder(tmp_path):
+    shutil.copytree(ROOT / "agents", tmp_path / "catalog")
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "iris.yaml").write_text("- sepal: 5.1\n  petal: 1.4\n")
+    result = invoke("run", "--agents", "catalog", "--plain", "--limit", "3")
+    assert result.exit_code == 0, result.output
+
+
+def test_dataset_none_means_no_datasets(demo_project):
+    result = invoke("cases", "--dataset", "none", "--json")
+    assert result.exit_code == 0, result.output
+    assert {c["origin"] for c in json.loads(result.output)["items"]} == {"example"}
+
+
+def test_config_with_an_empty_datasets_list_reads_none(demo_project):
+    (demo_project / "evals" / "bare.yaml").write_text("name: bare\ndatasets: []\n")
+    result = invoke("cases", "evals/bare.yaml", "--json")
+    assert result.exit_code == 0, result.output
+    assert {c["origin"] for c in json.loads(result.output)["items"]} == {"example"}
+
+
+def test_an_agents_folder_without_agents_gives_way_to_claude_agents(tmp_path):
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "README.md").write_text("# Our agents\n\nSee .claude/agents.\n")
+    shutil.copytree(ROOT / "agents", tmp_path / ".claude" / "agents")
+    for command in ("cases", "lint"):
+        result = CliRunner().invoke(main, [command])
+        assert result.exit_code == 0, result.output
+        assert "agents: .claude/agents (agents holds no agent file)" in result.output
+
+
+def test_plural_and_join_words():
+    from agenteval.text import join_words, plural
+
+    assert [plural(n, "error") for n in (0, 1, 2)] == ["0 errors", "1 error", "2 errors"]
+    assert [join_words(w) for w in (["2"], ["2", "3"], ["1", "2", "3"])] == [
+        "2",
+        "2 and 3",
+        "1, 2 and 3",
+    ]
+
+
+def test_lint_summary_counts_in_the_singular(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ok.md").write_text("---\nname: ok\ndescription: fine\n---\n")
+    (bad / "nofront.md").write_text("just text\n")
+    result = invoke("lint", "--agents", str(bad))
+    summary = result.output.strip().splitlines()[-1]
+    assert not re.search(r"\b1 (agents|errors|warnings|notes)\b", summary), summary
+
+
+def test_lint_lines_carry_their_code_and_a_catalog_relative_path(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ok.md").write_text("---\nname: ok\ndescription: fine\n---\n")
+    (bad / "nofront.md").write_text("just text\n")
+    result = invoke("lint", "--agents", str(bad))
+    (line,) = [ln for ln in result.output.splitlines() if "nofront.md" in ln]
+    assert line.startswith("nofront.md:1: warning[")
+    code = re.search(r"\[([a-z0-9-]+)\]", line).group(1)
+    assert invoke("lint", "--explain", code).exit_code == 0
+
+
+def test_unknown_gate_metric_names_the_known_ones(demo_project):
+    from agenteval.config import GATES
+
+    result = CliRunner().invoke(main, ["run", "--fail-under", "acc=0.6"])
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert "unknown metric 'acc'" in last and all(name in last for name in GATES)
+
+
+def test_only_an_unknown_agent_says_so_with_close_matches(demo_project):
+    result = CliRunner().invoke(main, ["run", "--only", "database-architec", "--plain"])
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert "no agent named 'database-architec'" in last and "database-architect" in last
+
+
+def test_a_run_leaves_no_lock_file(demo_project):
+    assert invoke("run", "--limit", "3", "--plain").exit_code == 0
+    run = run_dir_of(demo_project)
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+
+
+def test_license_is_mit_as_pyproject_says():
+    text = (ROOT / "LICENSE").read_text()
+    assert "MIT License" in text and "agenteval contributors" in text
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_worst_agents_mark_the_files_claude_code_skips(demo_project):
+    (demo_project / "agents" / "late.md").write_text(
+        '\n---\nname: late-agent\ndescription: "Tunes Kubernetes pod autoscaling. <example>'
+        'user: \\"tune the pod autoscaler for kubernetes\\"\nassistant: \\"late-agent\\"'
+        '</example>"\n---\nBody.\n'
+    )
+    result = invoke("run", "--plain", "--holdout", "none")
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("worst agents")]
+    assert "late-agent (not listed by Claude Code)" in line
+
+
+def test_many_agents_tied_at_the_bottom_are_counted_not_listed_alphabetically(laywill):
+    result = invoke("run", "--plain", "--agents", str(laywill), "--router", "lexical")
+    (run,) = [p for p in Path("reports").iterdir() if p.is_dir()]
+    card = load_record(run).scorecard
+    zero = [a.name for a in card.agents if a.recall.value == 0 and a.name != "none"]
+    assert len(zero) > 5
+    assert f"{len(zero)} agents at 0.0% recall" in result.output
+
+
+def test_a_large_catalog_is_announced_before_it_is_read(demo_project, monkeypatch):
+    from agenteval.pipeline import inputs
+
+    files = len(list((demo_project / "agents").glob("*.md")))
+    monkeypatch.setattr(inputs, "LARGE_CATALOG", files)
+    lines = invoke("run", "--plain", "--limit", "4").output.splitlines()
+    reading = lines.index(f"reading {files} agent files and building their cases")
+    views = lines.index("building the kfold:5 views of the catalog for 4 cases")
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("[agenteval] routing: "))
+    assert reading < views < first and lines[first].startswith("[agenteval] routing: 0/4")

@@ -456,6 +456,18 @@ def test_routers_differ_shows_agreement_not_a_regression():
     assert regression_gate(result, baseline="base") is None
 
 
+def test_routers_differ_gives_no_gain_or_drop_verdict():
+    a = [row(f"c{i}", "alpha", "beta") for i in range(30)]
+    b = [row(f"c{i}", "alpha", "alpha") for i in range(30)]
+    result = compare(
+        a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(router="claude-cli", model=None)
+    )
+    assert result.verdict == "agreement" and result.significant()
+    sentence = result.summary_sentence()
+    assert "not a regression" in sentence
+    assert not any(word in sentence for word in ("significant", "gain", "drop", "better"))
+
+
 def test_a_changed_catalog_is_marked_but_still_compared():
     a, b = runs([(True, False)] * 10 + [(True, True)] * 10)
     result = compare(a, b, AGENTS, AGENTS, facts_a=FACTS, facts_b=facts(catalog="f2"))
@@ -562,3 +574,32 @@ def test_a_baseline_of_other_settings_gets_no_gate_verdict(demo_project):
     assert "Not comparable: holdout differs (baseline" in result.output
     assert "no regression verdict" in result.output
     assert "gate failed" not in result.output and result.exit_code == 0
+
+
+def test_compare_of_unrelated_catalogs_exits_2_and_writes_nothing(demo_project):
+    other = demo_project / "other"
+    other.mkdir()
+    (other / "solo.md").write_text(
+        '---\nname: solo\ndescription: "Handles everything. <example>user: \\"hello\\"\n'
+        'assistant: \\"solo it is\\"</example>"\n---\nBody.\n'
+    )
+    _cli("run", "--plain", "--limit", "5")
+    _cli("run", "--plain", "--agents", str(other))
+    a, b = _runs(demo_project)
+    before = sorted(p.name for p in b.iterdir())
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    result = CliRunner().invoke(main, ["compare", str(a), str(b)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: ")
+    assert sorted(p.name for p in b.iterdir()) == before
+
+
+def test_baseline_latest_with_no_comparable_run_says_so(demo_project):
+    result = _cli("run", "--plain", "--limit", "5", "--baseline", "latest")
+    (run,) = _runs(demo_project)
+    said = "no earlier complete run of this eval was measured like this one"
+    assert any(line.startswith("note: ") and said in line for line in result.output.splitlines())
+    assert said in (run / "report.md").read_text()

@@ -193,3 +193,49 @@ def test_overlap_similarity_is_scikit_learns_cosine(laywill):
     pairs = near_duplicates(documents, min_similarity=low)
     got = {(o.first, o.second): o.similarity for o in pairs}
     assert want and got == want
+
+
+def test_one_cause_is_one_warning_in_lint_and_in_the_run(demo_project):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    unquoted = [
+        p.name for p in (demo_project / "agents").glob("*.md") if "cc-retried" in _codes_of(p)
+    ]
+    assert unquoted
+    lint = CliRunner().invoke(main, ["lint"])
+    for name in unquoted:
+        lines = [ln for ln in lint.output.splitlines() if ln.startswith(f"agents/{name}:")]
+        assert [ln for ln in lines if "warning[" in ln] == [
+            next(ln for ln in lines if "warning[cc-retried]" in ln)
+        ]
+    run = CliRunner().invoke(main, ["run", "--plain", "--limit", "3"])
+    assert f"catalog: {len(unquoted)} warnings" in run.output
+
+
+def _codes_of(path):
+    from agenteval.catalog import load_catalog
+
+    catalog = load_catalog([path])
+    return {d.code for d in (*catalog.diagnostics, *catalog.differences())}
+
+
+def test_overlap_at_the_default_names_pairs_in_whole_words(laywill):
+    import re
+
+    cat = load_catalog([laywill])
+    report = lint_catalog(cat)
+    assert report.overlaps  # the default finds pairs on a catalog the router often confuses
+    words = {
+        a.name: set(re.findall(r"[a-z0-9]+", f"{a.name} {a.description}".lower()))
+        for a in cat.agents
+    }
+    messages = [d.message for d in report.diagnostics if d.code == "near-duplicate"]
+    assert len(messages) == len(report.overlaps)
+    for o in report.overlaps:
+        (message,) = [m for m in messages if m.startswith(f"{o.first!r} and {o.second!r} ")]
+        assert str(laywill) not in message  # the other file is named as lint names files
+        shown = message.split("shared terms: ", 1)[1].split(";", 1)[0].split(", ")
+        assert [w[:6] for w in shown] == list(o.shared_terms)
+        assert all(w in words[o.first] | words[o.second] for w in shown), shown

@@ -615,3 +615,11 @@ def test_junit_is_what_elementtree_writes_for_hostile_text(trials, outputs):
     assert 'type="RouterError" />' in junit  # the empty error is self-closed
     assert "&#10;" in junit and "&#09;" in junit and "&quot;" in junit and "&lt;tag&gt;" in junit
     assert "&#13;" not in junit and "\\r" in junit  # for_xml writes CR out
+
+
+def test_junit_files_are_catalog_relative_as_the_run_prints_them(demo_project):
+    invoke("run", "--plain", "--limit", "10")
+    (run,) = runs(demo_project)
+    cases = ET.parse(run / "junit.xml").getroot().find("testsuite").findall("testcase")
+    files = {c.get("file").rsplit(":", 1)[0] for c in cases}
+    assert files and all((demo_project / f).is_file() and f.startswith("agents/") for f in files)

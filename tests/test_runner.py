@@ -560,3 +560,52 @@ def test_missing_api_key_is_one_error_line_and_exit_2(demo_project):
     assert "ANTHROPIC_API_KEY" in errors[0] and "export ANTHROPIC_API_KEY=" in errors[0]
     assert "Traceback" not in result.output + result.stderr
     assert not (demo_project / "reports").exists() or not any((demo_project / "reports").iterdir())
+
+
+def test_ctrl_c_after_the_last_trial_keeps_a_complete_run_complete(demo_project):
+    from agenteval.config import EvalConfig
+    from agenteval.routing import make_router
+
+    inner = make_router("lexical", {})
+
+    class CtrlCWhileClosing:
+        """Every trial answered; the Ctrl-C lands while the router closes."""
+
+        name = inner.name
+        fingerprint = inner.fingerprint
+
+        def describe(self):
+            return inner.describe()
+
+        async def route(self, request):
+            return await inner.route(request)
+
+        async def aclose(self):
+            raise KeyboardInterrupt
+
+    config = EvalConfig(name="demo", router={"backend": "lexical"})
+    outcome = run_config(config, router=CtrlCWhileClosing(), limit=5)
+    assert (outcome.record.status, outcome.exit_code) == ("complete", 0)
+    assert outcome.record.stopped_reason is None
+
+
+def test_the_record_reads_the_catalog_once_not_once_per_agent(demo_project, monkeypatch):
+    """A 10,000-agent catalog once spent minutes before its first trial: each agent's entry in
+    the record recomputed the whole unlisted set (bench/first_line.py)."""
+    from agenteval.catalog import Catalog
+
+    reads = []
+    unlisted = Catalog.unlisted.fget
+    monkeypatch.setattr(Catalog, "unlisted", property(lambda c: reads.append(1) or unlisted(c)))
+    config = EvalConfig(name="demo", router={"backend": "lexical"})
+
+    def reads_of_a_run() -> int:
+        reads.clear()
+        run_config(config, limit=2)
+        return len(reads)
+
+    few = reads_of_a_run()
+    for path in list((demo_project / "agents").glob("*.md")):
+        text = path.read_text().replace("name: ", "name: more-", 1)
+        (demo_project / "agents" / f"more-{path.name}").write_text(text)
+    assert reads_of_a_run() == few

@@ -142,9 +142,14 @@ def test_run_shard_and_merge_through_the_cli_equal_the_unsharded_run(
     # a partial matrix is refused, saying which shard is missing
     partial = CliRunner().invoke(main, ["merge", *map(str, shard_dirs[:2])])
     assert partial.exit_code == 2 and "shard 3 is missing" in partial.output
-    merged_dir = tmp_path / "merged"
-    result = CliRunner().invoke(main, ["merge", *map(str, shard_dirs), "--out", str(merged_dir)])
+    alone = CliRunner().invoke(main, ["merge", str(shard_dirs[0]), str(shard_dirs[0])])
+    assert alone.exit_code == 2 and "shards 2 and 3 are missing" in alone.output
+    # --out names the folder the merged run folder goes in, as `run --out` does
+    result = CliRunner().invoke(
+        main, ["merge", *map(str, shard_dirs), "--out", str(tmp_path / "merged")]
+    )
     assert result.exit_code in (0, 1), result.output
+    merged_dir = run_dir(tmp_path / "merged")
     assert labels(merged_dir) == labels(full)
     merged, unsharded = load_record(merged_dir), load_record(full)
     assert merged.scorecard == unsharded.scorecard and merged.headline == unsharded.headline

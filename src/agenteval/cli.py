@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from agenteval.errors import AgentEvalError, ConfigError, ExitCode
-from agenteval.text import for_rich, for_terminal
+from agenteval.text import for_rich, for_terminal, plural
 
 
 @cache
@@ -113,7 +113,23 @@ def _catalog_paths(
     """The agents and dataset paths a command reads, resolved as a run resolves them."""
     from agenteval.settings import catalog_paths
 
-    return catalog_paths(_load_config(config_path), agents, datasets, plugins)
+    config = _load_config(config_path)
+    _say_default_agents(config, (*agents, *plugins))
+    return catalog_paths(config, agents, datasets, plugins)
+
+
+def _say_default_agents(config: Any, agents: tuple[Path, ...]) -> None:
+    """Say which default agents folder was chosen, when another one was passed over."""
+    if agents or config.agents or config.plugins:
+        return
+    from agenteval.catalog import default_agents_folder
+
+    try:
+        note = default_agents_folder().note
+    except AgentEvalError:
+        return  # the command itself says there is no agents folder
+    if note:
+        click.echo(for_terminal(note), err=True)
 
 
 def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -122,7 +138,8 @@ def _agent_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
         "datasets",
         multiple=True,
         type=click.Path(path_type=Path),
-        help="Dataset file (repeatable). Default: datasets/*.yaml|jsonl.",
+        help="Dataset file (repeatable), or `none`. Default: datasets/*.yaml|jsonl, with the "
+        "default agents only.",
     )(fn)
     fn = click.option(
         "--agents",
@@ -275,8 +292,10 @@ def run(
             baseline=baseline,
         )
     else:
+        config = _load_config(config_path)
+        _say_default_agents(config, agents)
         settings = resolve(
-            _load_config(config_path),
+            config,
             Overrides(
                 agents=agents,
                 plugins=plugins,
@@ -352,7 +371,7 @@ def _print_summary(outcome: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate
+    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, worst_agents_line
 
     r = outcome.record
     h = r.headline
@@ -372,7 +391,8 @@ def _print_summary(outcome: Any) -> None:
         )
 
     say(
-        f"{r.name}: {h.cases} cases, {h.trials} trials, {h.errors} errors "
+        f"{r.name}: {plural(h.cases, 'case')}, {plural(h.trials, 'trial')}, "
+        f"{plural(h.errors, 'error')} "
         f"({r.router.backend} {r.router.model}, holdout {r.holdout})"
     )
     problems = data.problems
@@ -415,13 +435,9 @@ def _print_summary(outcome: Any) -> None:
                 for o, x in r.by_origin.items()
             )
         )
-    if r.scorecard:
-        worst = r.scorecard.worst_agents(5)
-        if worst:
-            say(
-                "worst agents by recall (k/n, 95% interval): "
-                + ", ".join(f"{a.name} {fmt_kn(a.recall)}" for a in worst)
-            )
+    worst = worst_agents_line(r)
+    if worst:
+        say(worst)
     for note in (data.floor_note, *data.run_notes):
         if note:
             say(f"note: {note}", "dim")
@@ -499,7 +515,7 @@ def cases(
         prompt = for_terminal(shorten(c.prompt, 90))
         click.echo(f"{for_terminal(c.id):<{width}}  {expected:<28}  {prompt}")
     click.echo(
-        f"{len(cs.cases)} cases from {len(loaded.catalog.agents)} agents "
+        f"{plural(len(cs.cases), 'case')} from {plural(len(loaded.catalog.agents), 'agent')} "
         f"({cs.examples_total} examples, {cs.examples_without_user} without a user turn; "
         f"{sum(c.origin == 'dataset' for c in cs.cases)} dataset cases)"
     )
@@ -518,9 +534,8 @@ def cases(
 @click.option(
     "--overlap",
     type=click.FloatRange(0.0, 1.0),
-    default=0.5,
-    show_default=True,
-    help="Report agent pairs at least this alike (TF-IDF); 1 turns the check off.",
+    help="Report agent pairs at least this alike (TF-IDF cosine; default: the threshold tuned "
+    "by bench/overlap_threshold.py); 1 turns the check off.",
 )
 @click.option(
     "--claude-code-version", help="Read as this CLI version (default: installed, else pinned)."
@@ -536,7 +551,7 @@ def lint(
     fix: bool,
     show_diff: bool,
     explain: str | None,
-    overlap: float,
+    overlap: float | None,
     claude_code_version: str | None,
 ) -> None:
     """List every problem in the catalog as path:line, as Claude Code reads it; exit 1 on errors."""
@@ -553,7 +568,15 @@ def lint(
         return
     from agenteval.errors import DatasetError
     from agenteval.pipeline import load_inputs
-    from agenteval.pipeline.lint import apply_fixes, lint_catalog, lint_json, propose_fixes
+    from agenteval.pipeline.lint import (
+        DEFAULT_OVERLAP,
+        apply_fixes,
+        lint_catalog,
+        lint_json,
+        propose_fixes,
+    )
+
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
 
     agent_paths, dataset_paths = _catalog_paths(config_path, agents, datasets, plugins)
 
@@ -608,17 +631,23 @@ def lint(
             )
         click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
     else:
+        from agenteval.reports import relative_path
+
+        folders = [*loaded.catalog.roots, *(p.parent for p in dataset_paths)]
         colours = {"error": "red", "warning": "yellow", "info": "dim"}
         for d in diags:
+            where = relative_path(str(d.path), folders) + (f":{d.line}" if d.line else "")
+            how = f" (fix: {d.hint})" if d.hint else ""
             click.secho(
-                _printable(str(d)),
+                _printable(f"{where}: {d.severity}[{d.code}]: {d.message}{how}"),
                 fg=colours[d.severity] if colours[d.severity] != "dim" else None,
                 dim=d.severity == "info",
             )
         if dataset_problem is not None:
             click.secho(
                 for_terminal(
-                    f"{dataset_problem.path}:{dataset_problem.line}: error: "
+                    f"{relative_path(str(dataset_problem.path), folders)}:"
+                    f"{dataset_problem.line}: error: "
                     f"{dataset_problem.message} (fix: {dataset_problem.hint})"
                 ),
                 fg="red",
@@ -631,8 +660,10 @@ def lint(
             else ""
         )
         click.echo(
-            f"{len(loaded.catalog.agents)} agents, {len(loaded.case_set.cases)} cases{seen}: "
-            f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
+            f"{plural(len(loaded.catalog.agents), 'agent')}, "
+            f"{plural(len(loaded.case_set.cases), 'case')}{seen}: "
+            f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+            f"{plural(counts['info'], 'note')}"
         )
     if counts["error"] or (strict and counts["warning"]):
         sys.exit(ExitCode.GATE_FAILED)
@@ -671,6 +702,7 @@ def estimate(
     from agenteval.settings import Overrides, resolve
 
     config = _load_config(config_path)
+    _say_default_agents(config, agents)
     if not backend and not config.router.backend:
         backend = "anthropic"  # estimating is about what a model run would cost
     settings = resolve(
@@ -779,7 +811,7 @@ def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> No
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the merged run (default: beside the first shard, named merged-...).",
+    help="Folder for the merged run folder, as `run --out` (default: the first shard's).",
 )
 @_fail_cleanly
 def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
@@ -794,10 +826,8 @@ def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
             f"{', '.join(missing)}: not a run folder (no summary.json)",
             hint="pass the folders `agenteval run --shard I/N` wrote",
         )
-    out = out or run_dirs[0].resolve().parent / f"merged-{uuid.uuid4().hex[:8]}"
-    if out.exists():
-        raise ConfigError(f"{out} already exists", hint="pass a new folder with --out")
-    outcome = merge_runs(list(run_dirs), out)
+    parent = out.resolve() if out else run_dirs[0].resolve().parent
+    outcome = merge_runs(list(run_dirs), parent / f"merged-{uuid.uuid4().hex[:8]}")
     _print_summary(outcome)
     sys.exit(outcome.exit_code)
 
@@ -820,7 +850,8 @@ def merge(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Compare runs of another holdout or number of trials anyway (marked not comparable).",
+    help="Compare runs of another holdout or number of trials, or with no case in common, "
+    "anyway (marked not comparable).",
 )
 @_fail_cleanly
 def compare_cmd(run_a: Path, run_b: Path, out: Path | None, alpha: float, force: bool) -> None:

@@ -28,6 +28,7 @@ from agenteval.routing import registry, router_entry, router_factory, validate_o
 from agenteval.views import DEFAULT_HOLDOUT, Holdout
 
 DEFAULT_CACHE_DIR = ".agenteval"
+NO_DATASETS = "none"  # `--dataset none`: no dataset at all
 GENERIC_FOLDERS = frozenset({"agents", ".claude", "claude", "subagents"})
 
 
@@ -372,6 +373,8 @@ def catalog_paths(
     where it runs), else the config's (relative to the config), else ./agents (or
     ./.claude/agents) with datasets/*. Plugin folders (`--plugin`, else the config's
     `plugins:`) come last among the agent folders; the catalog reads them as plugins.
+    Agents or plugins given on the command line read no default datasets; `--dataset none`
+    reads none at all.
 
     Raises:
         CatalogError: when nothing was given and no default agents folder exists, or a plugin
@@ -393,8 +396,14 @@ def catalog_paths(
         if roots
         else tuple(p.resolve() for p in _discover_agent_dirs())
     )
-    files = tuple(Path(p).resolve() for p in datasets) if datasets else _datasets(config, found)
-    return (*found, *(r for r in roots if r not in found)), files
+    found = (*found, *(r for r in roots if r not in found))
+    if tuple(str(d) for d in datasets) == (NO_DATASETS,):
+        return found, ()
+    if datasets:
+        return found, tuple(Path(p).resolve() for p in datasets)
+    if agents or plugins:
+        return found, ()  # ./datasets belong to the default catalog
+    return found, _datasets(config, found)
 
 
 def choose_backend(

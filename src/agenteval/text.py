@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 
 REDACTED = "[redacted]"
 # A secret is found however an echo wrote it: any case, a hyphen URL- or JSON-escaped, and
@@ -187,3 +188,15 @@ def md_code(text: object, *, table: bool = False) -> str:
 def for_xml(text: object) -> str:
     """Text an XML 1.0 document can hold (ElementTree escapes ``&<>"`` itself)."""
     return visible(str(text), multiline=True)
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 error``, ``2 errors``: a count with its noun agreeing (``many`` for odd plurals)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
+def join_words(words: Sequence[str]) -> str:
+    """``2``, ``2 and 3``, ``1, 2 and 3``."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"

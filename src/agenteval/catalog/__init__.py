@@ -43,6 +43,7 @@ from agenteval.errors import CatalogError
 __all__ = [
     "RULES",
     "Agent",
+    "AgentsFolder",
     "Catalog",
     "ClaudeCodeReading",
     "Diagnostic",
@@ -51,6 +52,7 @@ __all__ = [
     "SKILL_PREFIX",
     "Severity",
     "Skill",
+    "default_agents_folder",
     "discover_agent_dirs",
     "explain",
     "load_catalog",
@@ -149,22 +151,62 @@ class Catalog:
         return replace(self, agents=tuple(agents))
 
 
+@dataclass(frozen=True, kw_only=True)
+class AgentsFolder:
+    """The default agents folder, and why it was chosen when another default was passed over."""
+
+    path: Path
+    note: str | None = None
+
+
+def default_agents_folder(cwd: Path | None = None) -> AgentsFolder:
+    """The first of ``./agents``, ``./.claude/agents`` that holds at least one agent file (an
+    ``.md`` with frontmatter); a folder with none (a README only) gives way to the next.
+
+    Raises:
+        CatalogError: when neither folder holds an agent file.
+    """
+    base = cwd or Path.cwd()
+    candidates = [base / "agents", base / ".claude" / "agents"]
+    existing = [c for c in candidates if c.is_dir()]
+    empty: list[str] = []
+    for candidate in existing:
+        shown = candidate.relative_to(base).as_posix()
+        if _holds_agent_file(candidate):
+            path = candidate.relative_to(base) if cwd is None else candidate
+            note = f"agents: {shown} ({', '.join(empty)} holds no agent file)" if empty else None
+            return AgentsFolder(path=path, note=note)
+        empty.append(shown)
+    if existing:  # let the loader say what is wrong with the files it finds
+        path = existing[0].relative_to(base) if cwd is None else existing[0]
+        return AgentsFolder(path=path)
+    raise CatalogError(
+        f"no agents folder found in {base}",
+        hint="pass --agents DIR, or run from a project with ./agents or ./.claude/agents",
+    )
+
+
+def _holds_agent_file(folder: Path) -> bool:
+    for f in find_agent_files([folder]).files:
+        try:
+            with f.path.open("rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            continue
+        if head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t").startswith(b"---"):
+            return True
+    return False
+
+
 def discover_agent_dirs(explicit: Sequence[Path] = (), cwd: Path | None = None) -> tuple[Path, ...]:
-    """Where the agents are: the given paths, else ``./agents``, else ``./.claude/agents``.
+    """Where the agents are: the given paths, else `default_agents_folder`.
 
     Raises:
         CatalogError: when nothing was given and neither default folder exists.
     """
     if explicit:
         return tuple(Path(p) for p in explicit)
-    base = cwd or Path.cwd()
-    for candidate in (base / "agents", base / ".claude" / "agents"):
-        if candidate.is_dir():
-            return (candidate.relative_to(base) if cwd is None else candidate,)
-    raise CatalogError(
-        f"no agents folder found in {base}",
-        hint="pass --agents DIR, or run from a project with ./agents or ./.claude/agents",
-    )
+    return (default_agents_folder(cwd).path,)
 
 
 def load_catalog(

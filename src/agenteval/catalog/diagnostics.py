@@ -8,6 +8,7 @@ reads a value differently); the others describe what agenteval had to recover or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -367,3 +368,21 @@ def diagnostic(
         message=message,
         hint=rule.fix if hint is None else hint,
     )
+
+
+# A diagnostic that another one of the same file already explains: the two would be one cause
+# told twice (a description that is not strict YAML is what makes Claude Code retry).
+_FOLDED_INTO = {"yaml-recovered": "cc-retried"}
+
+
+def fold_same_cause(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics to show: one per cause per file, the more informative one kept."""
+    found = list(diags)
+    codes_by_file: dict[Path, set[str]] = {}
+    for d in found:
+        codes_by_file.setdefault(d.path, set()).add(d.code)
+    return [
+        d
+        for d in found
+        if not (d.code in _FOLDED_INTO and _FOLDED_INTO[d.code] in codes_by_file[d.path])
+    ]

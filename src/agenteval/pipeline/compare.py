@@ -10,6 +10,7 @@ from agenteval.record.history import run_facts
 from agenteval.record.store import load_record, read_results
 from agenteval.reports.compare import render_compare_html, render_compare_markdown
 from agenteval.scoring.compare import Comparison, compare
+from agenteval.text import plural
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +32,8 @@ def compare_runs(
     holdout or number of trials are refused unless ``force`` (then every output is marked).
 
     Raises:
-        ConfigError: when the runs are not comparable and ``force`` is not set.
+        ConfigError: when the runs are not comparable or share no case, and ``force`` is not
+            set.
     """
     a, b = load_record(run_a), load_record(run_b)
     rows_a, rows_b = read_results(run_a), read_results(run_b)
@@ -50,6 +52,12 @@ def compare_runs(
             hint="run both with the same holdout and trials, or pass --force to compare them "
             "anyway (every output says they are not comparable)",
         )
+    if not comp.shared and not force:
+        raise ConfigError(
+            f"{a.run_id} and {b.run_id} share no case: they ran unrelated catalogs or datasets",
+            hint="compare two runs of the same cases (or pass --force to write the comparison "
+            "anyway)",
+        )
     prompts = {r.case.id: r.case.prompt for r in (*rows_a, *rows_b)}
     out.mkdir(parents=True, exist_ok=True)
     html, md = out / "compare.html", out / "compare.md"
@@ -60,7 +68,7 @@ def compare_runs(
         f"A = {a.run_id}\nB = {b.run_id}\n"
         + comp.summary_sentence(a="A", b="B", alpha=alpha)
         + f"\n{len(comp.fixed)} fixed, {len(comp.broken)} newly broken, "
-        f"{len(comp.added)} cases only in B, {len(comp.removed)} only in A"
+        f"{plural(len(comp.added), 'case')} only in B, {len(comp.removed)} only in A"
     )
     if comp.verdict == "agreement" and comp.disagreements:
         text += f"\n{len(comp.disagreements)} cases where A and B disagree (listed in compare.md)"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from agenteval.cases import Case
+from agenteval.cases import NONE_LABEL, Case
 from agenteval.cases.build import CaseSet, build_cases, select_cases
 from agenteval.cases.datasets import load_dataset
 from agenteval.catalog import Catalog, load_catalog
+from agenteval.catalog.files import find_agent_files
 from agenteval.claude_code_install import locate
 from agenteval.errors import ConfigError
 from agenteval.execution.cache import ResponseCache
@@ -19,7 +22,12 @@ from agenteval.models.client import ModelClient
 from agenteval.pipeline.reading import routed_catalog
 from agenteval.routing import ModelRouter, Router, make_router
 from agenteval.settings import RunSettings
+from agenteval.text import plural
 from agenteval.views import Views, build_views
+
+# From this many agent files, reading the catalog and building its views take long enough that
+# a run says what it is doing first (bench/first_line.py measures the silence).
+LARGE_CATALOG = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,13 +74,21 @@ def load_inputs(
     return Loaded(catalog=catalog, case_set=case_set, dataset_paths=tuple(datasets))
 
 
-def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
+def prepare(
+    settings: RunSettings, say: Callable[[str], Any] = lambda message: None
+) -> tuple[Loaded, tuple[Case, ...], Views]:
     """The inputs, the selected cases and the catalog view each case gets: views are built from
     the reading the settings route (Claude Code's by default); cases from the recovered one.
+
+    A large catalog is announced to ``say`` before each slow step (reading it, building views).
 
     Raises:
         ConfigError: when no case is left to run.
     """
+    files = len(find_agent_files(settings.agents).files)
+    large = files >= LARGE_CATALOG
+    if large:
+        say(f"reading {plural(files, 'agent file')} and building their cases")
     loaded = load_inputs(
         settings.agents,
         settings.datasets,
@@ -80,6 +96,7 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
         claude_code_version=named_claude_version(settings),
     )
     s = settings.selection
+    _check_only(s.only, loaded.catalog)
     cases = select_cases(
         loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
     )
@@ -91,6 +108,9 @@ def prepare(settings: RunSettings) -> tuple[Loaded, tuple[Case, ...], Views]:
             hint="add <example> blocks or a dataset, or relax --only / --limit / --shard",
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
+    if large:
+        cases_text = plural(len(cases), "case")
+        say(f"building the {settings.holdout} views of the catalog for {cases_text}")
     return loaded, cases, build_views(loaded.shown, settings.holdout, cases)
 
 
@@ -120,6 +140,25 @@ def select_shard(cases: Iterable[Case], index: int, count: int) -> tuple[Case, .
     if not 1 <= index <= count:
         raise ConfigError(f"shard {index}/{count} is out of range", hint="use I/N with 1 <= I <= N")
     return tuple(c for c in cases if shard_of(c.id, count) == index)
+
+
+def _check_only(only: Sequence[str], catalog: Catalog) -> None:
+    """Every `--only` name is an agent of the catalog.
+
+    Raises:
+        ConfigError: naming the unknown agent and the closest names.
+    """
+    names = list(catalog.target_labels)
+    for name in only:
+        if name in names or name == NONE_LABEL:
+            continue
+        close = difflib.get_close_matches(name, names, n=3)
+        raise ConfigError(
+            f"--only: no agent named {name!r} in the catalog",
+            hint=f"did you mean {' or '.join(close)}?"
+            if close
+            else "`agenteval cases` lists the agents and their cases",
+        )
 
 
 def build_router(settings: RunSettings) -> Router:

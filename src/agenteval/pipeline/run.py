@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.catalog.diagnostics import fold_same_cause
 from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError, ExitCode
@@ -70,6 +71,7 @@ from agenteval.scoring.scorecard import score
 from agenteval.settings import Overrides, RunSettings, resolve
 
 BATCH_TICKET = "batch.json"
+FINISHED = "finished"  # `RunState.phase` once routing and grading have done all their work
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +147,7 @@ def _run_eval(
         held.enter_context(RunDir(resume).lock())
         record = load_record(resume)
         settings.check_resume(recorded_settings(record))
-    loaded, cases, views = prepare(settings)
+    loaded, cases, views = prepare(settings, say)
     if record is not None and record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
         raise ConfigError(
             "the catalog changed since this run started, so its trials would not compare",
@@ -189,6 +191,12 @@ def _run_eval(
             trials=settings.trials,
         )
         baseline = find_baseline(settings.gates.baseline, settings, facts)
+        if baseline is None and settings.gates.baseline == "latest":
+            notes.append(
+                f"--baseline latest: no earlier complete run of this eval was measured like this "
+                f"one (same holdout, router, model, prompt and trials) in {settings.out}; nothing "
+                "to compare with"
+            )
         run_dir = _new_run_dir(settings.out, settings.name)
         held.enter_context(RunDir(run_dir).lock())
         done_rows = []
@@ -249,8 +257,9 @@ def _run_eval(
                         )
                     )
             except KeyboardInterrupt:
-                how = "SIGTERM" if terminated else "Ctrl-C"
-                executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
+                if state.phase != FINISHED:  # a press after the last piece of work stops nothing
+                    how = "SIGTERM" if terminated else "Ctrl-C"
+                    executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
                 shield.enter_context(_saving_despite_ctrl_c(say))
     finally:
         if cache is not None:
@@ -309,6 +318,8 @@ async def _phases(
                 settings.batch_poll_s,
             )
         else:
+            if progress:  # heard before the first answer, which may take a while to come
+                progress(state)
             await run_plan(router, plan, executor, on_trial=on_trial, state=state)
         if graded_cases and executor.stop is None:
             with user_modules(settings):
@@ -322,6 +333,7 @@ async def _phases(
                     recorded,
                     progress,
                 )
+        state.phase = FINISHED
     finally:
         await router.aclose()
         if client is not None and not (isinstance(router, ModelRouter) and router.client is client):
@@ -661,7 +673,7 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
         if c.agent:
             cases_per_agent[c.agent] = cases_per_agent.get(c.agent, 0) + 1
     # lint's diagnostics, where the readings differ included, so the report opens with them
-    diags = list(
+    diags = fold_same_cause(
         dict.fromkeys(
             [
                 *loaded.catalog.diagnostics,
@@ -671,6 +683,10 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
         )
     )
     shown = loaded.shown
+    unlisted = set(loaded.catalog.unlisted)
+    seen_by_name: dict[str, Any] = {}
+    for listed in shown.agents:
+        seen_by_name.setdefault(listed.name, listed)  # the first of a name, as `Catalog.get` finds
     return {
         **reading_info(loaded.catalog, settings.catalog_reading, shown, cases),
         "fingerprint": shown.fingerprint,  # of what the router is shown
@@ -679,8 +695,10 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
             {
                 "name": a.name,
                 # reports show it beside a confusion ("why"): the text the router was shown
-                "description": (seen.description if (seen := shown.get(a.name)) else a.description),
-                "listed": a.name not in loaded.catalog.unlisted,  # by Claude Code
+                "description": (
+                    seen.description if (seen := seen_by_name.get(a.name)) else a.description
+                ),
+                "listed": a.name not in unlisted,  # by Claude Code
                 "path": str(a.path),
                 "line": a.line,
                 "model": a.model,

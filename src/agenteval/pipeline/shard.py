@@ -38,6 +38,7 @@ from agenteval.record.store import (
     save_record,
 )
 from agenteval.settings import RunSettings, answers_of
+from agenteval.text import join_words
 from agenteval.views import Views
 
 __all__ = ["merge_runs", "parse_shard", "select_shard", "shard_of"]
@@ -101,8 +102,8 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path) -> RunOutcome:
     if len(run_dirs) < 2:
         raise ConfigError("merge needs two or more shard run folders", hint="list every shard")
     with ExitStack() as held:
-        for d in run_dirs:
-            held.enter_context(RunDir(Path(d)).lock())
+        for d in dict.fromkeys(Path(d).resolve() for d in run_dirs):  # a folder named twice
+            held.enter_context(RunDir(d).lock())
         return _merge([Path(d) for d in run_dirs], out_dir)
 
 
@@ -240,7 +241,12 @@ def _check_complete(run_dirs: Sequence[Path], records: Sequence[RunRecord]) -> N
         missing = sorted(set(range(1, count + 1)) - set(got))
         raise ConfigError(
             f"these are shards {', '.join(map(str, got))} of {count}"
-            + (f": shard {', '.join(map(str, missing))} is missing" if missing else "")
+            + (
+                f": shard{'s' if len(missing) > 1 else ''} {join_words([str(m) for m in missing])} "
+                f"{'are' if len(missing) > 1 else 'is'} missing"
+                if missing
+                else ""
+            )
             + (": a shard appears twice" if len(got) != len(set(got)) else ""),
             path=Path(run_dirs[0]),
             hint="merge every shard of the matrix, each once (`--shard 1/N` ... `--shard N/N`)",

@@ -109,6 +109,9 @@ class RunDir:
             yield
         finally:
             (self.path / LOCK_PID).unlink(missing_ok=True)
+            # removed while still held, so the folder keeps only the run's own files (a process
+            # racing this release can at worst lock a folder whose work is done)
+            (self.path / LOCK).unlink(missing_ok=True)
             lock.release()
 
     def _holder(self) -> str:

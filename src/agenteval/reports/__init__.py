@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agenteval.cases import UNLISTED_LABEL
+from agenteval.text import plural
 
 if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package for `shorten`, and
     # the record's pydantic models, asyncio and filelock are most of its start-up otherwise
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: `agenteval cases` imports this package fo
     from agenteval.record.history import TrendRow
     from agenteval.record.schema import DiagnosticInfo, GateResult, RunRecord
     from agenteval.scoring.compare import Comparison
+    from agenteval.scoring.scorecard import AgentScore
     from agenteval.stats import Rate
 
 MAX_ERROR_KINDS = 5
@@ -277,19 +279,15 @@ def reading_problems(record: RunRecord) -> tuple[str, ...]:
             shown = ", ".join(names[:MAX_NAMED_FILES])
             extra = len(names) - MAX_NAMED_FILES
             more = f" and {extra} more" if extra > 0 else ""
-            lines.append(f"Claude Code {verb} {_plural(len(names), noun)}: {shown}{more}")
+            lines.append(f"Claude Code {verb} {plural(len(names), noun)}: {shown}{more}")
     if catalog.unlisted:
-        agents = f"{_plural(len(catalog.unlisted), 'agent')} Claude Code never lists"
+        agents = f"{plural(len(catalog.unlisted), 'agent')} Claude Code never lists"
         if catalog.reading == "recovered":
             lines.append(f"{agents} (routed anyway: catalog.reading is recovered)")
         else:
-            cases = _plural(catalog.unlisted_cases, "case")
+            cases = plural(catalog.unlisted_cases, "case")
             lines.append(f"{agents}; {cases} can never route (scored as unlisted)")
     return tuple(lines)
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
@@ -297,7 +295,33 @@ def count_problems(problems: Sequence[DiagnosticInfo]) -> str:
     errors = sum(d.severity == "error" for d in problems)
     warnings = len(problems) - errors
     parts = [(errors, "error"), (warnings, "warning")]
-    return ", ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts if n)
+    return ", ".join(plural(n, word) for n, word in parts if n)
+
+
+def worst_agents_line(record: RunRecord, n: int = 5) -> str | None:
+    """The terminal's worst agents: the `n` lowest recalls, or how many share the lowest when
+    more than `n` do; agents Claude Code never lists are marked (their cases cannot route)."""
+    card = record.scorecard
+    worst = card.worst_agents(len(card.agents)) if card else ()
+    if not worst:
+        return None
+    unlisted = set(record.catalog.unlisted)
+
+    def name(a: AgentScore) -> str:
+        return a.name + (" (not listed by Claude Code)" if a.name in unlisted else "")
+
+    low = worst[0].recall.value
+    tied = [a for a in worst if a.recall.value == low]
+    if len(tied) > n:
+        tied.sort(key=lambda a: (a.name in unlisted, -a.support, a.name))
+        return (
+            f"worst agents: {len(tied)} agents at {fmt_rate(low)} recall, e.g. "
+            + ", ".join(name(a) for a in tied[:n])
+            + " (report.html lists them all)"
+        )
+    return "worst agents by recall (k/n, 95% interval): " + ", ".join(
+        f"{name(a)} {fmt_kn(a.recall)}" for a in worst[:n]
+    )
 
 
 def display_path(record: RunRecord, path: str | None) -> str:
@@ -308,11 +332,14 @@ def display_path(record: RunRecord, path: str | None) -> str:
     """
     if not path:
         return ""
-    bases = [
-        *record.catalog.roots,
-        *(str(Path(p).parent) for p in record.cases.datasets),
-    ]
-    bases = [b for b in bases if os.path.isabs(b)]
+    return relative_path(
+        path, [*record.catalog.roots, *(str(Path(p).parent) for p in record.cases.datasets)]
+    )
+
+
+def relative_path(path: str, folders: Sequence[str | Path]) -> str:
+    """`path` relative to the folder the given (absolute) folders share, else as it is."""
+    bases = [str(b) for b in folders if os.path.isabs(b)]
     if not bases or not os.path.isabs(path):
         return path
     try:

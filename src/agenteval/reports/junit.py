@@ -59,7 +59,7 @@ def render_junit(data: ReportData) -> str:
             head = heads[id(row.case)] = (
                 f'<testcase classname="{_attrib(f"agenteval.{classname}")}"'
                 f' name="{_attrib(row.case.id)}',
-                _attrib(row.case.source),
+                _attrib(data.display_path(row.case.source)),
             )
         trial = f" [trial {t.trial + 1}]" if multi else ""  # digits and the time: nothing to escape
         out += [  # not through _tag: the loop would take a fifth longer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, shorten
-from agenteval.text import md_code, md_text
+from agenteval.text import md_code, md_text, plural
 
 MAX_MISROUTES = 10
 MAX_BYTES = 60_000
@@ -20,8 +20,8 @@ def render_markdown(data: ReportData) -> str:
         f"## agenteval: {md_text(r.name)}{status}",
         "",
         f"Router {md_code(r.router.backend)} · model {md_code(r.router.model)} · "
-        f"holdout {md_code(r.holdout)} · {h.cases} cases · {h.trials} trials · "
-        f"{h.errors} errors · catalog {md_code((r.catalog.fingerprint or '')[:12])}"
+        f"holdout {md_code(r.holdout)} · {plural(h.cases, 'case')} · {plural(h.trials, 'trial')} · "
+        f"{plural(h.errors, 'error')} · catalog {md_code((r.catalog.fingerprint or '')[:12])}"
         + (f" · cost {md_text(str(data.cost))}" if data.cost_worth_saying else ""),
         "",
         *_attention(data),

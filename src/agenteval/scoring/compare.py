@@ -159,7 +159,7 @@ class Comparison:
             b: What to call the candidate run.
             alpha: The significance level.
         """
-        sentence = self._change_sentence(a, b, alpha, judge=self.verdict != "not comparable")
+        sentence = self._change_sentence(a, b, alpha, judge=self.verdict == "comparable")
         differ = {d.name: d for d in self.differences}
         if self.verdict == "not comparable":
             which = ", ".join(
@@ -216,8 +216,12 @@ class Comparison:
                 if self.significant(alpha)
                 else "not significant (could be chance)"
             )
-            sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p})"
-            sentence += f": {verdict}." if judge else "."
+            if judge:
+                sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p})"
+                sentence += f": {verdict}."
+            else:  # a difference of measurement, not a change: no better, worse or verdict
+                higher = "higher" if self.delta > 0 else "lower"
+                sentence = f"{b} scores {points} {higher} than {a} on {cases} ({moved}; {p})."
         if self.added or self.removed:
             sentence += (
                 f" {_count(len(self.added), 'case')} only in {b}, {len(self.removed)} only in {a}."

@@ -68,7 +68,12 @@ def parse_fail_under(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
     for item in items:
         name, _, value = item.partition("=")
         name = name.strip().replace("-", "_")
-        if name not in GATES or not value:
+        if name and name not in GATES:
+            raise ConfigError(
+                f"--fail-under {item!r}: unknown metric {name!r}",
+                hint=f"metrics: {', '.join(GATES)}; e.g. --fail-under accuracy=0.8",
+            )
+        if not value:
             raise ConfigError(
                 f"--fail-under {item!r} is not METRIC=VALUE",
                 hint=f"metrics: {', '.join(GATES)}; e.g. --fail-under accuracy=0.8",
