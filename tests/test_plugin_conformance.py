@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from claude_code_cli import QUIET_ENV, TEST_KEY, find_claude, listing_text, split_listing
+from claude_code_cli import TEST_KEY, find_claude, listing_text, split_listing
 from conftest import FIXTURES
 from stub_anthropic import StubAnthropic, never_delegate
 
 from agenteval.catalog import load_catalog
+from agenteval.claude_code_install import QUIET_ENV
 
 PROJECT = FIXTURES / "skills" / "project" / ".claude"
 TINY = FIXTURES / "plugins" / "tinyplug"
