@@ -32,3 +32,38 @@ def test_merging_a_killed_shard_gives_an_incomplete_run_that_exits_1(
     merged = merge_runs([a, b], tmp_path / "merged")
     assert merged.record.status == "incomplete"
     assert merged.exit_code == ExitCode.GATE_FAILED
+
+
+def test_rerun_failed_routes_only_the_cases_that_failed_as_a_run_of_its_own(demo_project: Path):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+    from agenteval.record.store import load_record, read_results
+
+    first = run_config(EvalConfig(name="demo", router={"backend": "lexical"}))
+    failed = {r.trial.case_id for r in read_results(first.run_dir) if not r.trial.correct}
+    assert 0 < len(failed) < first.record.headline.cases
+    result = CliRunner().invoke(
+        main, ["run", "--router", "lexical", "--plain", "--rerun-failed", str(first.run_dir)]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert f"routing again the {len(failed)} failed cases" in result.output
+    (again,) = [p for p in Path("reports").iterdir() if p.is_dir() and p != first.run_dir]
+    assert {r.trial.case_id for r in read_results(again)} == failed
+    settings = load_record(again).settings
+    assert settings is not None and set(settings.selection.cases) == failed
+    assert first.run_dir.is_dir()  # the run it reads is left as it was
+
+
+def test_rerun_failed_of_a_run_with_no_failure_says_so(demo_project: Path, tmp_path: Path):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+    from agenteval.record.store import RESULTS
+
+    run = run_config(EvalConfig(name="demo", router={"backend": "lexical"}))
+    rows = (run.run_dir / RESULTS).read_text(encoding="utf-8").splitlines(keepends=True)
+    right = [ln for ln in rows if '"correct": true' in ln]
+    (run.run_dir / RESULTS).write_text("".join(right), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--plain", "--rerun-failed", str(run.run_dir)])
+    assert result.exit_code == 2 and "nothing to route again" in result.output

@@ -199,6 +199,11 @@ def _selection_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     metavar="I/N",
     help="Run only shard I of N (a stable split of the cases); `agenteval merge` joins them.",
 )
+@click.option(
+    "--rerun-failed",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Route again only the cases that failed in this run folder, as a run of its own.",
+)
 @click.option("--out", help="Folder for run folders (default reports/).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option(
@@ -259,6 +264,7 @@ def run(
     sample: int | None,
     seed: int,
     shard: str | None,
+    rerun_failed: Path | None,
     out: str | None,
     no_cache: bool,
     resume: Path | None,
@@ -320,6 +326,7 @@ def run(
                 sample=sample,
                 seed=seed,
                 shard=parse_shard(shard) if shard else None,
+                cases=_failed_cases(rerun_failed) if rerun_failed else (),
             ),
         )
         click.echo(f"router: {settings.backend} ({settings.backend_reason})", err=True)
@@ -364,6 +371,24 @@ def _refuse_answer_changes(ctx: click.Context) -> None:
             hint="resume with only --resume (and --max-cost, --concurrency, --no-cache, "
             "--fail-under, --baseline), or start a new run",
         )
+
+
+def _failed_cases(run_dir: Path) -> tuple[str, ...]:
+    """The cases of a saved run with a trial that was not right (misrouted, unlisted, errored).
+
+    Raises:
+        ConfigError: when every case there was right (nothing to route again).
+    """
+    from agenteval.record.store import failed_case_ids
+
+    failed = failed_case_ids(run_dir)
+    if not failed:
+        raise ConfigError(
+            f"every case of {run_dir} was right: nothing to route again",
+            hint="run without --rerun-failed to route every case",
+        )
+    click.echo(f"routing again the {len(failed)} failed cases of {run_dir}", err=True)
+    return failed
 
 
 def _print_summary(outcome: Any) -> None:

@@ -87,6 +87,7 @@ class Overrides:
     sample: int | None = None
     seed: int = 0
     shard: tuple[int, int] | None = None  # (I, N) of `--shard I/N`, parsed
+    cases: tuple[str, ...] = ()  # only these case ids: the ones `--rerun-failed` found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +122,7 @@ class Selection:
     sample: int | None = None
     seed: int = 0
     shard: tuple[int, int] | None = None  # (I, N): the stable 1/N of the selected cases
+    cases: tuple[str, ...] = ()  # only these case ids (`--rerun-failed RUN_DIR`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +168,9 @@ class RunSettings:
     )
     selection: Selection = field(
         default_factory=Selection,
-        metadata=with_role(Role.ANSWERS, "only", "limit", "sample", "seed", "shard"),
+        metadata=with_role(
+            Role.ANSWERS, "only", "limit", "sample", "seed", "shard", "rerun_failed"
+        ),
     )
     api_key_env: str = field(default="ANTHROPIC_API_KEY", metadata=with_role(Role.ANSWERS))
     config_path: Path | None = field(default=None, metadata=with_role(Role.ANSWERS, "config_path"))
@@ -355,7 +359,12 @@ def resolve(
             ),
         ),
         selection=Selection(
-            only=o.only, limit=o.limit, sample=o.sample, seed=o.seed, shard=o.shard
+            only=o.only,
+            limit=o.limit,
+            sample=o.sample,
+            seed=o.seed,
+            shard=o.shard,
+            cases=o.cases,
         ),
         api_key_env=str(options.get("api_key_env") or "ANTHROPIC_API_KEY"),
         config_path=Path(config.source).resolve() if config.source else None,

@@ -176,9 +176,12 @@ def select_cases(
     limit: int | None = None,
     sample: int | None = None,
     seed: int = 0,
+    ids: Collection[str] = (),
 ) -> tuple[Case, ...]:
-    """Narrow a run to some agents, a random sample and/or the first N cases."""
-    chosen = [c for c in cases if not only or (c.expected & set(only)) or c.agent in only]
+    """Narrow a run to some cases (by id), some agents, a random sample and/or the first N."""
+    wanted = set(ids)
+    chosen = [c for c in cases if not wanted or c.id in wanted]
+    chosen = [c for c in chosen if not only or (c.expected & set(only)) or c.agent in only]
     if sample is not None and sample < len(chosen):
         keyed = sorted(chosen, key=lambda c: hashlib.sha256(f"{seed}:{c.id}".encode()).digest())
         keep = {c.id for c in keyed[:sample]}

@@ -98,14 +98,20 @@ def prepare(
     s = settings.selection
     _check_only(s.only, loaded.catalog)
     cases = select_cases(
-        loaded.case_set.cases, only=s.only, limit=s.limit, sample=s.sample, seed=s.seed
+        loaded.case_set.cases,
+        only=s.only,
+        limit=s.limit,
+        sample=s.sample,
+        seed=s.seed,
+        ids=s.cases,
     )
     if s.shard is not None:
         cases = select_shard(cases, *s.shard)
     if not cases:
         raise ConfigError(
             "no cases to run",
-            hint="add <example> blocks or a dataset, or relax --only / --limit / --shard",
+            hint="add <example> blocks or a dataset, or relax --only / --limit / --shard "
+            "(with --rerun-failed: the catalog no longer has the failed cases)",
         )
     loaded = replace(loaded, routed=routed_catalog(loaded.catalog, settings.catalog_reading))
     if large:

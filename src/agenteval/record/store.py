@@ -261,3 +261,14 @@ def find_baseline(
             hint="pass a run that scored, or `latest`",
         )
     return BaselineRef(run_id=saved.run_id, path=str(path.resolve()))
+
+
+def failed_case_ids(run_dir: Path) -> tuple[str, ...]:
+    """The case ids of a saved run that had a trial not scored right, in file order.
+
+    Raises:
+        RecordError: when the folder is not a saved run.
+    """
+    load_record(run_dir)
+    failed = {r.trial.case_id: None for r in read_results(run_dir) if not r.trial.correct}
+    return tuple(failed)
