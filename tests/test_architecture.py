@@ -119,3 +119,59 @@ def test_help_does_not_load_heavy_modules():
 
 def test_package_imports():
     importlib.import_module("agenteval")
+
+
+def _edges() -> dict[str, set[str]]:
+    """Module -> the agenteval modules it imports: every import, at the top or inside a
+    function (a cycle dodged with a local import is still a cycle), within a package too."""
+    names = {name for name, _ in _modules()}
+
+    def owner(target: str) -> str | None:
+        while target and target not in names:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    edges: dict[str, set[str]] = {}
+    for name, path in _modules():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = edges.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join([*parts, *([node.module] if node.module else [])])
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            for target in targets:
+                if not target.startswith("agenteval"):
+                    continue
+                mine = owner(target)
+                # a module importing its own package (or itself) is not a cycle
+                if mine and mine != name and not name.startswith(mine + "."):
+                    found.add(mine)
+    return edges
+
+
+def test_no_import_cycle_anywhere():
+    edges = _edges()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for nxt in sorted(edges.get(module, ())):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module)
