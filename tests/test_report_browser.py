@@ -86,14 +86,9 @@ def test_laywill_report_in_a_browser(browser, laywill, tmp_path):
     assert all("python" in r.inner_text().lower() for r in visible)
     page.fill("#agent-filter", "")
 
-    # misroutes: one full-height table (no scroll box), paths relative to the catalog
-    table = page.locator("#misroutes")
-    assert table.bounding_box()["height"] > 2000
-    sources = page.locator("#misroutes .src").all_inner_texts()
-    assert sources and not any(s.startswith("/") for s in sources)
-    page.fill("#misroute-filter", "mobile")
-    assert "of" in page.locator("#misroute-count").inner_text()
-    page.fill("#misroute-filter", "")
+    # misroutes: folded by pair, paths relative to the catalog
+    sources = page.locator("#misroutes .src").all_text_contents()
+    assert sources and not any(s.strip().startswith("/") for s in sources)
 
     # a top pair explains itself: cases both ways, both descriptions, shared terms marked
     pair = page.locator("#confusions tr.pair").first
@@ -129,6 +124,79 @@ def test_laywill_report_in_a_browser(browser, laywill, tmp_path):
     page.screenshot(path=str(tmp_path / "laywill.png"), full_page=False)
     assert errors == []
     assert all(u.startswith("file://") for u in requests), requests  # no network assets
+
+
+def test_laywill_misroutes_fold_by_pair_and_every_row_leads_to_why(browser, laywill):
+    from agenteval.record.store import load_record
+    from agenteval.reports.html import MISROUTE_PAIRS_SHOWN
+
+    report = run_report(["--agents", str(laywill), "--router", "lexical"])
+    card = load_record(report.parent).scorecard
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.as_uri())
+    groups = page.locator("#misroutes details.mgroup")
+    counts = [int(g.get_attribute("data-n") or 0) for g in groups.all()]
+    assert counts == sorted(counts, reverse=True) and sum(counts) == len(
+        page.locator("#misroutes tbody tr").all()
+    )
+    assert page.locator("#misroutes details[open]").count() == 0  # folded
+    shown = [g for g in groups.all() if g.is_visible()]
+    assert len(shown) == MISROUTE_PAIRS_SHOWN < groups.count()
+    height = page.evaluate("document.body.scrollHeight")
+    page.click("#misroute-more")
+    assert all(g.is_visible() for g in groups.all())
+    assert page.evaluate("document.body.scrollHeight") > height
+
+    # the filter opens the pairs it matches and counts their cases
+    page.fill("#misroute-filter", "mobile")
+    opened = page.locator("#misroutes details[open]")
+    assert opened.count() > 0
+    assert all("mobile" in g.inner_text().lower() for g in opened.all())
+    assert page.locator("#misroute-count").inner_text().endswith(" misroutes")
+    page.fill("#misroute-filter", "")
+    assert page.locator("#misroutes details[open]").count() == 0
+
+    # a misroute row opens the pair's Why panel beside it, the held-out example marked
+    first = groups.first
+    first.locator("summary").click()
+    first.locator("tbody tr").first.click()
+    panel = page.locator("#explain")
+    assert panel.is_visible()
+    beside = page.evaluate("document.getElementById('explain').previousElementSibling.className")
+    assert beside == "mgroup"
+    e, g = first.get_attribute("data-e"), first.get_attribute("data-g")
+    assert f"expected {e}, got {g}" in panel.inner_text()
+    held = panel.locator(".desc .held")
+    assert held.count() >= 1
+    assert "held out: the router did not see this example" in held.first.inner_text()
+    case_request = first.locator("tbody tr td.req").first.inner_text()
+    assert case_request in panel.locator(".desc").first.inner_text()
+
+    # a Why button does the same without unfolding the pair
+    second = groups.nth(1)
+    second.locator("button.why-btn").click()
+    assert not second.evaluate("d => d.open")
+    assert f"expected {second.get_attribute('data-e')}, got" in panel.inner_text()
+
+    # an agent row opens its Why panel: the cases it lost and the cases it took
+    name = e
+    page.locator(f"#agents tr.pick[data-a='{name}']").click()
+    recall = card.agent(name).recall
+    lost = recall.n - recall.k
+    ways = panel.locator(".way")
+    assert ways.count() == 2
+    assert ways.nth(0).locator("tr").count() - 1 == lost
+    assert panel.locator(".desc").count() == 1
+    assert page.locator("#agents tr:not(.pick)").count() > 0  # rows without misroutes stay plain
+
+    # column headers say the whole name on hover; the top pairs say how many there are
+    heads = page.locator("#heatmap th.colh")
+    assert all(h.get_attribute("title") == h.inner_text() for h in heads.all()[:10])
+    top = page.locator("h2:has-text('Top confused')").inner_text()
+    assert f"({len(card.top_confusions)} of " in top
+    assert errors == []
 
 
 def test_hostile_text_is_escaped(browser, tmp_path):
@@ -184,7 +252,10 @@ def test_hostile_model_answer_is_escaped(browser, demo_project):
     assert page.evaluate("window.pwned") is None
     assert page.locator("img[src=x]").count() == 0
     assert page.locator("#misroutes tbody tr").count() == 3  # invalid: each one a misroute
+    for summary in page.locator("#misroutes details.mgroup summary").all():
+        summary.click()  # unfold every pair: a folded one's rows are not shown text
     assert "<script>window.pwned=1</script>" in page.locator("#misroutes").inner_text()
+    assert page.evaluate("window.pwned") is None
 
 
 def test_review_page_accepts_rejects_and_exports_a_dataset_that_loads(browser, tmp_path):

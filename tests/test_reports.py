@@ -390,7 +390,8 @@ def test_explain_data_is_one_json_block_escaped_for_a_script(demo_project):
     assert "<" not in block and "&" not in block.replace("\\u0026", "")
     data = json.loads(block)
     assert evil in data["agents"]["evil-agent"]  # descriptions, as written, for "why"
-    assert all(len(c) == 5 for c in data["cases"])  # case id, trial, request, expected, got
+    # case id, trial, request, expected, got, where the held-out example is in the description
+    assert all(len(c) == 6 for c in data["cases"])
 
 
 def test_display_paths_drop_the_folder_that_holds_catalog_and_datasets():
@@ -623,3 +624,172 @@ def test_junit_files_are_catalog_relative_as_the_run_prints_them(demo_project):
     cases = ET.parse(run / "junit.xml").getroot().find("testsuite").findall("testcase")
     files = {c.get("file").rsplit(":", 1)[0] for c in cases}
     assert files and all((demo_project / f).is_file() and f.startswith("agents/") for f in files)
+
+
+# ------------------------------------------------------------------------------------------
+# A report that leads to the case; intervals shown (issue 20, C and D.4)
+# ------------------------------------------------------------------------------------------
+
+
+def rows_of(trials, origin="dataset"):
+    from agenteval.cases import Case
+    from agenteval.execution.trials import ResultRow
+
+    return tuple(
+        ResultRow(
+            case=Case(
+                id=t.case_id,
+                prompt=f"request {t.case_id}",
+                expected=frozenset(t.expected),
+                origin=origin,
+                source="cases.yaml",
+            ),
+            trial=t,
+        )
+        for t in trials
+    )
+
+
+def pair_trials(sizes):
+    """Misroutes of pair i (e{i} -> g{i}) sizes[i] times, plus one right trial each."""
+    trials, names = [], []
+    for i, n in enumerate(sizes):
+        e, g = f"e{i:02d}", f"g{i:02d}"
+        names += [e, g]
+        trials += [trial(f"{e}/{k}", e, g) for k in range(n)]
+        trials.append(trial(f"{e}/ok", e, e))
+    return trials, names
+
+
+def test_misroutes_are_grouped_by_confused_pair_largest_first():
+    from dataclasses import replace
+
+    trials, names = pair_trials([1, 3, 2, 3])
+    data = replace(synthetic_data(trials, names), rows=rows_of(trials))
+    groups = data.misroute_groups
+    assert [(g.expected, g.got, len(g.rows)) for g in groups] == [
+        ("e01", "g01", 3),
+        ("e03", "g03", 3),
+        ("e02", "g02", 2),
+        ("e00", "g00", 1),
+    ]
+    assert all(r.trial.label == g.got for g in groups for r in g.rows)
+    assert sum(len(g.rows) for g in groups) == len(data.misroutes)
+
+
+def test_html_misroutes_are_folded_pairs_paged_with_a_show_all():
+    from dataclasses import replace
+
+    from agenteval.reports.html import MISROUTE_PAIRS_SHOWN, render_html
+
+    sizes = [1] * (MISROUTE_PAIRS_SHOWN + 5)
+    trials, names = pair_trials(sizes)
+    html = render_html(replace(synthetic_data(trials, names), rows=rows_of(trials)))
+    section = html.split('id="misroutes"', 1)[1].split('id="misroute-more"', 1)[0]
+    groups = re.findall(r"<details class=\"mgroup\"[^>]*>", section)
+    assert len(groups) == len(sizes)
+    assert not any(" open" in g for g in groups)  # folded
+    assert sum(" hidden" in g for g in groups) == len(sizes) - MISROUTE_PAIRS_SHOWN
+    assert f"Show all {len(sizes)} pairs" in html
+
+
+def test_top_pairs_say_how_many_pairs_there_are_and_columns_carry_whole_names():
+    from dataclasses import replace
+
+    from agenteval.reports.html import render_html
+    from agenteval.reports.markdown import render_markdown
+
+    trials, names = pair_trials([1] * 25)
+    data = replace(synthetic_data(trials, names), rows=rows_of(trials))
+    shown = len(data.record.scorecard.top_confusions)
+    html = render_html(data)
+    assert f"Top confused pairs ({shown} of 25)" in html
+    assert "Top confusions (10 of 25)" in render_markdown(data)
+    heads = re.findall(r'<th class="colh"( title="[^"]*")?>([^<]*)</th>', html)
+    assert heads and all(title == f' title="{name}"' for title, name in heads)
+
+
+def test_explain_data_marks_the_held_out_example_in_its_description(demo_project):
+    invoke("run", "--plain")
+    (run,) = runs(demo_project)
+    html = (run / "report.html").read_text()
+    data = json.loads(html.split('id="explain-data">', 1)[1].split("</script>", 1)[0])
+    assert data["heldout"] is True
+    marked = [c for c in data["cases"] if c[5] is not None]
+    assert marked
+    for c in marked:
+        start, end = c[5]
+        text = data["agents"][c[3]].encode("utf-16-le")[2 * start : 2 * end].decode("utf-16-le")
+        full = {r.case.id: r.case.prompt for r in read_results(run)}[c[0]]
+        assert text == full
+
+
+def ci_of(low, high):
+    from agenteval.reports import fmt_ci
+
+    return fmt_ci((low, high))
+
+
+def test_every_interval_the_record_holds_is_shown(demo_project):
+    from dataclasses import replace
+
+    from agenteval.reports import ReportData
+    from agenteval.reports.html import render_html
+    from agenteval.reports.markdown import render_markdown
+    from agenteval.stats import Rate
+
+    invoke("run", "evals/quickstart.yaml", "--plain", "--trials", "2")
+    (run,) = runs(demo_project)
+    record = load_record(run)
+    h, card = record.headline, record.scorecard
+    oc = record.outputs.scorecard
+    rated = [a for a in oc.agents if a.rate.value is not None]
+    worst = min(rated, key=lambda a: (a.rate.value, a.agent))  # listed in report.md
+    agents = tuple(
+        replace(a, judge_mean=3.5, judge_ci=(3.0, 4.0)) if a is worst else a for a in oc.agents
+    )
+    oc = replace(oc, routed_right=Rate.of(5, 7), misrouted=Rate.of(1, 4), agents=agents)
+    record = record.model_copy(
+        update={"outputs": record.outputs.model_copy(update={"scorecard": oc})}
+    )
+    data = ReportData(record=record, rows=tuple(read_results(run)))
+    html, md = render_html(data), render_markdown(data)
+    cards = html.split('id="headline"', 1)[1].split("</section>", 1)[0]
+    assert f"cases right in every trial · 95% CI {ci_of(*h.pass_k_ci)}" in cards
+    assert f"flaky case(s) · 95% CI {ci_of(*card.consistency_ci)}" in cards
+    assert f"of trials, never scored · 95% CI {ci_of(*h.error_rate_ci)}" in cards
+    assert f"| consistency | 100.0% | {ci_of(*card.consistency_ci)} |" in md
+    assert f"| flaky cases | {h.flaky} | |" in md
+    for rate in (oc.routed_right, oc.misrouted):
+        assert f"{rate.k}/{rate.n} · 95% CI {ci_of(rate.low, rate.high)}" in html
+        assert f"({rate.k}/{rate.n}) {ci_of(rate.low, rate.high)}" in md
+    outputs = html.split('id="outputs"', 1)[1]
+    assert f"cases whose trials agree · 95% CI {ci_of(*oc.consistency_ci)}" in outputs
+    agents = outputs.split('id="output-agents"', 1)[1].split("</table>", 1)[0]
+    assert "<td>[3.00, 4.00]</td>" in agents
+    assert "| 3.50 [3.00, 4.00] |" in md  # worst agents' outputs: judge mean and interval
+
+
+def test_compare_shows_a_and_b_with_their_intervals(demo_project):
+    from agenteval.reports import fmt_rate
+
+    invoke("run", "--plain", "--limit", "30")
+    invoke("run", "--plain", "--limit", "30")
+    a, b = runs(demo_project)
+    invoke("compare", str(a), str(b))
+    facts = {f"facts_{k}": run_facts(load_record(run)) for k, run in (("a", a), ("b", b))}
+    comp = compare(read_results(a), read_results(b), [], [], **facts)
+    html, md = (b / "compare.html").read_text(), (b / "compare.md").read_text()
+    for rate in (comp.accuracy_a, comp.accuracy_b):
+        interval = ci_of(rate.low, rate.high)
+        assert f'<div class="ci">{interval}</div>' in html
+        assert f"{fmt_rate(rate.value)} {interval} |" in md
+
+
+def test_terminal_names_the_top_three_pairs_and_an_absolute_report_path(demo_project):
+    result = invoke("run", "--plain")
+    (run,) = runs(demo_project)
+    top = load_record(run).scorecard.top_confusions[:3]
+    pairs = ", ".join(f"{c.expected} → {c.got} ({c.count})" for c in top)
+    assert f"most confused (expected → got): {pairs}" in result.output
+    assert f"report: {(run / 'report.html').resolve()}\n" in result.output

@@ -463,6 +463,13 @@ def _print_summary(outcome: Any) -> None:
     worst = worst_agents_line(r)
     if worst:
         say(worst)
+    if r.scorecard:
+        pairs = r.scorecard.top_confusions[:3]
+        if pairs:
+            say(
+                "most confused (expected → got): "
+                + ", ".join(f"{c.expected} → {c.got} ({c.count})" for c in pairs)
+            )
     for note in (data.floor_note, *data.run_notes):
         if note:
             say(f"note: {note}", "dim")
@@ -482,7 +489,7 @@ def _print_summary(outcome: Any) -> None:
     if r.comparison and r.baseline:
         sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
         say(sentence[:1].upper() + sentence[1:])
-    say(f"report: {outcome.run_dir / 'report.html'}")
+    say(f"report: {(outcome.run_dir / 'report.html').resolve()}")
     for g in r.failed_gates:
         say(f"gate failed: {g.name}: {g.message}", "red")
     if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:

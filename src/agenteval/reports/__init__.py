@@ -56,6 +56,15 @@ class ErrorCount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MisrouteGroup:
+    """The misroutes of one confused pair: cases owned by ``expected`` that went to ``got``."""
+
+    expected: str
+    got: str
+    rows: tuple[ResultRow, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReportData:
     """What every report format shows, picked out of the record and the result rows."""
 
@@ -86,6 +95,25 @@ class ReportData:
     def misroutes(self) -> tuple[ResultRow, ...]:
         """Wrong picks among the agents the router was shown (not the `unlisted` trials)."""
         return self._failures[0]
+
+    @cached_property
+    def misroute_groups(self) -> tuple[MisrouteGroup, ...]:
+        """The misroutes by confused pair (the case's first acceptable agent, the label it got),
+        the largest pair first (ties by name): the cells of the confusion matrix, opened."""
+        pairs: dict[tuple[str, str], list[ResultRow]] = {}
+        for r in self.misroutes:
+            pairs.setdefault((r.trial.expected[0], str(r.trial.label)), []).append(r)
+        ranked = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        return tuple(MisrouteGroup(expected=e, got=g, rows=tuple(rs)) for (e, g), rs in ranked)
+
+    @property
+    def confused_pairs(self) -> int:
+        """How many (expected, got) pairs the router confused: the top confusions are some."""
+        card = self.record.scorecard
+        if card is None:
+            return 0
+        unlisted = card.columns.index(UNLISTED_LABEL) if UNLISTED_LABEL in card.columns else -1
+        return sum(1 for i, j, _ in card.confusion_cells if i != j and j != unlisted)
 
     @property
     def unlisted(self) -> tuple[ResultRow, ...]:

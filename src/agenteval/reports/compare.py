@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agenteval.record.store import RunRecord
-from agenteval.reports import fmt_rate, shorten
+from agenteval.reports import fmt_ci, fmt_rate, shorten
 from agenteval.reports.html import _env
 from agenteval.scoring.compare import Comparison
+from agenteval.stats import Rate
 from agenteval.text import md_code, md_text
 
 MAX_LISTED = 15
@@ -35,8 +36,8 @@ def render_compare_markdown(
         "",
         "| | A | B | change | 95% CI | p (paired score test) |",
         "|---|---:|---:|---:|---|---:|",
-        f"| accuracy ({comp.shared} shared cases) | {fmt_rate(comp.accuracy_a.value)} | "
-        f"{fmt_rate(comp.accuracy_b.value)} | {_pts(comp.delta)} | {_ci(comp.delta_ci)} | "
+        f"| accuracy ({comp.shared} shared cases) | {_value(comp.accuracy_a)} | "
+        f"{_value(comp.accuracy_b)} | {_pts(comp.delta)} | {_ci(comp.delta_ci)} | "
         f"{'n/a' if comp.p_value is None else f'{comp.p_value:.3g}'} |",
         "",
     ]
@@ -135,6 +136,12 @@ def _names(names: tuple[str, ...]) -> str:
 
 def _case(case_id: str, case_id_a: str | None) -> str:
     return case_id if case_id_a is None else f"{case_id} (A: {case_id_a})"
+
+
+def _value(rate: Rate) -> str:
+    """A run's rate with its 95% interval, e.g. `56.4% [47.0, 65.3]`."""
+    ci = None if rate.low is None or rate.high is None else (rate.low, rate.high)
+    return f"{fmt_rate(rate.value)} {fmt_ci(ci)}".rstrip()
 
 
 def _pts(delta: float | None) -> str:

@@ -23,6 +23,7 @@ from agenteval.text import visible
 
 HEATMAP_MAX = 40
 OTHER = "other"
+MISROUTE_PAIRS_SHOWN = 25  # confused pairs listed (folded) before "show all"
 EXPLAIN_PROMPT_MAX = 600  # characters of a request kept for the click-to-explain panel
 
 
@@ -64,6 +65,7 @@ def render_html(data: ReportData) -> str:
     """Render the HTML report of a run."""
     card = data.record.scorecard
     problems = data.problems
+    explain = _explain(data)
     return (
         _env()
         .get_template("report.html.j2")
@@ -77,8 +79,10 @@ def render_html(data: ReportData) -> str:
             problems=problems,
             problem_counts=count_problems(problems),
             catalog_errors=sum(d.severity == "error" for d in problems),
-            explain=_explain(data),
-            misroute_rows=_misroute_rows(data),
+            explain=explain,
+            why_names={c[3] for c in explain["cases"]} | {c[4] for c in explain["cases"]},
+            misroute_groups=_misroute_groups(data),
+            pairs_shown=MISROUTE_PAIRS_SHOWN,
             worst_ties=_worst_ties(data),
             relpath=data.display_path,
         )
@@ -159,32 +163,44 @@ def _heatmap(data: ReportData) -> dict[str, Any] | None:
     }
 
 
-def _misroute_rows(data: ReportData) -> list[tuple[Any, ...]]:
-    """The misroutes table's cells, picked out here: a table of thousands of rows renders
-    several times faster from tuples than through the template's attribute lookups, calls and
-    loop variables."""
+def _misroute_groups(data: ReportData) -> list[tuple[str, str, list[tuple[Any, ...]]]]:
+    """The misroutes by confused pair, each pair's cells picked out here: a table of thousands
+    of rows renders several times faster from tuples than through the template's attribute
+    lookups, calls and loop variables."""
     return [
         (
-            row.case.id,
-            row.trial.trial,
-            data.display_path(row.case.source),
-            row.case.prompt,
-            row.trial.expected[0] if row.trial.expected else None,
-            row.trial.expected[1:],  # after the first, each on a line of its own
-            row.trial.label,
-            row.trial.decision.raw,
-            clip(row.trial.decision.rationale, 600),
+            group.expected,
+            group.got,
+            [
+                (
+                    row.case.id,
+                    row.trial.trial,
+                    data.display_path(row.case.source),
+                    row.case.prompt,
+                    row.trial.expected[1:],  # the other acceptable agents
+                    row.trial.decision.raw if row.trial.label == "invalid" else None,
+                    clip(row.trial.decision.rationale, 600),
+                )
+                for row in group.rows
+            ],
         )
-        for row in data.misroutes
+        for group in data.misroute_groups
     ]
 
 
 def _explain(data: ReportData) -> dict[str, Any]:
     """What the click-to-explain panel needs: misrouted cases and the descriptions involved.
 
-    Goes into the page as one `<script type="application/json">` block (`tojson` escapes `<`,
-    `>`, `&` and `'` there), and the page's script builds the panel with text nodes only.
+    Each case carries where its request sits in its agent's description (UTF-16 offsets, as the
+    page's script counts) when it is one of the description's examples: the panel marks it, as
+    held out from the router when the run held examples out. Goes into the page as one
+    `<script type="application/json">` block (`tojson` escapes `<`, `>`, `&` and `'` there), and
+    the page's script builds the panel with text nodes only.
     """
+    involved = {true_label(r.trial) for r in data.misroutes} | {
+        str(r.trial.label) for r in data.misroutes
+    }
+    agents = {a.name: a.description or "" for a in data.record.catalog.agents if a.name in involved}
     cases = [
         [
             row.case.id,
@@ -192,12 +208,22 @@ def _explain(data: ReportData) -> dict[str, Any]:
             clip(row.case.prompt, EXPLAIN_PROMPT_MAX),
             true_label(row.trial),
             row.trial.label,
+            _where(agents.get(true_label(row.trial), ""), row.case.prompt)
+            if row.case.origin == "example"
+            else None,
         ]
         for row in data.misroutes
     ]
-    involved = {c[3] for c in cases} | {c[4] for c in cases}
-    agents = {a.name: a.description or "" for a in data.record.catalog.agents if a.name in involved}
-    return {"agents": agents, "cases": cases}
+    return {"agents": agents, "cases": cases, "heldout": data.record.holdout != "none"}
+
+
+def _where(text: str, part: str) -> list[int] | None:
+    """Where ``part`` starts and ends in ``text``, in UTF-16 code units; None when absent."""
+    at = text.find(part) if part else -1
+    if at < 0:
+        return None
+    start = len(text[:at].encode("utf-16-le")) // 2
+    return [start, start + len(part.encode("utf-16-le")) // 2]
 
 
 def history_chart(data: ReportData, width: int = 760, height: int = 220) -> dict[str, Any] | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, shorten
+from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_kn, fmt_rate, shorten
 from agenteval.text import md_code, md_text, plural
 
 MAX_MISROUTES = 10
 MAX_BYTES = 60_000
 MAX_PROBLEMS = 10
+MAX_CONFUSIONS = 10
 
 
 def render_markdown(data: ReportData) -> str:
@@ -36,7 +37,9 @@ def render_markdown(data: ReportData) -> str:
     if h.trials_per_case > 1:
         lines += [
             f"| pass^{h.trials_per_case} | {fmt_rate(h.pass_k)} | {fmt_ci(h.pass_k_ci)} |",
-            f"| consistency | {fmt_rate(h.consistency)} | {h.flaky} flaky cases |",
+            f"| consistency | {fmt_rate(h.consistency)} | "
+            f"{fmt_ci(card.consistency_ci if card else None)} |",
+            f"| flaky cases | {h.flaky} | |",
         ]
     lines.append("")
     lines += _by_origin(data)
@@ -69,10 +72,16 @@ def render_markdown(data: ReportData) -> str:
             ]
             lines.append("")
         if card.top_confusions:
-            lines += ["### Top confusions", "", "| expected | got | count |", "|---|---|---:|"]
+            shown = min(len(card.top_confusions), MAX_CONFUSIONS)
+            lines += [
+                f"### Top confusions ({shown} of {data.confused_pairs})",
+                "",
+                "| expected | got | count |",
+                "|---|---|---:|",
+            ]
             lines += [
                 f"| {md_code(c.expected, table=True)} | {md_code(c.got, table=True)} | {c.count} |"
-                for c in card.top_confusions[:10]
+                for c in card.top_confusions[:MAX_CONFUSIONS]
             ]
             lines.append("")
     oc = data.output_card
@@ -83,16 +92,19 @@ def render_markdown(data: ReportData) -> str:
             "",
             f"{fmt_rate(oc.rate.value)} of {oc.graded} graded outputs pass every check "
             f"{fmt_ci(_ci(oc.rate))}; {fmt_rate(oc.check_rate.value)} of checks pass"
-            + (f"; judge mean {oc.judge_mean:.2f}/5" if oc.judge_mean is not None else "")
+            + (
+                f"; judge mean {oc.judge_mean:.2f}/5{_mean_ci(oc.judge_ci)}"
+                if oc.judge_mean is not None
+                else ""
+            )
             + (f"; {oc.errors} not graded" if oc.errors else "")
             + ".",
             "",
         ]
         if oc.misrouted.n:
             lines += [
-                f"Misrouted requests: the wrong agent's output passed "
-                f"{fmt_rate(oc.misrouted.value)} ({oc.misrouted.k}/{oc.misrouted.n}), vs "
-                f"{fmt_rate(oc.routed_right.value)} when routed right.",
+                f"Misrouted requests: the wrong agent's output passed {fmt_kn(oc.misrouted, 1)}, "
+                f"vs {fmt_kn(oc.routed_right, 1)} when routed right.",
                 "",
             ]
         worst_outputs = sorted(
@@ -100,9 +112,13 @@ def render_markdown(data: ReportData) -> str:
             key=lambda a: (a.rate.value, a.agent),
         )[:5]
         if worst_outputs:
-            lines += ["| agent | outputs | pass rate |", "|---|---:|---:|"]
             lines += [
-                f"| {md_code(a.agent, table=True)} | {a.outputs} | {fmt_rate(a.rate.value)} |"
+                "| agent | outputs | pass rate | 95% interval | judge mean |",
+                "|---|---:|---:|---|---:|",
+            ]
+            lines += [
+                f"| {md_code(a.agent, table=True)} | {a.outputs} | {fmt_rate(a.rate.value)} | "
+                f"{fmt_ci(_ci(a.rate))} | {_judge(a.judge_mean, a.judge_ci)} |"
                 for a in worst_outputs
             ]
             lines.append("")
@@ -219,3 +235,12 @@ def _attention(data: ReportData) -> list[str]:
 def _ci(rate: object) -> list[float] | None:
     low, high = getattr(rate, "low", None), getattr(rate, "high", None)
     return None if low is None or high is None else [low, high]
+
+
+def _mean_ci(ci: tuple[float, float] | None) -> str:
+    return "" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _judge(mean: float | None, ci: tuple[float, float] | None) -> str:
+    """A 1-5 judge mean with its interval; n/a when no output was graded by a judge."""
+    return "n/a" if mean is None else f"{mean:.2f}{_mean_ci(ci)}"
