@@ -46,6 +46,8 @@ def test_claude_agents_get_a_config_the_loader_reads_and_a_workflow(tmp_path):
     step = _action_step(tmp_path)
     assert step["uses"] == PLACEHOLDER
     assert step["with"]["config"] == CONFIG.as_posix()
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert set(step["with"]) <= set(action["inputs"])
     wf = _workflow(tmp_path)
     assert "pull_request" in wf["on"] and "pull_request_target" not in wf["on"]
     assert wf["permissions"]["pull-requests"] == "write"
