@@ -146,6 +146,32 @@ def test_action_steps_pass_actionlint(tmp_path):
     assert linted.returncode == 0, linted.stdout
 
 
+def readme_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## In CI") :]
+    return section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", 10)]
+
+
+def test_readme_snippet_uses_the_action_as_documented():
+    snippet = yaml.safe_load(readme_snippet())
+    (job,) = snippet["jobs"].values()
+    (step,) = [s for s in job["steps"] if s["uses"] == "<owner>/agenteval@<ref>"]
+    assert set(step["with"]) <= set(ACTION["inputs"])
+    assert "pull_request" in snippet[True] and "pull_request_target" not in snippet[True]
+
+
+@pytest.mark.skipif(
+    not Path(ACTIONLINT).exists() or shutil.which("node") is None,
+    reason="actionlint is installed by .ci/run into .tools/",
+)
+def test_readme_snippet_passes_actionlint(tmp_path):
+    (tmp_path / "snippet.yml").write_text(readme_snippet())
+    linted = subprocess.run(
+        [str(ACTIONLINT), str(tmp_path / "snippet.yml")], capture_output=True, text=True
+    )
+    assert linted.returncode == 0, linted.stdout
+
+
 def run_step(name: str, tmp_path: Path, env: dict[str, str]) -> tuple[int, dict[str, str]]:
     """Run one of the action's bash steps as the runner does; return its code and outputs."""
     outputs = tmp_path / "github-output.txt"
