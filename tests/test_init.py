@@ -72,6 +72,23 @@ def test_a_plugin_is_found_by_its_manifest(tmp_path):
     assert catalog_paths(load_config(tmp_path / CONFIG))[0] == ((plugin / "agents").resolve(),)
 
 
+def test_a_repository_that_is_a_plugin_is_read_as_one(tmp_path):
+    (tmp_path / ".claude-plugin").mkdir()
+    (tmp_path / ".claude-plugin" / "plugin.json").write_text('{"name": "me"}')
+    agents = _agents(tmp_path, "agents")
+    done = init_repo(tmp_path)
+    assert (done.catalog.kind, done.catalog.paths) == ("plugins", (Path("agents"),))
+    assert catalog_paths(load_config(tmp_path / CONFIG))[0] == (agents.resolve(),)
+
+
+def test_an_agents_folder_outside_the_repository(tmp_path):
+    outside = _agents(tmp_path, "elsewhere/agents")
+    (tmp_path / "repo").mkdir()
+    init_repo(tmp_path / "repo", agents=outside.resolve())
+    config = load_config(tmp_path / "repo" / CONFIG)
+    assert catalog_paths(config)[0] == (outside.resolve(),)
+
+
 def test_skills_are_found(tmp_path):
     skill = tmp_path / ".claude" / "skills" / "deploy"
     skill.mkdir(parents=True)

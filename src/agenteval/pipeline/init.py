@@ -23,8 +23,8 @@ IGNORED = ("reports/", ".agenteval/")
 PLACEHOLDER = "<owner>/agenteval@<ref>"
 _MANIFEST = Path(".claude-plugin") / "plugin.json"
 _LOOKED_FOR = (
-    ".claude/agents/*.md, agents/*.md, a plugin (.claude-plugin/plugin.json in the repository, "
-    "in a folder of it or in plugins/*), .claude/skills/*/SKILL.md"
+    ".claude/agents/*.md, a plugin (.claude-plugin/plugin.json in the repository, in a folder "
+    "of it or in plugins/*), agents/*.md, .claude/skills/*/SKILL.md"
 )
 
 CatalogKind = Literal["agents", "plugins", "skills"]
@@ -32,7 +32,8 @@ CatalogKind = Literal["agents", "plugins", "skills"]
 
 @dataclass(frozen=True, kw_only=True)
 class FoundCatalog:
-    """What kind of catalog a repository holds, and the folders to read (relative to it)."""
+    """What kind of catalog a repository holds, and the folders to read (relative to it, or
+    absolute)."""
 
     kind: CatalogKind
     paths: tuple[Path, ...]
@@ -58,8 +59,9 @@ class _Fill(Template):
 
 
 def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
-    """The catalog in `root`: the given folder, else the first of .claude/agents, agents,
-    plugins and .claude/skills that holds something Claude Code reads.
+    """The catalog in `root`: the given folder, else the first of .claude/agents, plugins (the
+    repository itself, a folder of it, plugins/*), agents and .claude/skills that holds
+    something Claude Code reads.
 
     Raises:
         CatalogError: when the given folder does not exist, or nothing was found.
@@ -70,9 +72,8 @@ def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
                 "agents path does not exist", path=agents, hint="pass --agents with a folder"
             )
         return FoundCatalog(kind="agents", paths=(agents,))
-    for folder in (Path(".claude/agents"), Path("agents")):
-        if any((root / folder).rglob("*.md")):
-            return FoundCatalog(kind="agents", paths=(folder,))
+    if any((root / ".claude" / "agents").rglob("*.md")):
+        return FoundCatalog(kind="agents", paths=(Path(".claude/agents"),))
     plugins = sorted(
         m.parent.parent.relative_to(root)
         for pattern in (str(_MANIFEST), f"*/{_MANIFEST}", f"plugins/*/{_MANIFEST}")
@@ -82,6 +83,8 @@ def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
         # the plugin's agents folder, read by the project rules until plugins are read as such
         found = tuple(p / "agents" for p in plugins if (root / p / "agents").is_dir())
         return FoundCatalog(kind="plugins", paths=found or tuple(plugins))
+    if any((root / "agents").rglob("*.md")):
+        return FoundCatalog(kind="agents", paths=(Path("agents"),))
     if any((root / ".claude" / "skills").glob("*/SKILL.md")):
         return FoundCatalog(kind="skills", paths=(Path(".claude/skills"),))
     raise CatalogError(
@@ -90,10 +93,11 @@ def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
     )
 
 
-def render_config(catalog: FoundCatalog) -> str:
-    """The eval config for a catalog (its paths relative to the config's folder)."""
+def render_config(catalog: FoundCatalog, root: Path) -> str:
+    """The eval config for a catalog in `root` (its paths relative to the config's folder)."""
+    here = (root / CONFIG.parent).resolve()
     lines = [
-        f"  - {json.dumps(Path(os.path.relpath(p, CONFIG.parent)).as_posix())}"
+        f"  - {json.dumps(Path(os.path.relpath((root / p).resolve(), here)).as_posix())}"
         for p in catalog.paths
     ]
     return _template("init-eval.yaml").substitute(agents="\n".join(lines))
@@ -123,7 +127,7 @@ def init_repo(
     catalog = find_catalog(root, agents)
     written: list[Path] = []
     kept: list[Path] = []
-    for rel, text in ((CONFIG, render_config(catalog)), (WORKFLOW, render_workflow(action))):
+    for rel, text in ((CONFIG, render_config(catalog, root)), (WORKFLOW, render_workflow(action))):
         target = root / rel
         if target.exists() and not force:
             kept.append(rel)
