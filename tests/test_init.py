@@ -163,3 +163,14 @@ def test_the_written_config_runs_offline(tmp_path):
     run = runner.invoke(main, ["run", CONFIG.as_posix(), "--plain"])
     assert run.exit_code == 0, run.output
     assert len(list((tmp_path / "reports").glob("*/report.md"))) == 1
+
+
+def test_cli_names_a_few_of_many_plugins(tmp_path):
+    names = ("a", "b", "c", "d")
+    for name in names:
+        (tmp_path / "plugins" / name / ".claude-plugin").mkdir(parents=True)
+        (tmp_path / "plugins" / name / ".claude-plugin" / "plugin.json").write_text("{}")
+        _agents(tmp_path / "plugins" / name, "agents")
+    result = CliRunner().invoke(main, ["init"])
+    shown = ", ".join(f"plugins/{n}/agents" for n in names[:3])
+    assert result.output.splitlines()[0] == f"found: {shown} and 1 more (plugins)"

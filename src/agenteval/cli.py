@@ -1044,7 +1044,8 @@ def init(agents: Path | None, action: str, force: bool) -> None:
     from agenteval.pipeline.init import PLACEHOLDER, WORKFLOW, init_repo
 
     done = init_repo(Path.cwd(), agents=agents, action=action, force=force)
-    where = ", ".join(p.as_posix() for p in done.catalog.paths)
+    paths = [p.as_posix() for p in done.catalog.paths]
+    where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
     click.echo(f"found: {_printable(where)} ({done.catalog.kind})")
     if done.written:
         click.echo(f"wrote: {', '.join(p.as_posix() for p in done.written)}")
