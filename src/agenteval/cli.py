@@ -1121,5 +1121,41 @@ def export(run_dir: Path, as_csv: bool, out: Path | None) -> None:
         click.echo(f"wrote {_printable(str(path))}")
 
 
+@main.command()
+@click.option(
+    "--agents",
+    type=click.Path(path_type=Path),
+    help="The catalog folder. Default: found (.claude/agents, agents, plugins, .claude/skills).",
+)
+@click.option(
+    "--action",
+    default="<owner>/agenteval@<ref>",
+    show_default=True,
+    help="The workflow's `uses:` for the agenteval action: OWNER/REPO@REF.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the config and workflow if they exist.")
+@_fail_cleanly
+def init(agents: Path | None, action: str, force: bool) -> None:
+    """Write an eval config, a GitHub workflow and .gitignore lines for the catalog here."""
+    from agenteval.pipeline.init import PLACEHOLDER, WORKFLOW, init_repo
+
+    done = init_repo(Path.cwd(), agents=agents, action=action, force=force)
+    paths = [p.as_posix() for p in done.catalog.paths]
+    where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    click.echo(f"found: {_printable(where)} ({done.catalog.kind})")
+    if done.written:
+        click.echo(f"wrote: {', '.join(p.as_posix() for p in done.written)}")
+    if done.kept:
+        kept = ", ".join(p.as_posix() for p in done.kept)
+        click.echo(f"kept: {kept}; use --force to overwrite")
+    if done.ignored:
+        click.echo(f".gitignore: added {', '.join(done.ignored)}")
+    if action == PLACEHOLDER and WORKFLOW in done.written:
+        click.echo(f"set `uses: {PLACEHOLDER}` in {WORKFLOW.as_posix()} to where agenteval lives")
+    click.echo("next:")
+    for command in done.commands:
+        click.echo(f"  {command}")
+
+
 if __name__ == "__main__":
     main()
