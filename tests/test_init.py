@@ -69,7 +69,12 @@ def test_a_plugin_is_found_by_its_manifest(tmp_path):
     _agents(plugin, "agents")
     done = init_repo(tmp_path)
     assert done.catalog.kind == "plugins"
-    assert catalog_paths(load_config(tmp_path / CONFIG))[0] == ((plugin / "agents").resolve(),)
+    config = load_config(tmp_path / CONFIG)
+    assert config.agents == [] and catalog_paths(config)[0] == (plugin.resolve(),)
+    from agenteval.catalog import load_catalog
+
+    names = load_catalog(catalog_paths(config)[0]).names
+    assert names and all(n.startswith("tiny:") for n in names)  # named as Claude Code names them
 
 
 def test_a_repository_that_is_a_plugin_is_read_as_one(tmp_path):
@@ -77,8 +82,9 @@ def test_a_repository_that_is_a_plugin_is_read_as_one(tmp_path):
     (tmp_path / ".claude-plugin" / "plugin.json").write_text('{"name": "me"}')
     agents = _agents(tmp_path, "agents")
     done = init_repo(tmp_path)
-    assert (done.catalog.kind, done.catalog.paths) == ("plugins", (Path("agents"),))
-    assert catalog_paths(load_config(tmp_path / CONFIG))[0] == (agents.resolve(),)
+    assert (done.catalog.kind, done.catalog.paths) == ("plugins", (Path("."),))
+    assert catalog_paths(load_config(tmp_path / CONFIG))[0] == (tmp_path.resolve(),)
+    assert agents.is_dir()
 
 
 def test_an_agents_folder_outside_the_repository(tmp_path):
@@ -172,5 +178,5 @@ def test_cli_names_a_few_of_many_plugins(tmp_path):
         (tmp_path / "plugins" / name / ".claude-plugin" / "plugin.json").write_text("{}")
         _agents(tmp_path / "plugins" / name, "agents")
     result = CliRunner().invoke(main, ["init"])
-    shown = ", ".join(f"plugins/{n}/agents" for n in names[:3])
+    shown = ", ".join(f"plugins/{n}" for n in names[:3])
     assert result.output.splitlines()[0] == f"found: {shown} and 1 more (plugins)"

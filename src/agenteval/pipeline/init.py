@@ -79,10 +79,8 @@ def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
         for pattern in (str(_MANIFEST), f"*/{_MANIFEST}", f"plugins/*/{_MANIFEST}")
         for m in root.glob(pattern)
     )
-    if plugins:
-        # the plugin's agents folder, read by the project rules until plugins are read as such
-        found = tuple(p / "agents" for p in plugins if (root / p / "agents").is_dir())
-        return FoundCatalog(kind="plugins", paths=found or tuple(plugins))
+    if plugins:  # read as plugins: agents named `plugin:name`, their skills and commands too
+        return FoundCatalog(kind="plugins", paths=tuple(plugins))
     if any((root / "agents").rglob("*.md")):
         return FoundCatalog(kind="agents", paths=(Path("agents"),))
     if any((root / ".claude" / "skills").glob("*/SKILL.md")):
@@ -100,7 +98,8 @@ def render_config(catalog: FoundCatalog, root: Path) -> str:
         f"  - {json.dumps(Path(os.path.relpath((root / p).resolve(), here)).as_posix())}"
         for p in catalog.paths
     ]
-    return _template("init-eval.yaml").substitute(agents="\n".join(lines))
+    key = "plugins" if catalog.kind == "plugins" else "agents"
+    return _template("init-eval.yaml").substitute(catalog="\n".join([f"{key}:", *lines]))
 
 
 def render_workflow(action: str = PLACEHOLDER) -> str:
