@@ -146,3 +146,18 @@ def test_a_run_on_a_cache_of_unreadable_entries_goes_on_and_says_so(demo_project
     third = run_config(config, limit=12)  # the second run stored its answers over them
     assert stub.count_endpoint("messages") == 24
     assert not any("response cache" in note for note in third.record.notes), third.record.notes
+
+
+@pytest.mark.parametrize("entry", ["{}", '{"agent": 3, "usage": "x"}', '{"no": "such field"}'])
+def test_an_entry_of_the_wrong_shape_is_a_miss_and_the_run_goes_on(demo_project, stub, entry):
+    config = EvalConfig(name="demo", router={"backend": "anthropic"})
+    run_config(config, limit=6)
+    with sqlite3.connect(cache_module.default_cache_path()) as db:
+        db.execute("UPDATE decisions SET value = ?", (entry,))
+    db.close()
+    second = run_config(config, limit=6)
+    assert second.record.status == "complete"
+    assert stub.count_endpoint("messages") == 12  # routed again, not answered from the entry
+    from agenteval.record.store import read_results
+
+    assert not any(r.trial.error for r in read_results(second.run_dir))

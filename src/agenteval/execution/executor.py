@@ -241,7 +241,12 @@ class Executor:
         if key is None or self.cache is None:
             return None
         data = self.cache.get_json(key)
-        return None if data is None else codec.decode(data)
+        if data is None:
+            return None
+        try:
+            return codec.decode(data)
+        except (TypeError, ValueError):  # an entry of another shape: a miss, stored over
+            return None
 
     def remember(self, key: str | None, value: R, codec: Codec[R]) -> None:
         if key is not None and self.cache is not None and value.error is None:

@@ -78,13 +78,29 @@ class DecisionCodec:
 
     @staticmethod
     def decode(data: Mapping[str, Any]) -> Decision:
+        """A stored decision; ValueError when the entry is not one (a cache is read as a miss)."""
         values = dict(data)
-        values["usage"] = Usage(**values.get("usage") or {})
-        known = Decision.__dataclass_fields__
-        return Decision(**{k: v for k, v in values.items() if k in known} | {"cached": True})
+        agent = values.get("agent", ...)
+        if agent is ... or not (agent is None or isinstance(agent, str)):
+            raise ValueError("a cached decision needs an agent name or null")
+        try:
+            values["usage"] = Usage(**values.get("usage") or {})
+            known = Decision.__dataclass_fields__
+            return Decision(**{k: v for k, v in values.items() if k in known} | {"cached": True})
+        except TypeError as exc:
+            raise ValueError(f"not a cached decision: {exc}") from exc
 
 
 DECISIONS = DecisionCodec()
+
+
+def _replayed(data: Mapping[str, Any]) -> Decision | None:
+    """A cached decision, or None for an entry of another shape (a miss: routed again, and
+    its answer stored over the entry)."""
+    try:
+        return DECISIONS.decode(data)
+    except ValueError:
+        return None
 
 
 def is_overload(outcome: Decision) -> bool:
@@ -134,8 +150,9 @@ async def run_plan(
         stored = executor.cache.get_many([k for k in keys if k is not None])
     fresh: list[tuple[RouteRequest, str | None]] = []
     for request, key in zip(requests, keys, strict=True):
-        if key is not None and key in stored:
-            finish(request, DECISIONS.decode(stored[key]))
+        hit = _replayed(stored[key]) if key is not None and key in stored else None
+        if hit is not None:
+            finish(request, hit)
             continue
         fresh.append((request, key))
 
