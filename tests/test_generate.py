@@ -157,3 +157,31 @@ def test_skills_get_cases_of_their_own_from_their_instructions(tmp_path, monkeyp
     assert skill_prompts  # each skill is asked about as a skill
     expected = {next(iter(c.expected)) for c in load_dataset(out).cases}
     assert any(e.startswith("skill:") for e in expected)
+
+
+def test_neighbours_come_from_the_last_run_of_the_catalog(demo_project, monkeypatch):
+    from collections import Counter
+
+    from conftest import run_config
+
+    from agenteval.config import EvalConfig
+    from agenteval.record.store import read_results
+
+    run = run_config(EvalConfig(router={"backend": "lexical"}))
+    pairs = Counter(
+        (r.trial.expected[0], r.trial.label)
+        for r in read_results(run.run_dir)
+        if r.trial.label not in (None, "none")
+        and not r.trial.correct
+        and r.trial.expected[0] != "none"
+    )
+    (expected, got), _ = pairs.most_common(1)[0]
+    responder = writer({})
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with StubAnthropic(responder=responder) as stub:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
+        result = CliRunner().invoke(main, ["generate", "--only", expected, "--out", "g.yaml"])
+        assert result.exit_code == 0, result.output
+    assert f"neighbours: the confusions of {run.run_dir.resolve()}" in result.output
+    (prompt,) = responder.prompts
+    assert f"\n- {got}: " in prompt.split("Neighbouring subagents", 1)[1]

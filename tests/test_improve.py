@@ -236,3 +236,29 @@ def test_a_proposal_claude_code_would_not_list_as_written_is_refused(tmp_path):
     assert agent is not None
     change = rewrite_file(agent, "Ends with a fence\n---\nname: other", version="2.1.332")
     assert change.problem is not None and "Claude Code" in change.problem
+
+
+def test_it_starts_from_a_saved_run_of_the_same_catalog_and_refuses_another(tmp_path, serve, key):
+    from conftest import run_config
+
+    from agenteval.config import EvalConfig
+
+    root = project(tmp_path)
+    config = EvalConfig(
+        agents=[str(root / "agents")],
+        datasets=[str(root / "datasets" / "collide.yaml")],
+        router={"backend": "lexical"},
+        out=str(root / "runs"),
+    )
+    saved = run_config(config)
+    stub = serve(proposer({"descriptions": GOOD}))
+    result = improve(root, "--from-run", str(saved.run_dir))
+    assert result.exit_code == 0, result.output
+    assert "starting from 50 answers of a saved run" in result.output
+    assert "accepted: api-builder <-> db-tuner" in result.output
+    (root / "agents" / "docs-writer.md").write_text(
+        "---\nname: docs-writer\ndescription: Writes docs.\n---\nBody.\n", encoding="utf-8"
+    )
+    refused = improve(root, "--from-run", str(saved.run_dir), "--out", str(root / "s2"))
+    assert refused.exit_code == 2 and "another catalog" in refused.output
+    assert stub.count_endpoint("messages") == 1  # the refusal came before any call

@@ -975,7 +975,8 @@ def history(reports_dir: Path, name: str | None, last: int) -> None:
 @click.option(
     "--from-run",
     type=click.Path(path_type=Path, exists=True, file_okay=False),
-    help="Take each agent's neighbours from this run's confusions (default: the overlap lint).",
+    help="Take each agent's neighbours from this run's confusions (default: the last complete "
+    "run of this catalog, else the overlap lint).",
 )
 @click.option(
     "--out",
@@ -1003,6 +1004,15 @@ def generate(
     from agenteval.settings import Overrides, resolve
 
     settings = resolve(_load_config(config_path), Overrides(agents=agents, backend="lexical"))
+    if from_run is None:  # the last complete run of this catalog, if there is one
+        from agenteval.record.store import find_baseline
+
+        last = find_baseline("latest", out=settings.out, name=settings.name)
+        from_run = Path(last.path) if last is not None else None
+    if from_run is not None:
+        click.echo(f"neighbours: the confusions of {_printable(str(from_run))}", err=True)
+    else:
+        click.echo("neighbours: the overlap lint (no run of this catalog yet)", err=True)
     confusions = confusions_of(load_results(from_run).rows) if from_run else None
     done = generate_dataset(
         settings,
@@ -1049,6 +1059,11 @@ def generate(
 @click.option("--apply", is_flag=True, help="Write the accepted changes into the agent files.")
 @click.option("--max-cost", type=float, help="Stop starting requests before spending this (USD).")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the session's files.")
+@click.option(
+    "--from-run",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Start from this run's answers (same router, holdout and catalog) instead of routing.",
+)
 @_fail_cleanly
 def improve(
     config_path: Path | None,
@@ -1062,6 +1077,7 @@ def improve(
     apply: bool,
     max_cost: float | None,
     out: Path | None,
+    from_run: Path | None,
 ) -> None:
     """Propose description changes for the worst confusions and prove them on held-out cases:
     a report, a patch, and with --apply the files written."""
@@ -1081,6 +1097,7 @@ def improve(
         apply=apply,
         max_cost=max_cost,
         note=lambda s: click.echo(for_terminal(s), err=True),
+        from_run=from_run,
     )
     imp = done.improvement
     if not imp.targets:

@@ -241,6 +241,7 @@ async def improve_catalog(
     targets: int = 3,
     attempts: int = 2,
     note: Callable[[str], Any] = lambda s: None,
+    start: Routed | None = None,
 ) -> Improvement:
     """Run the loop (module docstring) and return every attempt.
 
@@ -253,6 +254,7 @@ async def improve_catalog(
         version: The Claude Code version whose reading a rewritten file must pass.
         significance: The one-sided level of the paired test (the regression gate's).
         targets: How many pairs or agents to work on; `attempts` proposals at most each.
+        start: The answers of a saved run of this catalog with this router (None: route).
     """
     training = [c for c in cases if not held_out(c)]
     test = [c for c in cases if held_out(c)]
@@ -271,8 +273,12 @@ async def improve_catalog(
         shown=shown,
         current={a.name: a.description for a in catalog.agents},
     )
-    note(f"routing {len(cases)} cases with {router_name} ({len(test)} held out)")
-    first = await session.routed_on(shown, cases)
+    if start is None:
+        note(f"routing {len(cases)} cases with {router_name} ({len(test)} held out)")
+        first = await session.routed_on(shown, cases)
+    else:
+        note(f"starting from {len(start.right)} answers of a saved run ({len(test)} held out)")
+        first = start
     labels = {c.id: first.labels[c.id] for c in training if c.id in first.labels}
     work = worst_targets(labels, training, [a.name for a in shown.agents], targets)
     before_all = Routed(

@@ -22,6 +22,7 @@ from agenteval.improve.generate import Generation, generate_cases, neighbours_of
 from agenteval.improve.loop import Improvement, changed_files, improve_catalog
 from agenteval.improve.patch import apply_changes
 from agenteval.improve.report import write_session
+from agenteval.improve.verify import Routed
 from agenteval.models.client import ModelClient
 from agenteval.pipeline.inputs import build_router, load_inputs, open_cache
 from agenteval.pipeline.reading import routed_catalog
@@ -148,8 +149,13 @@ def improve_dataset(
     apply: bool = False,
     max_cost: float | None = None,
     note: Callable[[str], Any] = lambda s: None,
+    from_run: Path | None = None,
 ) -> Improved:
-    """Propose, prove and (with `apply`) write description changes for the settings' catalog."""
+    """Propose, prove and (with `apply`) write description changes for the settings' catalog.
+
+    Raises:
+        ConfigError: when `from_run` was made with another router, holdout or catalog.
+    """
     loaded = load_inputs(settings.agents, settings.datasets, examples=settings.examples)
     catalog = loaded.catalog
     shown = routed_catalog(catalog, settings.catalog_reading)
@@ -158,6 +164,7 @@ def improve_dataset(
     if isinstance(router, PreparedRouter):
         router.prepare(note)  # runs the CLI when the router needs it, and says so
     version = catalog.claude_code.version if catalog.claude_code else ""
+    start = _start(from_run, settings, shown.fingerprint) if from_run is not None else None
 
     async def main() -> Improvement:
         executor = _executor(settings, max_cost)
@@ -177,6 +184,7 @@ def improve_dataset(
                 targets=targets,
                 attempts=attempts,
                 note=note,
+                start=start,
             )
         finally:
             await client.aclose()
@@ -199,4 +207,29 @@ def improve_dataset(
     code = ExitCode.GATE_FAILED if budget or refused else ExitCode.OK
     return Improved(
         improvement=improvement, files=files, applied=applied, refused=refused, exit_code=code
+    )
+
+
+def _start(run_dir: Path, settings: RunSettings, fingerprint: str) -> Routed:
+    """The first-trial answers of a saved run, when it measured this catalog as this session
+    would (same router, holdout and catalog); its answers then stand for a fresh routing."""
+    from agenteval.record.store import load_record, read_results
+
+    record = load_record(run_dir)
+    mine = {"router": settings.backend, "holdout": str(settings.holdout), "catalog": fingerprint}
+    theirs = {
+        "router": record.router.backend,
+        "holdout": record.holdout,
+        "catalog": record.catalog.fingerprint,
+    }
+    differs = [k for k in mine if mine[k] != theirs[k]]
+    if differs:
+        raise ConfigError(
+            f"{run_dir} measured another {' and '.join(differs)} than this session would",
+            hint="leave out --from-run to route the catalog as it is now, or pass a run of it",
+        )
+    rows = [r for r in read_results(run_dir) if r.trial.trial == 0 and r.trial.error is None]
+    return Routed(
+        labels={r.trial.case_id: r.trial.label for r in rows if r.trial.label is not None},
+        right={r.trial.case_id: r.trial.correct for r in rows},
     )
