@@ -239,8 +239,9 @@ def _with_stratified(
     }
     widened = dict(intervals)
     for name, totals in bases.items():
-        ci = intervals[name]
-        if ci is not None:
+        ci, kept = intervals[name], totals > 0
+        # at 0 or 100% the interval stays Wilson's over the cases, as for any rate there
+        if ci is not None and 0 < (hits[kept] / totals[kept]).mean() < 1:
             low, high = stratified_wilson(hits, totals)
             widened[name] = (min(ci[0], low), max(ci[1], high))
     return widened
