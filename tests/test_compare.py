@@ -299,15 +299,17 @@ def gate(outcomes, **kw):
 
 
 def test_gate_is_one_sided():
-    # 6 broken, 1 fixed: two-sided p = 0.058 (not significant), one-sided p = 0.029: it fails
-    outcomes = [(True, False)] * 6 + [(False, True)] * 1 + [(True, True)] * 20
+    # 59 broken, 41 fixed: two-sided p = 0.072 (not significant); the gate's one-sided test,
+    # continuity-corrected, (59 - 41 - 1) / sqrt(100) = 1.7, p = 0.045: it fails
+    outcomes = [(True, False)] * 59 + [(False, True)] * 41
     a, b = runs(outcomes)
     comparison = compare(a, b, AGENTS, AGENTS)
-    assert 0.05 < comparison.p_value < 0.07
+    assert 0.05 < comparison.p_value < 0.1
     result = gate(outcomes)
-    assert not result["passed"] and math.isclose(result["p_value"], comparison.p_value / 2)
-    assert result["message"].startswith("Regression: this run is 18.5 points worse")
-    assert ": a significant drop (one-sided p = 0.029" in result["message"]
+    want = 0.5 * math.erfc(1.7 / math.sqrt(2))
+    assert not result["passed"] and math.isclose(result["p_value"], want)
+    assert result["message"].startswith("Regression: this run is 18.0 points worse")
+    assert ": a significant drop (one-sided p = 0.045" in result["message"]
     assert result["bound"] < 0
 
 
@@ -603,3 +605,59 @@ def test_baseline_latest_with_no_comparable_run_says_so(demo_project):
     said = "no earlier complete run of this eval was measured like this one"
     assert any(line.startswith("note: ") and said in line for line in result.output.splitlines())
     assert said in (run / "report.md").read_text()
+
+
+# --- every sentence about a change uses the gate's test when a gate is set ---------------------
+
+
+def _gated(outcomes, **kw):
+    a, b = runs(outcomes)
+    comparison = compare(a, b, AGENTS, AGENTS)
+    return comparison, regression_gate(comparison, baseline="base", **kw)
+
+
+def _sentences(comparison, result, significance):
+    """The terminal and report sentence (from the saved record) and the gate's message."""
+    gated = comparison.with_gate(significance=significance, max_regression=None)
+    saved = Comparison.from_dict(json.loads(json.dumps(gated.to_dict())))
+    sentence = saved.summary_sentence(a="baseline base", b="this run")
+    assert sentence == gated.summary_sentence(a="baseline base", b="this run")
+    return sentence, result["message"]
+
+
+def test_sentence_says_significant_drop_when_the_one_sided_gate_fails():
+    # 59 broken, 41 fixed: two-sided p = 0.072 (not significant), the gate's one-sided p = 0.045
+    comparison, result = _gated([(True, False)] * 59 + [(False, True)] * 41)
+    assert 0.05 < comparison.p_value < 0.1 and not result["passed"]
+    sentence, message = _sentences(comparison, result, 0.05)
+    assert sentence.endswith(
+        f"(41 fixed, 59 broken; one-sided p = {result['p_value']:.3f}): a significant drop."
+    )
+    assert "a significant drop (one-sided p = 0.045" in message
+
+
+def test_sentence_says_not_significant_when_the_gate_at_001_passes():
+    # 10 broken, 2 fixed: two-sided p = 0.021 (significant at 0.05); the gate at 0.01 passes
+    outcomes = [(True, False)] * 10 + [(False, True)] * 2 + [(True, True)] * 30
+    comparison, result = _gated(outcomes, significance=0.01)
+    assert comparison.p_value < 0.05 and result["passed"]
+    sentence, message = _sentences(comparison, result, 0.01)
+    assert sentence.endswith(
+        f"(2 fixed, 10 broken; one-sided p = {result['p_value']:.3f}): "
+        "not significant (could be chance)."
+    )
+    assert message.startswith("Not a significant drop:")
+
+
+def test_sentence_uses_the_gates_margin():
+    comparison, result = _gated([(True, False)] * 1 + [(True, True)] * 39, max_regression=0.05)
+    gated = comparison.with_gate(significance=0.05, max_regression=0.05)
+    assert result["passed"]
+    assert gated.summary_sentence().endswith("inside the 5.0 points allowed.")
+
+
+def test_without_a_gate_the_sentence_is_the_two_sided_test():
+    comparison, _ = _gated([(True, False)] * 59 + [(False, True)] * 41)
+    sentence = comparison.summary_sentence()
+    assert f"p = {comparison.p_value:.3f}): not significant" in sentence
+    assert "one-sided" not in sentence

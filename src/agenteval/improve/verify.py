@@ -21,7 +21,7 @@ from agenteval.execution.trials import Trial
 from agenteval.improve.leakage import repeats
 from agenteval.improve.propose import first_expected
 from agenteval.routing import Router
-from agenteval.stats.paired import paired_table
+from agenteval.stats.paired import GATE_CONTINUITY, paired_table
 from agenteval.views import Holdout, build_views
 
 
@@ -124,8 +124,9 @@ def judge(
     b = [float(after.right[c.id]) for c in shared]
     table = paired_table(a, b)
     reverse = paired_table(b, a)  # "after is better" is "before minus after is below 0"
-    p = reverse.p_value(0.0, "less")
-    lower = -reverse.upper(1 - significance)
+    # the regression gate's test: one-sided, with its continuity correction
+    p = reverse.p_value(0.0, "less", continuity=GATE_CONTINUITY)
+    lower = -reverse.upper(1 - significance, continuity=GATE_CONTINUITY)
     verdict = Verdict(
         cases=len(shared),
         accuracy_before=sum(a) / len(a),

@@ -497,9 +497,13 @@ def finish_run(
             facts_a=run_facts(base),
             facts_b=run_facts(record),
         )
-        comparison = comp
+        # the gate's test judges every sentence about the change, so none contradicts it
+        comparison = comp.with_gate(
+            significance=settings.gates.significance,
+            max_regression=settings.gates.max_regression,
+        )
         gate = regression_gate(  # None against a baseline of other settings: no verdict
-            comp,
+            comparison,
             baseline=record.baseline.run_id,
             significance=settings.gates.significance,
             max_regression=settings.gates.max_regression,

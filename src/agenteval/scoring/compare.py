@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from agenteval.cases import NONE_LABEL, Case
@@ -35,7 +35,7 @@ from agenteval.scoring.facts import (
 )
 from agenteval.scoring.outcomes import CaseOutcome, case_outcomes
 from agenteval.stats import Rate, clustered_wilson
-from agenteval.stats.paired import PairedTable, paired_table
+from agenteval.stats.paired import GATE_CONTINUITY, PairedTable, paired_table
 
 _NAME_LISTS = ("added", "removed", "unscored", "relabelled", "agents_added", "agents_removed")
 Verdict = Literal["comparable", "agreement", "not comparable"]
@@ -98,6 +98,16 @@ class AgentDelta:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GateTest:
+    """The regression gate's test: one-sided, continuity-corrected, against a drop of ``margin``
+    (a fraction; 0 means any drop) at level ``significance``. With a gate set, every sentence
+    about the change is this test's, so none contradicts the gate's verdict."""
+
+    significance: float
+    margin: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class Comparison:
     """Run B against run A on the cases both scored.
 
@@ -107,7 +117,8 @@ class Comparison:
     same number of scored trials), with intervals clustered by case. ``delta`` is B's minus A's;
     ``delta_ci`` its paired 95% interval and ``p_value`` the two-sided score test of no change,
     which is below 0.05 exactly when ``delta_ci`` leaves out 0. ``paired`` is the (effective)
-    paired table they come from, kept so a gate can test it at another level or margin.
+    paired table they come from, kept so a gate can test it at another level or margin;
+    ``gate`` is that gate's test when one is set, and then the sentences judge the change by it.
     ``differences`` are the settings that differ (`RunFacts`) and ``verdict`` what they allow.
     ``agreement`` is the share of shared scored cases where both runs gave the same (modal)
     label, with Wilson's interval; ``disagreements`` lists the others. Case ids are B's.
@@ -135,6 +146,12 @@ class Comparison:
     differences: tuple[SettingDifference, ...] = ()
     agreement: Rate | None = None
     disagreements: tuple[Disagreement, ...] = ()
+    gate: GateTest | None = None
+
+    def with_gate(self, *, significance: float, max_regression: float | None) -> Comparison:
+        """This comparison with the regression gate's test, which its sentences then use."""
+        gate = GateTest(significance=significance, margin=float(max_regression or 0.0))
+        return replace(self, gate=gate)
 
     @property
     def verdict(self) -> Verdict:
@@ -201,32 +218,56 @@ class Comparison:
     def _change_sentence(self, a: str, b: str, alpha: float, *, judge: bool) -> str:
         if self.delta is None or self.p_value is None:
             return f"{a} and {b} share no scored cases, so they cannot be compared."
-        p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
+        p, verdict = self._tested(alpha)
+        shown = ("one-sided " if self._gated() else "") + (
+            "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        )
         moved = f"{len(self.fixed)} fixed, {len(self.broken)} broken"
         cases = _count(self.shared, "shared case")
         if not self.fixed and not self.broken:
             sentence = f"{b} and {a} get the same cases right on {cases}: no change."
         elif self.delta == 0:
-            sentence = f"{b} scores the same as {a} on {cases} ({moved}; {p}): no net change."
+            sentence = f"{b} scores the same as {a} on {cases} ({moved}; {shown}): no net change."
         else:
             points = f"{abs(self.delta) * 100:.1f} points"
-            direction, change = ("better", "gain") if self.delta > 0 else ("worse", "drop")
-            verdict = (
-                f"a significant {change}"
-                if self.significant(alpha)
-                else "not significant (could be chance)"
-            )
+            direction = "better" if self.delta > 0 else "worse"
             if judge:
-                sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {p})"
+                sentence = f"{b} is {points} {direction} than {a} on {cases} ({moved}; {shown})"
                 sentence += f": {verdict}."
             else:  # a difference of measurement, not a change: no better, worse or verdict
                 higher = "higher" if self.delta > 0 else "lower"
-                sentence = f"{b} scores {points} {higher} than {a} on {cases} ({moved}; {p})."
+                sentence = f"{b} scores {points} {higher} than {a} on {cases} ({moved}; {shown})."
         if self.added or self.removed:
             sentence += (
                 f" {_count(len(self.added), 'case')} only in {b}, {len(self.removed)} only in {a}."
             )
         return sentence
+
+    def _gated(self) -> bool:
+        return self.gate is not None and self.paired is not None and self.verdict == "comparable"
+
+    def _tested(self, alpha: float) -> tuple[float, str]:
+        """The p-value the sentences show and their verdict on the change: the gate's one-sided
+        test at its margin and level when a gate is set, else the two-sided test at alpha."""
+        delta, p = self.delta or 0.0, self.p_value if self.p_value is not None else 1.0
+        change = "gain" if delta > 0 else "drop"
+        gate, table = self.gate, self.paired
+        if gate is not None and table is not None and self._gated():
+            alpha, margin = gate.significance, gate.margin
+            if delta > 0:
+                p = table.p_value(0.0, "greater", GATE_CONTINUITY)
+            else:
+                p = table.p_value(-margin, "less", GATE_CONTINUITY)
+            allowed = f"the {margin * 100:.1f} points allowed"
+            if p < alpha and delta < 0 and margin:
+                return p, f"a drop significantly larger than {allowed}"
+            if p >= alpha and delta < 0 and -delta <= margin:
+                return p, f"inside {allowed}"
+            if p >= alpha and delta < 0 and margin:
+                return p, f"more than {allowed} but not significantly more (could be chance)"
+        if p < alpha:
+            return p, f"a significant {change}"
+        return p, "not significant (could be chance)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -253,6 +294,7 @@ class Comparison:
             paired=PairedTable(**data["paired"]) if data.get("paired") else None,
             differences=tuple(SettingDifference(**d) for d in data.get("differences") or ()),
             agreement=Rate(**data["agreement"]) if data.get("agreement") else None,
+            gate=GateTest(**data["gate"]) if data.get("gate") else None,
             disagreements=tuple(
                 Disagreement(**{**d, "expected": tuple(d["expected"])})
                 for d in data.get("disagreements") or ()
@@ -467,7 +509,8 @@ def regression_gate(
     summary sentence says so and why).
 
     One-sided: the null hypothesis is "accuracy fell by at most max_regression", tested with the
-    comparison's paired score test at that margin; the gate fails when it is rejected at level
+    comparison's paired score test at that margin, continuity-corrected (`GATE_CONTINUITY`) so it
+    keeps its level where discordant pairs are few; the gate fails when it is rejected at level
     ``significance``, i.e. when the one-sided upper confidence bound of the change lies below
     -max_regression. Runs that share no scored case pass: there is nothing to compare. The
     message says which of these happened, in words.
@@ -494,8 +537,9 @@ def regression_gate(
         return {**row, "value": None, "p_value": None, "bound": None, "passed": True} | {
             "message": message
         }
-    p = table.p_value(-margin, "less")
-    bound = table.upper(1 - significance)
+    comparison = comparison.with_gate(significance=significance, max_regression=max_regression)
+    p = table.p_value(-margin, "less", GATE_CONTINUITY)
+    bound = table.upper(1 - significance, GATE_CONTINUITY)
     failed = p < significance
     return {**row, "value": delta, "p_value": p, "bound": bound, "passed": not failed} | {
         "message": _gate_message(comparison, baseline, margin, p, bound, significance)

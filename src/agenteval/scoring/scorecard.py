@@ -67,7 +67,8 @@ class Scorecard:
     Interval fields (``*_ci``, and ``low``/``high`` of every `Rate`) are 95% (low, high) or None
     when undefined. Rates (accuracy, error rate, per-agent precision and recall) use Wilson's
     interval, on an effective sample size when cases were run several times (``design_effect``
-    > 1 for accuracy); the averages' intervals come from a case-level BCa bootstrap. The fields
+    > 1 for accuracy); the averages' intervals come from a case-level BCa bootstrap, widened for
+    macro recall and precision to hold a stratified Wilson interval (`stats.bootstrap`). The fields
     from ``consistency`` on are about repeated trials and are None or empty with one trial a case:
     The confusion matrix is sparse: ``confusion_cells`` holds its non-zero cells as (row,
     column, trials), rows indexing ``labels`` (expected) and columns ``columns`` (got), sorted

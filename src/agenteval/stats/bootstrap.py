@@ -7,6 +7,11 @@ drop out of resamples does not get an interval that ends at its estimate. Where 
 defined or would still touch the estimate (every resample equal, every resample on one side, the
 estimate at 0 or 100%), the interval is Wilson's on the bootstrap's effective sample size
 p(1 - p) / variance, or on the number of cases when that is 0/0: it never collapses to zero width.
+
+Macro recall and macro precision with few cases a label (40 cases over 20 labels) or near 0 or
+100% are where BCa alone covered 0.86 to 0.92: their interval is the union of BCa's and a
+stratified Wilson interval (`stratified_wilson`), which holds 0.93 or more there
+(bench/macro_coverage.py). Union, because each fails where the other holds.
 """
 
 from __future__ import annotations
@@ -115,6 +120,28 @@ def bca_interval(
     return wilson(p * n_eff, n_eff, z)
 
 
+def stratified_wilson(hits: Any, totals: Any, z: float = Z95) -> tuple[float, float]:
+    """Wilson's interval for a mean of per-label proportions hits / totals (labels with totals).
+
+    Each label's variance is p(1 - p) / (n + 1) at its Agresti-Coull proportion
+    p = (k + z^2/2) / (n + z^2), so a label at 0 or 100%, or with one case, still adds some
+    (k/n's own p(1 - p) / n is 0 there, and halved on average at n = 2). The mean m's variance
+    V gives the effective size m(1 - m) / V (at 0 or 100%, at the mean of the Agresti-Coull
+    proportions instead), and the interval is Wilson's on that size.
+    """
+    import numpy as np
+
+    hits, totals = np.asarray(hits, dtype=float), np.asarray(totals, dtype=float)
+    kept = totals > 0
+    k, n = hits[kept], totals[kept]
+    mean = float((k / n).mean())
+    shrunk = (k + z * z / 2) / (n + z * z)
+    variance = float((shrunk * (1 - shrunk) / (n + 1)).sum()) / kept.sum() ** 2
+    spread = mean * (1 - mean) if 0 < mean < 1 else float(shrunk.mean() * (1 - shrunk.mean()))
+    n_eff = max(spread / variance, 1.0)
+    return wilson(mean * n_eff, n_eff, z)
+
+
 def bootstrap_averages(
     case: Any,
     true: Any,
@@ -193,4 +220,28 @@ def bootstrap_averages(
             result[name] = None
             continue
         result[name] = bca_interval(estimate, np.concatenate(parts[name]), jackknife[name], n_cases)
-    return result
+    return _with_stratified(result, case, true, pred, width)
+
+
+def _with_stratified(
+    intervals: dict[str, tuple[float, float] | None], case: Any, true: Any, pred: Any, width: int
+) -> dict[str, tuple[float, float] | None]:
+    """Macro recall's and precision's intervals widened to hold the stratified Wilson interval,
+    each case counted once (its trials weigh 1 / its trials: repeats are not new evidence)."""
+    import numpy as np
+
+    weight = 1.0 / np.bincount(case)[case]
+    hit, has_true, has_pred = (true >= 0) & (true == pred), true >= 0, pred < width
+    hits = np.bincount(true[hit], weight[hit], minlength=width)
+    bases = {
+        "macro_recall": np.bincount(true[has_true], weight[has_true], minlength=width),
+        "macro_precision": np.bincount(pred[has_pred], weight[has_pred], minlength=width),
+    }
+    widened = dict(intervals)
+    for name, totals in bases.items():
+        ci, kept = intervals[name], totals > 0
+        # at 0 or 100% the interval stays Wilson's over the cases, as for any rate there
+        if ci is not None and 0 < (hits[kept] / totals[kept]).mean() < 1:
+            low, high = stratified_wilson(hits, totals)
+            widened[name] = (min(ci[0], low), max(ci[1], high))
+    return widened
