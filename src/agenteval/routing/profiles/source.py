@@ -38,6 +38,7 @@ from agenteval.routing.profiles.profile import (
     describe_change,
     render,
 )
+from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
 from agenteval.views import AgentView, CatalogView
 
 T = TypeVar("T")
@@ -70,8 +71,10 @@ class ProfileSource:
         placement: Placement = "exact",
         store: ProfileStore | None = None,
         installed: ClaudeCode | None = None,
+        context: ProjectContext = NO_CONTEXT,
     ) -> None:
         self.binary = binary
+        self.context = context  # the user's project context, laid out in the capture's project
         self.installed = installed  # the binary with its version, once `identify` asked it
         self.alias = alias
         self.placement: Placement = placement
@@ -90,10 +93,12 @@ class ProfileSource:
         alias: str | None,
         placement: Placement = "exact",
         store: ProfileStore | None = None,
+        context: ProjectContext = NO_CONTEXT,
     ) -> tuple[ProfileSource | None, str]:
         """The source for the installed CLI (found, not run), or None and why there is none."""
         try:
-            return cls(find_binary(claude), alias=alias, placement=placement, store=store), ""
+            binary = find_binary(claude)
+            return cls(binary, alias=alias, placement=placement, store=store, context=context), ""
         except RouterError as exc:
             return None, reason(exc)
 
@@ -143,6 +148,7 @@ class ProfileSource:
                         alias=self.alias,
                         store=self.store,
                         say=self._say,
+                        context=self.context,
                     )
                 )
                 if previous is not None:
@@ -178,6 +184,7 @@ class ProfileSource:
             "model": p.model,
             "placement": self.placement,
             "digest": self._digest("agents"),
+            "context": self.context.digest,
         }
 
     def chat_request(
@@ -243,5 +250,7 @@ def prompt_note(described: Mapping[str, Any]) -> str | None:
             " with one deviation (placement cacheable): the agent list moved before the request "
             "so it is prompt-cached"
         )
+    if described.get("project_context"):
+        note += f"; project context: {described['project_context']}"
     changes = described.get("profile_changes") or []
     return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
