@@ -308,6 +308,7 @@ def test_a_claude_md_sentence_reaches_the_model_and_the_record_says_so(
         sent = json.dumps([r.body for r in stub.requests[n:]])
         assert (sentence in sent) == (name == "on")
     assert "project context: CLAUDE.md (1 file)" in notes["on"]
+    assert "lists the catalog as agenteval reads it" in notes["on"]  # the self-check ran
     assert "project context: none" in notes["off"]
 
 

@@ -21,11 +21,12 @@ import copy
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.claude_code_install import ClaudeBinary, ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest
@@ -39,6 +40,7 @@ from agenteval.routing.profiles.profile import (
     render,
 )
 from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
+from agenteval.routing.profiles.selfcheck import self_check
 from agenteval.views import AgentView, CatalogView
 
 T = TypeVar("T")
@@ -200,9 +202,48 @@ class ProfileSource:
         )
         return to_chat_request(body, profile.headers, max_tokens=max_tokens)
 
+    def self_check(self, agent_dirs: Sequence[Path]) -> tuple[Diagnostic, ...]:
+        """Every difference between the CLI's own listing of ``agent_dirs`` and agenteval's
+        emulated reading (`selfcheck`), the CLI run in this source's project context.
+
+        Raises:
+            RouterError: when `identify` has not run.
+            CaptureError: when the CLI's request cannot be captured.
+        """
+        return self_check(
+            self._identified(),
+            agent_dirs,
+            builtins=self.builtin_names(),
+            context=self.context,
+            cache=self.store.root,
+        )
+
     def builtin_names(self) -> frozenset[str]:
         """The built-in agents the installed CLI lists beside a catalog."""
         return frozenset(b.name for b in self.profile().builtins)
+
+
+def self_check_notes(
+    router: object, agent_dirs: Sequence[Path], say: Callable[[str], object]
+) -> list[str]:
+    """The self-check of a router replaying a captured profile, as record notes; each
+    difference (and a check that could not run) is also said as a warning line. A check never
+    stops the run."""
+    source = getattr(router, "profiles", None)
+    folders = [d for d in agent_dirs if d.is_dir()]
+    if not isinstance(source, ProfileSource) or source.installed is None or not folders:
+        return []
+    try:
+        found = source.self_check(folders)
+    except RouterError as exc:
+        note = f"self-check: Claude Code's own listing could not be compared: {reason(exc)}"
+        say(f"warning: {note}")
+        return [note]
+    for d in found:
+        say(f"warning: {d}")
+    if not found:
+        return [f"self-check: Claude Code {source.version} lists the catalog as agenteval reads it"]
+    return [f"self-check: {d}" for d in found]
 
 
 def reason(exc: RouterError) -> str:
