@@ -66,4 +66,31 @@ def test_the_run_says_each_difference_and_keeps_it_in_the_notes(
     notes = self_check_notes(router, [agents], said.append)
     assert len(notes) == len(said) == 1
     assert "'alpha'" in notes[0] and str(agents / "a.md") in notes[0]
-    assert said == [f"warning: {notes[0].removeprefix('self-check: ')}"]
+    assert said == [notes[0].removeprefix("self-check: ")]
+    assert said[0].startswith(f"{agents / 'a.md'}: warning[cc-selfcheck]: ")
+
+
+def test_the_capture_command_captures_in_the_project_and_self_checks_its_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    agents = tmp_path / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "a.md").write_text(
+        "---\nname: alpha\ndescription: First.\ntools: Read\n---\n", encoding="utf-8"
+    )
+    (tmp_path / "CLAUDE.md").write_text("Use alpha for everything.\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(claude_code, "tools_text", lambda tools, disallowed: "All tools")
+    result = CliRunner().invoke(main, ["capture", "--model", "haiku"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "project context: CLAUDE.md (1 file)" in result.output
+    (warning,) = [x for x in result.output.splitlines() if "[cc-selfcheck]" in x]
+    assert (
+        warning.startswith(".claude/agents/a.md: warning[cc-selfcheck]: ") and "'alpha'" in warning
+    )

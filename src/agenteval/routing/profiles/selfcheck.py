@@ -99,6 +99,11 @@ def compare(
     return tuple(found)
 
 
+def line(d: Diagnostic) -> str:
+    """One difference as a terminal line, in `agenteval lint`'s form (code included)."""
+    return f"{d.path}: {d.severity}[{d.code}]: {d.message} (fix: {d.hint})"
+
+
 def _diag(path: Path, message: str) -> Diagnostic:
     return diagnostic(CODE, path, None, message)
 

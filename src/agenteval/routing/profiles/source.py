@@ -40,7 +40,7 @@ from agenteval.routing.profiles.profile import (
     render,
 )
 from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
-from agenteval.routing.profiles.selfcheck import self_check
+from agenteval.routing.profiles.selfcheck import line, self_check
 from agenteval.views import AgentView, CatalogView
 
 T = TypeVar("T")
@@ -240,10 +240,10 @@ def self_check_notes(
         say(f"warning: {note}")
         return [note]
     for d in found:
-        say(f"warning: {d}")
+        say(line(d))
     if not found:
         return [f"self-check: Claude Code {source.version} lists the catalog as agenteval reads it"]
-    return [f"self-check: {d}" for d in found]
+    return [f"self-check: {line(d)}" for d in found]
 
 
 def reason(exc: RouterError) -> str:
