@@ -9,6 +9,14 @@ fixed author at a fixed date. Its status is therefore fixed and stated (branch `
 commit), never the user's live status: a profile must not change with every edit in the project.
 Everything else in the scratch project (agent files, settings) is excluded from git, so what a
 router writes there never shows in the status.
+
+The working directory and memory path the model reads stay the scratch project's, not the
+user's: the CLI really runs there, so the profile is what a real CLI sent byte for byte (the
+capture's second run checks the replay), and the claude-cli router runs in a scratch project
+too, so both routers show the model one path. What is lost is the user's folder name.
+
+A router that runs the CLI per case calls `write_project(read_project(root), scratch.project)`
+once after making its scratch project (`cli_process.scratch`); `reset` leaves it in place.
 """
 
 from __future__ import annotations
