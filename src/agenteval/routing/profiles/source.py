@@ -186,7 +186,8 @@ class ProfileSource:
             "model": p.model,
             "placement": self.placement,
             "digest": self._digest("agents"),
-            "context": self.context.digest,
+            # only when there is one: runs without a project context keep their fingerprints
+            **({"context": self.context.digest} if self.context.digest else {}),
         }
 
     def chat_request(
