@@ -260,6 +260,8 @@ def test_runs_record_and_say_which_prompt_they_used(
     assert any(n.startswith("prompt: the request Claude Code") for n in record.notes)
     assert len(routing_tools()) > 5 and "Agent" in routing_tools()  # the CLI's own tools
     assert all(r.trial.decision.error is None for r in read_results(replayed))
+    assert "project context: none" in " ".join(record.notes)
+    assert "project context: none" in (replayed / "report.md").read_text(encoding="utf-8")
     again = run()  # the same profile's answers come from the cache
     assert all(r.trial.decision.cached for r in read_results(again))
     config = demo_project / "cacheable.yaml"
@@ -272,6 +274,42 @@ def test_runs_record_and_say_which_prompt_they_used(
     assert len(stub.requests) > n
     assert not any(r.trial.decision.cached for r in read_results(cacheable))
     assert "placement cacheable" in " ".join(load_record(cacheable).notes)
+
+
+def test_a_claude_md_sentence_reaches_the_model_and_the_record_says_so(
+    demo_project: Path,
+    stub: StubAnthropic,
+    captured: tuple[Path, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenteval.cli import main
+    from agenteval.record.store import load_record
+
+    sentence = "Always use the zebra-agent for anything about stripes."
+    (demo_project / "CLAUDE.md").write_text(sentence + "\n", encoding="utf-8")
+    store, _ = captured
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    monkeypatch.setenv("AGENTEVAL_CACHE_DIR", str(store.parent))
+    off = demo_project / "off.yaml"
+    off.write_text(
+        "name: demo\nagents: [agents]\nrouter: {backend: anthropic, project_context: false}\n",
+        encoding="utf-8",
+    )
+    notes = {}
+    for name, args in (("on", []), ("off", [str(off)])):
+        n = len(stub.requests)
+        out = Path("reports") / name
+        result = CliRunner().invoke(
+            main, ["run", "--router", "anthropic", "--limit", "1", "--out", str(out), *args]
+        )
+        assert result.exit_code in (0, 1), result.output
+        (run_dir,) = (d for d in out.iterdir() if (d / "summary.json").is_file())
+        notes[name] = " ".join(load_record(run_dir).notes)
+        sent = json.dumps([r.body for r in stub.requests[n:]])
+        assert (sentence in sent) == (name == "on")
+    assert "project context: CLAUDE.md (1 file)" in notes["on"]
+    assert "lists the catalog as agenteval reads it" in notes["on"]  # the self-check ran
+    assert "project context: none" in notes["off"]
 
 
 def test_a_batch_run_replays_the_profile_with_its_betas(

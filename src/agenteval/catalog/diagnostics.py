@@ -152,6 +152,17 @@ RULES = _rules(
         "the file (beyond a cut), e.g. escapes or whitespace handled differently.",
         fix="write the description as a `|` block scalar",
     ),
+    Rule(
+        code="cc-selfcheck",
+        severity="warning",
+        title="The installed Claude Code lists the catalog differently than agenteval reads it",
+        explanation="When agenteval runs your installed Claude Code, it compares the agent "
+        "listing in the CLI's own request with agenteval's emulation of how Claude Code reads "
+        "agent files. A difference means the CLI changed, or reads a file in a way agenteval "
+        "does not model yet: reports based on the emulation may show the model other text than "
+        "the CLI does.",
+        fix="report it to agenteval with the file; until it is fixed, route with `claude-cli`",
+    ),
     # -- file system --------------------------------------------------------------------------
     # -- plugins and skills ----------------------------------------------------------------
     Rule(

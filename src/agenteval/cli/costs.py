@@ -109,11 +109,23 @@ def estimate(
 def capture(models: tuple[str, ...], claude: str | None, empty_view: bool) -> None:
     """Record the request the installed Claude Code sends, as the profile `prompt: claude-code`
     replays; print what changed since the previous profile."""
+    from agenteval.catalog import default_agents_folder
+    from agenteval.errors import CatalogError
     from agenteval.pipeline.capture import capture_profiles
+    from agenteval.routing.profiles.project import read_project
 
     shapes = ("agents", "empty") if empty_view else ("agents",)
+    try:
+        agent_dirs: tuple[Path, ...] = (default_agents_folder().path,)
+    except CatalogError:
+        agent_dirs = ()  # no catalog here: nothing to self-check
     captured = capture_profiles(
-        models, claude=claude, shapes=shapes, say=lambda m: click.echo(for_terminal(m), err=True)
+        models,
+        claude=claude,
+        shapes=shapes,
+        say=lambda m: click.echo(for_terminal(m), err=True),
+        context=read_project(Path.cwd()),
+        agent_dirs=agent_dirs,
     )
     for c in captured:
         click.echo(c.summary())

@@ -57,7 +57,7 @@ from agenteval.record.store import (
 from agenteval.reports import write_reports
 from agenteval.reports.pages import refresh_index
 from agenteval.routing import ModelRouter, PreparedRouter, Router, capabilities_of
-from agenteval.routing.profiles.source import prompt_note
+from agenteval.routing.profiles.source import prompt_note, self_check_notes
 from agenteval.scoring.compare import compare, regression_gate
 from agenteval.scoring.facts import RunFacts, measured_alike
 from agenteval.scoring.gates import (
@@ -166,7 +166,7 @@ def _run_eval(
         if graded_cases and settings.outputs.recorded
         else None
     )
-    notes: list[str] = []
+    notes: list[str] = self_check_notes(router, settings.agents, say)
     client = output_client(settings, router) if graded_cases else None  # agents and judges
     if graded_cases and recorded is None and client is None:
         notes.append(

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,7 @@ from agenteval.models.client import ChatRequest, Completion, FatalModelError, Mo
 from agenteval.models.pricing import model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.profiles.profile import Placement
+from agenteval.routing.profiles.project import NO_CONTEXT, read_project
 from agenteval.routing.profiles.source import ProfileSource, reason
 from agenteval.routing.prompt import (
     BUILTIN_NAMES,
@@ -57,6 +59,8 @@ class PromptOptions(BaseModel):
     send_context: bool = False
     prices: dict[str, dict[str, float]] = {}
     timeout_s: float | None = Field(default=None, gt=0)
+    # the CLAUDE.md files and git facts of the project agenteval runs in, in the captured profile
+    project_context: bool = True
 
 
 class PromptRouter:
@@ -154,7 +158,10 @@ class PromptRouter:
         profiles, reason = None, ""
         if opts.prompt == "claude-code":
             profiles, reason = ProfileSource.find(
-                opts.claude, alias=opts.model or table.default_alias, placement=opts.placement
+                opts.claude,
+                alias=opts.model or table.default_alias,
+                placement=opts.placement,
+                context=read_project(Path.cwd()) if opts.project_context else NO_CONTEXT,
             )
         client: ModelClient
         if opts.client == "mock":
@@ -218,7 +225,14 @@ class PromptRouter:
                 if self.mode == "approximate"
                 else {}
             ),
-            **({"profile_changes": list(self.profiles.notes)} if self.profiles else {}),
+            **(
+                {
+                    "project_context": self.profiles.context.describe(),
+                    "profile_changes": list(self.profiles.notes),
+                }
+                if self.profiles
+                else {}
+            ),
         }
 
     def request_key(self, request: RouteRequest) -> str:

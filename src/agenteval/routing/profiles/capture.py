@@ -13,6 +13,8 @@ returns the one routing request it sent, with the agents the CLI listed (its ini
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from agenteval.routing.cli_process import (
     write_agent_files,
 )
 from agenteval.routing.cli_stream import claude_args, run_claude
+from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext, write_project
 from agenteval.views import AgentView
 
 # Headers that change what the model does; everything else (auth, session ids, client
@@ -233,18 +236,34 @@ async def capture_requests(
     deadline_s: float = 120.0,
     scratch_root: Path | None = None,
     scratch_name: str | None = None,
+    context: ProjectContext = NO_CONTEXT,
+    agent_dirs: Sequence[Path] = (),
 ) -> tuple[Capture, ...]:
     """Run `claude -p REQUEST` once per request against a capture server, in one scratch project
-    (reset between runs), and return the routing request of each.
+    (reset between runs) holding ``context`` (`project.write_project`), and return the routing
+    request of each.
+
+    Args:
+        agent_dirs: Folders of agent files copied byte for byte beside ``agents`` (each under a
+            numbered subfolder of `.claude/agents/`), for the self-check.
 
     Raises:
         CaptureError: when the CLI fails or sends no Messages request.
     """
     captures: list[Capture] = []
     with CaptureServer() as server, scratch(scratch_root, name=scratch_name) as s:
+        try:
+            write_project(context, s.project)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise CaptureError(
+                f"could not lay out the project context in {s.project}: {exc}",
+                hint="install git, or set `router.project_context: false`",
+            ) from exc
         for text in requests:
             reset(s)
             write_agent_files(agents, s.agents_dir)
+            for i, folder in enumerate(agent_dirs):
+                shutil.copytree(folder, s.agents_dir / f"dir-{i:02d}", symlinks=True)
             env = isolated_env(s, base_url=server.base_url, api_key=CAPTURE_KEY)
             before = len(server.messages)
             args = claude_args(cli, text, model)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from agenteval.routing.profiles.profile import (
     render,
     text_at,
 )
+from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
 from agenteval.views import AgentView
 
 _ENTRY_END = re.compile(r"\(Tools: [^\n]*\)(?=\n|$)")
@@ -209,9 +211,10 @@ async def capture_profile(
     scratch_root: Path | None = None,
     scratch_name: str | None = None,
     say: Callable[[str], object] | None = None,
+    context: ProjectContext = NO_CONTEXT,
 ) -> tuple[Profile, Profile | None]:
-    """The profile for this CLI (`claude_code_install.locate`), model and view shape: from the
-    cache, or captured now.
+    """The profile for this CLI (`claude_code_install.locate`), model, view shape and project
+    context: from the cache, or captured now in a scratch project holding ``context``.
 
     Args:
         say: Told when the CLI is run to capture (not when the profile is stored already).
@@ -226,12 +229,12 @@ async def capture_profile(
     store = store or ProfileStore()
     version = claude.version
     shape = view_shape(agents)
-    if not refresh and (cached := store.load(version, alias, shape)) is not None:
+    if not refresh and (cached := store.load(version, alias, shape, context.digest)) is not None:
         return cached, None
     if say is not None:
         say(
             f"capturing the request layout from Claude Code {version} "
-            f"(model {alias or 'default'}, {shape} view)"
+            f"(model {alias or 'default'}, {shape} view, project context: {context.describe()})"
         )
     # Two unrelated texts, so whatever the CLI derives from the request shows up as volatile.
     sentinels = (
@@ -245,8 +248,10 @@ async def capture_profile(
         model=alias,
         scratch_root=scratch_root,
         scratch_name=scratch_name,
+        context=context,
     )
-    profile = build_profile(first, second, sentinels, agents, alias=alias, version=version)
+    built = build_profile(first, second, sentinels, agents, alias=alias, version=version)
+    profile = replace(built, context=context.describe(), context_digest=context.digest)
     previous = store.latest_other(profile)
     store.save(profile)
     return profile, previous

@@ -62,6 +62,8 @@ class Profile:
     request: Slot
     builtins: tuple[AgentView, ...] = ()
     volatile: tuple[tuple[PathPart, ...], ...] = ()  # text that changes with every request
+    context: str = "none"  # the project context it was captured in (`ProjectContext.describe`)
+    context_digest: str = ""  # `ProjectContext.digest`: part of the store key
     schema: int = PROFILE_SCHEMA
 
     @property
@@ -90,6 +92,8 @@ class Profile:
             "request": _slot_json(self.request),
             "builtins": [b.__dict__ for b in self.builtins],
             "volatile": [list(p) for p in self.volatile],
+            "context": self.context,
+            "context_digest": self.context_digest,
             "body": self.body,
         }
         return json.dumps(data, ensure_ascii=False, indent=1)
@@ -108,6 +112,8 @@ class Profile:
             request=Slot(path=tuple(data["request"]["path"]), **_span(data["request"])),
             builtins=tuple(AgentView(**b) for b in data["builtins"]),
             volatile=tuple(tuple(p) for p in data["volatile"]),
+            context=data.get("context", "none"),
+            context_digest=data.get("context_digest", ""),
             body=data["body"],
         )
 
@@ -249,17 +255,26 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "_"
 
 
+def _context(digest: str) -> str:
+    return f"--context-{_safe(digest)}" if digest else ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProfileStore:
-    """Profiles on disk: one JSON file per CLI version + model + view shape."""
+    """Profiles on disk: one JSON file per CLI version + model + view shape + project context."""
 
     root: Path = field(default_factory=lambda: cache_dir() / "profiles")
 
-    def path(self, cli_version: str, alias: str | None, shape: str) -> Path:
-        return self.root / f"{_safe(cli_version)}--{_safe(alias or 'default')}--{_safe(shape)}.json"
+    def path(self, cli_version: str, alias: str | None, shape: str, context: str = "") -> Path:
+        return self.root / (
+            f"{_safe(cli_version)}--{_safe(alias or 'default')}--{_safe(shape)}{_context(context)}"
+            ".json"
+        )
 
-    def load(self, cli_version: str, alias: str | None, shape: str) -> Profile | None:
-        path = self.path(cli_version, alias, shape)
+    def load(
+        self, cli_version: str, alias: str | None, shape: str, context: str = ""
+    ) -> Profile | None:
+        path = self.path(cli_version, alias, shape, context)
         try:
             profile = Profile.from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError):
@@ -267,7 +282,7 @@ class ProfileStore:
         return profile if profile.schema == PROFILE_SCHEMA else None
 
     def save(self, profile: Profile) -> Path:
-        path = self.path(profile.cli_version, profile.alias, profile.shape)
+        path = self.path(profile.cli_version, profile.alias, profile.shape, profile.context_digest)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(profile.to_json(), encoding="utf-8")
@@ -275,9 +290,13 @@ class ProfileStore:
         return path
 
     def latest_other(self, profile: Profile) -> Profile | None:
-        """The newest stored profile of the same model and shape from another CLI version."""
+        """The newest stored profile of the same model, shape and context from another CLI
+        version."""
         found: list[tuple[float, Profile]] = []
-        pattern = f"*--{_safe(profile.alias or 'default')}--{_safe(profile.shape)}.json"
+        pattern = (
+            f"*--{_safe(profile.alias or 'default')}--{_safe(profile.shape)}"
+            f"{_context(profile.context_digest)}.json"
+        )
         for path in self.root.glob(pattern):
             try:
                 other = Profile.from_json(path.read_text(encoding="utf-8"))

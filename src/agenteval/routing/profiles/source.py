@@ -21,11 +21,12 @@ import copy
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.claude_code_install import ClaudeBinary, ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest
@@ -38,6 +39,8 @@ from agenteval.routing.profiles.profile import (
     describe_change,
     render,
 )
+from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
+from agenteval.routing.profiles.selfcheck import line, self_check
 from agenteval.views import AgentView, CatalogView
 
 T = TypeVar("T")
@@ -70,8 +73,10 @@ class ProfileSource:
         placement: Placement = "exact",
         store: ProfileStore | None = None,
         installed: ClaudeCode | None = None,
+        context: ProjectContext = NO_CONTEXT,
     ) -> None:
         self.binary = binary
+        self.context = context  # the user's project context, laid out in the capture's project
         self.installed = installed  # the binary with its version, once `identify` asked it
         self.alias = alias
         self.placement: Placement = placement
@@ -90,10 +95,12 @@ class ProfileSource:
         alias: str | None,
         placement: Placement = "exact",
         store: ProfileStore | None = None,
+        context: ProjectContext = NO_CONTEXT,
     ) -> tuple[ProfileSource | None, str]:
         """The source for the installed CLI (found, not run), or None and why there is none."""
         try:
-            return cls(find_binary(claude), alias=alias, placement=placement, store=store), ""
+            binary = find_binary(claude)
+            return cls(binary, alias=alias, placement=placement, store=store, context=context), ""
         except RouterError as exc:
             return None, reason(exc)
 
@@ -143,6 +150,7 @@ class ProfileSource:
                         alias=self.alias,
                         store=self.store,
                         say=self._say,
+                        context=self.context,
                     )
                 )
                 if previous is not None:
@@ -178,6 +186,8 @@ class ProfileSource:
             "model": p.model,
             "placement": self.placement,
             "digest": self._digest("agents"),
+            # only when there is one: runs without a project context keep their fingerprints
+            **({"context": self.context.digest} if self.context.digest else {}),
         }
 
     def chat_request(
@@ -193,9 +203,48 @@ class ProfileSource:
         )
         return to_chat_request(body, profile.headers, max_tokens=max_tokens)
 
+    def self_check(self, agent_dirs: Sequence[Path]) -> tuple[Diagnostic, ...]:
+        """Every difference between the CLI's own listing of ``agent_dirs`` and agenteval's
+        emulated reading (`selfcheck`), the CLI run in this source's project context.
+
+        Raises:
+            RouterError: when `identify` has not run.
+            CaptureError: when the CLI's request cannot be captured.
+        """
+        return self_check(
+            self._identified(),
+            agent_dirs,
+            builtins=self.builtin_names(),
+            context=self.context,
+            cache=self.store.root,
+        )
+
     def builtin_names(self) -> frozenset[str]:
         """The built-in agents the installed CLI lists beside a catalog."""
         return frozenset(b.name for b in self.profile().builtins)
+
+
+def self_check_notes(
+    router: object, agent_dirs: Sequence[Path], say: Callable[[str], object]
+) -> list[str]:
+    """The self-check of a router replaying a captured profile, as record notes; each
+    difference (and a check that could not run) is also said as a warning line. A check never
+    stops the run."""
+    source = getattr(router, "profiles", None)
+    folders = [d for d in agent_dirs if d.is_dir()]
+    if not isinstance(source, ProfileSource) or source.installed is None or not folders:
+        return []
+    try:
+        found = source.self_check(folders)
+    except RouterError as exc:
+        note = f"self-check: Claude Code's own listing could not be compared: {reason(exc)}"
+        say(f"warning: {note}")
+        return [note]
+    for d in found:
+        say(line(d))
+    if not found:
+        return [f"self-check: Claude Code {source.version} lists the catalog as agenteval reads it"]
+    return [f"self-check: {line(d)}" for d in found]
 
 
 def reason(exc: RouterError) -> str:
@@ -243,5 +292,7 @@ def prompt_note(described: Mapping[str, Any]) -> str | None:
             " with one deviation (placement cacheable): the agent list moved before the request "
             "so it is prompt-cached"
         )
+    if described.get("project_context"):
+        note += f"; project context: {described['project_context']}"
     changes = described.get("profile_changes") or []
     return note + (f"; since the previous profile: {'; '.join(changes)}" if changes else "")
