@@ -113,6 +113,43 @@ class Agent:
         return tools_text(self.tools, self.disallowed_tools)
 
 
+@dataclass
+class _Diagnostics:
+    """The diagnostics of one file, as they are found."""
+
+    path: Path
+    found: list[Diagnostic] = field(default_factory=list)
+
+    def add(
+        self, line: int | None, severity: Severity, code: str, message: str, hint: str = ""
+    ) -> None:
+        self.found.append(
+            Diagnostic(
+                path=self.path,
+                line=line,
+                severity=severity,
+                code=code,
+                message=message,
+                hint=hint,
+            )
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Frontmatter:
+    """Where a file's frontmatter stands, and the body after it."""
+
+    lines: list[str]
+    start: int  # 0-based line of the opening fence
+    body: str
+    crlf: bool
+
+    @property
+    def first_line(self) -> int:
+        """The 1-based file line of the first frontmatter line."""
+        return self.start + 2
+
+
 def parse_agent_file(
     path: Path, data: bytes | None = None
 ) -> tuple[Agent | None, list[Diagnostic]]:
@@ -121,135 +158,171 @@ def parse_agent_file(
     Returns:
         The agent (None when the file is not usable) and the file's diagnostics.
     """
-    diags: list[Diagnostic] = []
+    diags = _Diagnostics(path)
+    fm = _frontmatter_of(path.read_bytes() if data is None else data, diags)
+    meta = _meta_of(fm, diags) if fm is not None else None
+    if fm is None or meta is None:
+        return None, diags.found
+    key_lines = _key_lines(fm.lines, fm.first_line)
+    named = _name_and_description(path, meta, key_lines, fm.first_line, diags)
+    if named is None:
+        return None, diags.found
+    name, description = named
+    model = meta.get("model")
+    agent = Agent(
+        name=name,
+        description=description,
+        tools=_tool_list(meta.get("tools")),
+        disallowed_tools=_tool_list(meta.get("disallowedTools")),
+        model=str(model).strip() if model not in (None, "") else None,
+        body=fm.body,
+        path=path,
+        line=fm.start + 1,
+        description_line=key_lines.get("description", fm.first_line),
+        raw_frontmatter="\n".join(fm.lines),
+        extra={k: v for k, v in meta.items() if k not in _SHOWN_KEYS},
+        diagnostics=tuple(diags.found),
+    )
+    return agent, diags.found
 
-    def diag(line: int | None, severity: Severity, code: str, message: str, hint: str = "") -> None:
-        diags.append(
-            Diagnostic(
-                path=path, line=line, severity=severity, code=code, message=message, hint=hint
-            )
-        )
 
+_SHOWN_KEYS = frozenset({"name", "description", "tools", "disallowedTools", "model"})
+
+
+def _frontmatter_of(data: bytes, diags: _Diagnostics) -> _Frontmatter | None:
+    """The frontmatter's lines and the body, or None (said) when there is none to read."""
     try:
-        text = (path.read_bytes() if data is None else data).decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        diag(
+        diags.add(
             None,
             "error",
             "unparseable",
             f"file is not UTF-8 ({exc.reason} at byte {exc.start})",
             "save the file as UTF-8",
         )
-        return None, diags
+        return None
     text = text.removeprefix("\ufeff")
     crlf = "\r\n" in text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if start is None or not _FENCE.match(lines[start]):
-        diag(
+        diags.add(
             1,
             "warning",
             "no-frontmatter",
             "no YAML frontmatter: not an agent, skipped",
             "start the file with a `---` block holding `name:` and `description:`",
         )
-        return None, diags
+        return None
     end = next((i for i in range(start + 1, len(lines)) if _FENCE.match(lines[i])), None)
     if end is None:
-        diag(
+        diags.add(
             start + 1,
             "error",
             "unparseable",
             "frontmatter opened with `---` is never closed",
             "add a closing `---` line after the frontmatter",
         )
-        return None, diags
-    fm_lines = lines[start + 1 : end]
-    first_line = start + 2  # 1-based file line of the first frontmatter line
-    raw_fm = "\n".join(fm_lines)
-    body = "\n".join(lines[end + 1 :]).strip("\n")
+        return None
+    return _Frontmatter(
+        lines=lines[start + 1 : end],
+        start=start,
+        body="\n".join(lines[end + 1 :]).strip("\n"),
+        crlf=crlf,
+    )
 
-    if too_deep(raw_fm):
-        diag(
-            first_line,
+
+def _meta_of(fm: _Frontmatter, diags: _Diagnostics) -> dict[str, Any] | None:
+    """The frontmatter's keys, strictly or leniently read, or None (said) when refused."""
+    raw, first = "\n".join(fm.lines), fm.first_line
+    if too_deep(raw):
+        diags.add(
+            first,
             "error",
             "yaml-too-deep",
             f"frontmatter's YAML collections are nested more than {MAX_DEPTH:,} deep: refused",
             "write the value flat: no agent file needs collections inside collections this deep",
         )
-        return None, diags
-    if expanded_size(raw_fm) > MAX_NODES:
-        diag(
-            first_line,
+        return None
+    if expanded_size(raw) > MAX_NODES:
+        diags.add(
+            first,
             "error",
             "alias-bomb",
             f"frontmatter's YAML aliases expand to more than {MAX_NODES:,} values: refused",
             "write the values out instead of using anchors and aliases",
         )
-        return None, diags
-    meta, recovered, continuation_line = _parse_frontmatter(fm_lines)
+        return None
+    meta, recovered, continuation_line = _parse_frontmatter(fm.lines)
     if meta is None:
-        diag(
-            first_line,
+        diags.add(
+            first,
             "error",
             "unparseable",
             "frontmatter is neither YAML nor recoverable",
             "write the frontmatter as `key: value` lines",
         )
-        return None, diags
+        return None
     if recovered:
-        diag(
-            first_line,
+        diags.add(
+            first,
             "warning",
             "yaml-recovered",
             "frontmatter is not strict YAML; recovered leniently",
             'quote the description (e.g. `description: "..."`) or use a `|` block scalar',
         )
     if continuation_line is not None:
-        diag(
-            first_line + continuation_line,
+        diags.add(
+            first + continuation_line,
             "warning",
             "continuation-lines",
             "description continues on unindented lines that look like new keys; "
             "Claude Code will likely misread this file",
             "indent the continuation lines or use `description: |`",
         )
-    if crlf and recovered:
-        diag(
-            first_line,
+    if fm.crlf and recovered:
+        diags.add(
+            first,
             "warning",
             "crlf-unquoted",
             "CRLF line endings with an unquoted `: ` value; "
             "Claude Code reportedly skips such files",
             "convert the file to LF line endings, or quote the value",
         )
+    return meta
 
-    key_lines = _key_lines(fm_lines, first_line)
-    name = meta.get("name")
-    description = meta.get("description")
+
+def _name_and_description(
+    path: Path,
+    meta: Mapping[str, Any],
+    key_lines: Mapping[str, int],
+    first_line: int,
+    diags: _Diagnostics,
+) -> tuple[str, str] | None:
+    """The agent's name and normalised description, or None (said) when one is missing."""
+    name, description = meta.get("name"), meta.get("description")
     if name is None or str(name).strip() == "":
-        diag(
+        diags.add(
             first_line,
             "error",
             "missing-name",
             "frontmatter has no `name`: skipped",
             "add `name: your-agent-name`",
         )
-        return None, diags
+        return None
     if description is None or str(description).strip() == "":
-        diag(
+        diags.add(
             key_lines.get("name", first_line),
             "error",
             "missing-description",
             "frontmatter has no `description`: skipped",
             "add a `description:` saying when to use it",
         )
-        return None, diags
+        return None
     name = str(name).strip()
     if name.startswith("-") or ":" in name:
-        diag(
+        diags.add(
             key_lines.get("name"),
             "warning",
             "invalid-name",
@@ -257,7 +330,7 @@ def parse_agent_file(
             "use letters, digits, '-', '_' and '.' only",
         )
     if name != path.stem:
-        diag(
+        diags.add(
             key_lines.get("name"),
             "info",
             "name-mismatch",
@@ -265,7 +338,7 @@ def parse_agent_file(
             "rename the file to match (optional)",
         )
     if not isinstance(description, str):
-        diag(
+        diags.add(
             key_lines.get("description"),
             "warning",
             "description-not-text",
@@ -276,35 +349,14 @@ def parse_agent_file(
             description = "\n".join(str(item) for item in description)
     description = normalise_text(str(description))
     if "<example" not in description.lower():
-        diag(
+        diags.add(
             key_lines.get("description"),
             "info",
             "no-examples",
             "description has no <example> blocks: the agent yields no cases but stays a target",
             "add <example> blocks with Context / user / assistant turns",
         )
-
-    extra = {
-        k: v
-        for k, v in meta.items()
-        if k not in {"name", "description", "tools", "disallowedTools", "model"}
-    }
-    model = meta.get("model")
-    agent = Agent(
-        name=name,
-        description=description,
-        tools=_tool_list(meta.get("tools")),
-        disallowed_tools=_tool_list(meta.get("disallowedTools")),
-        model=str(model).strip() if model not in (None, "") else None,
-        body=body,
-        path=path,
-        line=start + 1,
-        description_line=key_lines.get("description", first_line),
-        raw_frontmatter=raw_fm,
-        extra=extra,
-        diagnostics=tuple(diags),
-    )
-    return agent, diags
+    return name, description
 
 
 def normalise_text(text: str) -> str:
