@@ -225,8 +225,9 @@ def test_apply_refuses_a_file_changed_since_the_proposal(tmp_path):
     assert change.problem is None
     agent.path.write_text(agent.path.read_text() + "\nEdited meanwhile.\n", encoding="utf-8")
     edited = agent.path.read_bytes()
-    (refused,) = apply_changes([change])
-    assert str(agent.path) in refused and "changed on disk" in refused
+    (outcome,) = apply_changes([change])
+    assert outcome.path == agent.path and not outcome.written
+    assert "changed on disk" in outcome.reason
     assert agent.path.read_bytes() == edited
 
 

@@ -118,6 +118,33 @@ class _Session:
         self.routed += len(cases)
         return await route(self.router, catalog, cases, self.holdout, self.executor)
 
+    async def work_through(
+        self,
+        work: Sequence[Target],
+        labels: Mapping[str, str],
+        attempts: int,
+        before: Routed,
+    ) -> tuple[list[Attempt], Routed]:
+        """Work on each target in turn; an accepted change stays in for the next one.
+
+        Returns:
+            Every attempt, and the held-out answers with every accepted change in.
+        """
+        done: list[Attempt] = []
+        for target in work:
+            if self.executor.stopped.is_set():
+                break
+            self.note(f"working on {target.why}")
+            found = await self.work_on(target, labels, attempts, before)
+            done.extend(found)
+            winner = next((a for a in found if a.accepted), None)
+            if winner is not None:
+                self.current.update(winner.descriptions)
+                self.shown = variant(self.shown, winner.descriptions)
+                assert self.verified is not None  # set by the accepted attempt
+                before = self.verified
+        return done, before
+
     async def work_on(
         self, target: Target, labels: Mapping[str, str], attempts: int, before: Routed
     ) -> list[Attempt]:
@@ -285,28 +312,14 @@ async def improve_catalog(
         labels={k: v for k, v in first.labels.items()},
         right={c.id: first.right[c.id] for c in test if c.id in first.right},
     )
-    start_accuracy = _accuracy(before_all)
-    attempts_done: list[Attempt] = []
-    before = before_all
-    for target in work:
-        if executor.stopped.is_set():
-            break
-        note(f"working on {target.why}")
-        found = await session.work_on(target, labels, attempts, before)
-        attempts_done.extend(found)
-        winner = next((a for a in found if a.accepted), None)
-        if winner is not None:
-            session.current.update(winner.descriptions)
-            session.shown = variant(session.shown, winner.descriptions)
-            assert session.verified is not None  # set by the accepted attempt
-            before = session.verified
+    attempts_done, before = await session.work_through(work, labels, attempts, before_all)
     return Improvement(
         router=router_name,
         model=client.resolve_model(model),
         cases=len(cases),
         training=len(training),
         held_out=len(test),
-        accuracy_before=start_accuracy,
+        accuracy_before=_accuracy(before_all),
         accuracy_after=_accuracy(before),
         attempts=tuple(attempts_done),
         targets=work,

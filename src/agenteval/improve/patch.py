@@ -12,7 +12,7 @@ from pathlib import Path
 from agenteval.catalog import Agent, parse_agent_file
 from agenteval.catalog.claude_code import decode
 from agenteval.improve.verify import claude_code_reads
-from agenteval.pipeline.lint import ChangedError, replace_file, rewrite_description
+from agenteval.pipeline.lint import ChangedError, FixOutcome, replace_file, rewrite_description
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,13 +82,13 @@ def patch_text(changes: Sequence[FileChange]) -> str:
     return "".join(c.diff for c in changes)
 
 
-def apply_changes(changes: Sequence[FileChange]) -> tuple[str, ...]:
+def apply_changes(changes: Sequence[FileChange]) -> tuple[FixOutcome, ...]:
     """Write each change whose file still holds what it held when the change was made.
 
     Returns:
-        One line per file that was NOT written, naming it and why.
+        What became of each file: written, or not and why (the others are still written).
     """
-    refused = []
+    outcomes = []
     for c in changes:
         try:
             data = c.path.read_bytes()
@@ -96,7 +96,11 @@ def apply_changes(changes: Sequence[FileChange]) -> tuple[str, ...]:
                 raise ChangedError(c.path)
             replace_file(c.path, c.after.encode("utf-8"), data)
         except ChangedError:
-            refused.append(f"{c.path}: changed on disk since the proposal: not written")
+            reason = "changed on disk since the proposal: not written"
+            outcomes.append(FixOutcome(path=c.path, written=False, reason=reason))
         except OSError as exc:
-            refused.append(f"{c.path}: not written ({exc.strerror or exc})")
-    return tuple(refused)
+            reason = f"not written ({exc.strerror or exc})"
+            outcomes.append(FixOutcome(path=c.path, written=False, reason=reason))
+        else:
+            outcomes.append(FixOutcome(path=c.path, written=True))
+    return tuple(outcomes)

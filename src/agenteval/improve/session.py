@@ -196,13 +196,9 @@ def improve_dataset(
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = out or settings.out / f"improve-{stamp}"
     files = write_session(improvement, folder)
-    applied: tuple[Path, ...] = ()
-    refused: tuple[str, ...] = ()
-    if apply:
-        changes = changed_files(improvement)
-        refused = apply_changes(changes)
-        written = {c.path for c in changes} - {Path(r.split(": ", 1)[0]) for r in refused}
-        applied = tuple(sorted(written))
+    outcomes = apply_changes(changed_files(improvement)) if apply else ()
+    applied = tuple(o.path for o in outcomes if o.written)
+    refused = tuple(f"{o.path}: {o.reason}" for o in outcomes if not o.written)
     budget = improvement.stop is not None
     code = ExitCode.GATE_FAILED if budget or refused else ExitCode.OK
     return Improved(
