@@ -13,6 +13,21 @@ MAX_CONFUSIONS = 10
 
 def render_markdown(data: ReportData) -> str:
     """Render the Markdown summary of a run."""
+    lines = [
+        *_headline(data),
+        *_verdicts(data),
+        *_routing(data),
+        *_outputs(data),
+        *_cases(data),
+    ]
+    text = "\n".join(lines)
+    if len(text.encode()) > MAX_BYTES:
+        text = text.encode()[:MAX_BYTES].decode(errors="ignore") + "\n\n… (truncated)\n"
+    return text
+
+
+def _headline(data: ReportData) -> list[str]:
+    """The title, the run's facts and the headline numbers (by origin too)."""
     r = data.record
     h = r.headline
     card = r.scorecard
@@ -43,6 +58,13 @@ def render_markdown(data: ReportData) -> str:
         ]
     lines.append("")
     lines += _by_origin(data)
+    return lines
+
+
+def _verdicts(data: ReportData) -> list[str]:
+    """The comparison with the baseline, a stop, and the gates."""
+    r = data.record
+    lines: list[str] = []
     if r.comparison and r.baseline:
         sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
         lines += [md_text(sentence[:1].upper() + sentence[1:]), ""]
@@ -55,6 +77,13 @@ def render_markdown(data: ReportData) -> str:
             for g in r.gates
         ]
         lines.append("")
+    return lines
+
+
+def _routing(data: ReportData) -> list[str]:
+    """The worst agents and the top confusions."""
+    card = data.record.scorecard
+    lines: list[str] = []
     if card:
         worst = card.worst_agents(8)
         if worst:
@@ -84,6 +113,13 @@ def render_markdown(data: ReportData) -> str:
                 for c in card.top_confusions[:MAX_CONFUSIONS]
             ]
             lines.append("")
+    return lines
+
+
+def _outputs(data: ReportData) -> list[str]:
+    """How the graded outputs did."""
+    r = data.record
+    lines: list[str] = []
     oc = data.output_card
     if oc is not None:
         label = " (sample data)" if r.outputs and r.outputs.sample_data else ""
@@ -132,6 +168,13 @@ def render_markdown(data: ReportData) -> str:
                     f"{md_code(shorten(c.name, 40), table=True)} | {md_text(shorten(why, 120))} |"
                 )
             lines.append("")
+    return lines
+
+
+def _cases(data: ReportData) -> list[str]:
+    """The misroutes, the cases that can never route, and the errors."""
+    card = data.record.scorecard
+    lines: list[str] = []
     misroutes = data.misroutes
     if misroutes:
         lines += [
@@ -175,10 +218,7 @@ def render_markdown(data: ReportData) -> str:
             for row in data.errors[:5]
         ]
         lines.append("")
-    text = "\n".join(lines)
-    if len(text.encode()) > MAX_BYTES:
-        text = text.encode()[:MAX_BYTES].decode(errors="ignore") + "\n\n… (truncated)\n"
-    return text
+    return lines
 
 
 ORIGIN_NAMES = {"example": "examples", "dataset": "datasets", "generated": "generated"}
