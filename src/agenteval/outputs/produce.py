@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -238,26 +238,65 @@ async def run_outputs(
     """
     jobs = list(jobs)
     state = state or RunState(total=len(jobs))
-    judge = client.resolve_model(judge_model) if client is not None else None
     if client is not None:
         client.on_overload(executor.limit.overloaded)
+    grader = _Grader(
+        catalog=catalog,
+        client=client,
+        judge=client.resolve_model(judge_model) if client is not None else None,
+        executor=executor,
+        state=state,
+        max_tokens=max_tokens,
+        trust=trust,
+        on_result=on_result,
+    )
+    await executor.drain(jobs, grader.one)
+    return state
 
-    async def call(key_parts: Mapping[str, Any], trial: int, request: ChatRequest) -> Completion:
+
+@dataclass
+class _Produced:
+    """What an agent wrote for a job (or the recorded output), and what it cost."""
+
+    output: str
+    source: str
+    model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost: float | None = 0.0
+    cached: bool = True
+
+
+@dataclass
+class _Grader:
+    """Produces and grades one job at a time (`one`), through the run's executor."""
+
+    catalog: Catalog
+    client: ModelClient | None
+    judge: str | None
+    executor: Executor
+    state: RunState
+    max_tokens: int | None
+    trust: CheckTrust
+    on_result: Callable[[OutputResult], None]
+
+    async def call(
+        self, key_parts: Mapping[str, Any], trial: int, request: ChatRequest
+    ) -> Completion:
+        client = self.client
         assert client is not None  # only called once there is a model to call
-        done = await executor.call(
+        done = await self.executor.call(
             lambda: client.complete(request),
             bound=lambda: _const(bytes_bound(client, request)),
             key=_key(key_parts, trial),
             codec=COMPLETIONS,
             overload=lambda c: any(m in (c.error or "") for m in OVERLOAD_MARKERS),
         )
-        state.cost_usd = executor.money.spent
+        self.state.cost_usd = self.executor.money.spent
         if done is None:
             raise _Stopped
         return done
 
-    async def one(job: OutputJob) -> None:
-        checks = case_checks(job.case)
+    async def one(self, job: OutputJob) -> None:
         base = _Shared(
             case_id=job.case.id,
             trial=job.trial,
@@ -267,16 +306,37 @@ async def run_outputs(
             oracle=job.oracle,
             agent_input=None,
         )
-        usage, cached = Usage(), True
-        cost: float | None = 0.0
-        model: str | None = None
+        try:
+            produced = await self.produce(job, base)
+            if produced is None:
+                return
+            checks = case_checks(job.case)
+            results, produced = await self.grade(job, checks, produced)
+        except _Stopped:
+            return  # not started: the budget or a fatal error stopped the run; a resume does it
+        self.on_result(
+            OutputResult(
+                **base,
+                source=produced.source,
+                output=produced.output,
+                model=produced.model,
+                judge_model=self.judge if any(c.model_graded for c in checks) else None,
+                usage=produced.usage,
+                cost_usd=produced.cost,
+                cached=produced.cached,
+                checks=tuple(results),
+            )
+        )
+
+    async def produce(self, job: OutputJob, base: _Shared) -> _Produced | None:
+        """The job's output: recorded, or the agent run live (None: its result is said)."""
         if job.recorded is not None:
-            output, source = job.recorded, "recorded"
-        elif job.agent is None:
-            on_result(OutputResult(**base, source="not-run"))
-            return
-        elif client is None:
-            on_result(
+            return _Produced(output=job.recorded, source="recorded")
+        if job.agent is None:
+            self.on_result(OutputResult(**base, source="not-run"))
+            return None
+        if self.client is None:
+            self.on_result(
                 OutputResult(
                     **base,
                     source="live",
@@ -284,56 +344,61 @@ async def run_outputs(
                     "offline: pass --outputs FILE.jsonl or use --router anthropic",
                 )
             )
-            return
-        else:
-            agent = catalog.get(job.agent)
-            assert agent is not None
-            model = client.resolve_model(agent.model)
-            given, base["agent_input"] = job.agent_input
-            try:
-                done = await call(
-                    {
-                        "kind": "agent",
-                        "model": model,
-                        "system": agent.body,
-                        "prompt": given,
-                        "max_tokens": max_tokens,
-                    },
-                    job.trial,
-                    chat(
-                        client,
-                        system=agent.body,
-                        prompt=given,
-                        model=agent.model,
-                        max_tokens=max_tokens or AGENT_MAX_TOKENS,
-                    ),
+            return None
+        agent = self.catalog.get(job.agent)
+        assert agent is not None
+        model = self.client.resolve_model(agent.model)
+        given, base["agent_input"] = job.agent_input
+        done = await self.call(
+            {
+                "kind": "agent",
+                "model": model,
+                "system": agent.body,
+                "prompt": given,
+                "max_tokens": self.max_tokens,
+            },
+            job.trial,
+            chat(
+                self.client,
+                system=agent.body,
+                prompt=given,
+                model=agent.model,
+                max_tokens=self.max_tokens or AGENT_MAX_TOKENS,
+            ),
+        )
+        if done.error is not None:
+            self.on_result(
+                OutputResult(
+                    **base,
+                    source="live",
+                    model=model,
+                    error=done.error,
+                    usage=done.usage,
+                    cost_usd=done.cost_usd,
                 )
-            except _Stopped:
-                return
-            if done.error is not None:
-                on_result(
-                    OutputResult(
-                        **base,
-                        source="live",
-                        model=model,
-                        error=done.error,
-                        usage=done.usage,
-                        cost_usd=done.cost_usd,
-                    )
-                )
-                return
-            output, source = done.text, "live"
-            usage, cost, cached = done.usage, done.cost_usd, done.cached
+            )
+            return None
+        return _Produced(
+            output=done.text,
+            source="live",
+            model=model,
+            usage=done.usage,
+            cost=done.cost_usd,
+            cached=done.cached,
+        )
+
+    async def grade(
+        self, job: OutputJob, checks: Sequence[Check], produced: _Produced
+    ) -> tuple[list[CheckResult], _Produced]:
+        """Every check's result, and the output with the judges' cost added."""
         results = []
+        usage, cost, cached = produced.usage, produced.cost, produced.cached
         for check in checks:
             if not check.model_graded:
-                results.append(
-                    run_check(
-                        check, output, {"id": job.case.id, "prompt": job.case.prompt}, trust=trust
-                    )
-                )
+                facts = {"id": job.case.id, "prompt": job.case.prompt}
+                results.append(run_check(check, produced.output, facts, trust=self.trust))
                 continue
-            if client is None:
+            if self.client is None:
                 results.append(
                     CheckResult(
                         name=check.name,
@@ -346,48 +411,30 @@ async def run_outputs(
                     )
                 )
                 continue
-            try:
-                graded = await call(
-                    {
-                        "kind": "judge",
-                        "model": judge,
-                        "criterion": check.spec,
-                        "reference": check.reference,
-                        "prompt": job.case.prompt,
-                        "output": output,
-                    },
-                    job.trial,
-                    chat(
-                        client,
-                        system=JUDGE_SYSTEM,
-                        prompt=_judge_prompt(check, job.case.prompt, output),
-                        model=judge,
-                        max_tokens=JUDGE_MAX_TOKENS,
-                        tool=JUDGE_TOOL,
-                    ),
-                )
-            except _Stopped:
-                return
+            graded = await self.call(
+                {
+                    "kind": "judge",
+                    "model": self.judge,
+                    "criterion": check.spec,
+                    "reference": check.reference,
+                    "prompt": job.case.prompt,
+                    "output": produced.output,
+                },
+                job.trial,
+                chat(
+                    self.client,
+                    system=JUDGE_SYSTEM,
+                    prompt=_judge_prompt(check, job.case.prompt, produced.output),
+                    model=self.judge,
+                    max_tokens=JUDGE_MAX_TOKENS,
+                    tool=JUDGE_TOOL,
+                ),
+            )
             results.append(_grade(check, graded))
             usage = usage + graded.usage
             cost = None if cost is None or graded.cost_usd is None else cost + graded.cost_usd
             cached = cached and graded.cached
-        on_result(
-            OutputResult(
-                **base,
-                source=source,
-                output=output,
-                model=model,
-                judge_model=judge if any(c.model_graded for c in checks) else None,
-                usage=usage,
-                cost_usd=cost,
-                cached=cached,
-                checks=tuple(results),
-            )
-        )
-
-    await executor.drain(jobs, one)
-    return state
+        return results, replace(produced, usage=usage, cost=cost, cached=cached)
 
 
 async def _const(value: float | None) -> float | None:
