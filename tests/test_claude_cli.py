@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,11 +23,12 @@ from agenteval.config import EvalConfig, RouterConfig
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.record.store import read_results
-from agenteval.routing import RouteRequest, make_router
+from agenteval.routing import Decision, RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     agent_file_text,
     isolated_env,
+    remove_stale,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -64,9 +71,11 @@ def case(prompt: str, i: int = 0) -> Case:
     )
 
 
-def router(server: CaptureServer, tmp_path: Path, **options: object) -> ClaudeCliRouter:
+def router(
+    server: CaptureServer, tmp_path: Path, key: str = KEY, **options: object
+) -> ClaudeCliRouter:
     r = ClaudeCliRouter(
-        api_key=KEY,
+        api_key=key,
         claude=claude_path(),
         base_url=server.base_url,
         scratch_dir=tmp_path / "scratch",
@@ -116,7 +125,7 @@ def test_the_hold_hook_leaves_the_routing_request_unchanged(tmp_path: Path) -> N
             with scratch(tmp_path, name="same") as s:
                 write_agent_files(VIEW.agents, s.agents_dir)
                 if hook:
-                    write_hold_hook(s.project)
+                    write_hold_hook(s)
                 env = isolated_env(s, base_url=server.base_url, api_key=KEY)
                 args = claude_args(cli, "review my last commit", None)
                 out = await run_claude(args, cwd=s.project, env=env, deadline_s=60)
@@ -359,3 +368,92 @@ def test_the_budget_holds_for_claude_cli_runs(
         )
         assert enough.record.status == "complete", enough.record.stopped_reason
         assert 0 < (enough.record.cost_usd or 0) <= bound * 1.5
+
+
+def processes_holding(secret: str) -> list[int]:
+    """Live processes (not this one) whose environment holds ``secret``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if secret.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+    return found
+
+
+def test_no_process_outlives_a_case_at_concurrency_16(tmp_path: Path) -> None:
+    prompts = [p for p, agent in TABLE.items() if agent in VIEW.names]
+    key = f"{KEY}-{uuid.uuid4().hex}"  # this test's alone: other runs on the machine use KEY
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        r = router(server, tmp_path, key)
+        limit = asyncio.Semaphore(16)
+
+        async def one(i: int) -> Decision:
+            async with limit:
+                request = RouteRequest(case=case(prompts[i % len(prompts)], i), view=VIEW)
+                return await r.route(request)
+
+        async def run_all() -> list[Decision]:
+            return await asyncio.gather(*(one(i) for i in range(32)))
+
+        decisions = asyncio.run(run_all())
+        assert len(server.messages) == 32  # every case reached its delegation, held by the hook
+    assert [d.error for d in decisions if d.error] == []
+    assert {d.agent for d in decisions} == set(VIEW.names)
+    time.sleep(0.5)
+    assert processes_mentioning(str(tmp_path / "scratch")) == []
+    assert processes_holding(key) == []
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+ROUTE_IN_A_CHILD = """
+import asyncio, sys
+from pathlib import Path
+from test_claude_cli import VIEW, case
+from agenteval.routing import RouteRequest
+from agenteval.routing.claude_cli import ClaudeCliRouter
+
+r = ClaudeCliRouter(api_key=sys.argv[1], claude=sys.argv[2], base_url=sys.argv[3],
+                    scratch_dir=Path(sys.argv[4]))
+r.prepare(lambda message: None)
+
+async def main():
+    requests = [RouteRequest(case=case("review my last commit", i), view=VIEW) for i in range(4)]
+    await asyncio.gather(*(r.route(q) for q in requests))
+
+asyncio.run(main())
+"""
+
+
+def killed_run(tmp_path: Path, sig: signal.Signals) -> tuple[str, Path]:
+    """Start four cases in a child agenteval, kill it with ``sig`` once they reached the API."""
+    key, folder = f"{KEY}-{uuid.uuid4().hex}", tmp_path / "scratch"
+    with CaptureServer(latency_s=120) as server:
+        args = [key, str(claude_path()), server.base_url, str(folder)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        child = subprocess.Popen([sys.executable, "-c", ROUTE_IN_A_CHILD, *args], env=env)
+        deadline = time.monotonic() + 60
+        while len(server.messages) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(server.messages) == 4, "the cases never reached the server: no proof"
+        child.send_signal(sig)
+        child.wait(timeout=30)
+        time.sleep(0.5)
+    return key, folder
+
+
+def test_sigterm_of_a_run_kills_its_cli_processes_and_removes_its_scratch(tmp_path: Path) -> None:
+    key, folder = killed_run(tmp_path, signal.SIGTERM)
+    assert processes_holding(key) == []
+    assert list(folder.iterdir()) == []
+
+
+def test_sigkill_of_a_run_kills_its_cli_processes_and_the_next_run_removes_its_scratch(
+    tmp_path: Path,
+) -> None:
+    key, folder = killed_run(tmp_path, signal.SIGKILL)
+    assert processes_holding(key) == []
+    left = list(folder.iterdir())
+    assert len(left) == 4  # nothing could clean up after a SIGKILL
+    assert sorted(remove_stale(folder)) == sorted(left)
+    assert list(folder.iterdir()) == []

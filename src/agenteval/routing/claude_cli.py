@@ -27,7 +27,9 @@ from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
+    exit_on_sigterm,
     isolated_env,
+    remove_stale,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -106,13 +108,17 @@ class ClaudeCliRouter:
         return self.binary.path
 
     def prepare(self, say: Callable[[str], object]) -> None:
-        """Ask the CLI its version (once; its answer is part of the fingerprint).
+        """Ask the CLI its version (once; its answer is part of the fingerprint), remove the
+        scratch folders a killed run left behind, and let SIGTERM end the cases cleanly.
 
         Raises:
             RouterError: when the binary does not answer with a version.
         """
         if self.claude_code is None:
             self.claude_code = identify(self.binary, say)
+            if stale := remove_stale(self.scratch_dir):
+                say(f"removed {len(stale)} scratch folder(s) left by a killed claude-cli run")
+            exit_on_sigterm()
 
     @property
     def cli_version(self) -> str:
@@ -234,7 +240,7 @@ class ClaudeCliRouter:
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
             write_agent_files(request.view.agents, s.agents_dir)
-            write_hold_hook(s.project)
+            write_hold_hook(s)
             env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
             args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
             outcome = await run_claude(

@@ -13,11 +13,16 @@ or a log line.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import os
 import re
+import shlex
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +46,11 @@ class Scratch:
     def agents_dir(self) -> Path:
         return self.project / ".claude" / "agents"
 
+    @property
+    def hold(self) -> Path:
+        """The FIFO the hold hook waits on (see `hold_hook`)."""
+        return self.root / "hold"
+
 
 @contextlib.contextmanager
 def scratch(
@@ -58,18 +68,72 @@ def scratch(
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
     if name is None:
-        root = Path(tempfile.mkdtemp(prefix="agenteval-claude-", dir=parent))
+        prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+        root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     else:
         root = (parent or Path(tempfile.gettempdir())) / name
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
     s = Scratch(root=root, home=root / "home", tmp=root / "tmp", project=root / "project")
     reset(s)
+    os.mkfifo(s.hold, 0o600)
+    writer = os.open(s.hold, os.O_RDWR | os.O_NONBLOCK)  # the FIFO's only writer
+    _LIVE.add(root)
     try:
         yield s
     finally:
+        os.close(writer)  # every hold hook of this case reads end-of-file and ends
+        _LIVE.discard(root)
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
+
+
+SCRATCH_PREFIX = "agenteval-claude-"
+_LIVE: set[Path] = set()  # scratch folders in use, removed at exit even after SIGTERM
+
+
+@atexit.register
+def _remove_live() -> None:
+    for root in list(_LIVE):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit (when nothing else handles it), so the cases in flight kill
+    their process groups and remove their scratch folders on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def remove_stale(parent: Path | None) -> list[Path]:
+    """Remove the scratch folders that a killed agenteval left behind (its pid is gone).
+
+    A SIGKILL leaves no chance to clean up: the CLI processes die with their parent (see
+    `cli_stream`), their folders stay until the next run calls this.
+    """
+    removed = []
+    for root in (parent or Path(tempfile.gettempdir())).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = root.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)) and root.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def reset(s: Scratch) -> None:
@@ -129,27 +193,25 @@ def write_agent_files(agents: Iterable[AgentView], agents_dir: Path) -> None:
         (agents_dir / f"agent-{i:04d}.md").write_text(agent_file_text(agent), encoding="utf-8")
 
 
-# A PreToolUse hook that holds every delegation until the process group is killed: the CLI starts
-# a subagent (and the main model's next turn) as soon as the Agent call is complete, which on the
-# real API would bill requests nobody reads. The hook leaves the routing request byte for byte as
-# it was (checked by tests/test_claude_cli.py) and is not shown to the model.
-HOLD_SECONDS = 3600
-HOLD_HOOK = {
-    "hooks": {
-        "PreToolUse": [
-            {
-                "matcher": "|".join(DELEGATION_TOOLS),
-                "hooks": [
-                    {"type": "command", "command": f"sleep {HOLD_SECONDS}", "timeout": HOLD_SECONDS}
-                ],
-            }
-        ]
-    }
-}
+# A PreToolUse hook that holds every delegation until the case ends: the CLI starts a subagent
+# (and the main model's next turn) as soon as the Agent call is complete, which on the real API
+# would bill requests nobody reads. The hook reads the scratch folder's FIFO, whose only writer is
+# this process (`Scratch.hold`): it gets end-of-file when the case closes the FIFO, or when this
+# process dies, so the hook never outlives the case (the CLI starts hooks in a session of their
+# own, where killing its process group does not reach them). The hook leaves the routing request
+# byte for byte as it was (checked by tests/test_claude_cli.py) and is not shown to the model.
+HOOK_TIMEOUT_S = 3600  # the CLI's own limit; the hook ends with the case long before
 
 
-def write_hold_hook(project: Path) -> None:
-    """Make the project's `.claude/settings.json` hold delegations (see HOLD_HOOK)."""
-    path = project / ".claude" / "settings.json"
+def hold_hook(fifo: Path) -> dict[str, object]:
+    """The project settings whose PreToolUse hook waits on ``fifo`` for every delegation."""
+    command = f"cat {shlex.quote(str(fifo))} >/dev/null; exit 2"
+    hook = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
+    return {"hooks": {"PreToolUse": [{"matcher": "|".join(DELEGATION_TOOLS), "hooks": [hook]}]}}
+
+
+def write_hold_hook(s: Scratch) -> None:
+    """Make the project's `.claude/settings.json` hold delegations on the scratch's FIFO."""
+    path = s.project / ".claude" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(HOLD_HOOK, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(hold_hook(s.hold), indent=1), encoding="utf-8")

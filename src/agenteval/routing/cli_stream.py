@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,6 +194,7 @@ async def run_claude(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # its own process group, killed as one
+            preexec_fn=die_with_parent,
             limit=_STREAM_LIMIT,
         )
     except OSError as exc:
@@ -247,6 +250,17 @@ async def _drain(stream: asyncio.StreamReader | None, into: bytearray) -> None:
     while chunk := await stream.read(65536):
         into.extend(chunk)
         del into[: max(0, len(into) - _STDERR_KEEP)]
+
+
+def die_with_parent() -> None:
+    """In the child before exec: be killed when the process that started it dies (Linux), so a
+    killed agenteval leaves no CLI behind. Elsewhere a no-op: the group kill still applies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _kill_group(pgid: int) -> None:
