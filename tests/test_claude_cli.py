@@ -11,11 +11,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cli_support import ErrorServer, claude_path, delegating_reply, processes_mentioning
 from conftest import run_config
+from stub_anthropic import Reply, StubAnthropic, StubRequest, count_input_tokens
+from stub_anthropic import _output_tokens as stub_output_tokens
 
 from agenteval.cases import Case
 from agenteval.claude_code_install import find_binary
@@ -457,3 +460,95 @@ def test_sigkill_of_a_run_kills_its_cli_processes_and_the_next_run_removes_its_s
     assert len(left) == 4  # nothing could clean up after a SIGKILL
     assert sorted(remove_stale(folder)) == sorted(left)
     assert list(folder.iterdir()) == []
+
+
+def tool_calls_then_delegation(served: list[tuple[int, int]]) -> Callable[[StubRequest], Reply]:
+    """Three tool calls of about 8,000 output tokens each, then the Agent call; ``served``
+    gets the (input, output) tokens the stub billed, per request."""
+
+    def respond(req: StubRequest) -> Reply:
+        turn = sum(m["role"] == "assistant" for m in req.body["messages"])
+        if turn < 3:
+            read = {"type": "tool_use", "id": f"toolu_read_{turn}", "name": "Read"}
+            blocks = [{"type": "text", "text": "x" * 32_000}, {**read, "input": {"file_path": "N"}}]
+        else:
+            blocks = [Reply.route("code-reviewer").build(req)[-1]]  # type: ignore[misc]
+        served.append((count_input_tokens(req.body), stub_output_tokens(blocks)[0]))
+        return Reply.content(blocks)
+
+    return respond
+
+
+def billing_stub(served: list[tuple[int, int]]) -> StubAnthropic:
+    """The stub answering `tool_calls_then_delegation`, with no prompt caching (so what it
+    billed is ``served``'s input and output tokens)."""
+    return StubAnthropic(responder=tool_calls_then_delegation(served), cache_min_tokens=10**9)
+
+
+def test_every_request_of_a_case_is_counted_and_reserved(tmp_path: Path) -> None:
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path)  # type: ignore[arg-type]
+        request = RouteRequest(case=case("review my last commit"), view=VIEW)
+        bound = asyncio.run(r.cost_bound(request))
+        d = asyncio.run(r.route(request))
+        model = stub.calls[0].model
+    assert d.error is None and d.agent == "code-reviewer", d
+    assert len(served) == 4
+    assert d.usage.input_tokens == sum(i for i, _ in served)
+    assert d.usage.output_tokens == sum(o for _, o in served)
+    assert min(o for _, o in served[:3]) >= 8000
+    billed = r.table.cost(
+        str(model), input_tokens=d.usage.input_tokens, output_tokens=d.usage.output_tokens
+    )
+    assert billed is not None and d.cost_usd == pytest.approx(billed)
+    assert bound is not None and bound >= d.cost_usd
+
+
+def test_a_case_stops_at_max_turns_as_handled_by_the_main_model(tmp_path: Path) -> None:
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path, max_turns=2)  # type: ignore[arg-type]
+        request = RouteRequest(case=case("review my last commit"), view=VIEW)
+        one_turn = asyncio.run(router(stub, tmp_path, max_turns=1).cost_bound(request))  # type: ignore[arg-type]
+        bound = asyncio.run(r.cost_bound(request))
+        d = asyncio.run(r.route(request))
+    assert len(served) == 2
+    assert d.error is None and d.agent is None, d
+    assert "2 turns" in d.rationale
+    assert d.usage.output_tokens == sum(o for _, o in served)
+    assert one_turn is not None and bound is not None and bound > 2 * one_turn
+
+
+def test_a_run_records_what_the_api_billed_and_stays_inside_max_cost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path)  # type: ignore[arg-type]
+        bound = asyncio.run(r.cost_bound(RouteRequest(case=case("what is 2 + 2?"), view=VIEW)))
+        assert bound is not None
+        config = project(tmp_path).model_copy(
+            update={"router": RouterConfig(backend="claude-cli", base_url=stub.base_url)}
+        )
+        max_cost = bound * 1.5
+        run = run_config(config, max_cost_usd=max_cost)
+        model = str(stub.calls[0].model)
+    assert run.record.status == "complete", run.record.stopped_reason
+    assert len(served) == 4 * 4  # four cases, four requests each
+    billed = r.table.cost(
+        model,
+        input_tokens=sum(i for i, _ in served),
+        output_tokens=sum(o for _, o in served),
+    )
+    assert billed is not None
+    assert run.record.cost_usd == pytest.approx(billed)
+    assert billed <= max_cost

@@ -27,8 +27,10 @@ from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
 from agenteval.routing.cli_process import (
+    OAUTH_ENV,
     exit_on_sigterm,
     isolated_env,
+    login_token,
     remove_stale,
     scratch,
     write_agent_files,
@@ -36,6 +38,7 @@ from agenteval.routing.cli_process import (
 )
 from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
 from agenteval.routing.profiles.source import ProfileSource
+from agenteval.text import register_secret
 from agenteval.views import CatalogView
 
 DEFAULT_DEADLINE_S = 300.0  # the CLI retries an unreachable API for minutes on its own
@@ -43,6 +46,10 @@ ROUTER_VERSION = 1
 # When the CLI's request cannot be captured: a request as large as the context window.
 FALLBACK_INPUT_TOKENS = 200_000
 FALLBACK_MAX_TOKENS = 128_000
+DEFAULT_MAX_TURNS = 4  # requests the main model may make before it delegates (`--max-turns`)
+# What one tool call may add to the next request, for the worst case of a later turn (a large
+# tool result; each turn's request is capped at the context window).
+TOOL_RESULT_TOKENS = 25_000
 
 
 class ClaudeCliOptions(BaseModel):
@@ -55,6 +62,7 @@ class ClaudeCliOptions(BaseModel):
     base_url: str | None = None
     api_key_env: str = "ANTHROPIC_API_KEY"
     timeout_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)  # per case, then the group dies
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, gt=0)  # requests per case, all reserved
     scratch_dir: str | None = None  # where the per-case projects go (the system temp folder)
     keep_scratch: bool = False
     prices: dict[str, dict[str, float]] = {}
@@ -68,15 +76,19 @@ class ClaudeCliRouter:
     capabilities = Capabilities(
         pricing="per-token", estimate="worst-case", needs_api_key=True, needs_claude_cli=True
     )
+    # On the user's Claude Code login (no API key): a subscription plan, not per-token spend.
+    ON_PLAN = Capabilities(pricing="plan", estimate="worst-case", needs_claude_cli=True)
 
     def __init__(
         self,
         *,
-        api_key: str,
+        api_key: str = "",
+        oauth_token: str = "",
         model: str | None = None,
         claude: str | os.PathLike[str] | None = None,
         base_url: str | None = None,
         deadline_s: float = DEFAULT_DEADLINE_S,
+        max_turns: int = DEFAULT_MAX_TURNS,
         scratch_dir: Path | None = None,
         keep_scratch: bool = False,
         extra_args: Sequence[str] = (),
@@ -94,10 +106,16 @@ class ClaudeCliRouter:
         self.model = self.table.resolve(model)  # for prices only: the CLI resolves the alias
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
         self.deadline_s = deadline_s
+        self.max_turns = max_turns
         self.scratch_dir = scratch_dir
         self.keep_scratch = keep_scratch  # leave each case's folder behind, for inspection
         self.extra_args = tuple(extra_args)
         self._api_key = api_key
+        self._oauth_token = "" if api_key else oauth_token
+        for secret in (api_key, oauth_token):
+            register_secret(secret)  # so an error that echoes it is redacted everywhere
+        if self._oauth_token:
+            self.capabilities = self.ON_PLAN
         self._overload_callbacks: list[Callable[[], None]] = []
         self._profiles: ProfileSource | None = None
         self._profile_failed = False
@@ -136,30 +154,35 @@ class ClaudeCliRouter:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, offline: bool = False) -> ClaudeCliRouter:
-        """Build from an eval config's `router` section; the key comes from the environment.
+        """Build from an eval config's `router` section: the API key comes from the environment,
+        else the user's Claude Code login (`login_token`) is used.
 
         Args:
             options: The `router:` keys.
             offline: Build it to price cases only (no key needed; `estimate`).
 
         Raises:
-            RouterError: for an unknown option, when the API key variable is not set, or when
-                `claude` cannot be found.
+            RouterError: for an unknown option, when there is neither an API key nor a login
+                (or the login has expired), or when `claude` cannot be found.
         """
         opts = validate_options(ClaudeCliOptions, options, "claude-cli")
         key = os.environ.get(opts.api_key_env, "").strip()
-        if not key and not offline:
+        token = "" if key else login_token()
+        if not key and not token and not offline:
             raise RouterError(
-                f"the claude-cli router needs an API key, and {opts.api_key_env} is not set",
-                hint=f"export {opts.api_key_env}=sk-ant-... (the CLI runs with an isolated "
-                "HOME, so its own login is not used)",
+                f"the claude-cli router needs an API key or a Claude Code login, and "
+                f"{opts.api_key_env} is not set",
+                hint=f"export {opts.api_key_env}=sk-ant-..., or log in with `claude` (or run "
+                f"`claude setup-token` and export {OAUTH_ENV}=...)",
             )
         return cls(
             api_key=key,
+            oauth_token=token,
             model=opts.model,
             claude=opts.claude,
             base_url=opts.base_url,
             deadline_s=opts.timeout_s,
+            max_turns=opts.max_turns,
             scratch_dir=Path(opts.scratch_dir) if opts.scratch_dir else None,
             keep_scratch=opts.keep_scratch,
             table=model_table().with_overrides(opts.prices),
@@ -172,6 +195,7 @@ class ClaudeCliRouter:
             "cli_version": self.cli_version,
             "model": self.alias,
             "extra_args": self.extra_args,
+            "max_turns": self.max_turns,
             "v": ROUTER_VERSION,
         }  # not the binary's path or the base URL: they serve the same answers
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
@@ -184,6 +208,7 @@ class ClaudeCliRouter:
             "prompt": "claude-cli",
             "cli_version": self.cli_version,
             "deadline_s": self.deadline_s,
+            "max_turns": self.max_turns,
             "prices_as_of": self.table.as_of,
             "price_known": self.model in self.table.prices,
         }
@@ -204,10 +229,10 @@ class ClaudeCliRouter:
     async def cost_bound(self, request: RouteRequest) -> float | None:
         """The most one case can cost, reserved by the executor before the process starts.
 
-        The routing request as the installed CLI lays it out for this case (its captured
-        profile: every byte an input token, all of its max_tokens as output), and never less
-        than the dearest case measured so far (a main model that works through several turns
-        before it answers sends more than one request). Without a profile: a request as large
+        Every request the main model may make (`max_turns`): the first as the installed CLI
+        lays it out for this case (its captured profile: every byte an input token, all of its
+        max_tokens as output), each later one larger by a whole answer and a large tool result.
+        Never less than the dearest case measured so far. Without a profile: requests as large
         as the context window. None when the model has no price.
         """
         tokens, max_tokens, model = FALLBACK_INPUT_TOKENS, FALLBACK_MAX_TOKENS, self.model
@@ -219,10 +244,16 @@ class ClaudeCliRouter:
                 max_tokens, model = chat.max_tokens, chat.model  # the id the CLI sends
             except RouterError:
                 self._profile_failed = True
-        bound = self.table.worst_case(
-            model, input_tokens=tokens, max_tokens=max_tokens, cacheable=True
-        )
-        return None if bound is None else max(bound, self._most_spent)
+        total = 0.0
+        for turn in range(self.max_turns):
+            grown = min(tokens + turn * (max_tokens + TOOL_RESULT_TOKENS), FALLBACK_INPUT_TOKENS)
+            one = self.table.worst_case(
+                model, input_tokens=max(grown, tokens), max_tokens=max_tokens, cacheable=True
+            )
+            if one is None:
+                return None
+            total += one
+        return max(total, self._most_spent)
 
     def _profile_source(self) -> ProfileSource | None:
         if self._profiles is None and not self._profile_failed:
@@ -241,8 +272,11 @@ class ClaudeCliRouter:
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
             write_agent_files(request.view.agents, s.agents_dir)
             write_hold_hook(s)
-            env = isolated_env(s, base_url=self.base_url, api_key=self._api_key)
-            args = claude_args(self.cli, request.case.prompt, self.alias, self.extra_args)
+            env = isolated_env(
+                s, base_url=self.base_url, api_key=self._api_key, oauth_token=self._oauth_token
+            )
+            extra = ("--max-turns", str(self.max_turns), *self.extra_args)
+            args = claude_args(self.cli, request.case.prompt, self.alias, extra)
             outcome = await run_claude(
                 args,
                 cwd=s.project,
@@ -253,7 +287,8 @@ class ClaudeCliRouter:
         if outcome.fatal:
             raise FatalModelError(
                 f"claude-cli: {outcome.error}",
-                hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY)",
+                hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY), or "
+                "the Claude Code login when there is no key",
             )
         decision = self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
         self._most_spent = max(self._most_spent, decision.cost_usd or 0.0)
@@ -275,6 +310,9 @@ class ClaudeCliRouter:
         common: dict[str, Any] = {"usage": outcome.usage, "cost_usd": cost, "latency_s": latency_s}
         if outcome.delegation is None and outcome.error is not None:
             return Decision(agent=None, error=outcome.error, **common)
+        if outcome.delegation is None and outcome.out_of_turns:
+            why = f"the main model worked {self.max_turns} turns itself without delegating"
+            return Decision(agent=None, rationale=why, **common)
         if outcome.delegation is None:
             return Decision(agent=None, rationale=outcome.result.strip()[:2000], **common)
         d = outcome.delegation

@@ -23,11 +23,13 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from agenteval.claude_code_install import child_env
+from agenteval.errors import RouterError
 from agenteval.views import AgentView
 
 DELEGATION_TOOLS = ("Agent", "Task")
@@ -144,7 +146,12 @@ def reset(s: Scratch) -> None:
 
 
 def isolated_env(
-    s: Scratch, *, base_url: str | None, api_key: str | None, marker: str = ""
+    s: Scratch,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    oauth_token: str | None = None,
+    marker: str = "",
 ) -> dict[str, str]:
     """The child's whole environment: nothing of the user's but PATH and alias overrides.
 
@@ -152,6 +159,7 @@ def isolated_env(
         s: The scratch layout (HOME and TMPDIR point into it, so no real `~/.claude` is read).
         base_url: ANTHROPIC_BASE_URL for the child, if any.
         api_key: ANTHROPIC_API_KEY for the child, if any (the environment is its only carrier).
+        oauth_token: The user's Claude Code login (`login_token`), used when there is no key.
         marker: A value for AGENTEVAL_RUN_MARKER, so a test can find any process left behind.
     """
     env = child_env(home=s.home, tmp=s.tmp)
@@ -159,9 +167,40 @@ def isolated_env(
         env["ANTHROPIC_BASE_URL"] = base_url
     if api_key:
         env["ANTHROPIC_API_KEY"] = api_key
+    elif oauth_token:
+        env[OAUTH_ENV] = oauth_token
     if marker:
         env["AGENTEVAL_RUN_MARKER"] = marker
     return env
+
+
+OAUTH_ENV = "CLAUDE_CODE_OAUTH_TOKEN"  # what `claude setup-token` prints, for headless use
+CREDENTIALS = Path(".claude") / ".credentials.json"  # under HOME: where the CLI keeps a login
+
+
+def login_token(environ: Mapping[str, str] | None = None) -> str:
+    """The user's Claude Code login: $CLAUDE_CODE_OAUTH_TOKEN, else the access token the CLI
+    keeps in ~/.claude/.credentials.json; "" when there is neither. The CLI child gets it in
+    its environment only (its HOME is a scratch folder with no credentials in it).
+
+    Raises:
+        RouterError: when the kept login has expired or the file cannot be read.
+    """
+    environ = os.environ if environ is None else environ
+    if token := environ.get(OAUTH_ENV, "").strip():
+        return token
+    path = Path(environ.get("HOME") or Path.home()) / CREDENTIALS
+    if not path.is_file():
+        return ""
+    renew = f"run `claude` to log in again, or `claude setup-token` and export {OAUTH_ENV}"
+    try:
+        oauth = json.loads(path.read_text(encoding="utf-8")).get("claudeAiOauth") or {}
+        token, expires = str(oauth.get("accessToken") or "").strip(), oauth.get("expiresAt")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise RouterError(f"{path}: cannot read the Claude Code login ({exc})", hint=renew) from exc
+    if isinstance(expires, (int, float)) and expires / 1000 < time.time():
+        raise RouterError(f"the Claude Code login kept in {path} has expired", hint=renew)
+    return token
 
 
 def agent_file_text(agent: AgentView) -> str:
