@@ -9,11 +9,13 @@ Dataset cases always see the full catalog.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
@@ -69,11 +71,26 @@ class AgentView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentSource:
+    """The user's file behind an agent of a view, for a router that lets Claude Code read it:
+    its path under the catalog folder and the recovered text of each example this view cuts."""
+
+    name: str
+    path: Path
+    rel: str
+    held_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CatalogView:
     """The catalog as a router sees it for the cases of one fold (or the full catalog)."""
 
     fold: int | None
     agents: tuple[AgentView, ...]
+    sources: tuple[AgentSource, ...] = ()  # none for a view built by hand
+
+    def source_of(self, name: str) -> AgentSource | None:
+        return next((s for s in self.sources if s.name == name), None)
 
     @cached_property
     def names(self) -> frozenset[str]:
@@ -114,9 +131,10 @@ def _view(
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
-    agents = []
+    agents, sources = [], []
     for a in catalog.agents:
         description = a.description
+        held: list[tuple[int, int]] = []
         if fold is not None:
             held = [
                 ex.span
@@ -127,7 +145,22 @@ def _view(
                 description = description[:start] + description[end:]
             description = re.sub(r"\n{3,}", "\n\n", description).strip()
         agents.append(AgentView(name=a.name, description=description, tools_text=a.tools_text))
-    return CatalogView(fold=fold, agents=tuple(agents))
+        source = AgentSource(
+            name=a.name,
+            path=a.path,
+            rel=_relative(a.path, catalog.roots),
+            held_out=tuple(a.description[s:e] for s, e in sorted(held)),
+        )
+        sources.append(source)
+    return CatalogView(fold=fold, agents=tuple(agents), sources=tuple(sources))
+
+
+def _relative(path: Path, roots: Iterable[Path]) -> str:
+    """The file's path under the catalog folder it was found in (its name for a file given)."""
+    for root in (r for r in roots if r.is_dir()):
+        with contextlib.suppress(OSError, ValueError):
+            return path.resolve().relative_to(root.resolve()).as_posix()
+    return path.name
 
 
 def _stable_int(text: str) -> int:

@@ -26,6 +26,7 @@ from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
+from agenteval.routing.cli_files import files_digest, write_user_agents
 from agenteval.routing.cli_process import (
     OAUTH_ENV,
     exit_on_sigterm,
@@ -33,7 +34,6 @@ from agenteval.routing.cli_process import (
     login_token,
     remove_stale,
     scratch,
-    write_agent_files,
     write_hold_hook,
 )
 from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
@@ -119,6 +119,7 @@ class ClaudeCliRouter:
         self._overload_callbacks: list[Callable[[], None]] = []
         self._profiles: ProfileSource | None = None
         self._profile_failed = False
+        self._digests: dict[str, str] = {}  # view fingerprint -> files_digest
         self._most_spent = 0.0  # the dearest case so far, as the CLI reported it
 
     @property
@@ -222,8 +223,12 @@ class ClaudeCliRouter:
             callback()
 
     def request_key(self, request: RouteRequest) -> str:
-        """What the CLI is given: the view's agents and the request (not the case's context)."""
-        text = f"{request.view.fingerprint}\0{request.case.prompt}"
+        """What the CLI is given: the view's agents, the bytes of their files and the request
+        (not the case's context)."""
+        files = self._digests.get(request.view.fingerprint)
+        if files is None:
+            files = self._digests[request.view.fingerprint] = files_digest(request.view)
+        text = f"{request.view.fingerprint}\0{files}\0{request.case.prompt}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def cost_bound(self, request: RouteRequest) -> float | None:
@@ -270,7 +275,7 @@ class ClaudeCliRouter:
         """
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
-            write_agent_files(request.view.agents, s.agents_dir)
+            notes = write_user_agents(request.view, s.agents_dir)
             write_hold_hook(s)
             env = isolated_env(
                 s, base_url=self.base_url, api_key=self._api_key, oauth_token=self._oauth_token
@@ -290,12 +295,21 @@ class ClaudeCliRouter:
                 hint="check the key in the router's api_key_env (default ANTHROPIC_API_KEY), or "
                 "the Claude Code login when there is no key",
             )
-        decision = self.decide(outcome, request.view, latency_s=time.perf_counter() - start)
+        latency_s = time.perf_counter() - start
+        decision = self.decide(outcome, request.view, latency_s=latency_s, notes=notes)
         self._most_spent = max(self._most_spent, decision.cost_usd or 0.0)
         return decision
 
-    def decide(self, outcome: CliOutcome, view: CatalogView, *, latency_s: float = 0.0) -> Decision:
-        """Turn what the CLI did into a Decision."""
+    def decide(
+        self,
+        outcome: CliOutcome,
+        view: CatalogView,
+        *,
+        latency_s: float = 0.0,
+        notes: Sequence[str] = (),
+    ) -> Decision:
+        """Turn what the CLI did into a Decision; ``notes`` (files written as agenteval's reading,
+        not the user's bytes) are kept in its ``raw``."""
         model = outcome.model or self.model
         cost = outcome.cost_usd
         if cost is None:  # stopped at the delegation, before the CLI's own total
@@ -308,6 +322,8 @@ class ClaudeCliRouter:
                 cache_read_tokens=u.cache_read_tokens,
             )
         common: dict[str, Any] = {"usage": outcome.usage, "cost_usd": cost, "latency_s": latency_s}
+        files = {"files_not_copied": list(notes)} if notes else {}
+        common["raw"] = json.dumps(files, ensure_ascii=False) if files else ""
         if outcome.delegation is None and outcome.error is not None:
             return Decision(agent=None, error=outcome.error, **common)
         if outcome.delegation is None and outcome.out_of_turns:
@@ -316,21 +332,16 @@ class ClaudeCliRouter:
         if outcome.delegation is None:
             return Decision(agent=None, rationale=outcome.result.strip()[:2000], **common)
         d = outcome.delegation
-        raw = json.dumps(
-            {"subagent_type": d.agent, "description": d.description, "prompt": d.prompt},
-            ensure_ascii=False,
-        )[:4000]
+        call = {"subagent_type": d.agent, "description": d.description, "prompt": d.prompt}
+        common["raw"] = json.dumps({**call, **files}, ensure_ascii=False)[:4000]
         if d.agent not in view.names and d.agent in outcome.listed:
             return Decision(
                 agent=None,
-                raw=raw,
                 rationale=f"built-in {d.agent} took it",
                 task_prompt=d.prompt,
                 **common,
             )
-        return Decision(
-            agent=d.agent, raw=raw, rationale=d.description, task_prompt=d.prompt, **common
-        )
+        return Decision(agent=d.agent, rationale=d.description, task_prompt=d.prompt, **common)
 
     async def aclose(self) -> None:
         """Nothing to release: every process ends with its case."""
