@@ -96,6 +96,7 @@ def test_the_claude_cli_router_is_estimated_without_a_key_at_its_worst_case(
     )
     e = estimate_eval(settings)
     router = routing.router_factory("claude-cli").from_options({}, offline=True)
+    router.prepare(lambda message: None)  # as estimate does: the CLI's version is asked first
     _, cases, views = prepare(settings)
     plan = RunPlan(cases=cases, views=views, trials=1)
     bounds = [
