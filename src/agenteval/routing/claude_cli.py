@@ -1,12 +1,15 @@
 """The `claude-cli` router: each case routed by the user's real Claude Code.
 
-Per case, a scratch project whose `.claude/agents/` holds the case's catalog view and an isolated
-HOME; `claude -p REQUEST --output-format stream-json --verbose` runs in its own process group and
-is stopped at its first `Agent`/`Task` call (a project hook holds the call, so no subagent
-request is ever sent), whose `subagent_type` names the agent (its `prompt`
-argument is kept in the decision's `raw`, for output grading). A result with no delegation is
-`none`; a built-in pick is `none` with the built-in's name kept. This is ground truth, including
-Claude Code's own reading of the agent files. The process details live in `cli_process`.
+Per case, a scratch project whose `.claude/agents/` holds the user's own agent files (byte for
+byte; a holdout fold cuts only the held-out examples: `cli_files`) and an isolated HOME;
+`claude -p REQUEST --output-format stream-json --verbose` runs in its own process group, on the
+user's API key or else their Claude Code login, and is stopped at its first `Agent`/`Task` call
+(a project hook holds the call until the case ends, so no subagent request is ever sent), whose
+`subagent_type` names the agent (its `prompt` argument is kept in the decision's `raw`, for
+output grading). Every request the main model made before is counted and priced. A result with
+no delegation, or `max_turns` requests with none, is `none`; a built-in pick is `none` with the
+built-in's name kept. This is ground truth, including Claude Code's own reading of the agent
+files. The process details live in `cli_process`.
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 Everything here is about the `claude` process, none of it about scoring (where the binary is,
 which version it is and the environment it runs in come from `claude_code_install`): a scratch
-HOME and project (the case's catalog view written as agent files
-under `.claude/agents/`), an environment with telemetry, error reports, nonessential traffic and
-the autoupdater off, and a project hook that holds delegations. Running it and reading its events
-is `cli_stream`.
+HOME and project (what goes into `.claude/agents/` is `cli_files`), an environment with
+telemetry, error reports, nonessential traffic and the autoupdater off, a project hook that holds
+delegations until the case ends, and the cleanup of scratch folders after SIGTERM or at the next
+run after SIGKILL. Running it and reading its events is `cli_stream`.
 
-The API key travels only in the child's environment: it is never written to a file, an argument
-or a log line.
+The API key or login token travels only in the child's environment: it is never written to a
+file, an argument or a log line.
 """
 
 from __future__ import annotations
