@@ -279,7 +279,7 @@ class ClaudeCliRouter:
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
             notes = write_user_agents(request.view, s.agents_dir)
-            write_hold_hook(s)
+            write_hold_hook(s, self.deadline_s)
             env = isolated_env(
                 s, base_url=self.base_url, api_key=self._api_key, oauth_token=self._oauth_token
             )

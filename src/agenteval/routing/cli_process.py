@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import math
 import os
 import re
 import shlex
@@ -84,7 +85,10 @@ def scratch(
     try:
         yield s
     finally:
-        os.close(writer)  # every hold hook of this case reads end-of-file and ends
+        # Unlinked first: a hook that opens it later finds no FIFO (an open of a FIFO with no
+        # writer would wait forever); a hook that opened it reads end-of-file at the close.
+        s.hold.unlink(missing_ok=True)
+        os.close(writer)
         _LIVE.discard(root)
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -242,15 +246,19 @@ def write_agent_files(agents: Iterable[AgentView], agents_dir: Path) -> None:
 HOOK_TIMEOUT_S = 3600  # the CLI's own limit; the hook ends with the case long before
 
 
-def hold_hook(fifo: Path) -> dict[str, object]:
-    """The project settings whose PreToolUse hook waits on ``fifo`` for every delegation."""
-    command = f"cat {shlex.quote(str(fifo))} >/dev/null; exit 2"
+def hold_hook(fifo: Path, seconds: float = HOOK_TIMEOUT_S) -> dict[str, object]:
+    """The project settings whose PreToolUse hook waits on ``fifo`` for every delegation, and
+    never longer than ``seconds`` (the case's deadline: a bound should agenteval die while a
+    hook is starting)."""
+    wait = f"timeout {math.ceil(seconds)} cat {shlex.quote(str(fifo))}"
+    command = f"{wait} >/dev/null; exit 2"
     hook = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
     return {"hooks": {"PreToolUse": [{"matcher": "|".join(DELEGATION_TOOLS), "hooks": [hook]}]}}
 
 
-def write_hold_hook(s: Scratch) -> None:
-    """Make the project's `.claude/settings.json` hold delegations on the scratch's FIFO."""
+def write_hold_hook(s: Scratch, seconds: float = HOOK_TIMEOUT_S) -> None:
+    """Make the project's `.claude/settings.json` hold delegations on the scratch's FIFO (for at
+    most ``seconds``)."""
     path = s.project / ".claude" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(hold_hook(s.hold), indent=1), encoding="utf-8")
+    path.write_text(json.dumps(hold_hook(s.hold, seconds), indent=1), encoding="utf-8")
