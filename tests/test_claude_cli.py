@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cli_support import ErrorServer, claude_path, delegating_reply, processes_mentioning
 from conftest import run_config
+from stub_anthropic import Reply, StubAnthropic, StubRequest, count_input_tokens
+from stub_anthropic import _output_tokens as stub_output_tokens
 
 from agenteval.cases import Case
 from agenteval.claude_code_install import find_binary
@@ -17,11 +26,12 @@ from agenteval.config import EvalConfig, RouterConfig
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.record.store import read_results
-from agenteval.routing import RouteRequest, make_router
+from agenteval.routing import Decision, RouteRequest, make_router
 from agenteval.routing.claude_cli import ClaudeCliRouter
 from agenteval.routing.cli_process import (
     agent_file_text,
     isolated_env,
+    remove_stale,
     scratch,
     write_agent_files,
     write_hold_hook,
@@ -64,9 +74,11 @@ def case(prompt: str, i: int = 0) -> Case:
     )
 
 
-def router(server: CaptureServer, tmp_path: Path, **options: object) -> ClaudeCliRouter:
+def router(
+    server: CaptureServer, tmp_path: Path, key: str = KEY, **options: object
+) -> ClaudeCliRouter:
     r = ClaudeCliRouter(
-        api_key=KEY,
+        api_key=key,
         claude=claude_path(),
         base_url=server.base_url,
         scratch_dir=tmp_path / "scratch",
@@ -116,7 +128,7 @@ def test_the_hold_hook_leaves_the_routing_request_unchanged(tmp_path: Path) -> N
             with scratch(tmp_path, name="same") as s:
                 write_agent_files(VIEW.agents, s.agents_dir)
                 if hook:
-                    write_hold_hook(s.project)
+                    write_hold_hook(s)
                 env = isolated_env(s, base_url=server.base_url, api_key=KEY)
                 args = claude_args(cli, "review my last commit", None)
                 out = await run_claude(args, cwd=s.project, env=env, deadline_s=60)
@@ -359,3 +371,184 @@ def test_the_budget_holds_for_claude_cli_runs(
         )
         assert enough.record.status == "complete", enough.record.stopped_reason
         assert 0 < (enough.record.cost_usd or 0) <= bound * 1.5
+
+
+def processes_holding(secret: str) -> list[int]:
+    """Live processes (not this one) whose environment holds ``secret``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if secret.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+    return found
+
+
+def test_no_process_outlives_a_case_at_concurrency_16(tmp_path: Path) -> None:
+    prompts = [p for p, agent in TABLE.items() if agent in VIEW.names]
+    key = f"{KEY}-{uuid.uuid4().hex}"  # this test's alone: other runs on the machine use KEY
+    with CaptureServer(reply=delegating_reply(TABLE)) as server:
+        r = router(server, tmp_path, key)
+        limit = asyncio.Semaphore(16)
+
+        async def one(i: int) -> Decision:
+            async with limit:
+                request = RouteRequest(case=case(prompts[i % len(prompts)], i), view=VIEW)
+                return await r.route(request)
+
+        async def run_all() -> list[Decision]:
+            return await asyncio.gather(*(one(i) for i in range(32)))
+
+        decisions = asyncio.run(run_all())
+        assert len(server.messages) == 32  # every case reached its delegation, held by the hook
+    assert [d.error for d in decisions if d.error] == []
+    assert {d.agent for d in decisions} == set(VIEW.names)
+    time.sleep(0.5)
+    assert processes_mentioning(str(tmp_path / "scratch")) == []
+    assert processes_holding(key) == []
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+ROUTE_IN_A_CHILD = """
+import asyncio, sys
+from pathlib import Path
+from test_claude_cli import VIEW, case
+from agenteval.routing import RouteRequest
+from agenteval.routing.claude_cli import ClaudeCliRouter
+
+r = ClaudeCliRouter(api_key=sys.argv[1], claude=sys.argv[2], base_url=sys.argv[3],
+                    scratch_dir=Path(sys.argv[4]))
+r.prepare(lambda message: None)
+
+async def main():
+    requests = [RouteRequest(case=case("review my last commit", i), view=VIEW) for i in range(4)]
+    await asyncio.gather(*(r.route(q) for q in requests))
+
+asyncio.run(main())
+"""
+
+
+def killed_run(tmp_path: Path, sig: signal.Signals) -> tuple[str, Path]:
+    """Start four cases in a child agenteval, kill it with ``sig`` once they reached the API."""
+    key, folder = f"{KEY}-{uuid.uuid4().hex}", tmp_path / "scratch"
+    with CaptureServer(latency_s=120) as server:
+        args = [key, str(claude_path()), server.base_url, str(folder)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        child = subprocess.Popen([sys.executable, "-c", ROUTE_IN_A_CHILD, *args], env=env)
+        deadline = time.monotonic() + 60
+        while len(server.messages) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(server.messages) == 4, "the cases never reached the server: no proof"
+        child.send_signal(sig)
+        child.wait(timeout=30)
+        time.sleep(0.5)
+    return key, folder
+
+
+def test_sigterm_of_a_run_kills_its_cli_processes_and_removes_its_scratch(tmp_path: Path) -> None:
+    key, folder = killed_run(tmp_path, signal.SIGTERM)
+    assert processes_holding(key) == []
+    assert list(folder.iterdir()) == []
+
+
+def test_sigkill_of_a_run_kills_its_cli_processes_and_the_next_run_removes_its_scratch(
+    tmp_path: Path,
+) -> None:
+    key, folder = killed_run(tmp_path, signal.SIGKILL)
+    assert processes_holding(key) == []
+    left = list(folder.iterdir())
+    assert len(left) == 4  # nothing could clean up after a SIGKILL
+    assert sorted(remove_stale(folder)) == sorted(left)
+    assert list(folder.iterdir()) == []
+
+
+def tool_calls_then_delegation(served: list[tuple[int, int]]) -> Callable[[StubRequest], Reply]:
+    """Three tool calls of about 8,000 output tokens each, then the Agent call; ``served``
+    gets the (input, output) tokens the stub billed, per request."""
+
+    def respond(req: StubRequest) -> Reply:
+        turn = sum(m["role"] == "assistant" for m in req.body["messages"])
+        if turn < 3:
+            read = {"type": "tool_use", "id": f"toolu_read_{turn}", "name": "Read"}
+            blocks = [{"type": "text", "text": "x" * 32_000}, {**read, "input": {"file_path": "N"}}]
+        else:
+            blocks = [Reply.route("code-reviewer").build(req)[-1]]  # type: ignore[misc]
+        served.append((count_input_tokens(req.body), stub_output_tokens(blocks)[0]))
+        return Reply.content(blocks)
+
+    return respond
+
+
+def billing_stub(served: list[tuple[int, int]]) -> StubAnthropic:
+    """The stub answering `tool_calls_then_delegation`, with no prompt caching (so what it
+    billed is ``served``'s input and output tokens)."""
+    return StubAnthropic(responder=tool_calls_then_delegation(served), cache_min_tokens=10**9)
+
+
+def test_every_request_of_a_case_is_counted_and_reserved(tmp_path: Path) -> None:
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path)  # type: ignore[arg-type]
+        request = RouteRequest(case=case("review my last commit"), view=VIEW)
+        bound = asyncio.run(r.cost_bound(request))
+        d = asyncio.run(r.route(request))
+        model = stub.calls[0].model
+    assert d.error is None and d.agent == "code-reviewer", d
+    assert len(served) == 4
+    assert d.usage.input_tokens == sum(i for i, _ in served)
+    assert d.usage.output_tokens == sum(o for _, o in served)
+    assert min(o for _, o in served[:3]) >= 8000
+    billed = r.table.cost(
+        str(model), input_tokens=d.usage.input_tokens, output_tokens=d.usage.output_tokens
+    )
+    assert billed is not None and d.cost_usd == pytest.approx(billed)
+    assert bound is not None and bound >= d.cost_usd
+
+
+def test_a_case_stops_at_max_turns_as_handled_by_the_main_model(tmp_path: Path) -> None:
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path, max_turns=2)  # type: ignore[arg-type]
+        request = RouteRequest(case=case("review my last commit"), view=VIEW)
+        one_turn = asyncio.run(router(stub, tmp_path, max_turns=1).cost_bound(request))  # type: ignore[arg-type]
+        bound = asyncio.run(r.cost_bound(request))
+        d = asyncio.run(r.route(request))
+    assert len(served) == 2
+    assert d.error is None and d.agent is None, d
+    assert "2 turns" in d.rationale
+    assert d.usage.output_tokens == sum(o for _, o in served)
+    assert one_turn is not None and bound is not None and bound > 2 * one_turn
+
+
+def test_a_run_records_what_the_api_billed_and_stays_inside_max_cost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("AGENTEVAL_CLAUDE", str(claude_path()))
+    served: list[tuple[int, int]] = []
+    with StubAnthropic(
+        responder=tool_calls_then_delegation(served), cache_min_tokens=10**9
+    ) as stub:
+        r = router(stub, tmp_path)  # type: ignore[arg-type]
+        bound = asyncio.run(r.cost_bound(RouteRequest(case=case("what is 2 + 2?"), view=VIEW)))
+        assert bound is not None
+        config = project(tmp_path).model_copy(
+            update={"router": RouterConfig(backend="claude-cli", base_url=stub.base_url)}
+        )
+        max_cost = bound * 1.5
+        run = run_config(config, max_cost_usd=max_cost)
+        model = str(stub.calls[0].model)
+    assert run.record.status == "complete", run.record.stopped_reason
+    assert len(served) == 4 * 4  # four cases, four requests each
+    billed = r.table.cost(
+        model,
+        input_tokens=sum(i for i, _ in served),
+        output_tokens=sum(o for _, o in served),
+    )
+    assert billed is not None
+    assert run.record.cost_usd == pytest.approx(billed)
+    assert billed <= max_cost

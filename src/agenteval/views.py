@@ -9,11 +9,13 @@ Dataset cases always see the full catalog.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from agenteval.cases import Case
@@ -77,12 +79,27 @@ class AgentView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentSource:
+    """The user's file behind an agent of a view, for a router that lets Claude Code read it:
+    its path under the catalog folder and the recovered text of each example this view cuts."""
+
+    name: str
+    path: Path
+    rel: str
+    held_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CatalogView:
     """The catalog as a router sees it for the cases of one fold (or the full catalog)."""
 
     fold: int | None
     agents: tuple[AgentView, ...]
     skills: tuple[AgentView, ...] = ()  # the Skill tool's list, in the CLI's order
+    sources: tuple[AgentSource, ...] = ()  # none for a view built by hand
+
+    def source_of(self, name: str) -> AgentSource | None:
+        return next((s for s in self.sources if s.name == name), None)
 
     @cached_property
     def names(self) -> frozenset[str]:
@@ -141,40 +158,65 @@ def _view(
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
-    agents = tuple(
-        AgentView(
-            name=a.name,
-            description=_held_out(a.name, a.description, fold, holdout, examples),
-            tools_text=a.tools_text,
+    agents, sources = [], []
+    for a in catalog.agents:
+        held = _held_spans(a.name, fold, holdout, examples)
+        agents.append(
+            AgentView(
+                name=a.name,
+                description=_held_out(a.description, held, fold),
+                tools_text=a.tools_text,
+            )
         )
-        for a in catalog.agents
-    )
+        sources.append(
+            AgentSource(
+                name=a.name,
+                path=a.path,
+                rel=_relative(a.path, catalog.roots),
+                held_out=tuple(a.description[s:e] for s, e in sorted(held)),
+            )
+        )
     skills = tuple(
         AgentView(
             name=s.name,
-            description=escape_markup(_held_out(s.label, s.cut_text, fold, holdout, examples)),
+            description=escape_markup(
+                _held_out(s.cut_text, _held_spans(s.label, fold, holdout, examples), fold)
+            ),
             tools_text="",
             kind="skill",
         )
         for s in catalog.skills
     )
-    return CatalogView(fold=fold, agents=agents, skills=skills)
+    return CatalogView(fold=fold, agents=tuple(agents), skills=skills, sources=tuple(sources))
 
 
-def _held_out(
+def _held_spans(
     name: str,
-    description: str,
     fold: int | None,
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
-) -> str:
-    """The description without the examples of `fold` (unchanged for the full view)."""
+) -> list[tuple[int, int]]:
+    """The spans of `name`'s examples that `fold` holds out (none for the full view)."""
+    if fold is None:
+        return []
+    return [ex.span for ex in examples[name] if (_stable_int(name) + ex.index) % holdout.k == fold]
+
+
+def _held_out(description: str, held: list[tuple[int, int]], fold: int | None) -> str:
+    """The description without the held-out spans (unchanged for the full view)."""
     if fold is None:
         return description
-    held = [ex.span for ex in examples[name] if (_stable_int(name) + ex.index) % holdout.k == fold]
     for start, end in sorted(held, reverse=True):
         description = description[:start] + description[end:]
     return re.sub(r"\n{3,}", "\n\n", description).strip()
+
+
+def _relative(path: Path, roots: Iterable[Path]) -> str:
+    """The file's path under the catalog folder it was found in (its name for a file given)."""
+    for root in (r for r in roots if r.is_dir()):
+        with contextlib.suppress(OSError, ValueError):
+            return path.resolve().relative_to(root.resolve()).as_posix()
+    return path.name
 
 
 def _stable_int(text: str) -> int:

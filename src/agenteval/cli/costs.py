@@ -79,6 +79,12 @@ def estimate(
         )
     if e.pricing == "none":
         cost = "none (offline router)"
+    elif e.pricing == "plan":
+        worst = "unknown" if e.cost_usd is None else f"${e.cost_usd:.4f}"
+        cost = (
+            "none per token: the run draws on your Claude plan (Claude Code login, no API key); "
+            f"API-equivalent {worst}"
+        )
     else:
         cost = f"unknown ({e.unknown_reason})" if e.cost_usd is None else f"${e.cost_usd:.4f}"
     click.echo(f"estimated cost: {cost}")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # annotations only: the CLI imports this package for `--help`
     from agenteval.views import CatalogView
 
 ENTRY_POINT_GROUP = "agenteval.routers"
-Pricing = Literal["none", "per-token", "unknown"]
+Pricing = Literal["none", "per-token", "plan", "unknown"]
 Estimating = Literal["tokens", "worst-case", "none"]
 
 
@@ -37,7 +37,8 @@ Estimating = Literal["tokens", "worst-case", "none"]
 class Capabilities:
     """What a router declares about itself, as a `capabilities` attribute of its factory.
 
-    ``pricing`` is "none" (it costs nothing), "per-token" (its model's prices) or "unknown".
+    ``pricing`` is "none" (it costs nothing), "per-token" (its model's prices), "plan" (it draws
+    on the user's subscription plan: its costs are API-equivalent figures) or "unknown".
     ``estimate`` is how `agenteval estimate` prices a run ahead: "tokens" (its requests are
     rendered and counted: a `ModelRouter`), "worst-case" (the sum of its `cost_bound`) or "none".
     A router that ``needs_api_key`` builds without one from ``from_options(options,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class CliOutcome:
     error: str | None = None
     fatal: bool = False  # every later run would fail the same way (the key was refused)
     retries: int = 0  # API calls the CLI retried on its own
+    out_of_turns: bool = False  # ended at `--max-turns` with no delegation
     seconds: float = 0.0
     pid: int = 0
 
@@ -74,7 +77,13 @@ def usage_of(data: Mapping[str, Any] | None) -> Usage:
 
 @dataclass(kw_only=True)
 class StreamReader:
-    """Folds stream-json events into a CliOutcome; ``feed`` returns True once it has the answer."""
+    """Folds stream-json events into a CliOutcome; ``feed`` returns True once it has the answer.
+
+    Usage counts every request the main model made, each with its final figures: the CLI's
+    `assistant` events carry a message's usage as it started (its output not yet counted), the
+    partial-message events (`--include-partial-messages`) end each message with its final usage.
+    So at a delegation the reader waits for the end of that message before it answers.
+    """
 
     model: str | None = None
     version: str | None = None
@@ -86,9 +95,14 @@ class StreamReader:
     error: str | None = None
     fatal: bool = False
     retries: int = 0
+    out_of_turns: bool = False
     done: bool = False
     on_overload: Callable[[], None] | None = None
-    _by_message: dict[str, Usage] = field(default_factory=dict)
+    _by_message: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _current: str | None = None  # the message being streamed
+    _ended: set[str] = field(default_factory=set)  # messages whose final usage is in
+    _streamed: bool = False  # the CLI sends partial-message events
+    _waiting_for: str | None = None  # the delegating message, until its final usage arrives
 
     def feed(self, event: Mapping[str, Any]) -> bool:
         kind = event.get("type")
@@ -99,42 +113,75 @@ class StreamReader:
             self.version = _str_or_none(event.get("claude_code_version"))
             agents = event.get("agents")
             self.listed = tuple(str(a) for a in agents) if isinstance(agents, list) else ()
+        elif kind == "stream_event" and event.get("parent_tool_use_id") is None:
+            return self._partial(event.get("event") or {})
         elif kind == "assistant" and event.get("parent_tool_use_id") is None:
-            message = event.get("message") or {}
-            # One API message may arrive as several events (one per block) with one usage.
-            self._by_message[str(message.get("id"))] = usage_of(message.get("usage"))
-            self.usage = sum(self._by_message.values(), Usage())
-            for block in message.get("content") or ():
-                if (
-                    isinstance(block, dict)
-                    and block.get("type") == "tool_use"
-                    and block.get("name") in DELEGATION_TOOLS
-                ):
-                    raw = block.get("input")
-                    data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
-                    self.delegation = Delegation(
-                        agent=str(data.get("subagent_type") or "general-purpose").strip(),
-                        prompt=str(data.get("prompt") or ""),
-                        description=str(data.get("description") or ""),
-                        tool=str(block["name"]),
-                    )
-                    self.done = True
-                    return True
+            return self._assistant(event.get("message") or {})
         elif kind == "result":
-            self.result = str(event.get("result") or "")
-            cost = event.get("total_cost_usd")
-            self.cost_usd = float(cost) if isinstance(cost, (int, float)) else None
-            if isinstance(event.get("usage"), dict):
-                self.usage = usage_of(event["usage"])
-            if event.get("is_error") or event.get("subtype") != "success":
-                reason = event.get("terminal_reason") or event.get("subtype") or "error"
-                status = event.get("api_error_status")
-                self.error = f"claude ended with {reason}" + (f" (HTTP {status})" if status else "")
-                if self.result:
-                    self.error += f": {self.result[:300]}"
-            self.done = True
-            return True
+            return self._result(event)
         return False
+
+    def _partial(self, event: Mapping[str, Any]) -> bool:
+        self._streamed = True
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self._current = str(message.get("id"))
+            self._count(self._current, message.get("usage"), replace=True)
+        elif kind == "message_delta" and self._current is not None:
+            self._count(self._current, event.get("usage"))
+        elif kind == "message_stop" and self._current is not None:
+            self._ended.add(self._current)
+            if self._waiting_for == self._current:
+                self.done = True
+        return self.done
+
+    def _count(self, message_id: str, usage: Any, *, replace: bool = False) -> None:
+        known = {} if replace else self._by_message.get(message_id, {})
+        new = {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
+        self._by_message[message_id] = {**known, **new}
+        self.usage = sum((usage_of(u) for u in self._by_message.values()), Usage())
+
+    def _assistant(self, message: Mapping[str, Any]) -> bool:
+        message_id = str(message.get("id"))
+        if message_id not in self._by_message:  # one message may arrive as several events
+            self._count(message_id, message.get("usage"))
+        for block in message.get("content") or ():
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("name") in DELEGATION_TOOLS
+            ):
+                raw = block.get("input")
+                data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+                self.delegation = Delegation(
+                    agent=str(data.get("subagent_type") or "general-purpose").strip(),
+                    prompt=str(data.get("prompt") or ""),
+                    description=str(data.get("description") or ""),
+                    tool=str(block["name"]),
+                )
+                ended = not self._streamed or message_id in self._ended
+                self._waiting_for = None if ended else message_id
+                self.done = ended
+                return self.done
+        return False
+
+    def _result(self, event: Mapping[str, Any]) -> bool:
+        self.result = str(event.get("result") or "")
+        cost = event.get("total_cost_usd")
+        self.cost_usd = float(cost) if isinstance(cost, (int, float)) else None
+        if isinstance(event.get("usage"), dict):
+            self.usage = usage_of(event["usage"])
+        reason = event.get("terminal_reason") or event.get("subtype") or "error"
+        if reason in ("max_turns", "error_max_turns"):
+            self.out_of_turns = True  # the main model kept working itself: not an error
+        elif event.get("is_error") or event.get("subtype") != "success":
+            status = event.get("api_error_status")
+            self.error = f"claude ended with {reason}" + (f" (HTTP {status})" if status else "")
+            if self.result:
+                self.error += f": {self.result[:300]}"
+        self.done = True
+        return True
 
     def _retry(self, event: Mapping[str, Any]) -> bool:
         self.retries += 1
@@ -157,6 +204,7 @@ def _str_or_none(value: Any) -> str | None:
 def claude_args(cli: Path, request: str, model: str | None, extra: Sequence[str] = ()) -> list[str]:
     """The command line of one headless routing run."""
     args = [str(cli), "-p", request, "--output-format", "stream-json", "--verbose"]
+    args.append("--include-partial-messages")  # each message's final usage (StreamReader)
     if model:
         args += ["--model", model]
     return [*args, *extra]
@@ -192,6 +240,7 @@ async def run_claude(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # its own process group, killed as one
+            preexec_fn=die_with_parent,
             limit=_STREAM_LIMIT,
         )
     except OSError as exc:
@@ -226,6 +275,7 @@ async def run_claude(
         error=error or reader.error,
         fatal=reader.fatal,
         retries=reader.retries,
+        out_of_turns=reader.out_of_turns,
         seconds=time.perf_counter() - start,
         pid=proc.pid,
     )
@@ -247,6 +297,17 @@ async def _drain(stream: asyncio.StreamReader | None, into: bytearray) -> None:
     while chunk := await stream.read(65536):
         into.extend(chunk)
         del into[: max(0, len(into) - _STDERR_KEEP)]
+
+
+def die_with_parent() -> None:
+    """In the child before exec: be killed when the process that started it dies (Linux), so a
+    killed agenteval leaves no CLI behind. Elsewhere a no-op: the group kill still applies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _kill_group(pgid: int) -> None:
