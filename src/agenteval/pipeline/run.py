@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,6 @@ class RunOutcome:
     record: RunRecord
     run_dir: Path
     exit_code: ExitCode
-    failed_gates: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
     rows: tuple[ResultRow, ...] = ()  # what results.jsonl held when the run was scored
 
 
@@ -543,9 +541,7 @@ def finish_run(
         failed,
         incomplete=status == "incomplete",
     )
-    return RunOutcome(
-        record=record, run_dir=run_dir, exit_code=code, failed_gates=failed, rows=tuple(rows)
-    )
+    return RunOutcome(record=record, run_dir=run_dir, exit_code=code, rows=tuple(rows))
 
 
 def exit_code(
