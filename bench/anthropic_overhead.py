@@ -43,7 +43,7 @@ BARE_LOOP = textwrap.dedent(
         return {**kwargs, "extra_body": extra} if extra else kwargs
 
     async def main(path, base_url, concurrency):
-        client = anthropic.AsyncAnthropic(api_key=sys.argv[4], base_url=base_url)
+        client = anthropic.AsyncAnthropic(api_key=sys.argv[4], base_url=base_url, timeout=600)
         bodies = [
             sdk_kwargs(client.messages.create, json.loads(line))
             for line in open(path, encoding="utf-8")

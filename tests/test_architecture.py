@@ -107,14 +107,14 @@ def test_module_imports_alone(name):
     assert result.returncode == 0, result.stderr
 
 
-def test_help_does_not_load_heavy_modules():
+def test_help_works_without_the_sdk_or_the_data_libraries():
     code = (
-        "import sys; from click.testing import CliRunner; from agenteval.cli import main; "
-        "CliRunner().invoke(main, ['--help']); "
-        "print(sorted(m for m in ('anthropic', 'sklearn', 'pandas') if m in sys.modules))"
+        "import sys; sys.modules.update(dict.fromkeys(('anthropic', 'sklearn', 'pandas')));"
+        "from click.testing import CliRunner; from agenteval.cli import main; "
+        "r = CliRunner().invoke(main, ['--help']); print(r.exit_code, 'Commands:' in r.output)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "[]", out.stderr
+    assert out.stdout.strip() == "0 True", out.stderr
 
 
 def test_package_imports():

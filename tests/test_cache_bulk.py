@@ -3,6 +3,7 @@ misses, never the run."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -136,7 +137,8 @@ def test_an_unreadable_entry_is_a_miss_said_once(tmp_path: Path, value: str | by
 def test_a_run_on_a_cache_of_unreadable_entries_goes_on_and_says_so(demo_project, stub):
     config = EvalConfig(name="demo", router={"backend": "anthropic"})
     first = run_config(config, limit=12)
-    with sqlite3.connect(cache_module.default_cache_path()) as db:  # a torn write's bytes
+    path = Path(os.environ["AGENTEVAL_CACHE_DIR"]) / "cache.sqlite"
+    with sqlite3.connect(path) as db:  # a torn write's bytes
         db.execute("UPDATE decisions SET value = CAST(X'FFFE7B' AS TEXT)")
     db.close()
     second = run_config(config, limit=12)
@@ -152,7 +154,7 @@ def test_a_run_on_a_cache_of_unreadable_entries_goes_on_and_says_so(demo_project
 def test_an_entry_of_the_wrong_shape_is_a_miss_and_the_run_goes_on(demo_project, stub, entry):
     config = EvalConfig(name="demo", router={"backend": "anthropic"})
     run_config(config, limit=6)
-    with sqlite3.connect(cache_module.default_cache_path()) as db:
+    with sqlite3.connect(Path(os.environ["AGENTEVAL_CACHE_DIR"]) / "cache.sqlite") as db:
         db.execute("UPDATE decisions SET value = ?", (entry,))
     db.close()
     second = run_config(config, limit=6)

@@ -138,14 +138,6 @@ def test_mock_router_from_the_cli_routes_every_case_right(demo_project):
     assert "100.0%" in result.output
 
 
-def test_the_cli_reads_no_installed_metadata_to_start():
-    """`--router`'s choices come from the entry points only when shown or checked: importing the
-    CLI (every command's start) does not scan the installed packages."""
-    probe = "import sys, agenteval.cli; print('importlib.metadata' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
 def test_an_unknown_router_option_is_a_usage_error_naming_the_choices(demo_project):
     result = CliRunner().invoke(main, ["run", "--router", "gpt", "--plain"])
     assert result.exit_code == 2

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import subprocess
-import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -391,16 +389,6 @@ def test_records_without_the_new_fields_still_load():
         old.pop(key)
     loaded = Scorecard.from_dict(old)
     assert loaded.accuracy == card.accuracy and loaded.macro_f1_ci is None
-
-
-def test_importing_scoring_does_not_load_sklearn_or_numpy():
-    code = (
-        "import sys, agenteval.scoring.scorecard, agenteval.scoring.compare; "
-        "import agenteval.record.history; "
-        "print(sorted(m for m in ('sklearn', 'numpy', 'scipy') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "[]", out.stderr
 
 
 # --- properties with repeated trials ---------------------------------------------------------

@@ -1,6 +1,6 @@
 """Jinja environments whose compiled templates are kept between processes.
 
-Compiling the report template takes ~70 ms, more than rendering it: every `agenteval report`, every
+Compiling the report template takes longer than rendering it: every `agenteval report`, every
 fully cached rerun and every run with the approximate routing prompt would pay it on each start.
 Jinja's own file cache keeps the compiled code in the user's private temporary folder (created
 0700 and checked to be theirs), keyed by the template's name and checked against a hash of its

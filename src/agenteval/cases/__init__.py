@@ -62,7 +62,3 @@ class Case:
     agent: str | None = None  # the agent whose example this is
     example_index: int | None = None
     checks: tuple[dict[str, Any], ...] = field(default=(), compare=False)
-
-    @property
-    def expects_none(self) -> bool:
-        return self.expected == frozenset({NONE_LABEL})

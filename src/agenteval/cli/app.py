@@ -22,11 +22,11 @@ def quiet_collector() -> None:
     """Spare a command the cyclic collector's work on objects that live as long as it does.
 
     Loading the SDK and the catalog builds hundreds of thousands of long-lived objects (the SDK's
-    ~1,500 pydantic classes among them), and at the default thresholds the collector walks them
-    all again and again while they load (~0.2 s of an API run's start here); at exit, the
-    interpreter's last collections walk them once more for nothing (~0.3 s). A young generation
-    of 10,000 and rarer old collections keep collecting short-lived cycles as before; the exit
-    freeze skips the final walk (everything of ours is closed and flushed before atexit runs).
+    pydantic classes among them), and at the default thresholds the collector walks them all
+    again and again while they load; at exit, the interpreter's last collections walk them once
+    more for nothing. A young generation of 10,000 and rarer old collections keep collecting
+    short-lived cycles as before; the exit freeze skips the final walk (everything of ours is
+    closed and flushed before atexit runs). What it buys an API run: bench/devices.py.
     """
     gc.set_threshold(10_000, 50, 50)
     atexit.register(gc.freeze)
@@ -51,7 +51,7 @@ class GateOption(click.Option):
 
 class RouterChoice(click.Choice[str]):
     """`--router`'s choices: the registry's names, read only when they are shown or a name is
-    not a built-in (reading the installed packages' entry points costs every start ~50 ms)."""
+    not a built-in (reading the installed packages' entry points would cost every start)."""
 
     def __init__(self) -> None:
         super().__init__(())

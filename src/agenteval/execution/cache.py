@@ -19,17 +19,11 @@ from typing import Any
 
 from agenteval.text import redact
 
-DEFAULT_DIR = ".agenteval"
 # values are read as bytes and decoded here, so one entry that is not UTF-8 is one miss, not an
 # error that ends the query
 _SELECT_ONE = "SELECT CAST(value AS BLOB) FROM decisions WHERE key = ?"
 _SELECT_MANY = "SELECT key, CAST(value AS BLOB) FROM decisions WHERE key IN"
 _INSERT = "INSERT OR REPLACE INTO decisions VALUES (?, ?, julianday('now'))"
-
-
-def default_cache_path() -> Path:
-    """`$AGENTEVAL_CACHE_DIR/cache.sqlite`, else `./.agenteval/cache.sqlite`."""
-    return Path(os.environ.get("AGENTEVAL_CACHE_DIR") or DEFAULT_DIR) / "cache.sqlite"
 
 
 def cache_key(fingerprint: str, request_key: str, trial: int) -> str:

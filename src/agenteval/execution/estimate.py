@@ -54,15 +54,6 @@ class Estimate:
     unknown_reason: str = ""  # why cost_usd is None
     tokens_counted: bool = True  # False: the router's requests are not rendered ahead
 
-    @property
-    def total_tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.cache_write_tokens
-            + self.cache_read_tokens
-            + self.output_tokens
-        )
-
 
 def estimate_run(
     router: Router,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     )
 
 # Imported on first use, so `cases` and `lint` do not load the run machinery (reports, jinja,
-# the record store): a third of their start-up time.
+# the record store); what that buys: bench/devices.py.
 _WHERE = {
     "Loaded": "inputs",
     "load_inputs": "inputs",

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,6 @@ class RunOutcome:
     record: RunRecord
     run_dir: Path
     exit_code: ExitCode
-    failed_gates: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
     rows: tuple[ResultRow, ...] = ()  # what results.jsonl held when the run was scored
 
 
@@ -228,12 +226,9 @@ def _run_eval(
     shield = contextlib.ExitStack()
     try:
         with ResultsWriter(run_dir) as writer:
-            preload = _Preload()
 
             def on_trial(trial: Trial) -> None:
                 writer.write(by_id[trial.case_id], trial)
-                if not trial.decision.cached:
-                    preload.start()
                 if progress:
                     progress(state)
 
@@ -381,33 +376,6 @@ def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-class _Preload:
-    """Import what scoring, reports and the summary need in a thread while requests are in
-    flight.
-
-    Started by the first answer that came from the API (so it never competes with `import
-    anthropic` or a warm-up request); on a fully cached rerun nothing is started.
-    """
-
-    def __init__(self) -> None:
-        self._started = False
-
-    def start(self) -> None:
-        if not self._started:
-            self._started = True
-            threading.Thread(target=self._run, name="agenteval-preload", daemon=True).start()
-
-    @staticmethod
-    def _run() -> None:
-        import numpy  # noqa: F401  (scoring's)
-        import rich.console  # noqa: F401  (the terminal summary's, printed after the last answer)
-        import rich.table  # noqa: F401
-
-        from agenteval.reports.html import warm_templates
-
-        warm_templates()
-
-
 async def _run_batch(
     router: Router,
     plan: RunPlan,
@@ -547,9 +515,7 @@ def finish_run(
         failed,
         incomplete=status == "incomplete",
     )
-    return RunOutcome(
-        record=record, run_dir=run_dir, exit_code=code, failed_gates=failed, rows=tuple(rows)
-    )
+    return RunOutcome(record=record, run_dir=run_dir, exit_code=code, rows=tuple(rows))
 
 
 def exit_code(

@@ -14,12 +14,11 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from filelock import FileLock, Timeout
 
 from agenteval.errors import ConfigError, RecordError
-from agenteval.execution.trials import ResultRow
 from agenteval.record.lines import (
     OUTPUTS,
     RESULTS,
@@ -43,9 +42,6 @@ from agenteval.record.schema import (
     parse_record,
 )
 from agenteval.text import for_record
-
-if TYPE_CHECKING:
-    from agenteval.outputs.results import OutputResult
 
 __all__ = [
     "OUTPUTS",
@@ -121,25 +117,13 @@ class RunDir:
             pid = ""
         return pid if pid.isdigit() else "(PID unknown)"
 
-    def load(self) -> RunRecord:
-        return load_record(self.path)
-
-    def save(self, record: RunRecord) -> Path:
-        return save_record(self.path, record)
-
-    def results(self, *, repair: bool = False) -> JsonlRead[ResultRow]:
-        return load_results(self.path, repair=repair)
-
-    def outputs(self, *, repair: bool = False) -> JsonlRead[OutputResult]:
-        return load_outputs(self.path, repair=repair)
-
 
 def write_atomic(path: Path, text: str) -> Path:
     """Write a file whole or not at all (a temp file beside it, then `os.replace`), as UTF-8
     with the text's own line ends on every platform."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(text.encode("utf-8"))  # a third faster than write_text for reports
+        tmp.write_bytes(text.encode("utf-8"))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -56,11 +56,6 @@ def _visible(value: Any) -> Any:
     return visible(value, multiline=True)
 
 
-def warm_templates() -> None:
-    """Load and compile the report template (done ahead of time while a run waits on the API)."""
-    _env().get_template("report.html.j2")
-
-
 def render_html(data: ReportData) -> str:
     """Render the HTML report of a run."""
     card = data.record.scorecard

@@ -300,7 +300,7 @@ def _clustered_rates(
 
     if not ok:
         return {}, {}
-    # group (label, case) pairs with numpy: a Python loop over 50,000 trials costs ~0.1 s
+    # group (label, case) pairs with numpy
     case_ids, case = np.unique([t.case_id for t in ok], return_inverse=True)
     names, codes = np.unique([*y_true, *y_pred], return_inverse=True)
     true, pred = codes[: len(ok)], codes[len(ok) :]

@@ -168,20 +168,3 @@ def paired_table(first: Sequence[float], second: Sequence[float]) -> PairedTable
         pairs=scale * len(diffs),
         scale=scale,
     )
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """McNemar's exact (conditional) test: the two-sided binomial p-value of b against c.
-
-    Kept for reference: comparisons use the score test of `PairedTable`, which its interval
-    inverts. Computed with exact integers so small p-values are not lost.
-    """
-    n = b + c
-    if n == 0:
-        return 1.0
-    term = tail = 1
-    for i in range(min(b, c)):
-        term = term * (n - i) // (i + 1)
-        tail += term
-    outcomes: int = 2**n  # typeshed types int ** int as Any (a negative power is a float)
-    return min(1.0, 2 * tail / outcomes)
