@@ -101,7 +101,12 @@ def test_skills_are_found(tmp_path):
     (skill / "SKILL.md").write_text("---\nname: deploy\ndescription: Ships it.\n---\n")
     done = init_repo(tmp_path)
     assert done.catalog.kind == "skills"
-    assert done.catalog.paths == (Path(".claude/skills"),)
+    config = load_config(tmp_path / CONFIG)
+    from agenteval.catalog import load_catalog
+
+    catalog = load_catalog(catalog_paths(config)[0])
+    # read as Claude Code reads it: a skill beside (a missing) .claude/agents, not an agent
+    assert catalog.names == () and [s.label for s in catalog.skills] == ["skill:deploy"]
 
 
 def test_the_action_option_sets_uses(tmp_path):

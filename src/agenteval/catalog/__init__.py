@@ -233,7 +233,9 @@ def load_catalog(
     plain = tuple(p for p in given if not (p.is_dir() and is_plugin_root(p)))
     plugin_roots = (*(p for p in given if p not in plain), *find_plugin_roots(plugins))
     version = version or default_version()
-    found = find_agent_files(plain)
+    # a project with skills or commands and no .claude/agents folder: its skills are still read
+    skills_only = tuple(p for p in plain if not p.exists() and _has_project_folder(p))
+    found = find_agent_files([p for p in plain if p not in skills_only])
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     agents: list[Agent] = []
     readings: list[FileReading] = []
@@ -265,6 +267,11 @@ def load_catalog(
         claude_code=reading,
         skills=skills.skills,
     )
+
+
+def _has_project_folder(path: Path) -> bool:
+    folder = project_folder(path)
+    return folder is not None and folder.is_dir()
 
 
 def _unique(agents: Iterable[Agent], diagnostics: list[Diagnostic]) -> dict[str, Agent]:

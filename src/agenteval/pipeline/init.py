@@ -84,7 +84,8 @@ def find_catalog(root: Path, agents: Path | None = None) -> FoundCatalog:
     if any((root / "agents").rglob("*.md")):
         return FoundCatalog(kind="agents", paths=(Path("agents"),))
     if any((root / ".claude" / "skills").glob("*/SKILL.md")):
-        return FoundCatalog(kind="skills", paths=(Path(".claude/skills"),))
+        # skills are read beside the .claude/agents folder they go with, even a missing one
+        return FoundCatalog(kind="skills", paths=(Path(".claude/agents"),))
     raise CatalogError(
         f"no Claude Code catalog found in {root}",
         hint=f"looked for {_LOOKED_FOR}; pass --agents DIR to name the folder",

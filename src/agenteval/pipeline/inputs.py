@@ -85,7 +85,7 @@ def prepare(
     Raises:
         ConfigError: when no case is left to run.
     """
-    files = len(find_agent_files(settings.agents).files)
+    files = len(find_agent_files([p for p in settings.agents if p.exists()]).files)
     large = files >= LARGE_CATALOG
     if large:
         say(f"reading {plural(files, 'agent file')} and building their cases")
