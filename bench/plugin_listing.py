@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from claude_code_cli import (  # noqa: E402
-    QUIET_ENV,
     TEST_KEY,
     find_claude,
     listing_text,
@@ -31,6 +29,7 @@ from claude_code_cli import (  # noqa: E402
 from stub_anthropic import StubAnthropic, never_delegate  # noqa: E402
 
 from agenteval.catalog import load_catalog  # noqa: E402
+from agenteval.claude_code_install import child_env  # noqa: E402
 
 SKILLS_HEAD = "The following skills are available for use with the Skill tool:"
 SENTINEL = "SENTINEL-plugin-listing"
@@ -47,12 +46,10 @@ def run_cli(plugins: list[Path], project: Path | None) -> tuple[dict, str]:
         else:
             work.mkdir()
         with StubAnthropic(responder=never_delegate) as stub:
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(scratch / "home"),
+            env = {  # the environment agenteval runs the CLI in, pointed at the stub
+                **child_env(home=scratch / "home", tmp=scratch),
                 "ANTHROPIC_BASE_URL": stub.base_url,
                 "ANTHROPIC_API_KEY": TEST_KEY,
-                **QUIET_ENV,
             }
             args = [str(find_claude()), "-p", SENTINEL, "--output-format", "stream-json"]
             args.append("--verbose")

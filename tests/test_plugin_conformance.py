@@ -9,7 +9,6 @@ generic description (never copied here) is compared by name only.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ from conftest import FIXTURES
 from stub_anthropic import StubAnthropic, never_delegate
 
 from agenteval.catalog import load_catalog
-from agenteval.claude_code_install import QUIET_ENV
+from agenteval.claude_code_install import child_env
 
 PROJECT = FIXTURES / "skills" / "project" / ".claude"
 TINY = FIXTURES / "plugins" / "tinyplug"
@@ -37,12 +36,10 @@ def cli_run() -> tuple[dict, str]:
         (scratch / "home").mkdir()
         shutil.copytree(PROJECT, scratch / "project" / ".claude")
         with StubAnthropic(responder=never_delegate) as stub:
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(scratch / "home"),
+            env = {  # the environment agenteval runs the CLI in, pointed at the stub
+                **child_env(home=scratch / "home", tmp=scratch),
                 "ANTHROPIC_BASE_URL": stub.base_url,
                 "ANTHROPIC_API_KEY": TEST_KEY,
-                **QUIET_ENV,
             }
             args = [str(find_claude()), "-p", SENTINEL, "--output-format", "stream-json"]
             done = subprocess.run(
