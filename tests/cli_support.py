@@ -40,12 +40,17 @@ def request_text(body: Mapping[str, Any]) -> str:
 
 
 def delegating_reply(table: Mapping[str, str | None]) -> Reply:
-    """Route the main model's first turn by ``table`` (request -> agent, or None to answer)."""
+    """Route the main model's first turn by ``table``: request -> an agent (an Agent call),
+    `skill:NAME` (a Skill call), or None to answer itself."""
 
     def reply(body: Mapping[str, Any]) -> Events:
         if len(body.get("messages") or ()) <= 2 and body["messages"][0].get("role") == "user":
-            agent = table.get(request_text(body))
-            if agent is not None:
+            target = table.get(request_text(body))
+            if target is not None and target.startswith("skill:"):
+                call = {"skill": target.removeprefix("skill:"), "args": request_text(body)}
+                block = {"type": "tool_use", "id": "toolu_cli_test", "name": "Skill", "input": call}
+                return message_events(body, [block], "tool_use")
+            if target is not None:
                 block = {
                     "type": "tool_use",
                     "id": "toolu_cli_test",
@@ -53,7 +58,7 @@ def delegating_reply(table: Mapping[str, str | None]) -> Reply:
                     "input": {
                         "description": "route it",
                         "prompt": f"Handle for the user: {request_text(body)}",
-                        "subagent_type": agent,
+                        "subagent_type": target,
                     },
                 }
                 return message_events(body, [block], "tool_use")

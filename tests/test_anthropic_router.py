@@ -161,6 +161,14 @@ SHAPES = [
     ("builtin-explore", Reply.route("Explore"), True, "none", None, "Explore"),
     ("other-case", Reply.route("BETA-REVIEWER"), False, "Beta-reviewer", "Beta-reviewer", None),
     (
+        "skill-outside-the-catalog",
+        Reply.tool("Skill", {"skill": "release-notes"}),
+        False,
+        "none",
+        None,
+        "skill:release-notes",
+    ),
+    (
         "non-delegation-tool",
         Reply.tool("Read", {"file_path": "/etc/hosts"}, text="Let me look first."),
         False,

@@ -36,7 +36,8 @@ from agenteval.routing.cli_process import (
     write_agent_files,
     write_hold_hook,
 )
-from agenteval.routing.cli_stream import Delegation, StreamReader, claude_args, run_claude
+from agenteval.routing.cli_stream import StreamReader, claude_args, run_claude
+from agenteval.routing.picks import Pick
 from agenteval.routing.profiles.capture import CaptureServer
 from agenteval.routing.profiles.locate import differing_paths
 from agenteval.views import AgentView, CatalogView
@@ -132,7 +133,7 @@ def test_the_hold_hook_leaves_the_routing_request_unchanged(tmp_path: Path) -> N
                 env = isolated_env(s, base_url=server.base_url, api_key=KEY)
                 args = claude_args(cli, "review my last commit", None)
                 out = await run_claude(args, cwd=s.project, env=env, deadline_s=60)
-            assert out.delegation is not None and out.delegation.agent == "code-reviewer"
+            assert out.delegation is not None and out.delegation.label == "code-reviewer"
             return {k: v for k, v in server.messages[0].body.items() if k != "metadata"}
 
     with_hook, without = asyncio.run(body(True)), asyncio.run(body(False))
@@ -244,9 +245,17 @@ def test_stream_reader_stops_at_the_first_delegation_and_counts_usage_once() -> 
         {"type": "assistant", "message": {"id": "m1", "content": [tool], "usage": usage}},
     ]
     assert [reader.feed(e) for e in events] == [False, False, True]
-    assert reader.delegation == Delegation(agent="a", prompt="do X", description="x")
+    assert reader.delegation == Pick(label="a", prompt="do X", description="x", tool="Agent")
     assert reader.usage.input_tokens == 100 and reader.usage.cache_read_tokens == 7
     assert reader.listed == ("a", "Explore") and reader.model == "m-1"
+
+
+def test_stream_reader_stops_at_a_skill_call_and_names_the_skill_apart_from_agents() -> None:
+    reader = StreamReader()
+    tool = {"type": "tool_use", "name": "Skill", "input": {"skill": "release-notes", "args": "v2"}}
+    message = {"id": "m1", "content": [tool], "usage": {"input_tokens": 10}}
+    assert reader.feed({"type": "assistant", "message": message}) is True
+    assert reader.delegation == Pick(label="skill:release-notes", prompt="v2", tool="Skill")
 
 
 def test_stream_reader_reports_a_failed_result() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from agenteval.cases import Case
 from agenteval.catalog import load_catalog
 from agenteval.routing import Decision, RouteRequest
 from agenteval.routing.claude_cli import ClaudeCliRouter
-from agenteval.routing.cli_files import write_user_agents
+from agenteval.routing.cli_files import write_install
 from agenteval.routing.cli_process import agent_file_text
 from agenteval.routing.profiles.capture import CaptureServer, Events
 from agenteval.views import CatalogView, Holdout, build_views
@@ -53,6 +54,14 @@ You document.
 """
 # A leading blank line: agenteval's reading still finds the agent, Claude Code skips the file.
 BLANK_FIRST = "\n" + WRITER.replace("writer", "blank-first")
+
+
+def write_user_agents(view: CatalogView, agents_dir: Path) -> tuple[str, ...]:
+    """Lay the view out in a scratch folder; its agent files are copied to ``agents_dir``."""
+    root = agents_dir.parent / f"{agents_dir.name}-scratch"
+    notes = write_install(view, root).notes
+    shutil.copytree(root / "project" / ".claude" / "agents", agents_dir, dirs_exist_ok=True)
+    return notes
 
 
 def catalog_folder(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -159,3 +168,114 @@ def test_a_hand_built_view_is_written_as_agentevals_reading(tmp_path: Path) -> N
     assert write_user_agents(VIEW, tmp_path) == ()
     texts = sorted(p.read_text(encoding="utf-8") for p in tmp_path.glob("*.md"))
     assert texts == sorted(agent_file_text(a) for a in VIEW.agents)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT_AGENTS = FIXTURES / "skills" / "project" / ".claude" / "agents"
+TINYPLUG = FIXTURES / "plugins" / "tinyplug"
+INSTALLED = {
+    "use the project skill": "skill:helper",
+    "run the plugin skill": "skill:tinyplug:deploy",
+    "migrate with the nested alpha": "tinyplug:sub:alpha",
+    "ask the project agent": "helper",
+    "make a chart": "skill:dataviz",  # a skill the CLI brings, not the catalog
+}
+
+
+def route_installed(
+    tmp_path: Path, view: CatalogView, table: dict[str, str], **options: Any
+) -> tuple[dict[str, Decision], list[dict[str, Any]]]:
+    with CaptureServer(reply=delegating_reply(table)) as server:
+        r = ClaudeCliRouter(
+            api_key=KEY,
+            claude=claude_path(),
+            base_url=server.base_url,
+            scratch_dir=tmp_path / "s",
+            **options,
+        )
+        r.prepare(lambda message: None)
+
+        def route(prompt: str) -> Decision:
+            case = Case(
+                id=prompt, prompt=prompt, expected=frozenset({"x"}), origin="dataset", source="t"
+            )
+            return asyncio.run(r.route(RouteRequest(case=case, view=view)))
+
+        decisions = {p: route(p) for p in table}
+        sent = [dict(m.body or {}) for m in server.messages]
+    return decisions, sent
+
+
+def test_plugins_skills_and_commands_are_installed_and_a_skill_call_ends_the_case(
+    tmp_path: Path,
+) -> None:
+    catalog = load_catalog([PROJECT_AGENTS], plugins=[TINYPLUG])
+    view = build_views(catalog, Holdout()).by_fold[None]
+    decisions, sent = route_installed(tmp_path, view, INSTALLED)
+    for prompt, label in INSTALLED.items():
+        d = decisions[prompt]
+        assert d.error is None, d.error
+        if label == "skill:dataviz":
+            assert d.agent is None and "dataviz (not in the catalog)" in d.rationale
+        else:
+            assert d.agent == label
+    assert decisions["use the project skill"].task_prompt == "use the project skill"
+    assert len(sent) == len(INSTALLED)  # the hook held every Agent and Skill call
+    text = json.dumps(sent[0], ensure_ascii=False)
+    assert catalog.claude_code is not None
+    for agent in catalog.claude_code.agents:  # (a generic description is the CLI's own text)
+        shown = f"- {agent.name}: " if "(no description;" in agent.line else agent.line
+        assert json.dumps(shown, ensure_ascii=False)[1:-1] in text, agent.name
+    for skill in catalog.skills:  # every skill and command, plugin ones by their full name
+        assert json.dumps(skill.line, ensure_ascii=False)[1:-1] in text, skill.name
+
+
+def test_a_holdout_fold_cuts_a_skills_example_from_its_raw_file(tmp_path: Path) -> None:
+    project = tmp_path / "p" / ".claude"
+    skill = (
+        "---\nname: notes\ndescription: |\n  Writes release notes.\n"
+        "  <example>\n  user: \"notes for v2\"\n  </example>\n"
+        "  <example>\n  user: \"changelog please\"\n  </example>\n---\nBody.\n"
+    )
+    (project / "skills" / "notes").mkdir(parents=True)
+    (project / "skills" / "notes" / "SKILL.md").write_text(skill, encoding="utf-8")
+    (project / "agents").mkdir()
+    (project / "agents" / "writer.md").write_text(WRITER, encoding="utf-8")
+    catalog = load_catalog([project / "agents"])
+    cases = [
+        Case(
+            id=f"n{i}",
+            prompt=f"n{i}",
+            expected=frozenset({"skill:notes"}),
+            origin="example",
+            source="t",
+            agent="skill:notes",
+            example_index=i,
+        )
+        for i in (1, 2)
+    ]
+    views = build_views(catalog, Holdout(k=2), cases)
+    cut = set()
+    for fold, view in views.by_fold.items():
+        if fold is None:
+            continue
+        install = write_install(view, tmp_path / f"f{fold}")
+        assert install.notes == ()
+        text = (tmp_path / f"f{fold}/project/.claude/skills/notes/SKILL.md").read_text()
+        held = [u for u in ('"notes for v2"', '"changelog please"') if u not in text]
+        assert len(held) == 1 and text.startswith("---\nname: notes\n")
+        cut.update(held)
+    assert cut == {'"notes for v2"', '"changelog please"'}
+
+
+def test_the_projects_claude_md_reaches_the_clis_request(tmp_path: Path) -> None:
+    from agenteval.routing.profiles.project import ProjectContext
+
+    rule = "Always use the helper agent for questions about widgets."
+    context = ProjectContext(files=(("CLAUDE.md", rule.encode()),), git=True)
+    view = build_views(load_catalog([PROJECT_AGENTS]), Holdout()).by_fold[None]
+    _, sent = route_installed(tmp_path, view, {"widgets?": "helper"}, context=context)
+    text = json.dumps(sent[0], ensure_ascii=False)
+    assert rule in text and "Is a git repository: true" in text
+    _, bare = route_installed(tmp_path, view, {"widgets?": "helper"})
+    assert rule not in json.dumps(bare[0], ensure_ascii=False)

@@ -80,13 +80,19 @@ class AgentView:
 
 @dataclass(frozen=True, kw_only=True)
 class AgentSource:
-    """The user's file behind an agent of a view, for a router that lets Claude Code read it:
-    its path under the catalog folder and the recovered text of each example this view cuts."""
+    """The user's file behind an agent or skill of a view, for a router that lets Claude Code
+    read it: where Claude Code finds it and the recovered text of each example this view cuts.
 
-    name: str
+    ``rel`` is the file's path below the project's `.claude` folder (`agents/team/x.md`,
+    `skills/s/SKILL.md`, `commands/c.md`), or, for a plugin's file, below ``plugin`` (the plugin
+    folder it was read from: `agents/x.md`).
+    """
+
+    name: str  # the label: an agent's name, or `skill:NAME`
     path: Path
     rel: str
     held_out: tuple[str, ...] = ()
+    plugin: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,8 +104,13 @@ class CatalogView:
     skills: tuple[AgentView, ...] = ()  # the Skill tool's list, in the CLI's order
     sources: tuple[AgentSource, ...] = ()  # none for a view built by hand
 
-    def source_of(self, name: str) -> AgentSource | None:
-        return next((s for s in self.sources if s.name == name), None)
+    def source_of(self, label: str) -> AgentSource | None:
+        """The file behind an agent (its name) or a skill (`skill:NAME`), if known."""
+        return self._sources.get(label)
+
+    @cached_property
+    def _sources(self) -> dict[str, AgentSource]:
+        return {s.name: s for s in self.sources}
 
     @cached_property
     def names(self) -> frozenset[str]:
@@ -158,7 +169,8 @@ def _view(
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
-    agents, sources = [], []
+    plugins = {p.name: p.root for p in catalog.plugins}
+    agents, skills, sources = [], [], []
     for a in catalog.agents:
         held = _held_spans(a.name, fold, holdout, examples)
         agents.append(
@@ -168,26 +180,44 @@ def _view(
                 tools_text=a.tools_text,
             )
         )
+        plugin = plugins.get(a.plugin) if a.plugin else None
+        rel = (
+            _relative(a.path, [plugin]) if plugin else "agents/" + _relative(a.path, catalog.roots)
+        )
         sources.append(
             AgentSource(
                 name=a.name,
                 path=a.path,
-                rel=_relative(a.path, catalog.roots),
+                rel=rel,
                 held_out=tuple(a.description[s:e] for s, e in sorted(held)),
+                plugin=plugin,
             )
         )
-    skills = tuple(
-        AgentView(
-            name=s.name,
-            description=escape_markup(
-                _held_out(s.cut_text, _held_spans(s.label, fold, holdout, examples), fold)
-            ),
-            tools_text="",
-            kind="skill",
+    for sk in catalog.skills:
+        held = _held_spans(sk.label, fold, holdout, examples)
+        skills.append(
+            AgentView(
+                name=sk.name,
+                description=escape_markup(_held_out(sk.cut_text, held, fold)),
+                tools_text="",
+                kind="skill",
+            )
         )
-        for s in catalog.skills
+        plugin = plugins.get(sk.plugin) if sk.plugin else None
+        # a skill is `skills/NAME/SKILL.md`, a command `commands/NAME.md`, below either root
+        depth = 3 if sk.source == "skill" else 2
+        sources.append(
+            AgentSource(
+                name=sk.label,
+                path=sk.path,
+                rel=sk.path.relative_to(sk.path.parents[depth - 1]).as_posix(),
+                held_out=tuple(sk.cut_text[s:e] for s, e in sorted(held)),
+                plugin=plugin,
+            )
+        )
+    return CatalogView(
+        fold=fold, agents=tuple(agents), skills=tuple(skills), sources=tuple(sources)
     )
-    return CatalogView(fold=fold, agents=tuple(agents), skills=skills, sources=tuple(sources))
 
 
 def _held_spans(

@@ -27,7 +27,7 @@ from agenteval.catalog.claude_code import (
 )
 from agenteval.catalog.diagnostics import RULES, Diagnostic, Severity, diagnostic, explain
 from agenteval.catalog.files import find_agent_files
-from agenteval.catalog.plugins import PluginCatalog, is_plugin_root, load_plugins
+from agenteval.catalog.plugins import Plugin, PluginCatalog, is_plugin_root, load_plugins
 from agenteval.catalog.plugins import plugin_roots as find_plugin_roots
 from agenteval.catalog.recovered import Agent, normalise_text, parse_agent_file
 from agenteval.catalog.skills import (
@@ -49,6 +49,7 @@ __all__ = [
     "Diagnostic",
     "FileReading",
     "ListedAgent",
+    "Plugin",
     "SKILL_PREFIX",
     "Severity",
     "Skill",
@@ -77,6 +78,7 @@ class Catalog:
     roots: tuple[Path, ...] = ()
     claude_code: ClaudeCodeReading | None = None
     skills: tuple[Skill, ...] = ()
+    plugins: tuple[Plugin, ...] = ()  # the plugin folders read, each under its plugin name
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -266,6 +268,7 @@ def load_catalog(
         roots=(*plain, *plugin_roots),
         claude_code=reading,
         skills=skills.skills,
+        plugins=extra.plugins,
     )
 
 

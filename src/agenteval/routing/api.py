@@ -25,12 +25,12 @@ from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest, Completion, FatalModelError, ModelClient
 from agenteval.models.pricing import model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
+from agenteval.routing.picks import pick_of
 from agenteval.routing.profiles.profile import Placement
 from agenteval.routing.profiles.project import NO_CONTEXT, read_project
 from agenteval.routing.profiles.source import ProfileSource, reason
 from agenteval.routing.prompt import (
     BUILTIN_NAMES,
-    DELEGATION_TOOLS,
     PROMPT_VERSION,
     PromptPrefix,
     render_prefix,
@@ -312,12 +312,12 @@ class PromptRouter:
                 **common,
             )
         rationale = completion.text.strip()
-        call = next((t for t in completion.tool_uses if t.name in DELEGATION_TOOLS), None)
+        calls = ((t, pick_of(t.name, t.input)) for t in completion.tool_uses)
+        call, pick = next(((t, p) for t, p in calls if p is not None), (None, None))
         picked = raw = task = None
-        if call is not None:
-            picked = str(call.input.get("subagent_type") or "general-purpose").strip()
+        if call is not None and pick is not None:
+            picked, task = pick.label, pick.prompt or None
             raw = json.dumps(dict(call.input), ensure_ascii=False)[:2000]
-            task = call.input.get("prompt")
         if call is None and completion.stop_reason == "max_tokens":
             # cut off before it chose (thinking can use the budget): no answer, not `none`
             return Decision(
@@ -331,6 +331,8 @@ class PromptRouter:
             picked, raw = _classified(rationale, view), rationale[-200:]
         elif picked is not None and picked in self.builtin_names and picked not in view.names:
             raw, picked = picked, None  # a built-in took it: no catalog agent did
+        elif pick is not None and pick.is_skill and picked not in view.names:
+            raw, picked = picked, None  # a skill outside the catalog (a built-in one) took it
         elif picked is not None:
             picked = _match_name(picked, view)
         return Decision(

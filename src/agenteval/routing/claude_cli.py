@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,12 +25,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agenteval.catalog.skills import SKILL_PREFIX
 from agenteval.claude_code_install import ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import FatalModelError
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.routing import Capabilities, Decision, RouteRequest, validate_options
-from agenteval.routing.cli_files import files_digest, write_user_agents
+from agenteval.routing.cli_files import files_digest, write_install
 from agenteval.routing.cli_process import (
     OAUTH_ENV,
     exit_on_sigterm,
@@ -40,6 +42,12 @@ from agenteval.routing.cli_process import (
     write_hold_hook,
 )
 from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
+from agenteval.routing.profiles.project import (
+    NO_CONTEXT,
+    ProjectContext,
+    read_project,
+    write_project,
+)
 from agenteval.routing.profiles.source import ProfileSource
 from agenteval.text import register_secret
 from agenteval.views import CatalogView
@@ -69,6 +77,7 @@ class ClaudeCliOptions(BaseModel):
     scratch_dir: str | None = None  # where the per-case projects go (the system temp folder)
     keep_scratch: bool = False
     prices: dict[str, dict[str, float]] = {}
+    project_context: bool = True  # the project's CLAUDE.md files and git, as the CLI reads them
 
 
 class ClaudeCliRouter:
@@ -96,6 +105,7 @@ class ClaudeCliRouter:
         keep_scratch: bool = False,
         extra_args: Sequence[str] = (),
         table: ModelTable | None = None,
+        context: ProjectContext = NO_CONTEXT,
     ) -> None:
         if deadline_s <= 0:
             raise RouterError(
@@ -113,6 +123,7 @@ class ClaudeCliRouter:
         self.scratch_dir = scratch_dir
         self.keep_scratch = keep_scratch  # leave each case's folder behind, for inspection
         self.extra_args = tuple(extra_args)
+        self.context = context  # laid out in every case's scratch project (`project`)
         self._api_key = api_key
         self._oauth_token = "" if api_key else oauth_token
         for secret in (api_key, oauth_token):
@@ -190,6 +201,7 @@ class ClaudeCliRouter:
             scratch_dir=Path(opts.scratch_dir) if opts.scratch_dir else None,
             keep_scratch=opts.keep_scratch,
             table=model_table().with_overrides(opts.prices),
+            context=read_project(Path.cwd()) if opts.project_context else NO_CONTEXT,
         )
 
     @property
@@ -201,6 +213,8 @@ class ClaudeCliRouter:
             "extra_args": self.extra_args,
             "max_turns": self.max_turns,
             "v": ROUTER_VERSION,
+            # only when there is one: runs without a project context keep their fingerprints
+            **({"context": self.context.digest} if self.context.digest else {}),
         }  # not the binary's path or the base URL: they serve the same answers
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -215,6 +229,7 @@ class ClaudeCliRouter:
             "max_turns": self.max_turns,
             "prices_as_of": self.table.as_of,
             "price_known": self.model in self.table.prices,
+            "project_context": self.context.describe(),
         }
 
     def on_overload(self, callback: Callable[[], None]) -> None:
@@ -226,12 +241,12 @@ class ClaudeCliRouter:
             callback()
 
     def request_key(self, request: RouteRequest) -> str:
-        """What the CLI is given: the view's agents, the bytes of their files and the request
-        (not the case's context)."""
+        """What the CLI is given: the view's agents and skills, the bytes of their files, the
+        project context and the request (not the case's context)."""
         files = self._digests.get(request.view.fingerprint)
         if files is None:
             files = self._digests[request.view.fingerprint] = files_digest(request.view)
-        text = f"{request.view.fingerprint}\0{files}\0{request.case.prompt}"
+        text = f"{request.view.fingerprint}\0{files}\0{self.context.digest}\0{request.case.prompt}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def cost_bound(self, request: RouteRequest) -> float | None:
@@ -278,12 +293,19 @@ class ClaudeCliRouter:
         """
         start = time.perf_counter()
         with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
-            notes = write_user_agents(request.view, s.agents_dir)
+            install = write_install(request.view, s.root)
+            notes = install.notes
+            self._lay_out_context(s.project)
             write_hold_hook(s, self.deadline_s)
             env = isolated_env(
                 s, base_url=self.base_url, api_key=self._api_key, oauth_token=self._oauth_token
             )
-            extra = ("--max-turns", str(self.max_turns), *self.extra_args)
+            extra = (
+                "--max-turns",
+                str(self.max_turns),
+                *install.plugin_args(s.root),
+                *self.extra_args,
+            )
             args = claude_args(self.cli, request.case.prompt, self.alias, extra)
             outcome = await run_claude(
                 args,
@@ -302,6 +324,20 @@ class ClaudeCliRouter:
         decision = self.decide(outcome, request.view, latency_s=latency_s, notes=notes)
         self._most_spent = max(self._most_spent, decision.cost_usd or 0.0)
         return decision
+
+    def _lay_out_context(self, project: Path) -> None:
+        """The project's CLAUDE.md files and git repository (`project.write_project`).
+
+        Raises:
+            RouterError: when they cannot be laid out (git missing, say).
+        """
+        try:
+            write_project(self.context, project)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise RouterError(
+                f"could not lay out the project context in {project}: {exc}",
+                hint="install git, or set `router.project_context: false`",
+            ) from exc
 
     def decide(
         self,
@@ -335,16 +371,24 @@ class ClaudeCliRouter:
         if outcome.delegation is None:
             return Decision(agent=None, rationale=outcome.result.strip()[:2000], **common)
         d = outcome.delegation
-        call = {"subagent_type": d.agent, "description": d.description, "prompt": d.prompt}
+        if d.is_skill:
+            call = {"skill": d.label.removeprefix(SKILL_PREFIX), "args": d.prompt}
+        else:
+            call = {"subagent_type": d.label, "description": d.description, "prompt": d.prompt}
         common["raw"] = json.dumps({**call, **files}, ensure_ascii=False)[:4000]
-        if d.agent not in view.names and d.agent in outcome.listed:
+        if d.label not in view.names and (d.is_skill or d.label in outcome.listed):
+            skill = d.label.removeprefix(SKILL_PREFIX)
             return Decision(
                 agent=None,
-                rationale=f"built-in {d.agent} took it",
-                task_prompt=d.prompt,
+                rationale=f"skill {skill} (not in the catalog) took it"
+                if d.is_skill
+                else f"built-in {d.label} took it",
+                task_prompt=d.prompt or None,
                 **common,
             )
-        return Decision(agent=d.agent, rationale=d.description, task_prompt=d.prompt, **common)
+        return Decision(
+            agent=d.label, rationale=d.description, task_prompt=d.prompt or None, **common
+        )
 
     async def aclose(self) -> None:
         """Nothing to release: every process ends with its case."""

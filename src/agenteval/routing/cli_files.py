@@ -1,87 +1,144 @@
-"""The user's own files in the claude-cli scratch project, so Claude Code reads them itself.
+"""The user's installation in the claude-cli scratch folder, so Claude Code reads it itself.
 
-Each agent's file is copied byte for byte to its path under the catalog folder, below the
-project's `.claude/agents/`. For a holdout fold only the held-out `<example>` spans are cut from
-the raw text. The spans are known in agenteval's (recovered) reading of the description; each is
-located in the raw file as it stands, allowing for the indentation of a YAML block and for `\\n`
-escapes of a quoted string. When a span cannot be located exactly once, or the file cannot be
-read, that agent is written as agenteval reads it (`agent_file_text`) and a note says so: the
-note goes into the case's record. A view built by hand (no source file) is written the same way.
-
-Files are gathered as `ProjectFile`s first and written after, so other kinds (skills, plugins,
-CLAUDE.md) can join the same list.
+What the CLI reads for a routing decision is laid out as the user has it, each file byte for
+byte: agent files below the project's `.claude/agents/` (at their path under the catalog
+folder), skills and commands below `.claude/skills/` and `.claude/commands/`, and each plugin
+(its manifest, agents, skills and commands) in a folder of its own, passed with `--plugin-dir`.
+Nothing else of a plugin is copied: its hooks and servers play no part in the choice and must
+not run. For a holdout fold only the held-out `<example>` spans are cut from the raw text. The
+spans are known in agenteval's (recovered) reading of the description; each is located in the
+raw file as it stands, allowing for the indentation of a YAML block and for `\\n` escapes of a
+quoted string. When a span cannot be located exactly once, or the file cannot be read, that
+agent is written as agenteval reads it (`agent_file_text`) and a note says so: the note goes
+into the case's record. A view built by hand (no source files) is written the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from agenteval.catalog.plugins import MANIFEST
 from agenteval.routing.cli_process import agent_file_text
 from agenteval.views import AgentSource, AgentView, CatalogView
+
+PROJECT = PurePosixPath("project")  # `Scratch.project`, below the scratch root
+PLUGINS = PurePosixPath("plugins")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectFile:
-    """One file of the scratch project: where it goes (relative) and its bytes."""
+    """One file of the scratch folder: where it goes (below the scratch root) and its bytes."""
 
     rel: PurePosixPath
     data: bytes
 
 
-def agent_files(view: CatalogView) -> tuple[tuple[ProjectFile, ...], tuple[str, ...]]:
-    """The view's agent files under the agents folder, and a note for each written as
-    agenteval's reading instead of the user's bytes."""
+@dataclass(frozen=True, kw_only=True)
+class Install:
+    """A view's files as Claude Code finds them, the plugin folders to load, and a note for each
+    file written as agenteval's reading instead of the user's bytes."""
+
+    files: tuple[ProjectFile, ...]
+    plugin_dirs: tuple[PurePosixPath, ...] = ()  # below the scratch root, for `--plugin-dir`
+    notes: tuple[str, ...] = ()
+
+    def plugin_args(self, root: Path) -> tuple[str, ...]:
+        """`--plugin-dir DIR` for each plugin, with the scratch folder at ``root``."""
+        return tuple(
+            arg for d in self.plugin_dirs for arg in ("--plugin-dir", str(root.joinpath(*d.parts)))
+        )
+
+
+def install_files(view: CatalogView) -> Install:
+    """Every file of the view's agents, skills and plugins, where the CLI finds them."""
     files: list[ProjectFile] = []
     notes: list[str] = []
+    plugins: dict[Path, PurePosixPath] = {}
     taken: set[PurePosixPath] = set()
-    for i, agent in enumerate(view.agents):
-        source = view.source_of(agent.name)
-        data, note = _user_bytes(agent, source)
+    for i, target in enumerate(view.targets):
+        source = view.source_of(target.label)
+        data, note = _user_bytes(target, source)
         if data is None:
-            data = agent_file_text(agent).encode("utf-8")
+            data = _reading_text(target).encode("utf-8")
         if note:
             notes.append(note)
-        rel = PurePosixPath(source.rel if source else f"agent-{i:04d}.md")
+        if source is not None and source.plugin is not None:
+            folder = plugins.get(source.plugin)
+            if folder is None:
+                folder = plugins[source.plugin] = _plugin_folder(len(plugins), source.plugin)
+                manifest = _read(source.plugin / MANIFEST)
+                if manifest is not None:
+                    files.append(ProjectFile(rel=folder.joinpath(*MANIFEST.parts), data=manifest))
+            files.append(ProjectFile(rel=folder / source.rel, data=data))
+            continue
+        rel = PurePosixPath(source.rel if source else _made_up(target, i))
         if rel in taken:  # one name in two catalog folders: both kept, in a subfolder
-            rel = PurePosixPath(f"folder-{i:04d}") / rel
+            rel = rel.parent / f"folder-{i:04d}" / rel.name
         taken.add(rel)
-        files.append(ProjectFile(rel=rel, data=data))
-    return tuple(files), tuple(notes)
+        files.append(ProjectFile(rel=PROJECT / ".claude" / rel, data=data))
+    return Install(files=tuple(files), plugin_dirs=tuple(plugins.values()), notes=tuple(notes))
 
 
 def files_digest(view: CatalogView) -> str:
     """What the written files hold, for a cache key: the user's bytes and the cuts."""
     h = hashlib.sha256()
-    for f in agent_files(view)[0]:
+    for f in install_files(view).files:
         h.update(f"{f.rel}\0{len(f.data)}\0".encode())
         h.update(f.data)
     return h.hexdigest()
 
 
-def write_files(files: Iterable[ProjectFile], folder: Path) -> None:
+def write_files(files: Iterable[ProjectFile], root: Path) -> None:
     for f in files:
-        path = folder.joinpath(*f.rel.parts)
+        path = root.joinpath(*f.rel.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(f.data)
 
 
-def write_user_agents(view: CatalogView, agents_dir: Path) -> tuple[str, ...]:
-    """Write the view's agent files under ``agents_dir``; the notes of `agent_files`."""
-    files, notes = agent_files(view)
-    agents_dir.mkdir(parents=True, exist_ok=True)
-    write_files(files, agents_dir)
-    return notes
+def write_install(view: CatalogView, root: Path) -> Install:
+    """Write the view's installation below the scratch folder ``root`` (`install_files`)."""
+    install = install_files(view)
+    (root / PROJECT / ".claude" / "agents").mkdir(parents=True, exist_ok=True)
+    write_files(install.files, root)
+    return install
 
 
-def _user_bytes(agent: AgentView, source: AgentSource | None) -> tuple[bytes | None, str]:
+def _plugin_folder(i: int, plugin: Path) -> PurePosixPath:
+    """A plugin's folder keeps its own name (which names a plugin without a manifest name)."""
+    return PLUGINS / f"{i:02d}" / plugin.name
+
+
+def _made_up(target: AgentView, i: int) -> str:
+    if target.kind == "skill":
+        return f"skills/{target.name}/SKILL.md"
+    return f"agents/agent-{i:04d}.md"
+
+
+def _reading_text(target: AgentView) -> str:
+    """A file that reads as ``target`` does in agenteval's reading."""
+    if target.kind == "agent":
+        return agent_file_text(target)
+    description = target.description.replace("&lt;", "<").replace("&gt;", ">")
+    return f"---\nname: {target.name}\ndescription: {json.dumps(description)}\n---\n"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _user_bytes(target: AgentView, source: AgentSource | None) -> tuple[bytes | None, str]:
     """The user's file with the held-out spans cut, or None and why not."""
     if source is None:
         return None, ""
-    fallback = f"{source.path}: written as agenteval's reading of {agent.name!r}"
+    fallback = f"{source.path}: written as agenteval's reading of {target.label!r}"
     try:
         data = source.path.read_bytes()
     except OSError as exc:

@@ -31,9 +31,8 @@ from pathlib import Path
 
 from agenteval.claude_code_install import child_env
 from agenteval.errors import RouterError
+from agenteval.routing.picks import PICKING_TOOLS
 from agenteval.views import AgentView
-
-DELEGATION_TOOLS = ("Agent", "Task")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,7 +252,7 @@ def hold_hook(fifo: Path, seconds: float = HOOK_TIMEOUT_S) -> dict[str, object]:
     wait = f"timeout {math.ceil(seconds)} cat {shlex.quote(str(fifo))}"
     command = f"{wait} >/dev/null; exit 2"
     hook = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
-    return {"hooks": {"PreToolUse": [{"matcher": "|".join(DELEGATION_TOOLS), "hooks": [hook]}]}}
+    return {"hooks": {"PreToolUse": [{"matcher": "|".join(PICKING_TOOLS), "hooks": [hook]}]}}
 
 
 def write_hold_hook(s: Scratch, seconds: float = HOOK_TIMEOUT_S) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.models.client import Usage
-from agenteval.routing.cli_process import DELEGATION_TOOLS
+from agenteval.routing.picks import Pick, pick_of
 
 _STREAM_LIMIT = 64 << 20  # the init event lists every tool, skill and agent on one line
 _STDERR_KEEP = 4000
@@ -31,20 +31,10 @@ OVERLOAD_STATUSES = (429, 529)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Delegation:
-    """The first `Agent`/`Task` call the main model made."""
-
-    agent: str
-    prompt: str = ""
-    description: str = ""
-    tool: str = "Agent"
-
-
-@dataclass(frozen=True, kw_only=True)
 class CliOutcome:
     """What one `claude -p` run did, up to its first delegation or its result."""
 
-    delegation: Delegation | None = None
+    delegation: Pick | None = None
     result: str = ""
     model: str | None = None
     version: str | None = None
@@ -89,7 +79,7 @@ class StreamReader:
     version: str | None = None
     listed: tuple[str, ...] = ()
     usage: Usage = field(default_factory=Usage)
-    delegation: Delegation | None = None
+    delegation: Pick | None = None
     result: str = ""
     cost_usd: float | None = None
     error: str | None = None
@@ -147,19 +137,11 @@ class StreamReader:
         if message_id not in self._by_message:  # one message may arrive as several events
             self._count(message_id, message.get("usage"))
         for block in message.get("content") or ():
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_use"
-                and block.get("name") in DELEGATION_TOOLS
-            ):
-                raw = block.get("input")
-                data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
-                self.delegation = Delegation(
-                    agent=str(data.get("subagent_type") or "general-purpose").strip(),
-                    prompt=str(data.get("prompt") or ""),
-                    description=str(data.get("description") or ""),
-                    tool=str(block["name"]),
-                )
+            if not isinstance(block, dict) or block.get("type") != "tool_use":
+                continue
+            pick = pick_of(str(block.get("name")), block.get("input"))
+            if pick is not None:
+                self.delegation = pick
                 ended = not self._streamed or message_id in self._ended
                 self._waiting_for = None if ended else message_id
                 self.done = ended

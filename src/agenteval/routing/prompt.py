@@ -27,7 +27,6 @@ from agenteval.views import AgentView, CatalogView
 
 PROMPT_VERSION = 1
 MODES = ("claude-code", "claude-code-legacy", "classify")
-DELEGATION_TOOLS = ("Agent", "Task")
 
 # Built-in agents a catalog competes with in real use (a catalog agent of the same name wins).
 BUILTINS: tuple[AgentView, ...] = (
