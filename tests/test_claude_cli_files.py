@@ -234,8 +234,8 @@ def test_a_holdout_fold_cuts_a_skills_example_from_its_raw_file(tmp_path: Path) 
     project = tmp_path / "p" / ".claude"
     skill = (
         "---\nname: notes\ndescription: |\n  Writes release notes.\n"
-        "  <example>\n  user: \"notes for v2\"\n  </example>\n"
-        "  <example>\n  user: \"changelog please\"\n  </example>\n---\nBody.\n"
+        '  <example>\n  user: "notes for v2"\n  </example>\n'
+        '  <example>\n  user: "changelog please"\n  </example>\n---\nBody.\n'
     )
     (project / "skills" / "notes").mkdir(parents=True)
     (project / "skills" / "notes" / "SKILL.md").write_text(skill, encoding="utf-8")

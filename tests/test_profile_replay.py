@@ -23,13 +23,17 @@ from agenteval.routing.api import PromptRouter
 from agenteval.routing.profiles.capture import capture_requests
 from agenteval.routing.profiles.locate import capture_profile, differing_paths
 from agenteval.routing.profiles.profile import ProfileStore
-from agenteval.routing.profiles.source import PROBE, ProfileSource
+from agenteval.routing.profiles.source import PROBE, PROBE_SKILLS, ProfileSource
 from agenteval.views import AgentView, CatalogView
 
 KEY = "sk-ant-test-replay-0123456789abcdef"
 AGENTS = (
     AgentView(name="frontend-dev", description="CSS and React.\nTwo lines", tools_text="Read"),
     AgentView(name="zz-last", description='Quotes " and colons: fine', tools_text="All tools"),
+)
+SKILLS = (  # in the CLI's order (`catalog.skills` reads them so)
+    AgentView(name="a-first", description="Listed first.", tools_text="", kind="skill"),
+    AgentView(name="release-notes", description="Notes &lt;b&gt;.", tools_text="", kind="skill"),
 )
 CASE = "please fix the flaky integration test in CI"
 
@@ -56,6 +60,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
             store=ProfileStore(root=store),
             scratch_root=root,
             scratch_name="project",
+            skills=PROBE_SKILLS,
         )
     )
     (actual,) = asyncio.run(
@@ -63,6 +68,18 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
             cli, AGENTS, [CASE], model="sonnet", scratch_root=root, scratch_name="project"
         )
     )
+    (skilled,) = asyncio.run(
+        capture_requests(
+            cli,
+            AGENTS,
+            [CASE],
+            model="sonnet",
+            scratch_root=root,
+            scratch_name="project",
+            skills=SKILLS,
+        )
+    )
+    SKILLED_BODY.update({k: v for k, v in skilled.request.body.items() if k != "metadata"})
     body = {k: v for k, v in actual.request.body.items() if k != "metadata"}
     return store, body
 
@@ -112,6 +129,25 @@ def test_the_api_router_sends_what_the_cli_sent_for_the_case(
     assert described["prompt"] == "claude-code" and described["profile"] in claude_version()
     assert described["alias_source"].startswith("Claude Code ")
     assert router.model == actual["model"]
+
+
+SKILLED_BODY: dict[str, Any] = {}  # what the CLI sent for CASE with AGENTS and SKILLS
+
+
+def test_the_catalogs_skills_are_laid_out_as_the_cli_lays_them_out(
+    stub: StubAnthropic, captured: tuple[Path, dict[str, Any]]
+) -> None:
+    store, _ = captured
+    stub.responder = lambda req: Reply.tool("Skill", {"skill": "release-notes"})
+    router = router_for(stub, store)
+    view = CatalogView(fold=None, agents=AGENTS, skills=SKILLS)
+    decision = route(router, RouteRequest(case=case(), view=view))
+    assert decision.agent == "skill:release-notes"
+    sent = stub.requests[-1].body
+    differ = set(differing_paths(sent, {k: v for k, v in SKILLED_BODY.items() if k != "stream"}))
+    assert differ <= set(router.profiles.profile().volatile), differ  # type: ignore[union-attr]
+    listed = json.dumps("- a-first: Listed first.\n- release-notes: Notes &lt;b&gt;.\n")
+    assert listed[1:-1] in json.dumps(sent)
 
 
 def claude_version() -> str:

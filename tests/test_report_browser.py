@@ -265,8 +265,14 @@ def test_review_page_accepts_rejects_and_exports_a_dataset_that_loads(browser, t
 
     def case(i: int, prompt: str) -> GeneratedCase:
         return GeneratedCase(
-            id=f"c{i}", prompt=prompt, expected="none", kind="none", agent="a",
-            file="agents/a.md", sha256="0" * 64, model="claude-test",
+            id=f"c{i}",
+            prompt=prompt,
+            expected="none",
+            kind="none",
+            agent="a",
+            file="agents/a.md",
+            sha256="0" * 64,
+            model="claude-test",
         )
 
     hostile = 'He said "</script><b>hi</b>" \\ and: yes\nsecond line'

@@ -71,6 +71,9 @@ class AgentView:
     description: str
     tools_text: str
     kind: Literal["agent", "skill"] = "agent"
+    title: str | None = (
+        None  # a skill's frontmatter `name`, when it differs (`- NAME (TITLE): ...`)
+    )
 
     @property
     def label(self) -> str:
@@ -128,7 +131,7 @@ class CatalogView:
         for a in self.agents:
             h.update(f"{a.name}\0{a.description}\0{a.tools_text}\0".encode())
         for sk in self.skills:
-            h.update(f"{sk.label}\0{sk.description}\0".encode())
+            h.update(f"{sk.label}\0{sk.title or ''}\0{sk.description}\0".encode())
         return h.hexdigest()
 
 
@@ -201,6 +204,7 @@ def _view(
                 description=escape_markup(_held_out(sk.cut_text, held, fold)),
                 tools_text="",
                 kind="skill",
+                title=sk.title,
             )
         )
         plugin = plugins.get(sk.plugin) if sk.plugin else None

@@ -281,7 +281,7 @@ class ClaudeCliRouter:
     def _profile_source(self) -> ProfileSource | None:
         if self._profiles is None and not self._profile_failed:
             self._profiles = ProfileSource(
-                self.binary, alias=self.alias, installed=self.claude_code
+                self.binary, alias=self.alias, installed=self.claude_code, context=self.context
             )
         return None if self._profile_failed else self._profiles
 

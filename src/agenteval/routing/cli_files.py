@@ -16,14 +16,13 @@ into the case's record. A view built by hand (no source files) is written the sa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agenteval.catalog.plugins import MANIFEST
-from agenteval.routing.cli_process import agent_file_text
+from agenteval.routing.cli_process import agent_file_text, skill_file_text
 from agenteval.views import AgentSource, AgentView, CatalogView
 
 PROJECT = PurePosixPath("project")  # `Scratch.project`, below the scratch root
@@ -121,10 +120,7 @@ def _made_up(target: AgentView, i: int) -> str:
 
 def _reading_text(target: AgentView) -> str:
     """A file that reads as ``target`` does in agenteval's reading."""
-    if target.kind == "agent":
-        return agent_file_text(target)
-    description = target.description.replace("&lt;", "<").replace("&gt;", ">")
-    return f"---\nname: {target.name}\ndescription: {json.dumps(description)}\n---\n"
+    return agent_file_text(target) if target.kind == "agent" else skill_file_text(target)
 
 
 def _read(path: Path) -> bytes | None:

@@ -235,6 +235,21 @@ def write_agent_files(agents: Iterable[AgentView], agents_dir: Path) -> None:
         (agents_dir / f"agent-{i:04d}.md").write_text(agent_file_text(agent), encoding="utf-8")
 
 
+def skill_file_text(skill: AgentView) -> str:
+    """A SKILL.md that the Skill tool's list shows as this skill's description (which holds
+    `<` and `>` as the list escapes them)."""
+    description = skill.description.replace("&lt;", "<").replace("&gt;", ">")
+    return "\n".join(["---", f"description: {_quoted(description)}", "---", ""])
+
+
+def write_skill_files(skills: Iterable[AgentView], skills_dir: Path) -> None:
+    """Write each skill as `NAME/SKILL.md` (a skill is named by its folder)."""
+    for skill in skills:
+        folder = skills_dir / skill.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "SKILL.md").write_text(skill_file_text(skill), encoding="utf-8")
+
+
 # A PreToolUse hook that holds every delegation until the case ends: the CLI starts a subagent
 # (and the main model's next turn) as soon as the Agent call is complete, which on the real API
 # would bill requests nobody reads. The hook reads the scratch folder's FIFO, whose only writer is

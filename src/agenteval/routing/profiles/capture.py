@@ -28,6 +28,7 @@ from agenteval.routing.cli_process import (
     reset,
     scratch,
     write_agent_files,
+    write_skill_files,
 )
 from agenteval.routing.cli_stream import claude_args, run_claude
 from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext, write_project
@@ -238,6 +239,7 @@ async def capture_requests(
     scratch_name: str | None = None,
     context: ProjectContext = NO_CONTEXT,
     agent_dirs: Sequence[Path] = (),
+    skills: Sequence[AgentView] = (),
 ) -> tuple[Capture, ...]:
     """Run `claude -p REQUEST` once per request against a capture server, in one scratch project
     (reset between runs) holding ``context`` (`project.write_project`), and return the routing
@@ -246,6 +248,7 @@ async def capture_requests(
     Args:
         agent_dirs: Folders of agent files copied byte for byte beside ``agents`` (each under a
             numbered subfolder of `.claude/agents/`), for the self-check.
+        skills: Project skills to list beside the agents (`.claude/skills/NAME/SKILL.md`).
 
     Raises:
         CaptureError: when the CLI fails or sends no Messages request.
@@ -262,6 +265,8 @@ async def capture_requests(
         for text in requests:
             reset(s)
             write_agent_files(agents, s.agents_dir)
+            shutil.rmtree(s.project / ".claude" / "skills", ignore_errors=True)
+            write_skill_files(skills, s.project / ".claude" / "skills")
             for i, folder in enumerate(agent_dirs):
                 shutil.copytree(folder, s.agents_dir / f"dir-{i:02d}", symlinks=True)
             env = isolated_env(s, base_url=server.base_url, api_key=CAPTURE_KEY)

@@ -52,6 +52,18 @@ def entry(agent: AgentView) -> str:
     return f"- {agent.name}: {agent.description} (Tools: {agent.tools_text})"
 
 
+def skill_entry(skill: AgentView) -> str:
+    """One skill's entry in the Skill tool's list: `- NAME: DESCRIPTION`, or `- NAME (TITLE): ...`
+    when its frontmatter names it otherwise (`catalog.skills.Skill.line`)."""
+    shown = f"{skill.name} ({skill.title})" if skill.title else skill.name
+    return f"- {shown}: {skill.description}"
+
+
+def render_skills(skills: Sequence[AgentView]) -> str:
+    """The catalog's part of the Skill tool's list (the CLI's built-in skills follow it)."""
+    return "\n".join(skill_entry(s) for s in skills)
+
+
 def merge_builtins(agents: Sequence[AgentView], builtins: Sequence[AgentView]) -> list[AgentView]:
     """The catalog plus the built-ins it does not override (a catalog agent wins a name), in
     CLI order."""

@@ -19,7 +19,13 @@ from typing import Any
 
 from agenteval.claude_code_install import ClaudeCode
 from agenteval.routing.profiles.capture import Capture, CaptureError, capture_requests
-from agenteval.routing.profiles.listing import entry, parse_entry, render_listing
+from agenteval.routing.profiles.listing import (
+    entry,
+    parse_entry,
+    render_listing,
+    render_skills,
+    skill_entry,
+)
 from agenteval.routing.profiles.profile import (
     PathPart,
     Profile,
@@ -122,6 +128,22 @@ def _parse_entries(
     return pos, tuple(builtins)
 
 
+def locate_skills(body: Mapping[str, Any], skills: Sequence[AgentView]) -> Slot | None:
+    """The slot of the catalog's skills in the Skill tool's list: where the probe skills' lines
+    stand, one after the other (None when the CLI lists no such line: a build without skills).
+    """
+    if not skills:
+        return None
+    wanted = render_skills(skills)
+    for path, text in texts(body):
+        for m in re.finditer(r"(?m)^" + re.escape(skill_entry(skills[0])), text):
+            end = m.start() + len(wanted)
+            whole_lines = end == len(text) or text.startswith("\n", end)
+            if text.startswith(wanted, m.start()) and whole_lines:
+                return Slot(path=path, start=m.start(), end=end)
+    return None
+
+
 def locate_request(body: Mapping[str, Any], sentinel: str, version: str) -> Slot:
     """The request's slot: the one place the sentinel appears.
 
@@ -147,6 +169,7 @@ def build_profile(
     *,
     alias: str | None,
     version: str,
+    skills: Sequence[AgentView] = (),
 ) -> Profile:
     """A profile from two captures of one layout that differ only in the request.
 
@@ -170,9 +193,15 @@ def build_profile(
         headers=dict(first.request.headers),
         listing=listing,
         request=request,
+        skills=locate_skills(body, skills),
         builtins=builtins,
     )
-    replay = render(profile, text_at(body, listing.path)[listing.start : listing.end], sentinels[1])
+    replay = render(
+        profile,
+        text_at(body, listing.path)[listing.start : listing.end],
+        sentinels[1],
+        skills_text=render_skills(skills) if profile.skills else "",
+    )
     volatile = tuple(differing_paths(replay, {k: v for k, v in other.items() if k != "metadata"}))
     for path in volatile:
         if not isinstance(text_at(replay, path), str) or path in (listing.path, request.path):
@@ -212,6 +241,7 @@ async def capture_profile(
     scratch_name: str | None = None,
     say: Callable[[str], object] | None = None,
     context: ProjectContext = NO_CONTEXT,
+    skills: Sequence[AgentView] = (),
 ) -> tuple[Profile, Profile | None]:
     """The profile for this CLI (`claude_code_install.locate`), model, view shape and project
     context: from the cache, or captured now in a scratch project holding ``context``.
@@ -249,8 +279,11 @@ async def capture_profile(
         scratch_root=scratch_root,
         scratch_name=scratch_name,
         context=context,
+        skills=skills,
     )
-    built = build_profile(first, second, sentinels, agents, alias=alias, version=version)
+    built = build_profile(
+        first, second, sentinels, agents, alias=alias, version=version, skills=skills
+    )
     profile = replace(built, context=context.describe(), context_digest=context.digest)
     previous = store.latest_other(profile)
     store.save(profile)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from agenteval.views import AgentView
 
-PROFILE_SCHEMA = 1
+PROFILE_SCHEMA = 2  # 2: the skill list's slot
 PLACEMENTS: tuple[Literal["exact", "cacheable"], ...] = ("exact", "cacheable")
 Placement = Literal["exact", "cacheable"]
 PathPart = str | int
@@ -60,6 +60,7 @@ class Profile:
     headers: Mapping[str, str]  # behaviour-relevant headers only (anthropic-beta, -version)
     listing: Slot
     request: Slot
+    skills: Slot | None = None  # the probe skill's line in the Skill tool's list (None: no list)
     builtins: tuple[AgentView, ...] = ()
     volatile: tuple[tuple[PathPart, ...], ...] = ()  # text that changes with every request
     context: str = "none"  # the project context it was captured in (`ProjectContext.describe`)
@@ -90,6 +91,7 @@ class Profile:
             "headers": dict(self.headers),
             "listing": _slot_json(self.listing),
             "request": _slot_json(self.request),
+            "skills": _slot_json(self.skills) if self.skills else None,
             "builtins": [b.__dict__ for b in self.builtins],
             "volatile": [list(p) for p in self.volatile],
             "context": self.context,
@@ -110,6 +112,7 @@ class Profile:
             headers=data["headers"],
             listing=Slot(path=tuple(data["listing"]["path"]), **_span(data["listing"])),
             request=Slot(path=tuple(data["request"]["path"]), **_span(data["request"])),
+            skills=_slot(data["skills"]) if data.get("skills") else None,
             builtins=tuple(AgentView(**b) for b in data["builtins"]),
             volatile=tuple(tuple(p) for p in data["volatile"]),
             context=data.get("context", "none"),
@@ -120,6 +123,10 @@ class Profile:
 
 def _slot_json(slot: Slot) -> dict[str, Any]:
     return {"path": list(slot.path), "start": slot.start, "end": slot.end}
+
+
+def _slot(data: Mapping[str, Any]) -> Slot:
+    return Slot(path=tuple(data["path"]), **_span(data))
 
 
 def _span(data: Mapping[str, Any]) -> dict[str, int]:
@@ -142,19 +149,29 @@ def _set_text(body: Any, path: Sequence[PathPart], text: str) -> None:
 
 
 def render(
-    profile: Profile, listing_text: str, request_text: str, *, placement: Placement = "exact"
+    profile: Profile,
+    listing_text: str,
+    request_text: str,
+    *,
+    skills_text: str = "",
+    placement: Placement = "exact",
 ) -> dict[str, Any]:
-    """The request body for one case: the profile's, with only the listing and request changed.
+    """The request body for one case: the profile's, with only the listing, the catalog's skills
+    and the request changed.
 
     Args:
         profile: The captured layout.
         listing_text: The agent listing for the case's view (`listing.render_listing`).
         request_text: The case's request.
+        skills_text: The catalog's skill entries (`listing.render_skills`), "" for none: the
+            probe skill's line goes then, with its line break.
         placement: `exact` (the CLI's layout) or `cacheable` (the listing's block moved to the
             start of the user turn, with a cache breakpoint).
     """
     body: dict[str, Any] = copy.deepcopy(dict(profile.body))
     edits = [(profile.listing, listing_text), (profile.request, request_text)]
+    if profile.skills is not None:
+        edits.append(_skills_edit(body, profile.skills, skills_text))
     # Later spans first, so an earlier edit in the same text does not shift a later one.
     for slot, new in sorted(edits, key=lambda e: (json.dumps(e[0].path), e[0].start), reverse=True):
         old = text_at(body, slot.path)
@@ -162,6 +179,17 @@ def render(
     if placement == "cacheable":
         _move_listing_first(body, profile.listing.path)
     return body
+
+
+def _skills_edit(body: Any, slot: Slot, text: str) -> tuple[Slot, str]:
+    """The edit of the skill slot: its line replaced, or, with no skill, removed with the line
+    break after it (before it, when it is the last line)."""
+    if text:
+        return slot, text
+    whole = text_at(body, slot.path)
+    if whole.startswith("\n", slot.end):
+        return Slot(path=slot.path, start=slot.start, end=slot.end + 1), ""
+    return Slot(path=slot.path, start=max(slot.start - 1, 0), end=slot.end), ""
 
 
 def _move_listing_first(body: dict[str, Any], path: Sequence[PathPart]) -> None:

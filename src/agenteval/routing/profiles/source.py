@@ -30,7 +30,7 @@ from agenteval.catalog.diagnostics import Diagnostic
 from agenteval.claude_code_install import ClaudeBinary, ClaudeCode, find_binary, identify
 from agenteval.errors import RouterError
 from agenteval.models.client import ChatRequest
-from agenteval.routing.profiles.listing import render_listing
+from agenteval.routing.profiles.listing import render_listing, render_skills
 from agenteval.routing.profiles.locate import capture_profile, view_shape
 from agenteval.routing.profiles.profile import (
     Placement,
@@ -38,6 +38,7 @@ from agenteval.routing.profiles.profile import (
     ProfileStore,
     describe_change,
     render,
+    text_at,
 )
 from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext
 from agenteval.routing.profiles.selfcheck import line, self_check
@@ -50,6 +51,15 @@ PROBE = (
         name="agenteval-probe",
         description="Placeholder agent that agenteval lists to see where the list goes.",
         tools_text="Read",
+    ),
+)
+# Listed likewise, to find where the CLI puts the skills of the Skill tool's list.
+PROBE_SKILLS = (
+    AgentView(
+        name="agenteval-probe-skill",
+        description="Placeholder skill that agenteval lists to see where the skills go.",
+        tools_text="",
+        kind="skill",
     ),
 )
 _STANDARD = ("model", "max_tokens", "messages", "system", "tools", "tool_choice")
@@ -151,6 +161,7 @@ class ProfileSource:
                         store=self.store,
                         say=self._say,
                         context=self.context,
+                        skills=PROBE_SKILLS,
                     )
                 )
                 if previous is not None:
@@ -193,12 +204,23 @@ class ProfileSource:
     def chat_request(
         self, view: CatalogView, prompt: str, *, max_tokens: int | None = None
     ) -> ChatRequest:
-        """The request the CLI would send for ``prompt`` with ``view``'s agents listed."""
+        """The request the CLI would send for ``prompt`` with ``view``'s agents and skills listed.
+
+        Raises:
+            RouterError: when the view has skills and the installed CLI lists none.
+        """
         profile = self.for_view(view)
+        if view.skills and profile.skills is None:
+            raise RouterError(
+                f"Claude Code {profile.cli_version} lists no skills for its Skill tool, and the "
+                f"catalog has {len(view.skills)}",
+                hint="route with a newer Claude Code, or leave the skills out of the catalog",
+            )
         body = render(
             profile,
             render_listing(view.agents, profile.builtins),
             prompt,
+            skills_text=render_skills(view.skills),
             placement=self.placement,
         )
         return to_chat_request(body, profile.headers, max_tokens=max_tokens)
@@ -271,7 +293,14 @@ def to_chat_request(
 
 def digest(profile: Profile) -> str:
     """A short digest of everything a profile sends (two captures of one layout agree)."""
-    data = json.dumps([profile.body, dict(profile.headers)], sort_keys=True, ensure_ascii=False)
+    body = profile.body
+    if profile.skills is not None:  # what a view without skills is sent: no probe in it
+        listing, request = (
+            text_at(profile.body, slot.path)[slot.start : slot.end]
+            for slot in (profile.listing, profile.request)
+        )
+        body = render(profile, listing, request)
+    data = json.dumps([body, dict(profile.headers)], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
