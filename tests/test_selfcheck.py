@@ -94,3 +94,50 @@ def test_the_capture_command_captures_in_the_project_and_self_checks_its_agents(
     assert (
         warning.startswith(".claude/agents/a.md: warning[cc-selfcheck]: ") and "'alpha'" in warning
     )
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT_AGENTS = FIXTURES / "skills" / "project" / ".claude" / "agents"
+TINYPLUG = FIXTURES / "plugins" / "tinyplug"
+
+
+def test_plugins_skills_and_commands_are_listed_by_the_cli_as_agenteval_reads_them() -> None:
+    found = self_check(locate(claude_path()), [PROJECT_AGENTS, TINYPLUG], builtins=BUILTINS)
+    assert found == ()
+
+
+def test_a_skill_the_emulation_gets_wrong_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agenteval.catalog import skills as skill_rules
+
+    real = skill_rules.cut_description
+    monkeypatch.setattr(skill_rules, "cut_description", lambda text: real(text).upper())
+    found = self_check(locate(claude_path()), [PROJECT_AGENTS, TINYPLUG], builtins=BUILTINS)
+    shown = {d.path.parent.name if d.path.name == "SKILL.md" else d.path.stem for d in found}
+    assert {d.code for d in found} == {"cc-selfcheck"}
+    assert {"helper", "long", "nofm", "build", "plain", "deploy"} <= shown
+    assert all("skill" in d.message for d in found)
+
+
+def test_a_plugin_skill_the_emulation_does_not_list_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenteval.catalog import plugins as plugin_rules
+    from agenteval.catalog.skills import SkillSet
+
+    monkeypatch.setattr(plugin_rules, "plugin_skills", lambda plugin: SkillSet())
+    found = self_check(locate(claude_path()), [PROJECT_AGENTS, TINYPLUG], builtins=BUILTINS)
+    assert [d.message.split(";")[0] for d in found] == [
+        f"Claude Code {locate(claude_path()).version} lists skill 'tinyplug:deploy'"
+    ]
+
+
+def test_the_claude_cli_router_self_checks_the_catalog_it_routes(tmp_path: Path) -> None:
+    from agenteval.routing.claude_cli import ClaudeCliRouter
+
+    router = ClaudeCliRouter(api_key="sk-ant-unused", claude=claude_path())
+    router.prepare(lambda message: None)
+    said: list[str] = []
+    notes = self_check_notes(router, [PROJECT_AGENTS, TINYPLUG], said.append)
+    assert notes == [
+        f"self-check: Claude Code {router.cli_version} lists the catalog as agenteval reads it"
+    ]

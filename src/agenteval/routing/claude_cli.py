@@ -278,6 +278,12 @@ class ClaudeCliRouter:
             total += one
         return max(total, self._most_spent)
 
+    @property
+    def profiles(self) -> ProfileSource | None:
+        """The installed CLI's captured profiles (for prices, and for the self-check that
+        compares its listing of the catalog with agenteval's reading)."""
+        return self._profile_source()
+
     def _profile_source(self) -> ProfileSource | None:
         if self._profiles is None and not self._profile_failed:
             self._profiles = ProfileSource(

@@ -107,6 +107,30 @@ def write_install(view: CatalogView, root: Path) -> Install:
     return install
 
 
+def folder_files(root: Path, dest: PurePosixPath, parts: Iterable[str]) -> list[ProjectFile]:
+    """Every `.md` file below ``root``'s ``parts`` folders (and the plugin manifest, when one of
+    the parts is it), byte for byte, at the same place below ``dest``: what the CLI may read
+    there, whether agenteval's reading lists it or not."""
+    files = []
+    for part in parts:
+        top = root / part
+        found = [top] if top.is_file() else sorted(top.rglob("*.md")) if top.is_dir() else []
+        for path in found:
+            data = _read(path) if path.is_file() else None
+            if data is not None:
+                rel = PurePosixPath(path.relative_to(root).as_posix())
+                files.append(ProjectFile(rel=dest / rel, data=data))
+    return files
+
+
+def plugin_files(i: int, plugin: Path) -> tuple[PurePosixPath, list[ProjectFile]]:
+    """The ``i``-th plugin's folder and every file the CLI reads of it for a listing."""
+    folder = _plugin_folder(i, plugin)
+    return folder, folder_files(
+        plugin, folder, (MANIFEST.as_posix(), "agents", "skills", "commands")
+    )
+
+
 def _plugin_folder(i: int, plugin: Path) -> PurePosixPath:
     """A plugin's folder keeps its own name (which names a plugin without a manifest name)."""
     return PLUGINS / f"{i:02d}" / plugin.name

@@ -39,6 +39,7 @@ class CliOutcome:
     model: str | None = None
     version: str | None = None
     listed: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = None  # the CLI's own figure, only when it reached its result
     error: str | None = None
@@ -78,6 +79,7 @@ class StreamReader:
     model: str | None = None
     version: str | None = None
     listed: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
     usage: Usage = field(default_factory=Usage)
     delegation: Pick | None = None
     result: str = ""
@@ -101,8 +103,9 @@ class StreamReader:
         if kind == "system" and event.get("subtype") == "init":
             self.model = _str_or_none(event.get("model"))
             self.version = _str_or_none(event.get("claude_code_version"))
-            agents = event.get("agents")
+            agents, skills = event.get("agents"), event.get("skills")
             self.listed = tuple(str(a) for a in agents) if isinstance(agents, list) else ()
+            self.skills = tuple(str(a) for a in skills) if isinstance(skills, list) else ()
         elif kind == "stream_event" and event.get("parent_tool_use_id") is None:
             return self._partial(event.get("event") or {})
         elif kind == "assistant" and event.get("parent_tool_use_id") is None:
@@ -252,6 +255,7 @@ async def run_claude(
         model=reader.model,
         version=reader.version,
         listed=reader.listed,
+        skills=reader.skills,
         usage=reader.usage,
         cost_usd=reader.cost_usd,
         error=error or reader.error,

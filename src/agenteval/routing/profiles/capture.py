@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agenteval.errors import RouterError
+from agenteval.routing.cli_files import Install, write_files
 from agenteval.routing.cli_process import (
     isolated_env,
     reset,
@@ -224,6 +225,7 @@ class Capture:
 
     request: CapturedRequest
     listed: tuple[str, ...]
+    skills: tuple[str, ...] = ()  # the skills the init event names (commands are not among them)
     version: str | None
     model: str | None
 
@@ -240,6 +242,7 @@ async def capture_requests(
     context: ProjectContext = NO_CONTEXT,
     agent_dirs: Sequence[Path] = (),
     skills: Sequence[AgentView] = (),
+    install: Install | None = None,
 ) -> tuple[Capture, ...]:
     """Run `claude -p REQUEST` once per request against a capture server, in one scratch project
     (reset between runs) holding ``context`` (`project.write_project`), and return the routing
@@ -249,6 +252,8 @@ async def capture_requests(
         agent_dirs: Folders of agent files copied byte for byte beside ``agents`` (each under a
             numbered subfolder of `.claude/agents/`), for the self-check.
         skills: Project skills to list beside the agents (`.claude/skills/NAME/SKILL.md`).
+        install: The user's files (skills, commands, plugins) laid out as `cli_files` lays
+            them out, plugins loaded with `--plugin-dir`, for the self-check.
 
     Raises:
         CaptureError: when the CLI fails or sends no Messages request.
@@ -269,9 +274,11 @@ async def capture_requests(
             write_skill_files(skills, s.project / ".claude" / "skills")
             for i, folder in enumerate(agent_dirs):
                 shutil.copytree(folder, s.agents_dir / f"dir-{i:02d}", symlinks=True)
+            if install is not None:
+                write_files(install.files, s.root)
             env = isolated_env(s, base_url=server.base_url, api_key=CAPTURE_KEY)
             before = len(server.messages)
-            args = claude_args(cli, text, model)
+            args = claude_args(cli, text, model, install.plugin_args(s.root) if install else ())
             outcome = await run_claude(args, cwd=s.project, env=env, deadline_s=deadline_s)
             sent = server.messages[before:]
             if not sent:
@@ -285,6 +292,7 @@ async def capture_requests(
                 Capture(
                     request=sent[0],
                     listed=outcome.listed,
+                    skills=outcome.skills,
                     version=outcome.version,
                     model=outcome.model,
                 )
