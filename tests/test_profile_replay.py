@@ -377,3 +377,46 @@ def test_a_batch_run_replays_the_profile_with_its_betas(
     (run_dir,) = (d for d in (demo_project / "reports").iterdir() if d.is_dir())
     rows = read_results(run_dir)
     assert len(rows) == 3 and all(r.trial.decision.error is None for r in rows)
+
+
+def test_a_plugin_catalog_is_sent_as_the_cli_sends_it_with_the_plugin_loaded(
+    stub: StubAnthropic, captured: tuple[Path, dict[str, Any]]
+) -> None:
+    from agenteval.catalog import load_catalog
+    from agenteval.routing.cli_files import install_files
+    from agenteval.views import Holdout, build_views
+
+    store, _ = captured
+    plugin = store.parent / "plugin-src" / "shipit"
+    files = {
+        ".claude-plugin/plugin.json": '{"name": "shipit", "version": "1.0.0"}',
+        "agents/b-deployer.md": "---\nname: deployer\ndescription: Ships builds.\n---\nBody.\n",
+        "agents/ops/a-pager.md": "---\nname: pager\ndescription: Pages on-call.\ntools: Read\n---\n",
+        "skills/rollback/SKILL.md": "---\nname: rollback\ndescription: Rolls back a deploy.\n---\n",
+    }
+    for rel, text in files.items():
+        (plugin / rel).parent.mkdir(parents=True, exist_ok=True)
+        (plugin / rel).write_text(text, encoding="utf-8")
+    view = build_views(load_catalog([plugin]), Holdout()).by_fold[None]
+    assert view.names == {"shipit:deployer", "shipit:ops:pager", "skill:shipit:rollback"}
+    (actual,) = asyncio.run(
+        capture_requests(
+            claude_path(),
+            (),
+            [CASE],
+            model="sonnet",
+            scratch_root=store.parent,
+            scratch_name="project",
+            install=install_files(view),
+        )
+    )
+    assert set(actual.listed) >= {"shipit:deployer", "shipit:ops:pager"}
+    stub.responder = lambda req: Reply.tool(
+        "Agent", {"description": "d", "prompt": "p", "subagent_type": "shipit:ops:pager"}
+    )
+    router = router_for(stub, store)
+    decision = route(router, RouteRequest(case=case(), view=view))
+    assert decision.agent == "shipit:ops:pager"
+    cli_body = {k: v for k, v in actual.request.body.items() if k not in ("metadata", "stream")}
+    differ = set(differing_paths(stub.requests[-1].body, cli_body))
+    assert differ <= set(router.profiles.profile().volatile), differ  # type: ignore[union-attr]
