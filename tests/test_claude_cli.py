@@ -348,6 +348,27 @@ def test_a_pipeline_run_and_its_resume_start_no_process_for_finished_cases(
         assert len(read_results(first.run_dir)) == 4
     assert again.record.router["backend"] == "claude-cli"
     assert again.record.router["cli_version"] == again.record.versions["claude-code"]
+    notes = " ".join(first.record.notes)
+    version = again.record.router["cli_version"]
+    assert f"prompt: Claude Code {version} itself" in notes and "project context: none" in notes
+    assert "lists the catalog as agenteval reads it" in notes  # the self-check ran
+
+
+def test_the_project_context_is_read_from_the_project_and_can_be_switched_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "CLAUDE.md").write_text("Use db-architect for SQL.\n", encoding="utf-8")
+    on = ClaudeCliRouter.from_options({"claude": str(claude_path())})
+    off = ClaudeCliRouter.from_options({"claude": str(claude_path()), "project_context": False})
+    assert on.context.files == (("CLAUDE.md", b"Use db-architect for SQL.\n"),)
+    assert off.context.empty
+    on.prepare(lambda message: None)
+    off.prepare(lambda message: None)
+    assert on.describe()["project_context"] == "CLAUDE.md (1 file)"
+    assert off.describe()["project_context"] == "none"
+    assert on.fingerprint != off.fingerprint  # cached answers are not shared between them
 
 
 def test_the_budget_holds_for_claude_cli_runs(

@@ -313,6 +313,12 @@ def prompt_note(described: Mapping[str, Any]) -> str | None:
             "the request your CLI sends, so routing may look better or worse than in real use"
             + (f" ({why})" if why else "")
         )
+    if described.get("prompt") == "claude-cli":
+        return (
+            f"prompt: Claude Code {described.get('cli_version')} itself, one headless run per "
+            f"case in a copy of the installed catalog; project context: "
+            f"{described.get('project_context') or 'none'}"
+        )
     if described.get("prompt") != "claude-code" or not described.get("profile"):
         return None
     note = f"prompt: the request Claude Code {described['profile']} sends, replayed"
