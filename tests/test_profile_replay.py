@@ -391,7 +391,7 @@ def test_a_plugin_catalog_is_sent_as_the_cli_sends_it_with_the_plugin_loaded(
     files = {
         ".claude-plugin/plugin.json": '{"name": "shipit", "version": "1.0.0"}',
         "agents/b-deployer.md": "---\nname: deployer\ndescription: Ships builds.\n---\nBody.\n",
-        "agents/ops/a-pager.md": "---\nname: pager\ndescription: Pages on-call.\ntools: Read\n---\n",
+        "agents/ops/a-pager.md": "---\nname: pager\ndescription: Pages.\ntools: Read\n---\n",
         "skills/rollback/SKILL.md": "---\nname: rollback\ndescription: Rolls back a deploy.\n---\n",
     }
     for rel, text in files.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from conftest import FIXTURES
 
@@ -104,3 +105,33 @@ def test_a_lexical_run_routes_to_a_skill_and_scores_it_under_its_own_label(tmp_p
     assert labels["ds/deploy"] == labels["ds/as-agent"] == "skill:tinyplug:deploy"
     assert "skill:tinyplug:deploy" in outcome.record.scorecard.labels
     assert "skill:tinyplug:deploy" in (outcome.run_dir / "report.md").read_text()
+
+
+def test_the_record_lists_every_scored_label_so_a_later_report_scores_skills_alike(
+    tmp_path: Path,
+) -> None:
+    from conftest import run_config
+
+    from agenteval.config import EvalConfig
+    from agenteval.pipeline.reading import scored_names
+    from agenteval.record.store import read_results
+    from agenteval.scoring.scorecard import score
+
+    config = EvalConfig(
+        name="skills",
+        agents=[str(PROJECT / "agents")],
+        plugins=[str(FIXTURES / "plugins" / "tinyplug")],
+        out=str(tmp_path / "reports"),
+    )
+    outcome = run_config(config, backend="lexical")
+    record = outcome.record
+    skills = [a.name for a in record.catalog.agents if a.kind == "skill"]
+    catalog = load_catalog([PROJECT / "agents"], plugins=[TINY])
+    assert skills == [s.label for s in catalog.skills]
+    # `report`, `merge` and `compare` score from the record's labels: the run's own, skills too
+    routed = catalog.as_claude_code()
+    assert record.catalog.names == list(scored_names(catalog, routed))
+    rows = read_results(outcome.run_dir)
+    card = score([r.trial for r in rows], record.catalog.names)
+    by_name = {a.name: a for a in card.agents}
+    assert by_name["skill:tinyplug:deploy"].support == 1  # its example case, scored as a skill

@@ -16,7 +16,7 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -676,7 +676,8 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
                 "flags": sorted({d.code for d in a.diagnostics if d.severity != "info"}),
             }
             for a in loaded.catalog.agents
-        ],
+        ]
+        + _other_labels(loaded, cases_per_agent),
         "diagnostics": [
             {
                 "path": str(d.path),
@@ -689,6 +690,30 @@ def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -
             for d in diags
         ],
     }
+
+
+def _other_labels(loaded: Loaded, cases_per_agent: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The scored labels beyond the authors' agents (`reading.scored_names`), so a report made
+    later from the record scores as the run did: agents only Claude Code's reading names, then
+    each skill as `skill:NAME`."""
+    meant = set(loaded.catalog.names)
+    only_shown = [
+        {"name": a.name, "description": a.description, "path": str(a.path), "line": a.line}
+        for a in loaded.shown.agents
+        if a.name not in meant
+    ]
+    skills = [
+        {
+            "name": sk.label,
+            "description": sk.description,
+            "path": str(sk.path),
+            "line": 1,
+            "examples": cases_per_agent.get(sk.label, 0),
+            "kind": "skill",
+        }
+        for sk in loaded.catalog.skills
+    ]
+    return only_shown + skills
 
 
 def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:

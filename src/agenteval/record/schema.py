@@ -180,6 +180,7 @@ class AgentInfo(Part):
     examples: int = 0
     flags: tuple[str, ...] = ()
     listed: bool = True  # whether Claude Code lists it (False: its cases are scored `unlisted`)
+    kind: Literal["agent", "skill"] = "agent"  # a skill is named by its label, `skill:NAME`
 
 
 class ReadingFile(Part):
