@@ -158,3 +158,52 @@ def test_project_context_is_a_validated_router_option(
     assert on.profiles is not None and off.profiles is not None
     assert on.profiles.context == read_project(tmp_path)
     assert off.profiles.context == ProjectContext()
+
+
+INSTRUCTIONS = {  # path below the top folder -> its sentinel; `pkg` is the project
+    "CLAUDE.md": "TOP-NOTE",
+    "repo/.claude/CLAUDE.md": "REPO-DOT-NOTE",
+    "repo/.claude/rules/sub/style.md": "REPO-RULE-NOTE",
+    "repo/CLAUDE.local.md": "REPO-LOCAL-NOTE",
+    "repo/pkg/CLAUDE.md": "PKG-NOTE",
+    "repo/pkg/.claude/rules/tests.md": "PKG-RULE-NOTE",
+    "repo/pkg/CLAUDE.local.md": "PKG-LOCAL-NOTE",
+    "repo/pkg/child/CLAUDE.md": "CHILD-NOTE",  # below the project: not read at start
+}
+
+
+def sentinels_in(body: dict[str, Any]) -> list[str]:
+    text = json.dumps(body)
+    found = [(text.find(s), s) for s in INSTRUCTIONS.values() if s in text]
+    return [s for _, s in sorted(found)]
+
+
+def test_every_instruction_file_above_and_in_the_project_is_laid_out_as_the_cli_reads_it(
+    tmp_path: Path,
+) -> None:
+    from agenteval.routing.cli_process import isolated_env, scratch
+    from agenteval.routing.cli_stream import claude_args
+    from agenteval.routing.profiles.capture import CAPTURE_KEY, CaptureServer
+
+    top = tmp_path / "top"
+    for rel, sentinel in INSTRUCTIONS.items():
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(f"{sentinel}: follow this.\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(top / "repo")], check=True)
+    project = top / "repo" / "pkg"
+    context = read_project(project)
+    rels = {rel for rel, _ in context.files}
+    assert {"../../CLAUDE.md", "../CLAUDE.local.md", "CLAUDE.local.md"} <= rels
+    assert "child/CLAUDE.md" not in rels and context.git
+    # what the CLI reads in the user's own folders...
+    with CaptureServer() as server, scratch(tmp_path) as s:
+        env = isolated_env(s, base_url=server.base_url, api_key=CAPTURE_KEY)
+        done = subprocess.run(
+            claude_args(claude_path(), CASE, None), cwd=project, env=env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        direct = sentinels_in(dict(server.messages[0].body or {}))
+    assert direct == [s for s in INSTRUCTIONS.values() if s != "CHILD-NOTE"]
+    # ...is what it reads in the scratch project, in the same order
+    (laid_out,) = asyncio.run(capture_requests(claude_path(), AGENTS, [CASE], context=context))
+    assert sentinels_in(body_of(laid_out)) == direct

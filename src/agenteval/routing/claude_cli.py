@@ -298,7 +298,7 @@ class ClaudeCliRouter:
             FatalModelError: when the API refused the key (every later case would fail too).
         """
         start = time.perf_counter()
-        with scratch(self.scratch_dir, keep=self.keep_scratch) as s:
+        with scratch(self.scratch_dir, keep=self.keep_scratch, depth=self.context.depth) as s:
             install = write_install(request.view, s.root)
             notes = install.notes
             self._lay_out_context(s.project)

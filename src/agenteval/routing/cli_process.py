@@ -56,7 +56,7 @@ class Scratch:
 
 @contextlib.contextmanager
 def scratch(
-    parent: Path | None = None, *, name: str | None = None, keep: bool = False
+    parent: Path | None = None, *, name: str | None = None, keep: bool = False, depth: int = 0
 ) -> Iterator[Scratch]:
     """A fresh scratch layout under ``parent`` (the system temp folder by default), removed after
     use unless ``keep``.
@@ -66,6 +66,8 @@ def scratch(
         name: A fixed folder name (made afresh) instead of a random one: the project path is part
             of what the CLI sends, so runs that must send the same text share one.
         keep: Leave the files behind (for inspection).
+        depth: Folders above the project that must lie inside the scratch folder (for the
+            project context's files above the project: `ProjectContext.depth`).
     """
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +78,9 @@ def scratch(
         root = (parent or Path(tempfile.gettempdir())) / name
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-    s = Scratch(root=root, home=root / "home", tmp=root / "tmp", project=root / "project")
+    # the project sits `depth` folders below the root, for the instruction files above it
+    project = root.joinpath(*["up"] * max(depth - 1, 0), "project")
+    s = Scratch(root=root, home=root / "home", tmp=root / "tmp", project=project)
     reset(s)
     os.mkfifo(s.hold, 0o600)
     writer = os.open(s.hold, os.O_RDWR | os.O_NONBLOCK)  # the FIFO's only writer

@@ -259,7 +259,10 @@ async def capture_requests(
         CaptureError: when the CLI fails or sends no Messages request.
     """
     captures: list[Capture] = []
-    with CaptureServer() as server, scratch(scratch_root, name=scratch_name) as s:
+    with (
+        CaptureServer() as server,
+        scratch(scratch_root, name=scratch_name, depth=context.depth) as s,
+    ):
         try:
             write_project(context, s.project)
         except (OSError, subprocess.CalledProcessError) as exc:

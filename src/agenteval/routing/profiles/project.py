@@ -15,20 +15,28 @@ user's: the CLI really runs there, so the profile is what a real CLI sent byte f
 capture's second run checks the replay), and the claude-cli router runs in a scratch project
 too, so both routers show the model one path. What is lost is the user's folder name.
 
-A router that runs the CLI per case calls `write_project(read_project(root), scratch.project)`
-once after making its scratch project (`cli_process.scratch`); `reset` leaves it in place.
+Files of the folders above the project go to the folders above the scratch project, which
+`cli_process.scratch(depth=context.depth)` makes deep enough inside the scratch folder. A router
+that runs the CLI per case calls `write_project(context, scratch.project)` once after making its
+scratch project; `reset` leaves it in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# The CLAUDE.md files of the project folder itself that the CLI reads.
+# What the CLI reads in the project folder and in each folder above it, down from the top
+# (measured on 2.1.332, CLAUDE_CODE.md): a folder's CLAUDE.md, its .claude/CLAUDE.md, every
+# .md below its .claude/rules/ and its CLAUDE.local.md. Folders below the project are not read
+# when a session starts.
 CLAUDE_MD_FILES = ("CLAUDE.md", ".claude/CLAUDE.md")
+LOCAL_FILE = "CLAUDE.local.md"
+RULES = Path(".claude") / "rules"
 BRANCH = "main"
 COMMIT_MESSAGE = "Project context"
 _FIXED_GIT_ENV = {
@@ -47,8 +55,14 @@ _FIXED_GIT_ENV = {
 class ProjectContext:
     """What the CLI reads from a project around its agents: CLAUDE.md files and whether git."""
 
-    files: tuple[tuple[str, bytes], ...] = ()  # (path relative to the project, content)
+    # (path relative to the project, content); a folder above it is `../`, one per level
+    files: tuple[tuple[str, bytes], ...] = ()
     git: bool = False
+
+    @property
+    def depth(self) -> int:
+        """How many folders above the project hold a file of the context."""
+        return max((rel.count("../") for rel, _ in self.files), default=0)
 
     @property
     def empty(self) -> bool:
@@ -85,11 +99,25 @@ def is_git_repository(folder: Path) -> bool:
 
 
 def read_project(root: Path) -> ProjectContext:
-    """The context the CLI would read in the project folder ``root``."""
-    files = tuple(
-        (name, (root / name).read_bytes()) for name in CLAUDE_MD_FILES if (root / name).is_file()
-    )
-    return ProjectContext(files=files, git=is_git_repository(root))
+    """The context the CLI would read in the project folder ``root``: the instruction files of
+    every folder from the top of the file system down to ``root``, and whether it is in git."""
+    root = root.resolve()
+    files: list[tuple[str, bytes]] = []
+    levels = [*reversed(root.parents), root]
+    for up, folder in zip(range(len(levels) - 1, -1, -1), levels, strict=True):
+        for path in instruction_files(folder):
+            with contextlib.suppress(OSError):  # unreadable: the CLI cannot read it either
+                files.append(("../" * up + path.relative_to(folder).as_posix(), path.read_bytes()))
+    return ProjectContext(files=tuple(files), git=is_git_repository(root))
+
+
+def instruction_files(folder: Path) -> list[Path]:
+    """One folder's instruction files, in the order the CLI shows them."""
+    rules = folder / RULES
+    found = [folder / name for name in CLAUDE_MD_FILES]
+    found += sorted(rules.rglob("*.md")) if rules.is_dir() else []
+    found.append(folder / LOCAL_FILE)
+    return [p for p in found if p.is_file()]
 
 
 def write_project(context: ProjectContext, project: Path) -> None:
@@ -100,7 +128,7 @@ def write_project(context: ProjectContext, project: Path) -> None:
         subprocess.CalledProcessError: when a git command fails.
     """
     for name, data in context.files:
-        target = project / name
+        target = (project / name).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     if not context.git:
@@ -109,7 +137,8 @@ def write_project(context: ProjectContext, project: Path) -> None:
     (project / ".git" / "info").mkdir(parents=True, exist_ok=True)
     (project / ".git" / "info" / "exclude").write_text("/*\n", encoding="utf-8")
     for name, _ in context.files:
-        _git(project, "add", "--force", "--", name)
+        if not name.startswith("../"):  # the repository is the project folder's own
+            _git(project, "add", "--force", "--", name)
     _git(project, "commit", "--quiet", "--allow-empty", "--no-gpg-sign", "-m", COMMIT_MESSAGE)
 
 
