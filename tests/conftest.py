@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LAYWILL = SHARED / "benchmarks" / "catalogs" / "laywill-awesome-claude-code-subagents"
+WSHOBSON = SHARED / "benchmarks" / "catalogs" / "wshobson-agents"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -57,6 +58,14 @@ def laywill() -> Path:
     if not LAYWILL.is_dir():
         pytest.skip("the shared laywill catalog is not beside the project")
     return LAYWILL
+
+
+@pytest.fixture
+def wshobson() -> Path:
+    """A real plugin marketplace (91 plugins, their agents, skills and commands)."""
+    if not WSHOBSON.is_dir():
+        pytest.skip("the shared wshobson marketplace is not beside the project")
+    return WSHOBSON
 
 
 def run_config(config, *, resume: Path | None = None, router=None, **overrides):

@@ -141,3 +141,12 @@ def test_the_claude_cli_router_self_checks_the_catalog_it_routes(tmp_path: Path)
     assert notes == [
         f"self-check: Claude Code {router.cli_version} lists the catalog as agenteval reads it"
     ]
+
+
+def test_a_real_plugin_marketplace_is_listed_by_the_cli_as_agenteval_reads_it(
+    wshobson: Path,
+) -> None:
+    # 91 plugins: their agents, every plugin's commands before any plugin's skill, a manifest the
+    # CLI refuses, and a skill list past its budget (the rest listed by name only)
+    catalog_check = self_check(locate(claude_path()), [wshobson], builtins=BUILTINS)
+    assert catalog_check == ()

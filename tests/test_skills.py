@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES
 
 from agenteval.catalog import load_catalog
@@ -135,3 +136,69 @@ def test_the_record_lists_every_scored_label_so_a_later_report_scores_skills_ali
     card = score([r.trial for r in rows], record.catalog.names)
     by_name = {a.name: a for a in card.agents}
     assert by_name["skill:tinyplug:deploy"].support == 1  # its example case, scored as a skill
+
+
+def write_plugin(root: Path, name: str, files: dict[str, str]) -> Path:
+    folder = root / name
+    (folder / ".claude-plugin").mkdir(parents=True)
+    (folder / ".claude-plugin" / "plugin.json").write_text(f'{{"name": "{name}"}}')
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+    return folder
+
+
+def skill_file(description: str) -> str:
+    return f"---\ndescription: {description}\n---\nBody.\n"
+
+
+def test_plugin_commands_of_every_plugin_come_before_plugin_skills(tmp_path: Path) -> None:
+    # measured on the wshobson marketplace: all plugins' commands, then all plugins' skills
+    files = {"skills/s/SKILL.md": skill_file("A skill."), "commands/c.md": skill_file("A cmd.")}
+    one, two = write_plugin(tmp_path, "one", files), write_plugin(tmp_path, "two", files)
+    cat = load_catalog([], plugins=[one, two], version=VERSION)
+    assert [s.name for s in cat.skills] == ["one:c", "two:c", "one:s", "two:s"]
+
+
+def test_a_manifest_the_cli_refuses_leaves_the_plugin_out_and_says_why(tmp_path: Path) -> None:
+    # measured: `"agents": ["./agents"]` fails the CLI's manifest check; the plugin is not loaded
+    bad = write_plugin(tmp_path, "bad", {"agents/a.md": "---\nname: a\ndescription: A.\n---\n"})
+    (bad / ".claude-plugin" / "plugin.json").write_text('{"name": "bad", "agents": ["./agents"]}')
+    good = write_plugin(tmp_path, "good", {"agents/b.md": "---\nname: b\ndescription: B.\n---\n"})
+    cat = load_catalog([], plugins=[bad, good], version=VERSION)
+    assert cat.names == ("good:b",)
+    (d,) = [d for d in cat.diagnostics if d.code == "plugin-invalid-manifest"]
+    assert d.severity == "error" and d.path == bad / ".claude-plugin" / "plugin.json"
+    assert "./agents" in d.message and ".md" in d.message
+
+
+def skills_folder(tmp_path: Path, descriptions: list[int]) -> Path:
+    agents = tmp_path / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    for i, length in enumerate(descriptions):
+        folder = tmp_path / ".claude" / "skills" / f"s{i:07d}"
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text(skill_file("x" * length), encoding="utf-8")
+    return agents
+
+
+@pytest.mark.parametrize(
+    ("descriptions", "in_full"),
+    [  # measured on 2.1.332 (any model): the same counts from the real CLI
+        ([200] * 200, 107),
+        ([400] * 100, 56),
+        ([100] * 200, 200),
+        ([1200] * 19 + [866], 20),
+        ([1200] * 19 + [867], 19),
+        ([580] * 38 + [1379], 39),
+        ([580] * 38 + [1380], 38),
+    ],
+)
+def test_beyond_the_skill_lists_budget_skills_are_listed_by_name_only(
+    tmp_path: Path, descriptions: list[int], in_full: int
+) -> None:
+    cat = load_catalog([skills_folder(tmp_path, descriptions)], version=VERSION)
+    lines = [s.line for s in cat.skills]
+    assert sum(": " in line for line in lines) == in_full
+    assert all(": " in line for line in lines[:in_full])
+    assert lines[in_full:] == [f"- {s.name}" for s in cat.skills[in_full:]]

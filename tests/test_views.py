@@ -161,3 +161,18 @@ def test_a_skill_case_is_routed_without_its_own_example_and_markup_stays_escaped
         cat.skills[0].description
     )
     assert "&lt;example&gt;" in cat.skills[0].description
+
+
+def test_a_view_lists_the_skills_past_the_lists_budget_by_name_only(tmp_path: Path) -> None:
+    from agenteval.routing.profiles.listing import render_skills
+
+    for i in range(200):
+        folder = tmp_path / ".claude" / "skills" / f"s{i:07d}"
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text(f"---\ndescription: {'x' * 200}\n---\n")
+    (tmp_path / ".claude" / "agents").mkdir()
+    catalog = load_catalog([tmp_path / ".claude" / "agents"])
+    view = build_views(catalog, Holdout()).by_fold[None]
+    assert [s.brief for s in view.skills] == [False] * 107 + [True] * 93
+    assert all(s.description == "" for s in view.skills[107:])
+    assert render_skills(view.skills).splitlines() == [s.line for s in catalog.skills]

@@ -21,7 +21,7 @@ from typing import Literal
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import SKILL_PREFIX, Agent, Catalog
-from agenteval.catalog.skills import escape_markup
+from agenteval.catalog.skills import escape_markup, in_full
 from agenteval.errors import ConfigError
 
 
@@ -71,9 +71,8 @@ class AgentView:
     description: str
     tools_text: str
     kind: Literal["agent", "skill"] = "agent"
-    title: str | None = (
-        None  # a skill's frontmatter `name`, when it differs (`- NAME (TITLE): ...`)
-    )
+    title: str | None = None  # a skill's frontmatter `name` when it differs: `- NAME (TITLE): ...`
+    brief: bool = False  # a skill listed by name only, beyond the list's budget (no description)
 
     @property
     def label(self) -> str:
@@ -131,7 +130,7 @@ class CatalogView:
         for a in self.agents:
             h.update(f"{a.name}\0{a.description}\0{a.tools_text}\0".encode())
         for sk in self.skills:
-            h.update(f"{sk.label}\0{sk.title or ''}\0{sk.description}\0".encode())
+            h.update(f"{sk.label}\0{sk.title or ''}\0{sk.brief}\0{sk.description}\0".encode())
         return h.hexdigest()
 
 
@@ -173,7 +172,7 @@ def _view(
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
     plugins = {p.name: p.root for p in catalog.plugins}
-    agents, skills, sources = [], [], []
+    agents, sources = [], []
     for a in catalog.agents:
         held = _held_spans(a.name, fold, holdout, examples)
         agents.append(
@@ -196,17 +195,10 @@ def _view(
                 plugin=plugin,
             )
         )
+    shown: list[str] = []
     for sk in catalog.skills:
         held = _held_spans(sk.label, fold, holdout, examples)
-        skills.append(
-            AgentView(
-                name=sk.name,
-                description=escape_markup(_held_out(sk.cut_text, held, fold)),
-                tools_text="",
-                kind="skill",
-                title=sk.title,
-            )
-        )
+        shown.append(escape_markup(_held_out(sk.cut_text, held, fold)))
         plugin = plugins.get(sk.plugin) if sk.plugin else None
         # a skill is `skills/NAME/SKILL.md`, a command `commands/NAME.md`, below either root
         depth = 3 if sk.source == "skill" else 2
@@ -219,6 +211,19 @@ def _view(
                 plugin=plugin,
             )
         )
+    # the list's budget, on the descriptions this view shows (a cut example frees room)
+    full = in_full([(sk.shown_name, text) for sk, text in zip(catalog.skills, shown, strict=True)])
+    skills = [
+        AgentView(
+            name=sk.name,
+            description=text if keep else "",
+            tools_text="",
+            kind="skill",
+            title=sk.title,
+            brief=not keep,
+        )
+        for sk, text, keep in zip(catalog.skills, shown, full, strict=True)
+    ]
     return CatalogView(
         fold=fold, agents=tuple(agents), skills=tuple(skills), sources=tuple(sources)
     )

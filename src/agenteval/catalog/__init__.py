@@ -37,6 +37,7 @@ from agenteval.catalog.skills import (
     project_folder,
     read_commands,
     read_skills,
+    within_budget,
 )
 from agenteval.errors import CatalogError
 
@@ -267,7 +268,7 @@ def load_catalog(
         diagnostics=tuple(diagnostics),
         roots=(*plain, *plugin_roots),
         claude_code=reading,
-        skills=skills.skills,
+        skills=within_budget(skills.skills),
         plugins=extra.plugins,
     )
 

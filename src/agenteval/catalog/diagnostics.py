@@ -201,6 +201,17 @@ RULES = _rules(
         fix="give the file frontmatter with a `description` saying when to use the agent",
     ),
     Rule(
+        code="plugin-invalid-manifest",
+        severity="error",
+        title="Claude Code refuses the plugin's manifest and loads none of the plugin",
+        explanation="Claude Code checks a plugin's .claude-plugin/plugin.json before loading it; "
+        "an `agents` entry that is not a path to an `.md` file (a folder, say) fails the check, "
+        "and then none of the plugin's agents, skills or commands is listed. agenteval reads the "
+        "plugin the same way: not at all.",
+        fix="list agent files (`./agents/x.md`) under `agents`, or drop the key to load every "
+        "file of the plugin's agents/ folder",
+    ),
+    Rule(
         code="skill-no-frontmatter",
         severity="warning",
         title="A skill or command has no usable frontmatter",

@@ -102,8 +102,8 @@ def find_plugins(paths: Iterable[Path]) -> PluginSet:
     for root in (Path(p) for p in paths):
         if (root / MARKETPLACE).is_file():
             _read_marketplace(root, plugins, diags)
-        else:
-            plugins.append(_read_manifest(root, diags))
+        elif (plugin := _read_manifest(root, diags)) is not None:
+            plugins.append(plugin)
     return PluginSet(plugins=tuple(plugins), diagnostics=tuple(diags))
 
 
@@ -117,14 +117,33 @@ def _load_json(path: Path, diags: list[Diagnostic]) -> Any:
         return None
 
 
-def _read_manifest(root: Path, diags: list[Diagnostic]) -> Plugin:
+def _read_manifest(root: Path, diags: list[Diagnostic]) -> Plugin | None:
+    """The plugin of a folder, or None when Claude Code refuses its manifest."""
     manifest = root / MANIFEST
     name = None
     if manifest.is_file():
         data = _load_json(manifest, diags)
         if isinstance(data, Mapping) and isinstance(data.get("name"), str) and data["name"]:
             name = data["name"]
+        if isinstance(data, Mapping) and (refused := _refused_agents(data.get("agents"))):
+            diags.append(
+                diagnostic(
+                    "plugin-invalid-manifest",
+                    manifest,
+                    None,
+                    f"its `agents` entry {refused!r} is not a path ending in .md, so Claude "
+                    f"Code does not load the plugin {name or root.resolve().name!r} at all",
+                )
+            )
+            return None
     return Plugin(name=name or root.resolve().name, root=root)
+
+
+def _refused_agents(value: Any) -> str | None:
+    """The first `agents` entry of a manifest that Claude Code's check refuses (measured: an
+    entry must be a path ending in `.md`)."""
+    entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return next((e for e in entries if not (isinstance(e, str) and e.endswith(".md"))), None)
 
 
 def _read_marketplace(root: Path, plugins: list[Plugin], diags: list[Diagnostic]) -> None:
@@ -163,9 +182,10 @@ def _read_marketplace(root: Path, plugins: list[Plugin], diags: list[Diagnostic]
             )
             continue
         plugin = _read_manifest(folder, diags)
-        if not (folder / MANIFEST).is_file() and isinstance(name, str) and name:
-            plugin = Plugin(name=name, root=folder)
-        plugins.append(plugin)
+        if plugin is not None and not (folder / MANIFEST).is_file() and isinstance(name, str):
+            plugin = Plugin(name=name or plugin.name, root=folder)
+        if plugin is not None:
+            plugins.append(plugin)
 
 
 def generic_description(plugin: str) -> str:
@@ -215,11 +235,17 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def plugin_skills(plugin: Plugin) -> SkillSet:
-    """The plugin's skills, then its commands, each named `plugin:name`."""
-    return read_skills(plugin.root / "skills", plugin=plugin.name) + read_commands(
-        plugin.root / "commands", plugin=plugin.name
-    )
+def plugin_skills(plugins: Iterable[Plugin]) -> SkillSet:
+    """The plugins' commands, then their skills, each named `plugin:name` (measured on a
+    marketplace of 91 plugins: every plugin's commands come before any plugin's skill)."""
+    plugins = tuple(plugins)
+    commands = SkillSet()
+    for plugin in plugins:
+        commands += read_commands(plugin.root / "commands", plugin=plugin.name)
+    skills = SkillSet()
+    for plugin in plugins:
+        skills += read_skills(plugin.root / "skills", plugin=plugin.name)
+    return commands + skills
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,7 +264,6 @@ def load_plugins(paths: Iterable[Path]) -> PluginCatalog:
     found = find_plugins(paths)
     agents: list[Agent] = []
     files: list[FileReading] = []
-    skills = SkillSet()
     diags = list(found.diagnostics)
     for plugin in found.plugins:
         agent_files, walk_diags = plugin_agent_files(plugin)
@@ -248,12 +273,11 @@ def load_plugins(paths: Iterable[Path]) -> PluginCatalog:
             reading = read_plugin_agent(plugin.name, f, decode(data))
             files.append(reading)
             agents.append(_recovered(plugin.name, f, data, reading, diags))
-        skills += plugin_skills(plugin)
     return PluginCatalog(
         plugins=found.plugins,
         agents=tuple(agents),
         files=tuple(files),
-        skills=skills,
+        skills=plugin_skills(found.plugins),
         diagnostics=tuple(diags),
     )
 

@@ -2,6 +2,10 @@
 
 The facts are measured on the real CLI (CLAUDE_CODE.md, "Skills and commands"):
 
+* the catalog's entries (project skills and commands, then every plugin's commands, then every
+  plugin's skills) take at most `LIST_BUDGET` characters: while the whole list, with the rest
+  named only, fits, each is shown with its description; from the first that does not fit on,
+  each is shown as `- NAME` alone;
 * project skills are `.claude/skills/NAME/SKILL.md`, one level deep, named by their folder; a
   frontmatter `name` that differs shows as `- folder (name): ...`;
 * project commands are `.claude/commands/*.md`, named by their stem; plugins bring both, named
@@ -17,8 +21,8 @@ was expected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +33,10 @@ from agenteval.catalog.yaml12 import AliasBombError, load_yaml12, retry_text
 SKILL_PREFIX = "skill:"
 MAX_DESCRIPTION = 1536
 ELLIPSIS = "\u2026"
+# The characters (JavaScript string length) the catalog's entries of the Skill tool's list may
+# take, a line break after each: beyond it the CLI lists the rest by name only. Measured on
+# 2.1.332, the same under every model alias (tests/test_skills.py holds the measurements).
+LIST_BUDGET = 23_926
 
 Source = Literal["skill", "command"]
 
@@ -44,6 +52,7 @@ class Skill:
     source: Source = "skill"
     plugin: str | None = None
     title: str | None = None  # the frontmatter `name` (plugin-prefixed), when it differs
+    in_full: bool = True  # False: beyond the list's budget, listed by name only
 
     kind = "skill"
 
@@ -58,10 +67,16 @@ class Skill:
         return SKILL_PREFIX + self.name
 
     @property
+    def shown_name(self) -> str:
+        """The name as the list writes it: `NAME`, or `NAME (TITLE)`."""
+        return f"{self.name} ({self.title})" if self.title else self.name
+
+    @property
     def line(self) -> str:
         """The list entry, as the Skill tool's list writes it."""
-        shown = f"{self.name} ({self.title})" if self.title else self.name
-        return f"- {shown}: {self.description}"
+        if not self.in_full:
+            return f"- {self.shown_name}"
+        return f"- {self.shown_name}: {self.description}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +90,32 @@ class SkillSet:
         return SkillSet(
             skills=self.skills + other.skills, diagnostics=self.diagnostics + other.diagnostics
         )
+
+
+def js_length(text: str) -> int:
+    """The length JavaScript gives a string (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def in_full(entries: Sequence[tuple[str, str]]) -> list[bool]:
+    """Which of the catalog's entries (shown name, shown description), in list order, the
+    Skill tool's list shows with their description (see `LIST_BUDGET`)."""
+    total = sum(js_length(f"- {name}") + 1 for name, _ in entries)
+    shown: list[bool] = []
+    for _, description in entries:
+        extra = js_length(f": {description}")
+        fits = (not shown or shown[-1]) and total + extra <= LIST_BUDGET
+        total += extra if fits else 0
+        shown.append(fits)
+    return shown
+
+
+def within_budget(skills: Sequence[Skill]) -> tuple[Skill, ...]:
+    """The skills, those beyond the list's budget marked to be listed by name only."""
+    full = in_full([(sk.shown_name, sk.description) for sk in skills])
+    return tuple(
+        sk if keep else replace(sk, in_full=False) for sk, keep in zip(skills, full, strict=True)
+    )
 
 
 def parse_frontmatter(text: str) -> tuple[Mapping[str, Any] | None, str]:

@@ -54,9 +54,10 @@ def entry(agent: AgentView) -> str:
 
 def skill_entry(skill: AgentView) -> str:
     """One skill's entry in the Skill tool's list: `- NAME: DESCRIPTION`, or `- NAME (TITLE): ...`
-    when its frontmatter names it otherwise (`catalog.skills.Skill.line`)."""
+    when its frontmatter names it otherwise, or `- NAME` alone beyond the list's budget
+    (`catalog.skills.Skill.line`)."""
     shown = f"{skill.name} ({skill.title})" if skill.title else skill.name
-    return f"- {shown}: {skill.description}"
+    return f"- {shown}" if skill.brief else f"- {shown}: {skill.description}"
 
 
 def render_skills(skills: Sequence[AgentView]) -> str:
