@@ -30,7 +30,9 @@ def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_reque
         "please tune my query", context="They use Postgres 16.", model="m", max_tokens=1
     ).params()
     blocks = params["messages"][-1]["content"]
-    assert blocks[0]["text"].startswith("<system-reminder>\nAvailable agent types for the Agent")
+    reminder = blocks[0]["text"]  # the listing, whole, inside one reminder block
+    assert reminder.startswith("<system-reminder>\n") and reminder.endswith("\n</system-reminder>")
+    assert f"\n{listing(VIEW.agents)}\n</system-reminder>" in reminder
     assert blocks[0]["cache_control"] == {"type": "ephemeral"}
     assert blocks[1]["text"] == "(Context: They use Postgres 16.)"
     assert blocks[-1] == {"type": "text", "text": "please tune my query"}
@@ -55,7 +57,7 @@ def test_legacy_mode_lists_the_catalog_inside_the_task_tool():
     prefix = render_prefix(VIEW, "claude-code-legacy")
     tool = prefix.tools[0]
     assert tool["name"] == "Task" and "subagent_type" in tool["input_schema"]["required"]
-    assert "Available agent types and the tools they have access to:" in tool["description"]
+    assert f"\n{listing(VIEW.agents)}\n" in tool["description"]
     assert prefix.system[-1]["cache_control"] == {"type": "ephemeral"}
     assert prefix.lead_blocks == ()
 
