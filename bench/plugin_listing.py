@@ -24,6 +24,7 @@ from claude_code_cli import (  # noqa: E402
     TEST_KEY,
     find_claude,
     listing_text,
+    split_after_agents,
     split_listing,
 )
 from stub_anthropic import StubAnthropic, never_delegate  # noqa: E402
@@ -31,7 +32,6 @@ from stub_anthropic import StubAnthropic, never_delegate  # noqa: E402
 from agenteval.catalog import load_catalog  # noqa: E402
 from agenteval.claude_code_install import child_env  # noqa: E402
 
-SKILLS_HEAD = "The following skills are available for use with the Skill tool:"
 SENTINEL = "SENTINEL-plugin-listing"
 
 
@@ -60,7 +60,8 @@ def run_cli(plugins: list[Path], project: Path | None) -> tuple[dict, str]:
             )
             call = next(c for c in stub.calls if c.prompt == SENTINEL)
         events = [json.loads(ln) for ln in done.stdout.splitlines() if ln.startswith("{")]
-        return next(e for e in events if e.get("subtype") == "init"), listing_text(call.body)
+        init = next(e for e in events if e.get("subtype") == "init")
+        return init, listing_text(call.body, init["agents"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -75,7 +76,7 @@ def main() -> int:
     agents_dir = [args.project / "agents"] if args.project else []
     cat = load_catalog(agents_dir, plugins=args.plugins)
     ours = {a.name: f"{a.description} (Tools: {a.tools_text})" for a in cat.claude_code.agents}
-    agents_text, _, skills_text = listing.partition(SKILLS_HEAD)
+    agents_text, skills_text = split_after_agents(listing, init["agents"])  # skills follow
     shown = dict(split_listing(agents_text, tuple(init["agents"])))
     generic = {f.name for f in cat.claude_code.files if f.generic}
     theirs = {n for n in shown if ":" in n or n in ours}

@@ -4,6 +4,10 @@ The CLI is the oracle for agenteval's Claude Code reading: it is given a folder 
 a scratch project's `.claude/agents/`, asked one sentinel request, and what it sent to the stub is
 returned (the agent listing the model is shown, and the init event's agent names).
 
+The listing is found by its structure, never by the CLI's wording (which is not ours to copy): it
+starts at the first line `- NAME: ` of an agent the init event names, in the request text that
+holds the most such lines, and the agent entries end at the `(Tools: ...)` that closes the last.
+
 Where the CLI comes from: where agenteval itself looks (`claude_code_install.find_binary`):
 ``$AGENTEVAL_CLAUDE``, else ``<repo>/.tools/node_modules/.bin/claude``, else ``claude`` on PATH,
 as the session started with them (conftest takes `claude` off each test's PATH so that no other
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,7 +36,6 @@ from agenteval.errors import RouterError
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_ENV = dict(os.environ)  # at collection, before a test changes PATH or AGENTEVAL_CLAUDE
-LISTING_HEAD = "Available agent types for the Agent tool:"
 TEST_KEY = "sk-ant-test-conformance-0000"
 
 
@@ -52,7 +57,7 @@ def cli_version() -> str:
 class CliListing:
     """What one CLI process showed the model."""
 
-    listing: str  # the text after LISTING_HEAD up to the blank line that ends the list
+    listing: str  # from the first agent entry to the end of its text block
     init_agents: tuple[str, ...]  # the init event's `agents` (built-ins included)
     entries: tuple[tuple[str, str], ...]  # (name, "DESCRIPTION (Tools: TOOLS)") in order
 
@@ -101,8 +106,8 @@ def init_agents(stdout: str) -> tuple[str, ...]:
     raise AssertionError(f"no init event in the CLI output:\n{stdout[-2000:]}")
 
 
-def listing_text(body: dict[str, Any]) -> str:
-    """The agent listing in one request body (wherever this CLI version puts it)."""
+def request_texts(body: dict[str, Any]) -> list[str]:
+    """Every text of one request body: message blocks, system blocks, tool descriptions."""
     texts: list[str] = []
     for msg in body.get("messages", ()):
         content = msg.get("content")
@@ -111,11 +116,39 @@ def listing_text(body: dict[str, Any]) -> str:
     system = body.get("system")
     texts.extend([system] if isinstance(system, str) else [str(b.get("text", "")) for b in system])
     texts.extend(str(t.get("description", "")) for t in body.get("tools", ()))
-    for text in texts:
-        at = text.find(LISTING_HEAD)
-        if at >= 0:
-            return text[at + len(LISTING_HEAD) :].lstrip("\n")
-    raise AssertionError("the request holds no agent listing")
+    return texts
+
+
+def listing_text(body: dict[str, Any], names: Sequence[str]) -> str:
+    """The agent listing in one request body (wherever this CLI version puts it), found by
+    structure: from the first line `- NAME: ` of a known agent (the init event's ``names``) to the
+    end of the text that holds the most such lines."""
+    found = []  # (how many entry lines, where the first one starts, the text) per request text
+    for text in request_texts(body):
+        starts = [at for name in names for at in _line_starts(text, f"- {name}: ")]
+        if starts:
+            found.append((len(starts), -min(starts), text))
+    if not found:
+        raise AssertionError("the request holds no agent listing")
+    _, first, text = max(found, key=lambda f: f[:2])
+    return text[-first:]
+
+
+def split_after_agents(listing: str, names: Sequence[str]) -> tuple[str, str]:
+    """A listing cut where its agent entries end: (the entries, what follows them, such as the
+    skills list). Each entry ends at the first line ending in `(Tools: ...)` from its start; the
+    entries go on while the next line starts another `- NAME: ` of a known agent."""
+    closing = re.compile(r"\(Tools: [^\n]*\)$", re.M)
+    heads = tuple(f"- {name}: " for name in names)
+    at = 0
+    while True:
+        close = closing.search(listing, at)
+        if close is None:
+            raise AssertionError(f"an agent entry has no tools text: {listing[at:][:300]!r}")
+        end = close.end()
+        if not listing.startswith(heads, end + 1):
+            return listing[:end], listing[end:]
+        at = end + 1
 
 
 def split_listing(listing: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

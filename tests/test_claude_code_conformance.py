@@ -57,7 +57,7 @@ def cli_listings() -> dict[str, Seen]:
         for folder, run in zip(folders, runs, strict=True):
             call = next((c for c in stub.calls if c.prompt == run.sentinel), None)
             assert call is not None, f"{folder.name}: the CLI sent no request\n{run.stderr}"
-            entries = split_listing(listing_text(call.body), run.init)
+            entries = split_listing(listing_text(call.body, run.init), run.init)
             seen[folder.name] = Seen(entries=entries, builtins=builtins)
     return seen
 

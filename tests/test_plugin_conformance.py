@@ -15,7 +15,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from claude_code_cli import TEST_KEY, find_claude, listing_text, split_listing
+from claude_code_cli import (
+    TEST_KEY,
+    find_claude,
+    listing_text,
+    split_after_agents,
+    split_listing,
+)
 from conftest import FIXTURES
 from stub_anthropic import StubAnthropic, never_delegate
 
@@ -24,7 +30,6 @@ from agenteval.claude_code_install import child_env
 
 PROJECT = FIXTURES / "skills" / "project" / ".claude"
 TINY = FIXTURES / "plugins" / "tinyplug"
-SKILLS_HEAD = "The following skills are available for use with the Skill tool:"
 SENTINEL = "SENTINEL-plugins"
 
 
@@ -55,7 +60,7 @@ def cli_run() -> tuple[dict, str]:
             call = next(c for c in stub.calls if c.prompt == SENTINEL)
             events = [json.loads(ln) for ln in done.stdout.splitlines() if ln.startswith("{")]
             init = next(e for e in events if e.get("subtype") == "init")
-            return init, listing_text(call.body)
+            return init, listing_text(call.body, init["agents"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -67,7 +72,7 @@ def ours():
 
 def test_the_cli_lists_the_plugin_agents_we_list_with_the_same_lines(cli_run, ours):
     init, listing = cli_run
-    agents_text = listing.split(SKILLS_HEAD)[0]
+    agents_text, _ = split_after_agents(listing, init["agents"])
     entries = dict(split_listing(agents_text, tuple(init["agents"])))
     generic = {f.name for f in ours.claude_code.files if f.generic}
     assert set(ours.claude_code.names) <= set(init["agents"])
@@ -79,8 +84,9 @@ def test_the_cli_lists_the_plugin_agents_we_list_with_the_same_lines(cli_run, ou
 
 
 def test_the_cli_lists_the_skills_we_list_with_the_same_lines(cli_run, ours):
-    _, listing = cli_run
-    lines = listing.split(SKILLS_HEAD)[1].splitlines()
+    init, listing = cli_run
+    _, after = split_after_agents(listing, init["agents"])  # the skills follow the agents
+    lines = after.splitlines()
     ours_lines = [s.line for s in ours.skills]
     assert [ln for ln in lines if ln in ours_lines] == ours_lines
     plugin_lines = [ln for ln in lines if ln.startswith("- tinyplug:")]

@@ -1,10 +1,18 @@
-"""The routing prompt, rendered without any network: what the model is shown, and in what order."""
+"""The routing prompt, rendered without any network: what the model is shown, and in what order;
+and that its wording is agenteval's own (compared with what the installed CLI sends)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from collections.abc import Iterator
+from typing import Any
 
-from agenteval.routing.prompt import BUILTINS, listing, render_prefix
+from cli_support import claude_path
+
+from agenteval.routing.profiles.capture import capture_requests
+from agenteval.routing.prompt import BUILTINS, MODES, listing, render_prefix
 from agenteval.views import AgentView, CatalogView
 
 VIEW = CatalogView(
@@ -30,7 +38,9 @@ def test_claude_code_mode_puts_the_catalog_in_a_cached_reminder_before_the_reque
         "please tune my query", context="They use Postgres 16.", model="m", max_tokens=1
     ).params()
     blocks = params["messages"][-1]["content"]
-    assert blocks[0]["text"].startswith("<system-reminder>\nAvailable agent types for the Agent")
+    reminder = blocks[0]["text"]  # the listing, whole, inside one reminder block
+    assert reminder.startswith("<system-reminder>\n") and reminder.endswith("\n</system-reminder>")
+    assert f"\n{listing(VIEW.agents)}\n</system-reminder>" in reminder
     assert blocks[0]["cache_control"] == {"type": "ephemeral"}
     assert blocks[1]["text"] == "(Context: They use Postgres 16.)"
     assert blocks[-1] == {"type": "text", "text": "please tune my query"}
@@ -55,7 +65,7 @@ def test_legacy_mode_lists_the_catalog_inside_the_task_tool():
     prefix = render_prefix(VIEW, "claude-code-legacy")
     tool = prefix.tools[0]
     assert tool["name"] == "Task" and "subagent_type" in tool["input_schema"]["required"]
-    assert "Available agent types and the tools they have access to:" in tool["description"]
+    assert f"\n{listing(VIEW.agents)}\n" in tool["description"]
     assert prefix.system[-1]["cache_control"] == {"type": "ephemeral"}
     assert prefix.lead_blocks == ()
 
@@ -74,3 +84,52 @@ def test_builtins_compete_but_a_catalog_agent_of_the_same_name_wins():
     assert "- general-purpose:" in text and "(Tools: *)" in text
     assert text.count("- Explore:") == 1 and "Our own explorer." in text
     assert {b.name for b in BUILTINS} - {"Explore"} <= prefix.listed
+
+
+# ------------------------------------------------------------------------------------------
+# The approximate prompt is agenteval's paraphrase: no run of words from the CLI's own text
+# ------------------------------------------------------------------------------------------
+
+RUN = 6  # words in a row that two texts may not share
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def _runs(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+(?:['’-][a-z0-9]+)*", text.lower())
+    return {" ".join(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
+
+
+def _our_prose() -> dict[str, str]:
+    """Every text of the approximate prompt that agenteval wrote: each mode's system prompt, tool
+    and lead blocks with the catalog's own entries taken out, and the built-ins' descriptions."""
+    entries = listing(VIEW.agents)
+    texts: dict[str, str] = {}
+    for mode in MODES:
+        prefix = render_prefix(VIEW, mode)
+        parts = [*prefix.system, *prefix.tools, *prefix.lead_blocks]
+        texts[mode] = "\n".join(_strings(parts)).replace(entries, "\n")
+    texts.update({f"built-in {b.name}": b.description for b in BUILTINS})
+    return texts
+
+
+def test_the_approximate_prompt_shares_no_wording_with_the_installed_cli():
+    (capture,) = asyncio.run(capture_requests(claude_path(), (), ["SENTINEL-wording"]))
+    theirs = set().union(*(_runs(t) for t in _strings(capture.request.body)))
+    shared = {name: sorted(_runs(text) & theirs) for name, text in _our_prose().items()}
+    assert not any(shared.values()), {k: v for k, v in shared.items() if v}
+
+
+def test_the_built_ins_keep_the_cli_names_with_descriptions_of_our_own():
+    assert [b.name for b in BUILTINS] == ["general-purpose", "Explore", "Plan", "statusline-setup"]
+    prefix = render_prefix(CatalogView(fold=None, agents=()), "claude-code", builtins=True)
+    assert prefix.lead_blocks[0]["text"].count("\n- ") == len(BUILTINS)

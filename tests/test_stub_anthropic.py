@@ -29,7 +29,7 @@ from stub_anthropic import (
 API_KEY = "sk-ant-test-0123456789abcdef"
 MODEL = "claude-haiku-5-5"
 CATALOG = (
-    "Available agent types for the Agent tool:\n"
+    "Agents on offer:\n"
     "- code-reviewer: Reviews diffs for bugs.\n"
     "<example>\n- user: please review\n</example> (Tools: Read, Grep)\n"
     "- frontend-dev: Builds UI components (Tools: All tools)\n"
@@ -37,7 +37,7 @@ CATALOG = (
 )
 AGENT_TOOL = {
     "name": "Agent",
-    "description": "Launch a new agent to handle a task.",
+    "description": "Hands the request to one of the listed agents.",
     "input_schema": {
         "type": "object",
         "properties": {
@@ -63,11 +63,11 @@ def routing_params(request: str, *, tools=(AGENT_TOOL,), catalog_in_user: bool =
             {"type": "text", "text": f"<system-reminder>\n{CATALOG}</system-reminder>"},
             {"type": "text", "text": request},
         ]
-        system = "You are Claude Code."
+        system = "You route requests to agents."
     else:
         content = request
         system = [
-            {"type": "text", "text": "You are Claude Code."},
+            {"type": "text", "text": "You route requests to agents."},
             {"type": "text", "text": CATALOG},
         ]
     return {

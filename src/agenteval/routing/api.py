@@ -1,7 +1,9 @@
 """The API router: ask a model, through any `ModelClient`, which agent it would delegate to.
 
-The request is laid out by a prompt mode (`routing/prompt.py`); the answer's first `Agent`/`Task`
-tool call names the agent (no call: the model handled it itself, `none`). The product path is
+The request is the installed CLI's captured profile (`routing/profiles`) with the case's listing
+and words, or, without a CLI, laid out by a prompt mode of `routing/prompt.py` (`approximate`:
+agenteval's own paraphrase, none of Claude Code's text); the answer's first `Agent`/`Task` tool
+call names the agent (no call: the model handled it itself, `none`). The product path is
 the Anthropic SDK client; tests hand it a `MockClient`. Before each request the executor reserves
 its worst case: its input tokens (counted once per catalog view with the free count-tokens call,
 plus the request's own bytes) and all of `max_tokens` as output, at the model's prices.

@@ -1,13 +1,22 @@
-"""The routing prompt: the catalog presented the way Claude Code presents it to its model.
+"""The routing prompt of the ``approximate`` mode: agenteval's own paraphrase of how Claude Code
+presents a catalog to its model, used when no Claude Code CLI is installed to capture from.
+
+Nothing here is Claude Code's text: the system prompt, the tool descriptions (templates/*.j2) and
+the built-in agents' descriptions are written by agenteval. What is kept from the real CLI is
+fact only: the tool names (`Agent`, `Task`), the tool's input fields (`subagent_type`,
+`description`, `prompt`), the built-in agents' names, the `- NAME: DESCRIPTION (Tools: TOOLS)`
+entry format and its order, and where the list sits in the request. The exact request is the
+captured profile's business (`routing/profiles`), read from the user's CLI at run time.
 
 Everything static (tools, system prompt, the catalog block) is rendered once per catalog view and
 reused byte for byte, so that it forms one prompt-cache prefix; the case's request is always the
 last block of the last user turn.
 
 Modes:
-- ``claude-code``: current builds. An ``Agent`` tool; the catalog in a ``<system-reminder>``
-  block at the start of the user turn, headed "Available agent types for the Agent tool:".
-- ``claude-code-legacy``: 2.0.x builds. A ``Task`` tool whose description holds the catalog.
+- ``claude-code``: laid out like current builds. An ``Agent`` tool; the catalog in a
+  ``<system-reminder>`` block at the start of the user turn, under a heading of our own.
+- ``claude-code-legacy``: laid out like 2.0.x builds. A ``Task`` tool whose description holds the
+  catalog.
 - ``classify``: no tools; the model is asked for one agent name (or none) directly.
 """
 
@@ -25,35 +34,34 @@ from agenteval.routing.profiles.listing import render_listing
 from agenteval.templating import environment
 from agenteval.views import AgentView, CatalogView
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2  # 2: agenteval's own wording throughout (1 held Claude Code's text)
 MODES = ("claude-code", "claude-code-legacy", "classify")
 
-# Built-in agents a catalog competes with in real use (a catalog agent of the same name wins).
+# Built-in agents a catalog competes with in real use (a catalog agent of the same name wins):
+# the CLI's names and tool sets, with descriptions of agenteval's own.
 BUILTINS: tuple[AgentView, ...] = (
     AgentView(
         name="general-purpose",
-        description="General-purpose agent for researching complex questions, searching for "
-        "code, and executing multi-step tasks. When you are searching for a keyword or file and "
-        "are not confident that you will find the right match in the first few tries use this "
-        "agent to perform the search for you.",
+        description="Takes on open-ended work of any kind: investigating a question across the "
+        "code base, hunting for code whose location is unclear, or carrying out a job of several "
+        "steps from start to finish.",
         tools_text="*",
     ),
     AgentView(
         name="Explore",
-        description="Fast agent specialized for exploring codebases. Use this when you need to "
-        "quickly find files by patterns, search code for keywords, or answer questions about the "
-        "codebase.",
+        description="Looks around a code base quickly without changing it: finds files by name "
+        "pattern, searches the code for words, and answers questions about how it is organised.",
         tools_text="All tools except Agent, ExitPlanMode, Edit, Write, NotebookEdit",
     ),
     AgentView(
         name="Plan",
-        description="Software architect agent for designing implementation plans. Use this when "
-        "you need to plan the implementation strategy for a task. Returns step-by-step plans.",
+        description="Works out how to carry out a change before any code is written: the "
+        "approach, the steps in order, and the files they touch.",
         tools_text="All tools except Agent, ExitPlanMode, Edit, Write, NotebookEdit",
     ),
     AgentView(
         name="statusline-setup",
-        description="Use this agent to configure the user's Claude Code status line setting.",
+        description="Sets up the status line that Claude Code shows at the bottom of the terminal.",
         tools_text="Read, Edit",
     ),
 )
@@ -132,12 +140,12 @@ def render_prefix(view: CatalogView, mode: str, *, builtins: bool = False) -> Pr
             "properties": {
                 "description": {
                     "type": "string",
-                    "description": "A short (3-5 word) description of the task",
+                    "description": "What the agent is about to do, in a few words",
                 },
-                "prompt": {"type": "string", "description": "The task for the agent to perform"},
+                "prompt": {"type": "string", "description": "The full brief the agent works from"},
                 "subagent_type": {
                     "type": "string",
-                    "description": "The type of specialized agent to use for this task",
+                    "description": "The name of the listed agent to start",
                 },
             },
             "required": ["description", "prompt"] + (["subagent_type"] if legacy else []),
