@@ -133,3 +133,31 @@ def test_the_built_ins_keep_the_cli_names_with_descriptions_of_our_own():
     assert [b.name for b in BUILTINS] == ["general-purpose", "Explore", "Plan", "statusline-setup"]
     prefix = render_prefix(CatalogView(fold=None, agents=()), "claude-code", builtins=True)
     assert prefix.lead_blocks[0]["text"].count("\n- ") == len(BUILTINS)
+
+
+SKILLED = CatalogView(
+    fold=None,
+    agents=VIEW.agents,
+    skills=(
+        AgentView(name="deploy", description="Ships &lt;main&gt;.", tools_text="", kind="skill"),
+        AgentView(name="plug:notes", description="", tools_text="", kind="skill", brief=True),
+    ),
+)
+
+
+def test_claude_code_mode_offers_the_catalogs_skills_with_a_skill_tool():
+    prefix = render_prefix(SKILLED, "claude-code")
+    assert [t["name"] for t in prefix.tools] == ["Agent", "Skill"]
+    skill_tool = prefix.tools[1]
+    assert set(skill_tool["input_schema"]["properties"]) == {"skill", "args"}
+    reminder = prefix.lead_blocks[0]["text"]
+    assert "- deploy: Ships &lt;main&gt;.\n- plug:notes\n" in reminder
+    assert reminder.index("- deploy:") > reminder.index("- " + VIEW.agents[0].name)
+    assert {"skill:deploy", "skill:plug:notes"} <= prefix.listed
+    # a catalog with no skill is offered none, and its prefix is as before
+    assert [t["name"] for t in render_prefix(VIEW, "claude-code").tools] == ["Agent"]
+
+
+def test_classify_mode_offers_skills_by_their_label():
+    system = render_prefix(SKILLED, "classify").system[0]["text"]
+    assert "- skill:deploy: Ships &lt;main&gt;." in system and "- skill:plug:notes" in system

@@ -23,14 +23,14 @@ Modes:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
 from agenteval.models.client import ChatRequest
-from agenteval.routing.profiles.listing import render_listing
+from agenteval.routing.profiles.listing import render_listing, render_skills
 from agenteval.templating import environment
 from agenteval.views import AgentView, CatalogView
 
@@ -66,6 +66,20 @@ BUILTINS: tuple[AgentView, ...] = (
     ),
 )
 BUILTIN_NAMES = frozenset(b.name for b in BUILTINS)
+# Offered only when the catalog has skills (agenteval's wording; the input fields are the CLI's).
+SKILL_TOOL = {
+    "name": "Skill",
+    "description": "Load one of the listed skills and follow it to handle the request. Name "
+    "the skill exactly as listed; pass any words it needs as args.",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "skill": {"type": "string", "description": "The listed skill's name"},
+            "args": {"type": "string", "description": "Words for the skill, if any"},
+        },
+        "required": ["skill"],
+    },
+}
 CACHE = {"type": "ephemeral"}
 
 
@@ -117,10 +131,13 @@ def render_prefix(view: CatalogView, mode: str, *, builtins: bool = False) -> Pr
     if builtins:
         agents += [b for b in BUILTINS if b.name not in view.names]
     text = listing(agents)
-    names = frozenset(a.name for a in agents)
+    names = frozenset(a.name for a in agents) | frozenset(sk.label for sk in view.skills)
     env = _env()
     if mode == "classify":
-        system = env.get_template("classify_system.j2").render(listing=text)
+        labelled = [replace(sk, name=sk.label) for sk in view.skills]
+        system = env.get_template("classify_system.j2").render(
+            listing=text, skills=render_skills(labelled)
+        )
         return PromptPrefix(
             system=({"type": "text", "text": system, "cache_control": CACHE},),
             tools=(),
@@ -158,10 +175,12 @@ def render_prefix(view: CatalogView, mode: str, *, builtins: bool = False) -> Pr
             lead_blocks=(),
             listed=names,
         )
-    reminder = env.get_template("catalog_reminder.j2").render(tool_name=tool_name, listing=text)
+    reminder = env.get_template("catalog_reminder.j2").render(
+        tool_name=tool_name, listing=text, skills=render_skills(view.skills)
+    )
     return PromptPrefix(
         system=({"type": "text", "text": system},),
-        tools=(tool,),
+        tools=(tool, SKILL_TOOL) if view.skills else (tool,),
         lead_blocks=({"type": "text", "text": reminder, "cache_control": CACHE},),
         listed=names,
     )
