@@ -202,3 +202,9 @@ def test_beyond_the_skill_lists_budget_skills_are_listed_by_name_only(
     assert sum(": " in line for line in lines) == in_full
     assert all(": " in line for line in lines[:in_full])
     assert lines[in_full:] == [f"- {s.name}" for s in cat.skills[in_full:]]
+
+
+def test_a_shorter_skill_after_one_past_the_budget_is_still_listed_in_full(tmp_path: Path) -> None:
+    # measured on 2.1.332: the 20th (900 characters) does not fit, the 21st (10) still does
+    cat = load_catalog([skills_folder(tmp_path, [1200] * 19 + [900, 10])], version=VERSION)
+    assert [": " in s.line for s in cat.skills] == [True] * 19 + [False, True]

@@ -3,9 +3,9 @@
 The facts are measured on the real CLI (CLAUDE_CODE.md, "Skills and commands"):
 
 * the catalog's entries (project skills and commands, then every plugin's commands, then every
-  plugin's skills) take at most `LIST_BUDGET` characters: while the whole list, with the rest
-  named only, fits, each is shown with its description; from the first that does not fit on,
-  each is shown as `- NAME` alone;
+  plugin's skills) take at most `LIST_BUDGET` characters: each, in order, is shown with its
+  description when the whole list (the others as they stand so far, the rest named only)
+  still fits, else as `- NAME` alone; a later, shorter one may still fit;
 * project skills are `.claude/skills/NAME/SKILL.md`, one level deep, named by their folder; a
   frontmatter `name` that differs shows as `- folder (name): ...`;
 * project commands are `.claude/commands/*.md`, named by their stem; plugins bring both, named
@@ -104,7 +104,7 @@ def in_full(entries: Sequence[tuple[str, str]]) -> list[bool]:
     shown: list[bool] = []
     for _, description in entries:
         extra = js_length(f": {description}")
-        fits = (not shown or shown[-1]) and total + extra <= LIST_BUDGET
+        fits = total + extra <= LIST_BUDGET
         total += extra if fits else 0
         shown.append(fits)
     return shown
