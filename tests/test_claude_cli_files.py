@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cli_support import claude_path, delegating_reply
-from test_claude_cli import KEY
+from test_claude_cli import KEY, router
 
 from agenteval.cases import Case
 from agenteval.catalog import load_catalog
@@ -186,14 +186,7 @@ def route_installed(
     tmp_path: Path, view: CatalogView, table: dict[str, str], **options: Any
 ) -> tuple[dict[str, Decision], list[dict[str, Any]]]:
     with CaptureServer(reply=delegating_reply(table)) as server:
-        r = ClaudeCliRouter(
-            api_key=KEY,
-            claude=claude_path(),
-            base_url=server.base_url,
-            scratch_dir=tmp_path / "s",
-            **options,
-        )
-        r.prepare(lambda message: None)
+        r = router(server, tmp_path, **options)
 
         def route(prompt: str) -> Decision:
             case = Case(
