@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Literal
 
 from agenteval.cases import Case
 from agenteval.cases.examples import Example, extract_examples
-from agenteval.catalog import SKILL_PREFIX, Agent, Catalog
+from agenteval.catalog import SKILL_PREFIX, Agent, Catalog, Skill
 from agenteval.catalog.skills import escape_markup, in_full
 from agenteval.errors import ConfigError
 
@@ -171,49 +171,48 @@ def _view(
     holdout: Holdout,
     examples: Mapping[str, tuple[Example, ...]],
 ) -> CatalogView:
+    def held(label: str) -> list[tuple[int, int]]:
+        return _held_spans(label, fold, holdout, examples)
+
     plugins = {p.name: p.root for p in catalog.plugins}
     agents, sources = [], []
     for a in catalog.agents:
-        held = _held_spans(a.name, fold, holdout, examples)
-        agents.append(
-            AgentView(
-                name=a.name,
-                description=_held_out(a.description, held, fold),
-                tools_text=a.tools_text,
-            )
-        )
+        spans = held(a.name)
+        description = _held_out(a.description, spans, fold)
+        agents.append(AgentView(name=a.name, description=description, tools_text=a.tools_text))
         plugin = plugins.get(a.plugin) if a.plugin else None
         rel = (
-            _relative(a.path, [plugin]) if plugin else "agents/" + _relative(a.path, catalog.roots)
+            _relative(a.path, [plugin]) if plugin else f"agents/{_relative(a.path, catalog.roots)}"
         )
-        sources.append(
-            AgentSource(
-                name=a.name,
-                path=a.path,
-                rel=rel,
-                held_out=tuple(a.description[s:e] for s, e in sorted(held)),
-                plugin=plugin,
-            )
-        )
+        sources.append(_source(a.name, a.path, rel, a.description, spans, plugin))
     shown: list[str] = []
     for sk in catalog.skills:
-        held = _held_spans(sk.label, fold, holdout, examples)
-        shown.append(escape_markup(_held_out(sk.cut_text, held, fold)))
+        spans = held(sk.label)
+        shown.append(escape_markup(_held_out(sk.cut_text, spans, fold)))
         plugin = plugins.get(sk.plugin) if sk.plugin else None
         # a skill is `skills/NAME/SKILL.md`, a command `commands/NAME.md`, below either root
-        depth = 3 if sk.source == "skill" else 2
-        sources.append(
-            AgentSource(
-                name=sk.label,
-                path=sk.path,
-                rel=sk.path.relative_to(sk.path.parents[depth - 1]).as_posix(),
-                held_out=tuple(sk.cut_text[s:e] for s, e in sorted(held)),
-                plugin=plugin,
-            )
-        )
-    # the list's budget, on the descriptions this view shows (a cut example frees room)
-    full = in_full([(sk.shown_name, text) for sk, text in zip(catalog.skills, shown, strict=True)])
-    skills = [
+        rel = sk.path.relative_to(sk.path.parents[2 if sk.source == "skill" else 1]).as_posix()
+        sources.append(_source(sk.label, sk.path, rel, sk.cut_text, spans, plugin))
+    return CatalogView(
+        fold=fold,
+        agents=tuple(agents),
+        skills=_skill_views(catalog.skills, shown),
+        sources=tuple(sources),
+    )
+
+
+def _source(
+    label: str, path: Path, rel: str, text: str, spans: list[tuple[int, int]], plugin: Path | None
+) -> AgentSource:
+    held_out = tuple(text[s:e] for s, e in sorted(spans))
+    return AgentSource(name=label, path=path, rel=rel, held_out=held_out, plugin=plugin)
+
+
+def _skill_views(skills: Sequence[Skill], shown: Sequence[str]) -> tuple[AgentView, ...]:
+    """The skills as the view shows them: the list's budget applied to the descriptions this
+    view shows (a cut example frees room), those past it by name only."""
+    full = in_full([(sk.shown_name, text) for sk, text in zip(skills, shown, strict=True)])
+    return tuple(
         AgentView(
             name=sk.name,
             description=text if keep else "",
@@ -222,10 +221,7 @@ def _view(
             title=sk.title,
             brief=not keep,
         )
-        for sk, text, keep in zip(catalog.skills, shown, full, strict=True)
-    ]
-    return CatalogView(
-        fold=fold, agents=tuple(agents), skills=tuple(skills), sources=tuple(sources)
+        for sk, text, keep in zip(skills, shown, full, strict=True)
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from agenteval.errors import RouterError
 from agenteval.routing.cli_files import Install, write_files
 from agenteval.routing.cli_process import (
+    Scratch,
     isolated_env,
     reset,
     scratch,
@@ -271,14 +272,7 @@ async def capture_requests(
                 hint="install git, or set `router.project_context: false`",
             ) from exc
         for text in requests:
-            reset(s)
-            write_agent_files(agents, s.agents_dir)
-            shutil.rmtree(s.project / ".claude" / "skills", ignore_errors=True)
-            write_skill_files(skills, s.project / ".claude" / "skills")
-            for i, folder in enumerate(agent_dirs):
-                shutil.copytree(folder, s.agents_dir / f"dir-{i:02d}", symlinks=True)
-            if install is not None:
-                write_files(install.files, s.root)
+            _lay_out(s, agents, skills, agent_dirs, install)
             env = isolated_env(s, base_url=server.base_url, api_key=CAPTURE_KEY)
             before = len(server.messages)
             args = claude_args(cli, text, model, install.plugin_args(s.root) if install else ())
@@ -301,3 +295,21 @@ async def capture_requests(
                 )
             )
     return tuple(captures)
+
+
+def _lay_out(
+    s: Scratch,
+    agents: Sequence[AgentView],
+    skills: Sequence[AgentView],
+    agent_dirs: Sequence[Path],
+    install: Install | None,
+) -> None:
+    """The scratch project as one capture run starts it (the project context stays)."""
+    reset(s)
+    write_agent_files(agents, s.agents_dir)
+    shutil.rmtree(s.project / ".claude" / "skills", ignore_errors=True)
+    write_skill_files(skills, s.project / ".claude" / "skills")
+    for i, folder in enumerate(agent_dirs):
+        shutil.copytree(folder, s.agents_dir / f"dir-{i:02d}", symlinks=True)
+    if install is not None:
+        write_files(install.files, s.root)
