@@ -96,6 +96,25 @@ class StreamReader:
     _streamed: bool = False  # the CLI sends partial-message events
     _waiting_for: str | None = None  # the delegating message, until its final usage arrives
 
+    def outcome(self, *, error: str | None, seconds: float, pid: int) -> CliOutcome:
+        """What the run did, as read so far (``error``: why the run itself failed)."""
+        return CliOutcome(
+            delegation=self.delegation,
+            result=self.result,
+            model=self.model,
+            version=self.version,
+            listed=self.listed,
+            skills=self.skills,
+            usage=self.usage,
+            cost_usd=self.cost_usd,
+            error=error or self.error,
+            fatal=self.fatal,
+            retries=self.retries,
+            out_of_turns=self.out_of_turns,
+            seconds=seconds,
+            pid=pid,
+        )
+
     def feed(self, event: Mapping[str, Any]) -> bool:
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "api_retry":
@@ -249,22 +268,7 @@ async def run_claude(
     if error is None and not reader.done:
         tail = stderr.decode("utf-8", "replace").strip()[-_STDERR_KEEP:]
         error = f"claude exited ({proc.returncode}) before a result" + (f": {tail}" if tail else "")
-    return CliOutcome(
-        delegation=reader.delegation,
-        result=reader.result,
-        model=reader.model,
-        version=reader.version,
-        listed=reader.listed,
-        skills=reader.skills,
-        usage=reader.usage,
-        cost_usd=reader.cost_usd,
-        error=error or reader.error,
-        fatal=reader.fatal,
-        retries=reader.retries,
-        out_of_turns=reader.out_of_turns,
-        seconds=time.perf_counter() - start,
-        pid=proc.pid,
-    )
+    return reader.outcome(error=error, seconds=time.perf_counter() - start, pid=proc.pid)
 
 
 async def _read(stream: asyncio.StreamReader | None, reader: StreamReader) -> None:
