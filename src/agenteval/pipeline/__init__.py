@@ -13,24 +13,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agenteval.pipeline.compare import CompareOutcome, compare_runs
     from agenteval.pipeline.estimate import estimate_eval
+    from agenteval.pipeline.finish import RunOutcome, finish_run
     from agenteval.pipeline.inputs import Loaded, load_inputs
     from agenteval.pipeline.report import rerender
-    from agenteval.pipeline.run import (
-        RunOutcome,
-        find_baseline,
-        finish_run,
-        recorded_settings,
-        run_eval,
-    )
+    from agenteval.pipeline.run import find_baseline, recorded_settings, run_eval
 
 # Imported on first use, so `cases` and `lint` do not load the run machinery (reports, jinja,
 # the record store); what that buys: bench/devices.py.
 _WHERE = {
     "Loaded": "inputs",
     "load_inputs": "inputs",
-    "RunOutcome": "run",
+    "RunOutcome": "finish",
     "find_baseline": "run",
-    "finish_run": "run",
+    "finish_run": "finish",
     "recorded_settings": "run",
     "run_eval": "run",
     "CompareOutcome": "compare",

@@ -25,8 +25,8 @@ from agenteval.cases import Case
 from agenteval.errors import ConfigError
 from agenteval.execution.executor import Stop, StopReason
 from agenteval.execution.trials import ResultRow, label_of
+from agenteval.pipeline.finish import RunOutcome, finish_run
 from agenteval.pipeline.inputs import prepare, select_shard, shard_of
-from agenteval.pipeline.run import RunOutcome, finish_run
 from agenteval.record.store import (
     OutputsWriter,
     ResultsWriter,
