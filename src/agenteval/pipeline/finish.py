@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agenteval.errors import ExitCode
 from agenteval.execution.executor import Stop, StopReason
 from agenteval.execution.trials import ResultRow
+from agenteval.outputs.results import OutputResult
 from agenteval.outputs.scorecard import score_outputs
 from agenteval.pipeline.grade import output_cost, outputs_info
 from agenteval.record.history import append_history, run_facts
+from agenteval.record.schema import BaselineRef
 from agenteval.record.store import (
     RunRecord,
     load_outputs,
@@ -30,7 +33,7 @@ from agenteval.record.store import (
 )
 from agenteval.reports import write_reports
 from agenteval.reports.pages import refresh_index
-from agenteval.scoring.compare import compare, regression_gate
+from agenteval.scoring.compare import Comparison, compare, regression_gate
 from agenteval.scoring.gates import (
     ORIGINS,
     evaluate_gates,
@@ -73,61 +76,24 @@ def finish_run(
     rows = list(found.rows)
     notes = (*notes, *found.warnings(), *found_outputs.warnings())  # bad lines, shown
     expected_total = record.cases.selected * settings.trials
-    complete = stop is None and len(rows) >= expected_total
     scorecard = score([r.trial for r in rows], agent_names)
     graded = list(found_outputs.rows)
     output_card = score_outputs(graded) if graded else None
-    graded_cases = record.cases.with_checks if settings.outputs.enabled else 0
-    if graded_cases and not any("not graded" in n for n in [*notes, *record.notes]):
-        complete = complete and len(graded) >= graded_cases * settings.trials
-    paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
-    # a failed request is not billed; an answer cut off at max_tokens is, and says so
-    costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
-    cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
-    if graded and cost is not None:
-        extra = output_cost(graded)
-        cost = None if extra is None else round(cost + extra, 6)
-    if cost is not None and spent is not None:
-        cost = round(max(cost, spent), 6)
+    complete = stop is None and _all_there(record, settings, rows, graded, notes)
     numbers = headline(scorecard) | output_headline(output_card)
     numbers["catalog_errors"] = record.catalog.catalog_errors
-    gate_results = evaluate_gates(numbers, settings.gates.thresholds)
-    comparison = None
-    if record.baseline:
-        base_dir = Path(record.baseline.path)
-        base = load_record(base_dir)
-        comp = compare(
-            read_results(base_dir),
-            rows,
-            base.catalog.names,
-            agent_names,
-            facts_a=run_facts(base),
-            facts_b=run_facts(record),
-        )
-        # the gate's test judges every sentence about the change, so none contradicts it
-        comparison = comp.with_gate(
-            significance=settings.gates.significance,
-            max_regression=settings.gates.max_regression,
-        )
-        gate = regression_gate(  # None against a baseline of other settings: no verdict
-            comparison,
-            baseline=record.baseline.run_id,
-            significance=settings.gates.significance,
-            max_regression=settings.gates.max_regression,
-        )
-        if gate is not None:
-            gate_results.append(gate)
+    comparison = _baseline_comparison(record, rows, agent_names, settings)
+    gate_results = _gate_results(numbers, comparison, record.baseline, settings)
     all_errored = scorecard.trials > 0 and scorecard.errors == scorecard.trials
-    stopped_reason = None if stop is None else _stop_sentence(stop, len(rows), expected_total)
     status = "failed" if all_errored else ("complete" if complete else "incomplete")
     record = record.with_(
         status="running",  # "complete" only once the reports exist
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         duration_s=round((record.duration_s or 0.0) + time.monotonic() - started, 3),
-        stopped_reason=stopped_reason,
+        stopped_reason=None if stop is None else _stop_sentence(stop, len(rows), expected_total),
         stop=None if stop is None else stop.reason.value,
         usage=total_usage(rows),
-        cost_usd=cost,
+        cost_usd=_run_cost(rows, graded, spent),
         headline=numbers,
         by_origin=origin_headlines(
             {o: [r.trial for r in rows if r.case.origin == o] for o in ORIGINS}, agent_names
@@ -138,13 +104,7 @@ def finish_run(
         outputs=None if output_card is None else outputs_info(settings, output_card, graded),
         notes=tuple(dict.fromkeys([*record.notes, *notes])),
     )
-    # history, then the reports (which draw the history), and only then summary.json says
-    # "complete": a run killed in between is never a complete run without its reports
-    append_history(run_dir.parent, record.with_(status=status))
-    write_reports(run_dir, record.with_(status=status), rows)
-    refresh_index(run_dir)
-    record = record.with_(status=status)
-    save_record(run_dir, record)
+    record = _publish(run_dir, record, status, rows)
     failed = tuple(g["name"] for g in gate_results if not g["passed"])
     code = exit_code(
         stop,
@@ -155,6 +115,101 @@ def finish_run(
         incomplete=status == "incomplete",
     )
     return RunOutcome(record=record, run_dir=run_dir, exit_code=code, rows=tuple(rows))
+
+
+def _all_there(
+    record: RunRecord,
+    settings: RunSettings,
+    rows: Sequence[ResultRow],
+    graded: Sequence[OutputResult],
+    notes: Sequence[str],
+) -> bool:
+    """Does the run hold every trial it selected, and every output it was to grade (none when
+    a note says its outputs were not graded)?"""
+    if len(rows) < record.cases.selected * settings.trials:
+        return False
+    graded_cases = record.cases.with_checks if settings.outputs.enabled else 0
+    if graded_cases and not any("not graded" in n for n in [*notes, *record.notes]):
+        return len(graded) >= graded_cases * settings.trials
+    return True
+
+
+def _run_cost(
+    rows: Sequence[ResultRow], graded: Sequence[OutputResult], spent: float | None
+) -> float | None:
+    """What the run cost: its billed routing answers and its graded outputs (None: a price is
+    not known), never less than what the engine paid (``spent``)."""
+    paid = [r.trial.decision for r in rows if not r.trial.decision.cached]
+    # a failed request is not billed; an answer cut off at max_tokens is, and says so
+    costs = [d.cost_usd for d in paid if d.error is None or d.cost_usd is not None]
+    cost = None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6)
+    if graded and cost is not None:
+        extra = output_cost(graded)
+        cost = None if extra is None else round(cost + extra, 6)
+    if cost is not None and spent is not None:
+        cost = round(max(cost, spent), 6)
+    return cost
+
+
+def _baseline_comparison(
+    record: RunRecord,
+    rows: Sequence[ResultRow],
+    agent_names: Sequence[str],
+    settings: RunSettings,
+) -> Comparison | None:
+    """This run against its baseline (None: it has none), read from the baseline's folder."""
+    if not record.baseline:
+        return None
+    base_dir = Path(record.baseline.path)
+    base = load_record(base_dir)
+    comp = compare(
+        read_results(base_dir),
+        rows,
+        base.catalog.names,
+        agent_names,
+        facts_a=run_facts(base),
+        facts_b=run_facts(record),
+    )
+    # the gate's test judges every sentence about the change, so none contradicts it
+    return comp.with_gate(
+        significance=settings.gates.significance,
+        max_regression=settings.gates.max_regression,
+    )
+
+
+def _gate_results(
+    numbers: Mapping[str, Any],
+    comparison: Comparison | None,
+    baseline: BaselineRef | None,
+    settings: RunSettings,
+) -> list[dict[str, Any]]:
+    """Every gate's verdict: the thresholds on the headline numbers, then the regression gate
+    against the baseline, if any."""
+    results = evaluate_gates(numbers, settings.gates.thresholds)
+    if comparison is not None and baseline is not None:
+        gate = regression_gate(  # None against a baseline of other settings: no verdict
+            comparison,
+            baseline=baseline.run_id,
+            significance=settings.gates.significance,
+            max_regression=settings.gates.max_regression,
+        )
+        if gate is not None:
+            results.append(gate)
+    return results
+
+
+def _publish(run_dir: Path, record: RunRecord, status: str, rows: Sequence[ResultRow]) -> RunRecord:
+    """The finished record, with its ``status``, in the history, the reports and summary.json.
+
+    History, then the reports (which draw the history), and only then summary.json says
+    "complete": a run killed in between is never a complete run without its reports.
+    """
+    append_history(run_dir.parent, record.with_(status=status))
+    write_reports(run_dir, record.with_(status=status), rows)
+    refresh_index(run_dir)
+    record = record.with_(status=status)
+    save_record(run_dir, record)
+    return record
 
 
 def exit_code(
