@@ -17,10 +17,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agenteval.cases import Case
 from agenteval.catalog.diagnostics import fold_same_cause
 from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
@@ -29,7 +31,7 @@ from agenteval.execution.batch import BatchTicket, run_batch
 from agenteval.execution.cache import ResponseCache
 from agenteval.execution.executor import Executor, StopReason
 from agenteval.execution.runner import RunPlan, RunState, run_plan
-from agenteval.execution.trials import Trial
+from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import ModelClient
 from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.pipeline.finish import RunOutcome, exit_code, finish_run
@@ -116,6 +118,38 @@ def run_eval(
         return _run_eval(settings, held, router, resume, progress, notify)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Folder:
+    """The run folder a session works in: the record so far and the rows already there."""
+
+    run_dir: Path
+    record: RunRecord
+    done_rows: tuple[ResultRow, ...] = ()
+
+    @property
+    def done(self) -> frozenset[tuple[str, int]]:
+        """The (case, trial) pairs already routed."""
+        return frozenset((r.trial.case_id, r.trial.trial) for r in self.done_rows)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Work:
+    """What the phases of one session work with."""
+
+    settings: RunSettings
+    router: Router
+    client: ModelClient | None  # runs agents and judges in the outputs phase
+    plan: RunPlan
+    executor: Executor
+    state: RunState
+    folder: _Folder
+    say: Callable[[str], Any]
+    loaded: Loaded
+    graded_cases: Sequence[Any]  # the cases whose outputs are graded
+    recorded: dict[tuple[str, int | None], Recorded] | None
+    progress: Callable[[RunState], Any] | None
+
+
 def _run_eval(
     settings: RunSettings,
     held: contextlib.ExitStack,
@@ -124,26 +158,14 @@ def _run_eval(
     progress: Callable[[RunState], Any] | None,
     notify: Callable[[str], Any] | None,
 ) -> RunOutcome:
+    """`run_eval`, with the run folder's lock entered on ``held`` once the folder is known."""
     started = time.monotonic()
     say = notify or (lambda message: None)
-    record: RunRecord | None = None
-    if resume is not None:
-        held.enter_context(RunDir(resume).lock())
-        record = load_record(resume)
-        settings.check_resume(recorded_settings(record))
+    record = None if resume is None else _resumed_record(resume, settings, held)
     loaded, cases, views = prepare(settings, say)
-    if record is not None and record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
-        raise ConfigError(
-            "the catalog changed since this run started, so its trials would not compare",
-            path=resume,
-            hint="restore the agents as they were, or start a new run "
-            "(`agenteval compare` can compare the two afterwards)",
-        )
-    router = router or build_router(settings)
-    if isinstance(router, PreparedRouter):
-        router.prepare(say)  # runs the CLI when the router needs it, and says so
-    if settings.max_cost_usd is not None:
-        _check_priced(router)
+    if resume is not None and record is not None:
+        _check_same_catalog(record, loaded, resume)
+    router = _ready_router(router or build_router(settings), settings, say)
     graded_cases = [c for c in cases if c.checks] if settings.outputs.enabled else []
     recorded = (  # read before the run folder is made: a malformed file leaves nothing behind
         load_recorded(settings.outputs.recorded)
@@ -159,105 +181,192 @@ def _run_eval(
         )
         graded_cases = []
     if resume is not None and record is not None:
-        run_dir = resume
-        record = record.with_(settings=settings)
-        found = rows_of_run(
-            load_results(run_dir, repair=True), settings.trials, {c.id for c in cases}
-        )
-        for warning in found.warnings():
-            say(f"warning: {warning}")
-        done_rows = list(found.rows)
+        folder = _resumed_folder(resume, record.with_(settings=settings), settings, cases, say)
     else:
-        facts = facts_of(  # what `latest` must match to be a baseline
-            catalog=loaded.catalog.fingerprint,
-            holdout=str(settings.holdout),
-            router=router.describe(),
-            trials=settings.trials,
-        )
-        baseline = find_baseline(settings.gates.baseline, settings, facts)
-        if baseline is None and settings.gates.baseline == "latest":
-            notes.append(
-                f"--baseline latest: no earlier complete run of this eval was measured like this "
-                f"one (same holdout, router, model, prompt and trials) in {settings.out}; nothing "
-                "to compare with"
-            )
-        run_dir = _new_run_dir(settings.out, settings.name)
-        held.enter_context(RunDir(run_dir).lock())
-        done_rows = []
-        record = _new_record(run_dir, settings, router, loaded, cases, baseline)
-        save_record(run_dir, record)
-    done = frozenset((r.trial.case_id, r.trial.trial) for r in done_rows)
-    plan = RunPlan(cases=cases, views=views, trials=settings.trials, done=done)
-    by_id = {c.id: c for c in cases}
-    spent = [r.trial.decision for r in done_rows if not r.trial.decision.cached]
+        baseline = _baseline_of(settings, router, loaded, notes)
+        folder = _new_folder(settings, router, loaded, cases, baseline, held)
+    plan = RunPlan(cases=cases, views=views, trials=settings.trials, done=folder.done)
     cache = open_cache(settings)
     _cache_warnings(cache, notes, say)
-    executor = Executor(  # the budget covers the whole run, resumed sessions included
+    executor = _executor(settings, cache, folder)
+    state = RunState(
+        total=len(plan.pending()),
+        cost_usd=executor.money.spent,
+        costs_nothing=capabilities_of(router).pricing == "none",
+    )
+    work = _Work(
+        settings=settings,
+        router=router,
+        client=client,
+        plan=plan,
+        executor=executor,
+        state=state,
+        folder=folder,
+        say=say,
+        loaded=loaded,
+        graded_cases=graded_cases,
+        recorded=recorded,
+        progress=progress,
+    )
+    return _work_and_finish(work, cache, notes, started)
+
+
+def _resumed_record(resume: Path, settings: RunSettings, held: contextlib.ExitStack) -> RunRecord:
+    """The record of the run folder to finish, locked on ``held``.
+
+    Raises:
+        ConfigError: when ``settings`` change what the run's answers would be.
+        RunLockedError: when another process works in the folder.
+    """
+    held.enter_context(RunDir(resume).lock())
+    record = load_record(resume)
+    settings.check_resume(recorded_settings(record))
+    return record
+
+
+def _check_same_catalog(record: RunRecord, loaded: Loaded, resume: Path) -> None:
+    """A resumed run routes the catalog it started with.
+
+    Raises:
+        ConfigError: when the catalog the router is shown changed since.
+    """
+    if record.catalog.fingerprint not in (None, loaded.shown.fingerprint):
+        raise ConfigError(
+            "the catalog changed since this run started, so its trials would not compare",
+            path=resume,
+            hint="restore the agents as they were, or start a new run "
+            "(`agenteval compare` can compare the two afterwards)",
+        )
+
+
+def _ready_router(router: Router, settings: RunSettings, say: Callable[[str], Any]) -> Router:
+    """The router, prepared (runs the CLI when the router needs it, and says so), and priced
+    when the run has a budget (`_check_priced`)."""
+    if isinstance(router, PreparedRouter):
+        router.prepare(say)
+    if settings.max_cost_usd is not None:
+        _check_priced(router)
+    return router
+
+
+def _resumed_folder(
+    run_dir: Path,
+    record: RunRecord,
+    settings: RunSettings,
+    cases: Sequence[Case],
+    say: Callable[[str], Any],
+) -> _Folder:
+    """The resumed run's folder, with the rows of this run it holds (what else is there is
+    said, and left out)."""
+    found = rows_of_run(load_results(run_dir, repair=True), settings.trials, {c.id for c in cases})
+    for warning in found.warnings():
+        say(f"warning: {warning}")
+    return _Folder(run_dir=run_dir, record=record, done_rows=tuple(found.rows))
+
+
+def _baseline_of(
+    settings: RunSettings, router: Router, loaded: Loaded, notes: list[str]
+) -> BaselineRef | None:
+    """The run this one is compared with (`find_baseline`); a `latest` that finds none is
+    noted."""
+    facts = facts_of(  # what `latest` must match to be a baseline
+        catalog=loaded.catalog.fingerprint,
+        holdout=str(settings.holdout),
+        router=router.describe(),
+        trials=settings.trials,
+    )
+    baseline = find_baseline(settings.gates.baseline, settings, facts)
+    if baseline is None and settings.gates.baseline == "latest":
+        notes.append(
+            f"--baseline latest: no earlier complete run of this eval was measured like this "
+            f"one (same holdout, router, model, prompt and trials) in {settings.out}; nothing "
+            "to compare with"
+        )
+    return baseline
+
+
+def _new_folder(
+    settings: RunSettings,
+    router: Router,
+    loaded: Loaded,
+    cases: Sequence[Case],
+    baseline: BaselineRef | None,
+    held: contextlib.ExitStack,
+) -> _Folder:
+    """A new run folder, locked on ``held``, holding the run's first record."""
+    run_dir = _new_run_dir(settings.out, settings.name)
+    held.enter_context(RunDir(run_dir).lock())
+    record = _new_record(run_dir, settings, router, loaded, cases, baseline)
+    save_record(run_dir, record)
+    return _Folder(run_dir=run_dir, record=record)
+
+
+def _executor(settings: RunSettings, cache: ResponseCache | None, folder: _Folder) -> Executor:
+    """The one engine of the session; its budget covers the whole run, resumed sessions
+    included."""
+    spent = [r.trial.decision for r in folder.done_rows if not r.trial.decision.cached]
+    return Executor(
         concurrency=settings.concurrency,
         max_cost_usd=settings.max_cost_usd,
         cache=cache,
         # what earlier sessions spent: their recorded answers, or more where a call was paid
         # and its answer not kept (a job the budget stopped between its agent and its judge)
         spent_usd=max(
-            sum(d.cost_usd or 0.0 for d in spent) + (output_cost(read_outputs(run_dir)) or 0.0),
-            record.cost_usd or 0.0,
+            sum(d.cost_usd or 0.0 for d in spent)
+            + (output_cost(read_outputs(folder.run_dir)) or 0.0),
+            folder.record.cost_usd or 0.0,
         ),
         paid=sum(d.error is None for d in spent),
     )
-    state = RunState(
-        total=len(plan.pending()),
-        cost_usd=executor.money.spent,
-        costs_nothing=capabilities_of(router).pricing == "none",
-    )
-    shield = contextlib.ExitStack()
+
+
+def _work_and_finish(
+    work: _Work, cache: ResponseCache | None, notes: list[str], started: float
+) -> RunOutcome:
+    """Route and grade, then finish the run (`finish_run`), even after a Ctrl-C; the cache is
+    closed in between, its warnings noted."""
     try:
-        with ResultsWriter(run_dir) as writer:
-
-            def on_trial(trial: Trial) -> None:
-                writer.write(by_id[trial.case_id], trial)
-                if progress:
-                    progress(state)
-
-            try:
-                with _sigterm_as_ctrl_c() as terminated:
-                    asyncio.run(
-                        _phases(
-                            settings,
-                            router,
-                            client,
-                            plan,
-                            executor,
-                            state,
-                            on_trial,
-                            run_dir,
-                            say,
-                            loaded,
-                            graded_cases,
-                            recorded,
-                            progress,
-                        )
-                    )
-            except KeyboardInterrupt:
-                if state.phase != FINISHED:  # a press after the last piece of work stops nothing
-                    how = "SIGTERM" if terminated else "Ctrl-C"
-                    executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
-                shield.enter_context(_saving_despite_ctrl_c(say))
+        shield = _route_and_grade(work)
     finally:
         if cache is not None:
-            _cache_warnings(cache, notes, say)
+            _cache_warnings(cache, notes, work.say)
             cache.close()
     with shield:  # a second Ctrl-C must not leave the run "running" with no report
         return finish_run(
-            run_dir,
-            record,
-            settings,
-            scored_names(loaded.catalog, loaded.shown),
+            work.folder.run_dir,
+            work.folder.record,
+            work.settings,
+            scored_names(work.loaded.catalog, work.loaded.shown),
             started=started,
-            stop=executor.stop,
+            stop=work.executor.stop,
             notes=tuple(notes),
-            case_ids=frozenset(by_id),
-            spent=executor.money.spent if executor.money.unknown == 0 else None,
+            case_ids=frozenset(c.id for c in work.plan.cases),
+            spent=work.executor.money.spent if work.executor.money.unknown == 0 else None,
         )
+
+
+def _route_and_grade(work: _Work) -> contextlib.ExitStack:
+    """The phases, each trial appended to results.jsonl as it finishes. A Ctrl-C or SIGTERM
+    halts the run (it is then saved as interrupted); the stack returned, once entered, tells
+    further presses that the run is being saved instead of obeying them."""
+    shield = contextlib.ExitStack()
+    by_id = {c.id: c for c in work.plan.cases}
+    with ResultsWriter(work.folder.run_dir) as writer:
+
+        def on_trial(trial: Trial) -> None:
+            writer.write(by_id[trial.case_id], trial)
+            if work.progress:
+                work.progress(work.state)
+
+        try:
+            with _sigterm_as_ctrl_c() as terminated:
+                asyncio.run(_phases(work, on_trial))
+        except KeyboardInterrupt:
+            if work.state.phase != FINISHED:  # a press after the last piece of work stops nothing
+                how = "SIGTERM" if terminated else "Ctrl-C"
+                work.executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
+            shield.enter_context(_saving_despite_ctrl_c(work.say))
+    return shield
 
 
 def _cache_warnings(
@@ -270,51 +379,38 @@ def _cache_warnings(
         say(f"warning: {warning}")
 
 
-async def _phases(
-    settings: RunSettings,
-    router: Router,
-    client: ModelClient | None,
-    plan: RunPlan,
-    executor: Executor,
-    state: RunState,
-    on_trial: Callable[[Trial], None],
-    run_dir: Path,
-    say: Callable[[str], Any],
-    loaded: Loaded,
-    graded_cases: Sequence[Any],
-    recorded: dict[tuple[str, int | None], Recorded] | None,
-    progress: Callable[[RunState], Any] | None,
-) -> None:
+async def _phases(work: _Work, on_trial: Callable[[Trial], None]) -> None:
     """Routing, then (unless the run stopped) the outputs, in one event loop."""
+    settings, router, client, executor = work.settings, work.router, work.client, work.executor
     try:
         if settings.batch:
             await _run_batch(
                 router,
-                plan,
+                work.plan,
                 executor,
-                run_dir / BATCH_TICKET,
-                say,
+                work.folder.run_dir / BATCH_TICKET,
+                work.say,
                 on_trial,
-                state,
+                work.state,
                 settings.batch_poll_s,
             )
         else:
-            if progress:  # heard before the first answer, which may take a while to come
-                progress(state)
-            await run_plan(router, plan, executor, on_trial=on_trial, state=state)
-        if graded_cases and executor.stop is None:
+            if work.progress:  # heard before the first answer, which may take a while to come
+                work.progress(work.state)
+            await run_plan(router, work.plan, executor, on_trial=on_trial, state=work.state)
+        if work.graded_cases and executor.stop is None:
             with user_modules(settings):
                 await grade_outputs(
                     settings,
-                    loaded.catalog,
-                    graded_cases,
+                    work.loaded.catalog,
+                    work.graded_cases,
                     client,
-                    run_dir,
+                    work.folder.run_dir,
                     executor,
-                    recorded,
-                    progress,
+                    work.recorded,
+                    work.progress,
                 )
-        state.phase = FINISHED
+        work.state.phase = FINISHED
     finally:
         await router.aclose()
         if client is not None and not (isinstance(router, ModelRouter) and router.client is client):
