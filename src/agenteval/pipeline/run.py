@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
-import platform
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from agenteval.cases import Case
-from agenteval.catalog.diagnostics import fold_same_cause
-from agenteval.claude_code_install import installed
 from agenteval.config import EvalConfig
 from agenteval.errors import ConfigError
 from agenteval.execution.batch import BatchTicket, run_batch
@@ -37,7 +32,8 @@ from agenteval.outputs.produce import Recorded, load_recorded
 from agenteval.pipeline.finish import RunOutcome, exit_code, finish_run
 from agenteval.pipeline.grade import grade_outputs, output_cost, user_modules
 from agenteval.pipeline.inputs import Loaded, build_router, open_cache, output_client, prepare
-from agenteval.pipeline.reading import reading_info, scored_names
+from agenteval.pipeline.reading import scored_names
+from agenteval.pipeline.start import new_record, new_run_dir
 from agenteval.record import store
 from agenteval.record.history import facts_of, run_facts
 from agenteval.record.schema import BaselineRef
@@ -53,7 +49,7 @@ from agenteval.record.store import (
     save_record,
 )
 from agenteval.routing import ModelRouter, PreparedRouter, Router, capabilities_of
-from agenteval.routing.profiles.source import prompt_note, self_check_notes
+from agenteval.routing.profiles.source import self_check_notes
 from agenteval.scoring.facts import RunFacts, measured_alike
 from agenteval.settings import Overrides, RunSettings, resolve
 
@@ -294,9 +290,9 @@ def _new_folder(
     held: contextlib.ExitStack,
 ) -> _Folder:
     """A new run folder, locked on ``held``, holding the run's first record."""
-    run_dir = _new_run_dir(settings.out, settings.name)
+    run_dir = new_run_dir(settings.out, settings.name)
     held.enter_context(RunDir(run_dir).lock())
-    record = _new_record(run_dir, settings, router, loaded, cases, baseline)
+    record = new_record(run_dir, settings, router, loaded, cases, baseline)
     save_record(run_dir, record)
     return _Folder(run_dir=run_dir, record=record)
 
@@ -537,156 +533,3 @@ def _check_priced(router: Router) -> None:
             f"--max-cost needs a price for {described.get('model')}, and the price table has none",
             hint="add the model under router.prices in the config, or drop --max-cost",
         )
-
-
-def _router_info(router: Router) -> dict[str, Any]:
-    """What the router describes, and what it declares about its cost."""
-    caps = capabilities_of(router)
-    return {**router.describe(), "pricing": caps.pricing, "offline": caps.offline}
-
-
-def _new_record(
-    run_dir: Path,
-    settings: RunSettings,
-    router: Router,
-    loaded: Loaded,
-    cases: Sequence[Any],
-    baseline: BaselineRef | None,
-) -> RunRecord:
-    return RunRecord(
-        run_id=run_dir.name,
-        name=settings.name,
-        status="running",
-        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings=settings,
-        router=_router_info(router),
-        holdout=str(settings.holdout),
-        catalog=_catalog_info(loaded, settings, cases),
-        cases=_case_info(loaded, cases),
-        versions=_versions(router),
-        baseline=baseline,
-        notes=(
-            f"router: {settings.backend} ({settings.backend_reason})",
-            *filter(None, [prompt_note(router.describe())]),
-        ),
-    )
-
-
-def _new_run_dir(out: Path, name: str) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
-    for n in range(1000):
-        run_dir = out / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
-        try:
-            run_dir.mkdir(parents=True)
-            return run_dir
-        except FileExistsError:
-            continue
-    raise ConfigError("cannot create a run folder", path=out, hint="clean up the reports folder")
-
-
-def _catalog_info(loaded: Loaded, settings: RunSettings, cases: Sequence[Any]) -> dict[str, Any]:
-    cases_per_agent: dict[str, int] = {}
-    for c in loaded.case_set.cases:
-        if c.agent:
-            cases_per_agent[c.agent] = cases_per_agent.get(c.agent, 0) + 1
-    # lint's diagnostics, where the readings differ included, so the report opens with them
-    diags = fold_same_cause(
-        dict.fromkeys(
-            [
-                *loaded.catalog.diagnostics,
-                *loaded.catalog.differences(),
-                *loaded.case_set.diagnostics,
-            ]
-        )
-    )
-    shown = loaded.shown
-    unlisted = set(loaded.catalog.unlisted)
-    seen_by_name: dict[str, Any] = {}
-    for listed in shown.agents:
-        seen_by_name.setdefault(listed.name, listed)  # the first of a name, as `Catalog.get` finds
-    return {
-        **reading_info(loaded.catalog, settings.catalog_reading, shown, cases),
-        "fingerprint": shown.fingerprint,  # of what the router is shown
-        "roots": [str(p) for p in loaded.catalog.roots],
-        "agents": [
-            {
-                "name": a.name,
-                # reports show it beside a confusion ("why"): the text the router was shown
-                "description": (
-                    seen.description if (seen := seen_by_name.get(a.name)) else a.description
-                ),
-                "listed": a.name not in unlisted,  # by Claude Code
-                "path": str(a.path),
-                "line": a.line,
-                "model": a.model,
-                "examples": cases_per_agent.get(a.name, 0),
-                "flags": sorted({d.code for d in a.diagnostics if d.severity != "info"}),
-            }
-            for a in loaded.catalog.agents
-        ]
-        + _other_labels(loaded, cases_per_agent),
-        "diagnostics": [
-            {
-                "path": str(d.path),
-                "line": d.line,
-                "severity": d.severity,
-                "code": d.code,
-                "message": d.message,
-                "hint": d.hint,
-            }
-            for d in diags
-        ],
-    }
-
-
-def _other_labels(loaded: Loaded, cases_per_agent: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The scored labels beyond the authors' agents (`reading.scored_names`), so a report made
-    later from the record scores as the run did: agents only Claude Code's reading names, then
-    each skill as `skill:NAME`."""
-    meant = set(loaded.catalog.names)
-    only_shown = [
-        {"name": a.name, "description": a.description, "path": str(a.path), "line": a.line}
-        for a in loaded.shown.agents
-        if a.name not in meant
-    ]
-    skills = [
-        {
-            "name": sk.label,
-            "description": sk.description,
-            "path": str(sk.path),
-            "line": 1,
-            "examples": cases_per_agent.get(sk.label, 0),
-            "kind": "skill",
-        }
-        for sk in loaded.catalog.skills
-    ]
-    return only_shown + skills
-
-
-def _case_info(loaded: Loaded, selected: Sequence[Any]) -> dict[str, Any]:
-    all_cases = loaded.case_set.cases
-    return {
-        "total": len(all_cases),
-        "selected": len(selected),
-        "examples": sum(c.origin == "example" for c in all_cases),
-        "dataset": sum(c.origin == "dataset" for c in all_cases),
-        "generated": sum(c.origin == "generated" for c in all_cases),
-        "examples_without_user": loaded.case_set.examples_without_user,
-        "with_checks": sum(bool(c.checks) for c in selected),
-        "datasets": [str(p) for p in loaded.dataset_paths],
-    }
-
-
-def _versions(router: Router) -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    cli = router.claude_code if isinstance(router, PreparedRouter) else None
-    cli = cli or installed()  # what the catalog's reading found, when the router runs none
-    if cli is not None:
-        versions["claude-code"] = cli.version
-    for dist in ("agenteval", "scikit-learn", "anthropic"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
