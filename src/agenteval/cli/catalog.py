@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,8 +18,12 @@ from agenteval.cli.app import (
     main,
     printable,
 )
-from agenteval.errors import ConfigError, ExitCode
+from agenteval.errors import ConfigError, DatasetError, ExitCode
 from agenteval.text import for_terminal, plural
+
+if TYPE_CHECKING:
+    from agenteval.pipeline.inputs import Loaded
+    from agenteval.pipeline.lint import LintReport
 
 
 @main.command()
@@ -112,117 +118,163 @@ def lint(
 ) -> None:
     """List every problem in the catalog as path:line, as Claude Code reads it; exit 1 on errors."""
     if explain:
-        from agenteval.catalog import RULES
-        from agenteval.catalog import explain as explain_code
-
-        if explain not in RULES:
-            raise ConfigError(
-                f"unknown diagnostic code {explain!r}",
-                hint="codes: " + ", ".join(sorted(RULES)),
-            )
-        click.echo(explain_code(explain), nl=False)
+        _explain(explain)
         return
-    from agenteval.errors import DatasetError
-    from agenteval.pipeline import load_inputs
-    from agenteval.pipeline.lint import (
-        DEFAULT_OVERLAP,
-        apply_fixes,
-        lint_catalog,
-        lint_json,
-        propose_fixes,
-    )
+    from agenteval.pipeline.lint import DEFAULT_OVERLAP
 
     overlap = DEFAULT_OVERLAP if overlap is None else overlap
-
     agent_paths, dataset_paths = catalog_paths_of(config_path, agents, datasets, plugins)
 
-    def read() -> tuple[Any, Any, DatasetError | None]:
-        try:
-            loaded = load_inputs(
-                agent_paths, dataset_paths, claude_code_version=claude_code_version
-            )
-            problem = None
-        except DatasetError as exc:  # still lint the catalog, and list the dataset problem too
-            problem = exc
-            loaded = load_inputs(agent_paths, claude_code_version=claude_code_version)
-        found = lint_catalog(
-            loaded.catalog, loaded.case_set.diagnostics, overlap=overlap if overlap < 1 else None
-        )
-        return loaded, found, problem
+    def read() -> _Linted:
+        return _lint_inputs(agent_paths, dataset_paths, overlap, claude_code_version)
 
-    loaded, report, dataset_problem = read()
+    linted = read()
     if fix or show_diff:
-        fixes = propose_fixes(report)
-        for f in fixes:
-            if f.after is None:
-                click.echo(f"{printable(str(f.path))}: not fixed: {f.reason}")
-            elif show_diff:
-                click.echo(printable(f.diff), nl=False)
+        _fix(linted.report, write=fix, show_diff=show_diff)
         if not fix:
             return
-        outcomes = apply_fixes(fixes)
-        for o in outcomes:
-            if not o.written:
-                click.echo(f"{printable(str(o.path))}: not written: {printable(o.reason)}")
-        n = sum(o.written for o in outcomes)
-        click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
         # what fixing left is listed and judged as any lint is: errors still exit 1
-        loaded, report, dataset_problem = read()
-    diags = list(report.diagnostics)
+        linted = read()
+    diags = list(linted.report.diagnostics)
     counts = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
-    if dataset_problem is not None:
+    if linted.dataset_problem is not None:
         counts["error"] += 1
     if as_json:
-        payload = lint_json(report)
-        if dataset_problem is not None:
-            payload["diagnostics"].append(
-                {
-                    "code": "dataset",
-                    "severity": "error",
-                    "file": str(dataset_problem.path),
-                    "line": dataset_problem.line,
-                    "message": dataset_problem.message,
-                    "fix": dataset_problem.hint,
-                }
-            )
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
+        _print_lint_json(linted)
     else:
-        from agenteval.reports import relative_path
-
-        folders = [*loaded.catalog.roots, *(p.parent for p in dataset_paths)]
-        colours = {"error": "red", "warning": "yellow", "info": "dim"}
-        for d in diags:
-            where = relative_path(str(d.path), folders) + (f":{d.line}" if d.line else "")
-            how = f" (fix: {d.hint})" if d.hint else ""
-            click.secho(
-                printable(f"{where}: {d.severity}[{d.code}]: {d.message}{how}"),
-                fg=colours[d.severity] if colours[d.severity] != "dim" else None,
-                dim=d.severity == "info",
-            )
-        if dataset_problem is not None:
-            click.secho(
-                for_terminal(
-                    f"{relative_path(str(dataset_problem.path), folders)}:"
-                    f"{dataset_problem.line}: error: "
-                    f"{dataset_problem.message} (fix: {dataset_problem.hint})"
-                ),
-                fg="red",
-            )
-        reading = loaded.catalog.claude_code
-        seen = (
-            f"; Claude Code {reading.version} lists {len(reading.agents)} of "
-            f"{len(reading.files)} files"
-            if reading is not None
-            else ""
-        )
-        click.echo(
-            f"{plural(len(loaded.catalog.agents), 'agent')}, "
-            f"{plural(len(loaded.case_set.cases), 'case')}{seen}: "
-            f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
-            f"{plural(counts['info'], 'note')}"
-        )
+        _print_lint_lines(linted, dataset_paths, counts)
     if counts["error"] or (strict and counts["warning"]):
         sys.exit(ExitCode.GATE_FAILED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Linted:
+    """What lint found: the inputs it read, its report, and the dataset's problem, if any."""
+
+    loaded: Loaded
+    report: LintReport
+    dataset_problem: DatasetError | None = None
+
+
+def _explain(code: str) -> None:
+    """`lint --explain CODE`: what a diagnostic code means.
+
+    Raises:
+        ConfigError: for a code no rule has.
+    """
+    from agenteval.catalog import RULES
+    from agenteval.catalog import explain as explain_code
+
+    if code not in RULES:
+        raise ConfigError(
+            f"unknown diagnostic code {code!r}",
+            hint="codes: " + ", ".join(sorted(RULES)),
+        )
+    click.echo(explain_code(code), nl=False)
+
+
+def _lint_inputs(
+    agent_paths: Sequence[Path],
+    dataset_paths: Sequence[Path],
+    overlap: float,
+    claude_code_version: str | None,
+) -> _Linted:
+    """Read the catalog and its datasets and lint them; a dataset that cannot be read is kept
+    as a problem of its own, and the catalog is still linted."""
+    from agenteval.pipeline import load_inputs
+    from agenteval.pipeline.lint import lint_catalog
+
+    try:
+        loaded = load_inputs(agent_paths, dataset_paths, claude_code_version=claude_code_version)
+        problem = None
+    except DatasetError as exc:  # still lint the catalog, and list the dataset problem too
+        problem = exc
+        loaded = load_inputs(agent_paths, claude_code_version=claude_code_version)
+    found = lint_catalog(
+        loaded.catalog, loaded.case_set.diagnostics, overlap=overlap if overlap < 1 else None
+    )
+    return _Linted(loaded=loaded, report=found, dataset_problem=problem)
+
+
+def _fix(report: LintReport, *, write: bool, show_diff: bool) -> None:
+    """`lint --fix` and `--diff`: say which files cannot be fixed, show what fixing changes
+    (``show_diff``), and write it (``write``)."""
+    from agenteval.pipeline.lint import apply_fixes, propose_fixes
+
+    fixes = propose_fixes(report)
+    for f in fixes:
+        if f.after is None:
+            click.echo(f"{printable(str(f.path))}: not fixed: {f.reason}")
+        elif show_diff:
+            click.echo(printable(f.diff), nl=False)
+    if not write:
+        return
+    outcomes = apply_fixes(fixes)
+    for o in outcomes:
+        if not o.written:
+            click.echo(f"{printable(str(o.path))}: not written: {printable(o.reason)}")
+    n = sum(o.written for o in outcomes)
+    click.echo(f"fixed {n} of {len(fixes)} files; both readings now agree on them")
+
+
+def _print_lint_json(linted: _Linted) -> None:
+    """The lint report as JSON, the dataset's problem among the diagnostics."""
+    from agenteval.pipeline.lint import lint_json
+
+    payload = lint_json(linted.report)
+    problem = linted.dataset_problem
+    if problem is not None:
+        payload["diagnostics"].append(
+            {
+                "code": "dataset",
+                "severity": "error",
+                "file": str(problem.path),
+                "line": problem.line,
+                "message": problem.message,
+                "fix": problem.hint,
+            }
+        )
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
+
+
+def _print_lint_lines(
+    linted: _Linted, dataset_paths: Sequence[Path], counts: Mapping[str, int]
+) -> None:
+    """One coloured path:line line a diagnostic, then the totals."""
+    from agenteval.reports import relative_path
+
+    loaded, problem = linted.loaded, linted.dataset_problem
+    folders = [*loaded.catalog.roots, *(p.parent for p in dataset_paths)]
+    colours = {"error": "red", "warning": "yellow", "info": "dim"}
+    for d in linted.report.diagnostics:
+        where = relative_path(str(d.path), folders) + (f":{d.line}" if d.line else "")
+        how = f" (fix: {d.hint})" if d.hint else ""
+        click.secho(
+            printable(f"{where}: {d.severity}[{d.code}]: {d.message}{how}"),
+            fg=colours[d.severity] if colours[d.severity] != "dim" else None,
+            dim=d.severity == "info",
+        )
+    if problem is not None:
+        click.secho(
+            for_terminal(
+                f"{relative_path(str(problem.path), folders)}:"
+                f"{problem.line}: error: "
+                f"{problem.message} (fix: {problem.hint})"
+            ),
+            fg="red",
+        )
+    reading = loaded.catalog.claude_code
+    seen = (
+        f"; Claude Code {reading.version} lists {len(reading.agents)} of {len(reading.files)} files"
+        if reading is not None
+        else ""
+    )
+    click.echo(
+        f"{plural(len(loaded.catalog.agents), 'agent')}, "
+        f"{plural(len(loaded.case_set.cases), 'case')}{seen}: "
+        f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+        f"{plural(counts['info'], 'note')}"
+    )
 
 
 @main.command()
