@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from agenteval.errors import ExitCode
 from agenteval.text import for_terminal, plural
 
-
-def print_summary(outcome: Any) -> None:
-    """The run's numbers on the terminal, with what a reader must know before trusting them."""
+if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from agenteval.reports import ReportData, count_problems, fmt_ci, fmt_rate, worst_agents_line
+    from agenteval.record.schema import Headline
+    from agenteval.record.store import RunRecord
+    from agenteval.reports import ReportData
 
-    r = outcome.record
-    h = r.headline
-    data = ReportData(record=r, rows=outcome.rows)
-    console = Console()
 
-    def say(text: str, style: str | None = None) -> None:
-        # text from catalogs and models is printed as is, never read as rich markup or emoji
-        # codes, and with its control characters written out (no escape sequence gets through)
-        console.print(
+class _Say:
+    """Prints one line: text from catalogs and models is printed as is, never read as rich
+    markup or emoji codes, and with its control characters written out (no escape sequence gets
+    through)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, text: str, style: str | None = None) -> None:
+        self.console.print(
             for_terminal(text),
             style=style,
             markup=False,
@@ -34,11 +37,52 @@ def print_summary(outcome: Any) -> None:
             soft_wrap=True,
         )
 
+
+def print_summary(outcome: Any) -> None:
+    """The run's numbers on the terminal, with what a reader must know before trusting them."""
+    from rich.console import Console
+
+    from agenteval.reports import ReportData
+
+    r = outcome.record
+    h = r.headline
+    data = ReportData(record=r, rows=outcome.rows)
+    console = Console()
+    say = _Say(console)
     say(
         f"{r.name}: {plural(h.cases, 'case')}, {plural(h.trials, 'trial')}, "
         f"{plural(h.errors, 'error')} "
         f"({r.router.backend} {r.router.model}, holdout {r.holdout})"
     )
+    _say_problems(say, data)
+    if data.top_errors:
+        say(f"errors: {h.errors} of {h.trials} trials errored (never scored):", "red")
+        for e in data.top_errors:
+            say(f"  {e.count}× {e.message}", "red")
+        if r.scorecard is not None and not r.scorecard.scored:
+            say("No trial was scored, so nothing below says how routing went.", "red")
+    console.print(_metrics_table(h))
+    _say_breakdowns(say, r)
+    for note in (data.floor_note, *data.run_notes):
+        if note:
+            say(f"note: {note}", "dim")
+    if data.cost_worth_saying:
+        say(f"cost: {data.cost}")
+    _say_status(say, r, outcome.run_dir)
+    if r.comparison and r.baseline:
+        sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
+        say(sentence[:1].upper() + sentence[1:])
+    say(f"report: {(outcome.run_dir / 'report.html').resolve()}")
+    for g in r.failed_gates:
+        say(f"gate failed: {g.name}: {g.message}", "red")
+    if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
+        click.echo(f"error: {for_terminal(r.stopped_reason.removeprefix('stopped: '))}", err=True)
+
+
+def _say_problems(say: _Say, data: ReportData) -> None:
+    """How the catalog was read, and its problems (the first ten)."""
+    from agenteval.reports import count_problems
+
     problems = data.problems
     if data.reading_line:
         say(data.reading_line, "dim")
@@ -51,12 +95,14 @@ def print_summary(outcome: Any) -> None:
             say(f"  {where}: {d.severity}: {d.message}", "yellow")
         if len(problems) > 10:
             say(f"  ... and {len(problems) - 10} more", "yellow")
-    if data.top_errors:
-        say(f"errors: {h.errors} of {h.trials} trials errored (never scored):", "red")
-        for e in data.top_errors:
-            say(f"  {e.count}× {e.message}", "red")
-        if r.scorecard is not None and not r.scorecard.scored:
-            say("No trial was scored, so nothing below says how routing went.", "red")
+
+
+def _metrics_table(h: Headline) -> Table:
+    """The headline metrics with their 95% intervals."""
+    from rich.table import Table
+
+    from agenteval.reports import fmt_ci, fmt_rate
+
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -69,7 +115,13 @@ def print_summary(outcome: Any) -> None:
         table.add_row(
             "outputs passing", fmt_rate(h.output_pass_rate), fmt_ci(h.output_pass_rate_ci)
         )
-    console.print(table)
+    return table
+
+
+def _say_breakdowns(say: _Say, r: RunRecord) -> None:
+    """Accuracy by origin, the worst agents and the most confused pairs."""
+    from agenteval.reports import fmt_rate, worst_agents_line
+
     if r.by_origin:
         names = {"example": "examples", "dataset": "datasets", "generated": "generated"}
         say(
@@ -89,11 +141,10 @@ def print_summary(outcome: Any) -> None:
                 "most confused (expected → got): "
                 + ", ".join(f"{c.expected} → {c.got} ({c.count})" for c in pairs)
             )
-    for note in (data.floor_note, *data.run_notes):
-        if note:
-            say(f"note: {note}", "dim")
-    if data.cost_worth_saying:
-        say(f"cost: {data.cost}")
+
+
+def _say_status(say: _Say, r: RunRecord, run_dir: Path) -> None:
+    """A failed or unfinished run says so, and what to do next."""
     if r.status == "failed":
         say(
             "run failed: every trial errored (listed above); fix the cause and start a new run",
@@ -102,14 +153,6 @@ def print_summary(outcome: Any) -> None:
     elif r.status != "complete":
         say(
             f"run {r.status}: {r.stopped_reason or 'not every trial ran'}; "
-            f"finish it with: agenteval run --resume {outcome.run_dir}",
+            f"finish it with: agenteval run --resume {run_dir}",
             "yellow",
         )
-    if r.comparison and r.baseline:
-        sentence = r.comparison.summary_sentence(a=f"baseline {r.baseline.run_id}", b="this run")
-        say(sentence[:1].upper() + sentence[1:])
-    say(f"report: {(outcome.run_dir / 'report.html').resolve()}")
-    for g in r.failed_gates:
-        say(f"gate failed: {g.name}: {g.message}", "red")
-    if outcome.exit_code == ExitCode.USAGE_ERROR and r.stopped_reason:
-        click.echo(f"error: {for_terminal(r.stopped_reason.removeprefix('stopped: '))}", err=True)
