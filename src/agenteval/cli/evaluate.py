@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -21,6 +22,9 @@ from agenteval.cli.app import (
 from agenteval.cli.summary import print_summary
 from agenteval.errors import ConfigError, ExitCode
 from agenteval.text import for_terminal
+
+if TYPE_CHECKING:
+    from agenteval.settings import RunSettings
 
 
 @main.command()
@@ -117,23 +121,13 @@ def run(
     open_report: bool,
 ) -> None:
     """Route every case, grade outputs of cases with checks, write a report folder."""
-    from agenteval.execution.progress import ProgressDisplay
-    from agenteval.pipeline import recorded_settings, run_eval
     from agenteval.pipeline.shard import parse_shard
-    from agenteval.record.store import load_record
     from agenteval.scoring.gates import parse_fail_under
     from agenteval.settings import Overrides, resolve
 
     gates = parse_fail_under(fail_under)
     if resume:
-        _refuse_answer_changes(click.get_current_context())
-        settings = recorded_settings(load_record(resume)).resume_with(
-            max_cost_usd=max_cost,
-            concurrency=concurrency,
-            cache=False if no_cache else None,
-            fail_under=gates,
-            baseline=baseline,
-        )
+        settings = _resumed_settings(resume, max_cost, concurrency, no_cache, gates, baseline)
     else:
         config = load_eval_config(config_path)
         say_default_agents(config, agents)
@@ -167,6 +161,44 @@ def run(
             ),
         )
         click.echo(f"router: {settings.backend} ({settings.backend_reason})", err=True)
+    _run_and_report(settings, resume, plain=plain, open_report=open_report)
+
+
+def _resumed_settings(
+    resume: Path,
+    max_cost: float | None,
+    concurrency: int | None,
+    no_cache: bool,
+    gates: tuple[tuple[str, float], ...],
+    baseline: str | None,
+) -> RunSettings:
+    """The settings the run in ``resume`` started with, changed only where a resume may change
+    them (the budget, the concurrency, the cache, the gates).
+
+    Raises:
+        ConfigError: when an option sets what may not change on resume.
+    """
+    from agenteval.pipeline import recorded_settings
+    from agenteval.record.store import load_record
+
+    _refuse_answer_changes(click.get_current_context())
+    return recorded_settings(load_record(resume)).resume_with(
+        max_cost_usd=max_cost,
+        concurrency=concurrency,
+        cache=False if no_cache else None,
+        fail_under=gates,
+        baseline=baseline,
+    )
+
+
+def _run_and_report(
+    settings: RunSettings, resume: Path | None, *, plain: bool, open_report: bool
+) -> NoReturn:
+    """Run the eval with live progress, print its summary (and open its report), and exit with
+    the run's exit code."""
+    from agenteval.execution.progress import ProgressDisplay
+    from agenteval.pipeline import run_eval
+
     with ProgressDisplay(force_plain=plain) as progress:
         outcome = run_eval(
             settings,
