@@ -32,6 +32,8 @@ def compare_readings(
 
 
 def _file_differences(f: FileReading, meant: Agent | None) -> list[Diagnostic]:
+    """Where Claude Code's reading of one file differs from ``meant``, the agent the lenient
+    reading finds in it (None: no agent)."""
     out: list[Diagnostic] = []
     line = meant.description_line if meant else 1
     name = f.name if f.name is not None else (meant.name if meant else None)
@@ -64,50 +66,9 @@ def _file_differences(f: FileReading, meant: Agent | None) -> list[Diagnostic]:
         return out
     if meant is None or f.description is None:
         return out
-    shown = normalise_text(f.description)
-    if shown != meant.description:
-        if meant.description.startswith(shown) or (
-            f.fence_mid_line and len(shown) < len(meant.description)
-        ):
-            out.append(
-                diagnostic(
-                    "cc-description-cut",
-                    f.path,
-                    line,
-                    f"Claude Code shows only the first {len(f.description)} characters of "
-                    f"{len(meant.description)} of the description"
-                    + (" (a `---` inside a line ends the frontmatter)" if f.fence_mid_line else ""),
-                )
-            )
-        elif f.description.strip().lower() in _YAML11_WORDS:
-            out.append(
-                diagnostic(
-                    "cc-yaml12-scalar",
-                    f.path,
-                    line,
-                    f"Claude Code shows the description as the text {f.description!r}; "
-                    f"YAML 1.1 reads {meant.description!r}",
-                )
-            )
-        else:
-            out.append(
-                diagnostic(
-                    "cc-differs",
-                    f.path,
-                    line,
-                    "Claude Code shows a different description than the lenient reading: "
-                    f"{_shorten(f.description)!r} instead of {_shorten(meant.description)!r}",
-                )
-            )
-    elif f.retried:
-        out.append(
-            diagnostic(
-                "cc-retried",
-                f.path,
-                line,
-                "the frontmatter is not YAML; Claude Code's retry reads it fully this time",
-            )
-        )
+    differs = _description_difference(f, f.description, meant, line)
+    if differs is not None:
+        out.append(differs)
     if f.name is not None and f.name != meant.name:
         out.append(
             diagnostic(
@@ -128,6 +89,49 @@ def _file_differences(f: FileReading, meant: Agent | None) -> list[Diagnostic]:
             )
         )
     return out
+
+
+def _description_difference(
+    f: FileReading, description: str, meant: Agent, line: int
+) -> Diagnostic | None:
+    """How Claude Code's description (``description``, as the file has it) differs from the
+    lenient reading's: cut short, a YAML 1.2 scalar, another text; or read only on the retry."""
+    shown = normalise_text(description)
+    if shown == meant.description:
+        if not f.retried:
+            return None
+        return diagnostic(
+            "cc-retried",
+            f.path,
+            line,
+            "the frontmatter is not YAML; Claude Code's retry reads it fully this time",
+        )
+    if meant.description.startswith(shown) or (
+        f.fence_mid_line and len(shown) < len(meant.description)
+    ):
+        return diagnostic(
+            "cc-description-cut",
+            f.path,
+            line,
+            f"Claude Code shows only the first {len(description)} characters of "
+            f"{len(meant.description)} of the description"
+            + (" (a `---` inside a line ends the frontmatter)" if f.fence_mid_line else ""),
+        )
+    if description.strip().lower() in _YAML11_WORDS:
+        return diagnostic(
+            "cc-yaml12-scalar",
+            f.path,
+            line,
+            f"Claude Code shows the description as the text {description!r}; "
+            f"YAML 1.1 reads {meant.description!r}",
+        )
+    return diagnostic(
+        "cc-differs",
+        f.path,
+        line,
+        "Claude Code shows a different description than the lenient reading: "
+        f"{_shorten(description)!r} instead of {_shorten(meant.description)!r}",
+    )
 
 
 def _shorten(text: str, width: int = 60) -> str:
