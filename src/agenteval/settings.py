@@ -309,23 +309,6 @@ def resolve(
     backend, reason = choose_backend(config, o.backend, env)
     options, model = _router_options(config, backend, o.model)
     holdout = Holdout.parse(o.holdout or config.holdout or str(DEFAULT_HOLDOUT))
-    gates = GateSettings(
-        thresholds={**config.gates.thresholds(), **dict(o.fail_under)},
-        baseline=o.baseline or config.gates.baseline,
-        max_regression=config.gates.max_regression,
-        significance=config.gates.significance,
-    )
-    cfg_out = config.outputs
-    recorded = (
-        o.recorded.resolve()
-        if o.recorded
-        else (config.resolve(cfg_out.recorded) if cfg_out.recorded else None)
-    )
-    cache_path = (
-        config.resolve(config.cache_path)
-        if config.cache_path
-        else (Path(env.get("AGENTEVAL_CACHE_DIR") or DEFAULT_CACHE_DIR) / "cache.sqlite").resolve()
-    )
     return RunSettings(
         name=config.name or eval_name(config, agents),
         agents=agents,
@@ -341,23 +324,12 @@ def resolve(
         concurrency=concurrency,
         max_cost_usd=budget,
         cache=config.cache and not o.no_cache,
-        cache_path=cache_path,
+        cache_path=_cache_path(config, env),
         batch=config.batch or o.batch,
         batch_poll_s=config.batch_poll_s,
         out=(Path(o.out).resolve() if o.out else config.resolve(config.out)),
-        gates=gates,
-        outputs=OutputSettings(
-            enabled=cfg_out.enabled,
-            recorded=recorded,
-            sample_data=cfg_out.sample_data,
-            oracle_routing=cfg_out.oracle_routing or o.oracle_routing,
-            judge_model=o.judge_model or cfg_out.judge_model,
-            max_tokens=cfg_out.max_tokens,
-            trusted_check_modules=(
-                *cfg_out.trusted_check_modules,
-                *(["*"] if o.allow_python_checks else []),  # the user's call, never a dataset's
-            ),
-        ),
+        gates=_gate_settings(config, o),
+        outputs=_output_settings(config, o),
         selection=Selection(
             only=o.only,
             limit=o.limit,
@@ -369,6 +341,48 @@ def resolve(
         api_key_env=str(options.get("api_key_env") or "ANTHROPIC_API_KEY"),
         config_path=Path(config.source).resolve() if config.source else None,
         base_dir=Path(config.base_dir).resolve(),
+    )
+
+
+def _gate_settings(config: EvalConfig, o: Overrides) -> GateSettings:
+    """The config's gates, with the command line's thresholds and baseline over them."""
+    return GateSettings(
+        thresholds={**config.gates.thresholds(), **dict(o.fail_under)},
+        baseline=o.baseline or config.gates.baseline,
+        max_regression=config.gates.max_regression,
+        significance=config.gates.significance,
+    )
+
+
+def _output_settings(config: EvalConfig, o: Overrides) -> OutputSettings:
+    """How outputs are produced and graded: the config's, and what the command line adds."""
+    cfg_out = config.outputs
+    recorded = (
+        o.recorded.resolve()
+        if o.recorded
+        else (config.resolve(cfg_out.recorded) if cfg_out.recorded else None)
+    )
+    return OutputSettings(
+        enabled=cfg_out.enabled,
+        recorded=recorded,
+        sample_data=cfg_out.sample_data,
+        oracle_routing=cfg_out.oracle_routing or o.oracle_routing,
+        judge_model=o.judge_model or cfg_out.judge_model,
+        max_tokens=cfg_out.max_tokens,
+        trusted_check_modules=(
+            *cfg_out.trusted_check_modules,
+            *(["*"] if o.allow_python_checks else []),  # the user's call, never a dataset's
+        ),
+    )
+
+
+def _cache_path(config: EvalConfig, env: Mapping[str, str]) -> Path:
+    """The response cache: the config's `cache_path`, else cache.sqlite in $AGENTEVAL_CACHE_DIR
+    (default .agenteval) from here."""
+    return (
+        config.resolve(config.cache_path)
+        if config.cache_path
+        else (Path(env.get("AGENTEVAL_CACHE_DIR") or DEFAULT_CACHE_DIR) / "cache.sqlite").resolve()
     )
 
 
