@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -128,7 +128,6 @@ async def run_plan(
     """
     pending = plan.pending()
     state = state or RunState(total=len(pending))
-    keyed = router if isinstance(router, KeyedRouter) else None
     costed = router if isinstance(router, CostedRouter) else None
     if isinstance(router, ModelRouter):
         router.client.on_overload(executor.limit.overloaded)
@@ -143,18 +142,7 @@ async def run_plan(
         RouteRequest(case=case, view=plan.views.for_case(case), trial=trial)
         for case, trial in pending
     ]
-    keys: list[str | None] = [None] * len(requests)
-    stored: dict[str, dict[str, Any]] = {}
-    if keyed is not None and executor.cache is not None:
-        keys = [cache_key(router.fingerprint, keyed.request_key(r), r.trial) for r in requests]
-        stored = executor.cache.get_many([k for k in keys if k is not None])
-    fresh: list[tuple[RouteRequest, str | None]] = []
-    for request, key in zip(requests, keys, strict=True):
-        hit = _replayed(stored[key]) if key is not None and key in stored else None
-        if hit is not None:
-            finish(request, hit)
-            continue
-        fresh.append((request, key))
+    fresh = _replay_cached(router, requests, executor, finish)
 
     async def one(item: tuple[RouteRequest, str | None]) -> None:
         request, key = item
@@ -169,19 +157,50 @@ async def run_plan(
         if decision is not None:  # None: not started (the run stopped); left for --resume
             finish(request, decision)
 
-    # 2. one request per prompt prefix, so the prefix is cached before the burst
-    warm: list[tuple[RouteRequest, str | None]] = []
-    if isinstance(router, ModelRouter):
-        seen: set[str] = set()
-        for item in fresh:
-            if item[0].view.fingerprint not in seen:
-                seen.add(item[0].view.fingerprint)
-                warm.append(item)
+    # 2. one request per prompt prefix, then 3. the burst
+    await _warm_then_burst(router, fresh, one, executor, warmup_wait_s)
+    return state
+
+
+def _replay_cached(
+    router: Router,
+    requests: Sequence[RouteRequest],
+    executor: Executor,
+    finish: Callable[[RouteRequest, Decision], None],
+) -> list[tuple[RouteRequest, str | None]]:
+    """Finish the requests whose answers the cache holds (read in one query); the rest, each
+    with its cache key (None: not cached), are left to route."""
+    keyed = router if isinstance(router, KeyedRouter) else None
+    keys: list[str | None] = [None] * len(requests)
+    stored: dict[str, dict[str, Any]] = {}
+    if keyed is not None and executor.cache is not None:
+        keys = [cache_key(router.fingerprint, keyed.request_key(r), r.trial) for r in requests]
+        stored = executor.cache.get_many([k for k in keys if k is not None])
+    fresh: list[tuple[RouteRequest, str | None]] = []
+    for request, key in zip(requests, keys, strict=True):
+        hit = _replayed(stored[key]) if key is not None and key in stored else None
+        if hit is not None:
+            finish(request, hit)
+            continue
+        fresh.append((request, key))
+    return fresh
+
+
+async def _warm_then_burst(
+    router: Router,
+    fresh: Sequence[tuple[RouteRequest, str | None]],
+    one: Callable[[tuple[RouteRequest, str | None]], Coroutine[Any, Any, None]],
+    executor: Executor,
+    warmup_wait_s: float,
+) -> None:
+    """Route ``fresh`` with ``one``: one request per prompt prefix first, so the prefix is cached
+    before the burst (waited for at most ``warmup_wait_s``), then the rest, with at most the
+    executor's limit in flight."""
+    warm = _one_per_prefix(router, fresh)
     warm_tasks = [asyncio.create_task(one(item)) for item in warm]
     if warm_tasks:
         await asyncio.wait(warm_tasks, timeout=warmup_wait_s)
     warmed = {id(item) for item in warm}
-    # 3. the rest, with at most the executor's limit in flight
     try:
         await executor.drain([item for item in fresh if id(item) not in warmed], one)
         if warm_tasks:
@@ -189,7 +208,21 @@ async def run_plan(
     finally:
         for task in warm_tasks:
             task.cancel()
-    return state
+
+
+def _one_per_prefix(
+    router: Router, fresh: Sequence[tuple[RouteRequest, str | None]]
+) -> list[tuple[RouteRequest, str | None]]:
+    """For a router that asks a model, the first request of each catalog view (each prompt
+    prefix); none for other routers."""
+    warm: list[tuple[RouteRequest, str | None]] = []
+    if isinstance(router, ModelRouter):
+        seen: set[str] = set()
+        for item in fresh:
+            if item[0].view.fingerprint not in seen:
+                seen.add(item[0].view.fingerprint)
+                warm.append(item)
+    return warm
 
 
 def settle(
