@@ -200,36 +200,9 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         support = np.zeros(len(labels), dtype=int)
     cells, predicted, hits = _confusion(y_true, y_pred, labels, columns)
     recall_rates, precision_rates = _clustered_rates(ok, y_true, y_pred)
-    agents = []
-    for i, name in enumerate(labels):
-        agents.append(
-            AgentScore(
-                name=name,
-                support=int(support[i]),
-                predicted=int(predicted[i]),
-                precision=precision_rates.get(name, Rate.of(0, 0)),
-                recall=recall_rates.get(name, Rate.of(0, 0)),
-                f1=_num(f[i]) if support[i] or predicted[i] else None,
-            )
-        )
-    off = sorted(
-        (
-            (-c, labels[i], columns[j])
-            for i, j, c in cells
-            if i != j and columns[j] != UNLISTED_LABEL
-        )
-    )[:20]
-    top = tuple(Confusion(expected=e, got=g, count=-c) for c, e, g in off)
+    agents = _agent_scores(labels, support, predicted, f, recall_rates, precision_rates)
     point = _averages(p, r, agents, hits, np.asarray(support), predicted[: len(labels)])
-    # cases by sorted id, so the resamples do not depend on the order of the trials
-    case_index = {o.case_id: i for i, o in enumerate(o for o in outcomes if o.scored)}
-    label_index = {name: i for i, name in enumerate(labels)}
-    intervals = bootstrap_averages(
-        [case_index[t.case_id] for t in ok],
-        [label_index.get(y, -1) for y in y_true],
-        [label_index.get(y, len(labels)) for y in y_pred],
-        len(labels),
-    )
+    intervals = _label_intervals(outcomes, ok, y_true, y_pred, labels)
     accuracy, deff = _accuracy(outcomes)
     averages: dict[str, Any] = {**point}
     averages.update({f"{k}_ci": _around(intervals[k], v) for k, v in point.items()})
@@ -247,12 +220,68 @@ def score(trials: Sequence[Trial], agent_names: Sequence[str]) -> Scorecard:
         labels=tuple(labels),
         columns=tuple(columns),
         confusion_cells=cells,
-        top_confusions=top,
+        top_confusions=_top_confusions(cells, labels, columns),
         trials_per_case=per_case,
         design_effect=deff,
         unlisted=unlisted,
         **averages,
         **_repeats(outcomes, per_case),
+    )
+
+
+def _agent_scores(
+    labels: Sequence[str],
+    support: Any,
+    predicted: Any,
+    f1: Any,
+    recall_rates: Mapping[str, Rate],
+    precision_rates: Mapping[str, Rate],
+) -> list[AgentScore]:
+    """Each label's score: its counts, its clustered recall and precision, and its F1 (None
+    when the label was neither expected nor predicted)."""
+    return [
+        AgentScore(
+            name=name,
+            support=int(support[i]),
+            predicted=int(predicted[i]),
+            precision=precision_rates.get(name, Rate.of(0, 0)),
+            recall=recall_rates.get(name, Rate.of(0, 0)),
+            f1=_num(f1[i]) if support[i] or predicted[i] else None,
+        )
+        for i, name in enumerate(labels)
+    ]
+
+
+def _top_confusions(
+    cells: Sequence[Cell], labels: Sequence[str], columns: Sequence[str]
+) -> tuple[Confusion, ...]:
+    """The 20 largest off-diagonal cells (unlisted picks left out), largest first."""
+    off = sorted(
+        (
+            (-c, labels[i], columns[j])
+            for i, j, c in cells
+            if i != j and columns[j] != UNLISTED_LABEL
+        )
+    )[:20]
+    return tuple(Confusion(expected=e, got=g, count=-c) for c, e, g in off)
+
+
+def _label_intervals(
+    outcomes: Sequence[CaseOutcome],
+    ok: Sequence[Trial],
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+) -> dict[str, tuple[float, float] | None]:
+    """The label averages' bootstrap intervals (`bootstrap_averages`), resampling cases."""
+    # cases by sorted id, so the resamples do not depend on the order of the trials
+    case_index = {o.case_id: i for i, o in enumerate(o for o in outcomes if o.scored)}
+    label_index = {name: i for i, name in enumerate(labels)}
+    return bootstrap_averages(
+        [case_index[t.case_id] for t in ok],
+        [label_index.get(y, -1) for y in y_true],
+        [label_index.get(y, len(labels)) for y in y_pred],
+        len(labels),
     )
 
 
