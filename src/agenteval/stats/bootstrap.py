@@ -16,6 +16,7 @@ stratified Wilson interval (`stratified_wilson`), which holds 0.93 or more there
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -175,18 +176,50 @@ def bootstrap_averages(
     if case.size == 0:
         return dict.fromkeys(AVERAGES)
     n_cases, width = int(case.max()) + 1, n_labels
-    hit = (true >= 0) & (true == pred)
-    has_true, has_pred = true >= 0, pred < width
-    rows = np.concatenate([case[hit], case[has_true], case[has_pred]])
-    cols = np.concatenate([true[hit], width + true[has_true], 2 * width + pred[has_pred]])
-    # The counts are sums of whole numbers, exact in any order: a gather and a segmented sum
-    # over the (count, case) entries gives scipy's sparse product to the bit, without scipy.
-    order = np.argsort(cols, kind="stable")
-    rows, cols = rows[order], cols[order]
-    starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]]) if cols.size else cols
+    counts = _CaseCounts.of(case, true, pred, width)
+    point = counts.averages(np.ones((n_cases, 1)))
+    drawn = _resampled_averages(counts, n_cases, resamples, seed)
+    jackknife = _jackknife_averages(counts, n_cases, seed)
+    result: dict[str, tuple[float, float] | None] = {}
+    for name in AVERAGES:
+        estimate = float(point[name][0])
+        if np.isnan(estimate):
+            result[name] = None
+            continue
+        result[name] = bca_interval(estimate, np.concatenate(drawn[name]), jackknife[name], n_cases)
+    return _with_stratified(result, case, true, pred, width)
 
-    def averages_of(weights: Any) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class _CaseCounts:
+    """Each scored trial's (count, case) entries, sorted by count: the columns are the hits of
+    each label, then its support, then its predictions (3 x width counts a case)."""
+
+    rows: Any
+    cols: Any
+    starts: Any  # where each count's run of entries starts
+    width: int
+
+    @classmethod
+    def of(cls, case: Any, true: Any, pred: Any, width: int) -> _CaseCounts:
+        import numpy as np
+
+        hit = (true >= 0) & (true == pred)
+        has_true, has_pred = true >= 0, pred < width
+        rows = np.concatenate([case[hit], case[has_true], case[has_pred]])
+        cols = np.concatenate([true[hit], width + true[has_true], 2 * width + pred[has_pred]])
+        # The counts are sums of whole numbers, exact in any order: a gather and a segmented sum
+        # over the (count, case) entries gives scipy's sparse product to the bit, without scipy.
+        order = np.argsort(cols, kind="stable")
+        rows, cols = rows[order], cols[order]
+        starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]]) if cols.size else cols
+        return cls(rows=rows, cols=cols, starts=starts, width=width)
+
+    def averages(self, weights: Any) -> dict[str, Any]:
         """The averages for each column of case weights (cases x draws)."""
+        import numpy as np
+
+        rows, cols, starts, width = self.rows, self.cols, self.starts, self.width
         by_count = np.zeros((3 * width, weights.shape[1]))  # laid out as scipy's product was:
         if cols.size:  # the averages' float sums depend on the layout, to the last bit
             by_count[cols[starts]] = np.add.reduceat(weights[rows], starts, axis=0)
@@ -195,7 +228,14 @@ def bootstrap_averages(
             counts[:, :width], counts[:, width : 2 * width], counts[:, 2 * width :]
         )
 
-    point = averages_of(np.ones((n_cases, 1)))
+
+def _resampled_averages(
+    counts: _CaseCounts, n_cases: int, resamples: int, seed: int
+) -> dict[str, list[Any]]:
+    """The averages on each bootstrap resample of the cases, drawn in chunks
+    (`_CHUNK_ELEMENTS`)."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_ELEMENTS // n_cases)
     parts: dict[str, list[Any]] = {name: [] for name in AVERAGES}
@@ -204,23 +244,22 @@ def bootstrap_averages(
         drawn = rng.integers(0, n_cases, size=(size, n_cases))
         flat = (np.arange(size)[:, None] * n_cases + drawn).ravel()
         weights = np.bincount(flat, minlength=size * n_cases).reshape(size, n_cases)
-        drawn_averages = averages_of(np.ascontiguousarray(weights.T, dtype=float))
+        drawn_averages = counts.averages(np.ascontiguousarray(weights.T, dtype=float))
         for name in AVERAGES:
             parts[name].append(drawn_averages[name])
-    # leave out one group of cases at a time (one case a group on runs up to JACKKNIFE_GROUPS)
+    return parts
+
+
+def _jackknife_averages(counts: _CaseCounts, n_cases: int, seed: int) -> dict[str, Any]:
+    """The averages with one group of cases left out at a time (one case a group on runs up to
+    JACKKNIFE_GROUPS cases)."""
+    import numpy as np
+
     groups = min(n_cases, JACKKNIFE_GROUPS)
     member = np.random.default_rng(seed + 1).permutation(n_cases) % groups
     kept = np.ones((n_cases, groups))
     kept[np.arange(n_cases), member] = 0.0
-    jackknife = averages_of(kept)
-    result: dict[str, tuple[float, float] | None] = {}
-    for name in AVERAGES:
-        estimate = float(point[name][0])
-        if np.isnan(estimate):
-            result[name] = None
-            continue
-        result[name] = bca_interval(estimate, np.concatenate(parts[name]), jackknife[name], n_cases)
-    return _with_stratified(result, case, true, pred, width)
+    return counts.averages(kept)
 
 
 def _with_stratified(
