@@ -14,6 +14,8 @@ from agenteval.cases import NONE_LABEL, Case, WrittenOrder
 from agenteval.cases.checks import CheckSpecError, parse_checks
 from agenteval.errors import DatasetError, parse_user_yaml, read_user_file
 
+_Problem = tuple[int, str, str]  # (line, message, fix) of a row that cannot be a case
+
 
 @dataclass(frozen=True, kw_only=True)
 class Dataset:
@@ -62,28 +64,12 @@ def load_dataset(path: Path) -> Dataset:
     rows, lines = (read_jsonl if path.suffix == ".jsonl" else _read_yaml)(path, text)
     cases: list[Case] = []
     seen: dict[str, int] = {}
-    problems: list[tuple[int, str, str]] = []
+    problems: list[_Problem] = []
     rejected = 0
     for row, line in zip(rows, lines, strict=True):
-        if not isinstance(row, dict):
-            problems.append((line, "a case must be a mapping", "write `- id: ..., prompt: ...`"))
-            continue
-        if row.get("expected", "") is None:
-            row = {**row, "expected": NONE_LABEL}
-        try:
-            r = _CaseRow.model_validate(row)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(x) for x in err["loc"]) or "row"
-            problems.append(
-                (
-                    line,
-                    f"`{key}`: {err['msg']}",
-                    "each case needs `prompt` and `expected` (a name, a list, or none); "
-                    "allowed keys: id, prompt, expected, context, tags, checks, provenance, "
-                    "review (pending, accepted or rejected)",
-                )
-            )
+        r = _case_row(row, line)
+        if not isinstance(r, _CaseRow):
+            problems.append(r)
             continue
         case_id = r.id or hashlib.sha256(r.prompt.encode()).hexdigest()[:10]
         if case_id in seen:
@@ -105,25 +91,48 @@ def load_dataset(path: Path) -> Dataset:
             except CheckSpecError as exc:
                 problems.append((line, exc.message, exc.hint))
                 continue
-        expected = [r.expected] if isinstance(r.expected, str) else r.expected
-        cases.append(
-            Case(
-                id=f"{path.stem}/{case_id}",
-                prompt=r.prompt.strip(),
-                expected=WrittenOrder(e.strip() for e in expected),
-                origin="generated" if r.provenance is not None else "dataset",
-                source=f"{path}:{line}",
-                context=r.context,
-                tags=tuple(r.tags),
-                checks=tuple(r.checks),
-            )
-        )
+        cases.append(_case_of(r, case_id, path, line))
     if problems:
         line, message, hint = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise DatasetError(message + more, path=path, line=line, hint=hint)
     return Dataset(
         name=path.stem, path=path, cases=tuple(cases), lines=tuple(lines), rejected=rejected
+    )
+
+
+def _case_row(row: Any, line: int) -> _CaseRow | _Problem:
+    """One row of the file, validated (`expected: null` read as `none`), or its problem."""
+    if not isinstance(row, dict):
+        return (line, "a case must be a mapping", "write `- id: ..., prompt: ...`")
+    if row.get("expected", "") is None:
+        row = {**row, "expected": NONE_LABEL}
+    try:
+        return _CaseRow.model_validate(row)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"]) or "row"
+        return (
+            line,
+            f"`{key}`: {err['msg']}",
+            "each case needs `prompt` and `expected` (a name, a list, or none); "
+            "allowed keys: id, prompt, expected, context, tags, checks, provenance, "
+            "review (pending, accepted or rejected)",
+        )
+
+
+def _case_of(r: _CaseRow, case_id: str, path: Path, line: int) -> Case:
+    """The case a valid row holds; its id is the file's stem and the row's id."""
+    expected = [r.expected] if isinstance(r.expected, str) else r.expected
+    return Case(
+        id=f"{path.stem}/{case_id}",
+        prompt=r.prompt.strip(),
+        expected=WrittenOrder(e.strip() for e in expected),
+        origin="generated" if r.provenance is not None else "dataset",
+        source=f"{path}:{line}",
+        context=r.context,
+        tags=tuple(r.tags),
+        checks=tuple(r.checks),
     )
 
 
