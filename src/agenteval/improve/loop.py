@@ -118,6 +118,47 @@ class _Session:
         self.routed += len(cases)
         return await route(self.router, catalog, cases, self.holdout, self.executor)
 
+    async def first_answers(
+        self, cases: Sequence[Case], router_name: str, start: Routed | None
+    ) -> Routed:
+        """The current catalog's answers on every case: routed now, or a saved run's
+        (``start``)."""
+        if start is None:
+            self.note(f"routing {len(cases)} cases with {router_name} ({len(self.test)} held out)")
+            return await self.routed_on(self.shown, cases)
+        self.note(
+            f"starting from {len(start.right)} answers of a saved run ({len(self.test)} held out)"
+        )
+        return start
+
+    def improvement(
+        self,
+        router_name: str,
+        cases: Sequence[Case],
+        work: tuple[Target, ...],
+        attempts: Sequence[Attempt],
+        before: Routed,
+        after: Routed,
+    ) -> Improvement:
+        """What the session did: every attempt, the held-out accuracy ``before`` and ``after``
+        every accepted change, and what it cost."""
+        return Improvement(
+            router=router_name,
+            model=self.client.resolve_model(self.model),
+            cases=len(cases),
+            training=len(self.training),
+            held_out=len(self.test),
+            accuracy_before=_accuracy(before),
+            accuracy_after=_accuracy(after),
+            attempts=tuple(attempts),
+            targets=work,
+            cost_usd=self.executor.money.spent,
+            calls=self.calls,
+            routed=self.routed,
+            stop=self.executor.stop.message if self.executor.stop else None,
+            malformed=self.malformed,
+        )
+
     async def work_through(
         self,
         work: Sequence[Target],
@@ -300,35 +341,15 @@ async def improve_catalog(
         shown=shown,
         current={a.name: a.description for a in catalog.agents},
     )
-    if start is None:
-        note(f"routing {len(cases)} cases with {router_name} ({len(test)} held out)")
-        first = await session.routed_on(shown, cases)
-    else:
-        note(f"starting from {len(start.right)} answers of a saved run ({len(test)} held out)")
-        first = start
+    first = await session.first_answers(cases, router_name, start)
     labels = {c.id: first.labels[c.id] for c in training if c.id in first.labels}
     work = worst_targets(labels, training, [a.name for a in shown.agents], targets)
     before_all = Routed(
         labels={k: v for k, v in first.labels.items()},
         right={c.id: first.right[c.id] for c in test if c.id in first.right},
     )
-    attempts_done, before = await session.work_through(work, labels, attempts, before_all)
-    return Improvement(
-        router=router_name,
-        model=client.resolve_model(model),
-        cases=len(cases),
-        training=len(training),
-        held_out=len(test),
-        accuracy_before=_accuracy(before_all),
-        accuracy_after=_accuracy(before),
-        attempts=tuple(attempts_done),
-        targets=work,
-        cost_usd=executor.money.spent,
-        calls=session.calls,
-        routed=session.routed,
-        stop=executor.stop.message if executor.stop else None,
-        malformed=session.malformed,
-    )
+    attempts_done, after = await session.work_through(work, labels, attempts, before_all)
+    return session.improvement(router_name, cases, work, attempts_done, before_all, after)
 
 
 def _accuracy(routed: Routed) -> float | None:
