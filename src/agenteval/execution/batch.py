@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from agenteval.errors import RouterError
 from agenteval.execution.cache import cache_key
@@ -81,102 +81,125 @@ async def run_batch(
         )
     pending = plan.pending()
     state = state or RunState(total=len(pending))
-    requests: dict[str, RouteRequest] = {}
-    for case, trial in pending:
-        requests[custom_id(case.id, trial)] = RouteRequest(
+    requests = {
+        custom_id(case.id, trial): RouteRequest(
             case=case, view=plan.views.for_case(case), trial=trial
         )
+        for case, trial in pending
+    }
+    batch = _Batches(
+        router=router,
+        client=client,
+        executor=executor,
+        state=state,
+        on_trial=on_trial,
+        requests=requests,
+    )
+    if ticket is not None:  # a resume: the saved batch first, never submitted again
+        await batch.collect(ticket, poll_s, on_poll)
+        for cid in ticket.custom_ids:
+            requests.pop(cid, None)  # an entry the batch did not return is not resubmitted
+    # what no batch holds yet: all of it on a first run, what the budget left on a resume
+    submitted = await batch.submit(say)
+    if submitted is not None:
+        on_submit(submitted)
+        await batch.collect(submitted, poll_s, on_poll)
+    return state
 
-    def finish(request: RouteRequest, decision: Decision) -> None:
-        settle(state, request, decision, on_trial)
-        state.cost_usd = executor.money.spent
 
-    def key_of(request: RouteRequest) -> str:
-        return cache_key(router.fingerprint, router.request_key(request), request.trial)
+class _BatchRouter(ModelRouter, Router, Protocol):
+    """A router that asks a model, and so has a batch mode (with a `BatchClient`)."""
 
-    bounds: dict[str, float | None] = {}
 
-    async def collect(ticket: BatchTicket) -> None:
+@dataclass
+class _Batches:
+    """One plan's way through Message Batches: the requests no result has answered yet (by
+    custom_id), and the worst-case cost of each one submitted."""
+
+    router: _BatchRouter
+    client: BatchClient
+    executor: Executor
+    state: RunState
+    on_trial: Callable[[Trial], None]
+    requests: dict[str, RouteRequest]
+    bounds: dict[str, float | None] = field(default_factory=dict)
+
+    def finish(self, request: RouteRequest, decision: Decision) -> None:
+        settle(self.state, request, decision, self.on_trial)
+        self.state.cost_usd = self.executor.money.spent
+
+    def key_of(self, request: RouteRequest) -> str:
+        return cache_key(self.router.fingerprint, self.router.request_key(request), request.trial)
+
+    async def collect(
+        self, ticket: BatchTicket, poll_s: float, on_poll: Callable[[str, int, int], None]
+    ) -> None:
+        """Wait for each batch of ``ticket`` to end, then finish the trials its results answer."""
         for batch_id in ticket.batch_ids:
             delay = min(1.0, poll_s)
             while True:
-                status = await client.batch_status(batch_id)
+                status = await self.client.batch_status(batch_id)
                 on_poll(status.status, status.done, status.total)
                 if status.status == "ended":
                     break
                 await asyncio.sleep(delay)
                 delay = min(poll_s, delay * 2)  # check soon for small batches, then every poll_s
-            async for cid, completion in client.batch_results(batch_id):
-                if cid not in requests:
+            async for cid, completion in self.client.batch_results(batch_id):
+                if cid not in self.requests:
                     continue  # already recorded before an interruption, or not this plan's
-                request = requests.pop(cid)
-                decision = router.decide(completion, request.view)
-                executor.settle(bounds.get(cid), decision)
-                executor.remember(key_of(request), decision, DECISIONS)
-                finish(request, decision)
+                request = self.requests.pop(cid)
+                decision = self.router.decide(completion, request.view)
+                self.executor.settle(self.bounds.get(cid), decision)
+                self.executor.remember(self.key_of(request), decision, DECISIONS)
+                self.finish(request, decision)
 
-    if ticket is not None:  # a resume: the saved batch first, never submitted again
-        await collect(ticket)
-        for cid in ticket.custom_ids:
-            requests.pop(cid, None)  # an entry the batch did not return is not resubmitted
-    # what no batch holds yet: all of it on a first run, what the budget left on a resume
-    submitted = await _submit(router, client, executor, requests, finish, key_of, bounds, say)
-    if submitted is not None:
-        on_submit(submitted)
-        await collect(submitted)
-    return state
-
-
-async def _submit(
-    router: ModelRouter,
-    client: BatchClient,
-    executor: Executor,
-    requests: Mapping[str, RouteRequest],
-    finish: Callable[[RouteRequest, Decision], None],
-    key_of: Callable[[RouteRequest], str],
-    bounds: dict[str, float | None],
-    say: Callable[[str], None],
-) -> BatchTicket | None:
-    """Answer what the cache holds, then submit the rest that fits the budget (None: nothing)."""
-    to_submit: list[tuple[str, RouteRequest]] = []
-    for cid, request in requests.items():
-        hit = executor.cached(key_of(request), DECISIONS)
-        if hit is not None:
-            finish(request, hit)
-        else:
-            to_submit.append((cid, request))
-    if not to_submit:
-        return None
-    discount = client.table.batch_discount
-    for cid, request in to_submit:
-        bound = await router.cost_bound(request)
-        bounds[cid] = None if bound is None else bound * discount
-    fits = executor.fits([bounds[cid] for cid, _ in to_submit])
-    if fits < len(to_submit):
-        worst = sum(b or 0.0 for b in bounds.values())
-        left = len(to_submit) - fits
-        message = (
-            f"budget of ${executor.max_cost_usd:.2f} covers the worst case of {fits} of "
-            f"{len(to_submit)} batch requests (all: ${worst:.4f} at batch prices); "
-            + (
-                "nothing was submitted; raise --max-cost"
-                if fits == 0
-                else f"submitting {fits}, the other {left} are left for --resume "
-                "with a larger --max-cost"
-            )
-        )
-        say(message)
-        executor.halt(StopReason.BUDGET, message)
-        to_submit = to_submit[:fits]
+    async def submit(self, say: Callable[[str], None]) -> BatchTicket | None:
+        """Answer what the cache holds, then submit the rest that fits the budget (None:
+        nothing)."""
+        executor = self.executor
+        to_submit: list[tuple[str, RouteRequest]] = []
+        for cid, request in self.requests.items():
+            hit = executor.cached(self.key_of(request), DECISIONS)
+            if hit is not None:
+                self.finish(request, hit)
+            else:
+                to_submit.append((cid, request))
         if not to_submit:
             return None
-    for cid, _ in to_submit:
-        executor.reserve(bounds[cid])
-    ids = []
-    for start in range(0, len(to_submit), MAX_BATCH):
-        chunk = to_submit[start : start + MAX_BATCH]
-        ids.append(await client.submit_batch([(cid, router.chat_request(r)) for cid, r in chunk]))
-    return BatchTicket(
-        batch_ids=tuple(ids),
-        custom_ids={cid: (r.case.id, r.trial) for cid, r in to_submit},
-    )
+        discount = self.client.table.batch_discount
+        for cid, request in to_submit:
+            bound = await self.router.cost_bound(request)
+            self.bounds[cid] = None if bound is None else bound * discount
+        fits = executor.fits([self.bounds[cid] for cid, _ in to_submit])
+        if fits < len(to_submit):
+            worst = sum(b or 0.0 for b in self.bounds.values())
+            left = len(to_submit) - fits
+            message = (
+                f"budget of ${executor.max_cost_usd:.2f} covers the worst case of {fits} of "
+                f"{len(to_submit)} batch requests (all: ${worst:.4f} at batch prices); "
+                + (
+                    "nothing was submitted; raise --max-cost"
+                    if fits == 0
+                    else f"submitting {fits}, the other {left} are left for --resume "
+                    "with a larger --max-cost"
+                )
+            )
+            say(message)
+            executor.halt(StopReason.BUDGET, message)
+            to_submit = to_submit[:fits]
+            if not to_submit:
+                return None
+        for cid, _ in to_submit:
+            executor.reserve(self.bounds[cid])
+        ids = []
+        for start in range(0, len(to_submit), MAX_BATCH):
+            chunk = to_submit[start : start + MAX_BATCH]
+            ids.append(
+                await self.client.submit_batch(
+                    [(cid, self.router.chat_request(r)) for cid, r in chunk]
+                )
+            )
+        return BatchTicket(
+            batch_ids=tuple(ids),
+            custom_ids={cid: (r.case.id, r.trial) for cid, r in to_submit},
+        )
