@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from agenteval.cli.app import (
     selection_options,
 )
 from agenteval.text import for_terminal
+
+if TYPE_CHECKING:
+    from agenteval.execution.estimate import Estimate
 
 
 @main.command()
@@ -63,6 +67,12 @@ def estimate(
     )
     chosen = settings.backend
     e = estimate_eval(settings, say=lambda m: click.echo(for_terminal(m), err=True))
+    _print_estimate(e, chosen)
+
+
+def _print_estimate(e: Estimate, chosen: str) -> None:
+    """The estimate of a run with router ``chosen``: requests, tokens, cost and how it was
+    reckoned, and the cost of each placement of the agent list."""
     click.echo(f"router {chosen}, model {e.model}{' (batch)' if e.batch else ''}")
     click.echo(
         f"requests: {e.requests} to send, {e.cached} answered from the cache; "
@@ -77,17 +87,7 @@ def estimate(
             f"tokens: {e.input_tokens:,} input, {e.cache_write_tokens:,} cache write, "
             f"{e.cache_read_tokens:,} cache read, ~{e.output_tokens:,} output (assumed)"
         )
-    if e.pricing == "none":
-        cost = "none (offline router)"
-    elif e.pricing == "plan":
-        worst = "unknown" if e.cost_usd is None else f"${e.cost_usd:.4f}"
-        cost = (
-            "none per token: the run draws on your Claude plan (Claude Code login, no API key); "
-            f"API-equivalent {worst}"
-        )
-    else:
-        cost = f"unknown ({e.unknown_reason})" if e.cost_usd is None else f"${e.cost_usd:.4f}"
-    click.echo(f"estimated cost: {cost}")
+    click.echo(f"estimated cost: {_cost_text(e)}")
     click.echo(f"method: {e.method}")
     if e.prompt_source:
         click.echo(f"prompt: {e.prompt_source}")
@@ -98,6 +98,20 @@ def estimate(
             f"{p.cache_read_tokens:,} cache read)"
             + (" <- this run" if p.placement == e.placement else "")
         )
+
+
+def _cost_text(e: Estimate) -> str:
+    """The estimated cost as the router is priced: nothing offline, a plan's API-equivalent,
+    dollars, or unknown and why."""
+    if e.pricing == "none":
+        return "none (offline router)"
+    if e.pricing == "plan":
+        worst = "unknown" if e.cost_usd is None else f"${e.cost_usd:.4f}"
+        return (
+            "none per token: the run draws on your Claude plan (Claude Code login, no API key); "
+            f"API-equivalent {worst}"
+        )
+    return f"unknown ({e.unknown_reason})" if e.cost_usd is None else f"${e.cost_usd:.4f}"
 
 
 @main.command()
