@@ -46,6 +46,42 @@ async def grade_outputs(
     progress: Callable[[RunState], Any] | None,
 ) -> None:
     """Produce (or take as recorded) and grade the output of every case that has checks."""
+    jobs = _output_jobs(settings, catalog, cases, run_dir, recorded)
+    if not jobs:
+        return
+    state = RunState(total=len(jobs), phase="grading outputs", cost_usd=executor.money.spent)
+    with OutputsWriter(run_dir) as writer:
+
+        def on_result(result: OutputResult) -> None:
+            writer.write(result)
+            state.done += 1
+            state.correct += result.passed is True
+            state.errors += result.passed is None and result.source != "not-run"
+            if progress:
+                progress(state)
+
+        await run_outputs(
+            jobs,
+            catalog=catalog,
+            client=client,
+            judge_model=settings.outputs.judge_model,
+            executor=executor,
+            on_result=on_result,
+            max_tokens=settings.outputs.max_tokens,
+            state=state,
+            trust=CheckTrust.parse(settings.outputs.trusted_check_modules),
+        )
+
+
+def _output_jobs(
+    settings: RunSettings,
+    catalog: Catalog,
+    cases: Sequence[Case],
+    run_dir: Path,
+    recorded: Mapping[tuple[str, int | None], Recorded] | None,
+) -> list[OutputJob]:
+    """The outputs still to grade (outputs.jsonl holds the others), each with the agent that
+    writes it: the recorded output's, the expected agent (oracle routing), or the routed one."""
     rows = read_results(run_dir)
     routed = {(r.trial.case_id, r.trial.trial): r.trial.label for r in rows}
     # what the main model asked the agent to do: the agent's user turn, as in Claude Code
@@ -79,30 +115,7 @@ async def grade_outputs(
                     task_prompt=tasks.get((case.id, t)),
                 )
             )
-    if not jobs:
-        return
-    state = RunState(total=len(jobs), phase="grading outputs", cost_usd=executor.money.spent)
-    with OutputsWriter(run_dir) as writer:
-
-        def on_result(result: OutputResult) -> None:
-            writer.write(result)
-            state.done += 1
-            state.correct += result.passed is True
-            state.errors += result.passed is None and result.source != "not-run"
-            if progress:
-                progress(state)
-
-        await run_outputs(
-            jobs,
-            catalog=catalog,
-            client=client,
-            judge_model=settings.outputs.judge_model,
-            executor=executor,
-            on_result=on_result,
-            max_tokens=settings.outputs.max_tokens,
-            state=state,
-            trust=CheckTrust.parse(settings.outputs.trusted_check_modules),
-        )
+    return jobs
 
 
 def outputs_info(
