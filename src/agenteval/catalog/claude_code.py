@@ -135,62 +135,73 @@ def version_tuple(version: str) -> tuple[int, ...]:
 def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
     """Claude Code's reading of one file whose decoded text is `text`."""
     v = version_tuple(version)
-
-    def skipped(reason: str, detail: str, **kw: Any) -> FileReading:
-        return FileReading(
-            path=file.path,
-            relative=file.relative,
-            status="skipped",
-            reason=reason,
-            detail=detail,
-            **kw,
-        )
-
     if text.startswith("\ufeff"):
         if v < BOM_STRIPPED_SINCE:
-            return skipped("cc-bom", f"Claude Code {version} does not strip a byte-order mark")
+            return _skipped(
+                file, "cc-bom", f"Claude Code {version} does not strip a byte-order mark"
+            )
         text = text[1:]
     m = FRONTMATTER.match(text)
     if m is None:
         if text.lstrip().startswith("---"):
-            return skipped("cc-no-frontmatter", "text before the opening `---` (a blank line?)")
-        return skipped("cc-no-frontmatter", "the file does not start with a `---` block")
+            return _skipped(
+                file, "cc-no-frontmatter", "text before the opening `---` (a blank line?)"
+            )
+        return _skipped(file, "cc-no-frontmatter", "the file does not start with a `---` block")
     frontmatter = m.group(1)
     mid_line = bool(frontmatter) and not frontmatter.endswith("\n")
     retried = False
     try:
         meta = load_yaml12(frontmatter)
     except RefusedYamlError as exc:
-        return skipped(exc.code, str(exc), fence_mid_line=mid_line)
+        return _skipped(file, exc.code, str(exc), fence_mid_line=mid_line)
     except ValueError:
         retried = True
         try:
             meta = load_yaml12(retry_text(frontmatter))
         except RefusedYamlError as exc:
-            return skipped(exc.code, str(exc), fence_mid_line=mid_line)
+            return _skipped(file, exc.code, str(exc), fence_mid_line=mid_line)
         except ValueError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
-            return skipped(
+            return _skipped(
+                file,
                 "cc-yaml-skipped",
                 f"YAML fails even after Claude Code's retry ({first})",
                 retried=True,
                 fence_mid_line=mid_line,
             )
     if not isinstance(meta, Mapping):
-        return skipped("cc-name-not-text", "the frontmatter is not a mapping", retried=retried)
+        return _skipped(
+            file, "cc-name-not-text", "the frontmatter is not a mapping", retried=retried
+        )
+    return _read_fields(file, meta, v, retried=retried, fence_mid_line=mid_line)
+
+
+def _read_fields(
+    file: AgentFile,
+    meta: Mapping[Any, Any],
+    v: tuple[int, ...],
+    *,
+    retried: bool,
+    fence_mid_line: bool,
+) -> FileReading:
+    """Rule 3 on the parsed frontmatter ``meta``, read by version ``v``: the agent listed, or
+    why the file is skipped."""
     keys = tuple(str(k) for k in meta)
-    common: dict[str, Any] = {"retried": retried, "fence_mid_line": mid_line, "keys": keys}
+    common: dict[str, Any] = {"retried": retried, "fence_mid_line": fence_mid_line, "keys": keys}
     name, description = meta.get("name"), meta.get("description")
     if not isinstance(name, str) or not name.strip():
         what = "missing" if name is None else f"a YAML {type(name).__name__}, not text"
-        return skipped("cc-name-not-text", f"name is {what}", **common)
+        return _skipped(file, "cc-name-not-text", f"name is {what}", **common)
     if not isinstance(description, str) or not description.strip():
         what = "missing" if description is None else f"a YAML {type(description).__name__}"
-        return skipped("cc-description-not-text", f"description is {what}", name=name, **common)
+        return _skipped(
+            file, "cc-description-not-text", f"description is {what}", name=name, **common
+        )
     if name.startswith("-"):
-        return skipped("cc-name-dash", f"name {name!r} starts with '-'", name=name, **common)
+        return _skipped(file, "cc-name-dash", f"name {name!r} starts with '-'", name=name, **common)
     if ":" in name and v >= COLON_NAME_DROPPED_SINCE:
-        return skipped("cc-name-colon", f"name {name!r} holds ':'", name=name, **common)
+        return _skipped(file, "cc-name-colon", f"name {name!r} holds ':'", name=name, **common)
     return FileReading(
         path=file.path,
         relative=file.relative,
@@ -199,6 +210,18 @@ def read_file(file: AgentFile, text: str, *, version: str) -> FileReading:
         description=description.replace("\\n", "\n"),
         tools_text=tools_text(meta.get("tools"), meta.get("disallowedTools")),
         **common,
+    )
+
+
+def _skipped(file: AgentFile, reason: str, detail: str, **kw: Any) -> FileReading:
+    """A file Claude Code skips, with the reason code and the detail."""
+    return FileReading(
+        path=file.path,
+        relative=file.relative,
+        status="skipped",
+        reason=reason,
+        detail=detail,
+        **kw,
     )
 
 
