@@ -194,7 +194,13 @@ def improve_dataset(
 
     improvement = asyncio.run(main())
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = out or settings.out / f"improve-{stamp}"
+    return _write_improvement(improvement, out or settings.out / f"improve-{stamp}", apply)
+
+
+def _write_improvement(improvement: Improvement, folder: Path, apply: bool) -> Improved:
+    """Write the session's report into ``folder`` and (with ``apply``) the accepted changes
+    into the agent files; the exit code fails a session the budget stopped or a change that
+    could not be written."""
     files = write_session(improvement, folder)
     outcomes = apply_changes(changed_files(improvement)) if apply else ()
     applied = tuple(o.path for o in outcomes if o.written)
