@@ -120,49 +120,12 @@ class ResultParser:
             ValueError: when the line is not a trial line (msgspec's error names the field).
         """
         r = _decode_trial_line(line)
-        tags = r.tags or ()
-        fields = (
-            r.case_id,
-            r.prompt,
-            r.expected,
-            r.origin,
-            r.source,
-            r.context,
-            tags,
-            r.owner,
-            r.example_index,
-        )
-        known = self._cases.get(r.case_id)  # by id, then compared: no hash of the long prompt
-        if known is not None and known[0] == fields:
-            case = known[1]
-        else:  # a new case, or one whose id the next lines give other fields (kept apart)
-            case = Case(
-                id=r.case_id,
-                prompt=r.prompt,
-                expected=WrittenOrder(r.expected),
-                origin=r.origin,
-                source=r.source,
-                context=r.context,
-                tags=tags,
-                agent=r.owner,
-                example_index=r.example_index,
-            )
-            self._cases[r.case_id] = (fields, case)
-        u = r.usage or _NO_USAGE
-        counts = (u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
-        usage = self._usages.get(counts)
-        if usage is None:
-            usage = self._usages[counts] = Usage(
-                input_tokens=counts[0],
-                output_tokens=counts[1],
-                cache_write_tokens=counts[2],
-                cache_read_tokens=counts[3],
-            )
+        case = self._case_of(r)
         decision = Decision(
             agent=r.agent,
             raw=r.raw or "",
             rationale=r.rationale or "",
-            usage=usage,
+            usage=self._usage_of(r.usage or _NO_USAGE),
             cost_usd=r.cost_usd,
             latency_s=r.latency_s or 0.0,
             cached=bool(r.cached),
@@ -177,6 +140,51 @@ class ResultParser:
             decision=decision,
         )
         return ResultRow(case=case, trial=trial)
+
+    def _case_of(self, r: _TrialLine) -> Case:
+        """The line's case: the one read before when its fields are the same."""
+        tags = r.tags or ()
+        fields = (
+            r.case_id,
+            r.prompt,
+            r.expected,
+            r.origin,
+            r.source,
+            r.context,
+            tags,
+            r.owner,
+            r.example_index,
+        )
+        known = self._cases.get(r.case_id)  # by id, then compared: no hash of the long prompt
+        if known is not None and known[0] == fields:
+            return known[1]
+        # a new case, or one whose id the next lines give other fields (kept apart)
+        case = Case(
+            id=r.case_id,
+            prompt=r.prompt,
+            expected=WrittenOrder(r.expected),
+            origin=r.origin,
+            source=r.source,
+            context=r.context,
+            tags=tags,
+            agent=r.owner,
+            example_index=r.example_index,
+        )
+        self._cases[r.case_id] = (fields, case)
+        return case
+
+    def _usage_of(self, u: _UsageLine) -> Usage:
+        """The line's token counts: the `Usage` read before when they are the same."""
+        counts = (u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
+        usage = self._usages.get(counts)
+        if usage is None:
+            usage = self._usages[counts] = Usage(
+                input_tokens=counts[0],
+                output_tokens=counts[1],
+                cache_write_tokens=counts[2],
+                cache_read_tokens=counts[3],
+            )
+        return usage
 
 
 _NO_USAGE = _UsageLine()
