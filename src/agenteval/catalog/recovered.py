@@ -337,9 +337,15 @@ def _name_and_description(
             f"name {name!r} differs from the file name {path.name!r}",
             "rename the file to match (optional)",
         )
+    return name, _description_text(description, key_lines.get("description"), diags)
+
+
+def _description_text(description: Any, line: int | None, diags: _Diagnostics) -> str:
+    """The description as normalised text (a YAML list joined by lines, any other value as
+    its text, said), noting a description without <example> blocks."""
     if not isinstance(description, str):
         diags.add(
-            key_lines.get("description"),
+            line,
             "warning",
             "description-not-text",
             f"description is a YAML {type(description).__name__}, not text; read as text",
@@ -347,16 +353,16 @@ def _name_and_description(
         )
         if isinstance(description, list):
             description = "\n".join(str(item) for item in description)
-    description = normalise_text(str(description))
-    if "<example" not in description.lower():
+    text = normalise_text(str(description))
+    if "<example" not in text.lower():
         diags.add(
-            key_lines.get("description"),
+            line,
             "info",
             "no-examples",
             "description has no <example> blocks: the agent yields no cases but stays a target",
             "add <example> blocks with Context / user / assistant turns",
         )
-    return name, description
+    return text
 
 
 def normalise_text(text: str) -> str:
