@@ -138,21 +138,13 @@ def _token_estimate(
     prefix = {fp: _prefix_chars(rendered, r) for fp, r in first_by_view.items()}
     # what follows the case's words (a listing placed after the request) is sent fresh each time
     suffix = {fp: _suffix_chars(rendered, r) for fp, r in first_by_view.items()}
-    if online:
-        measured = asyncio.run(_count(rendered, list(first_by_view.values())))
-        per_char = sum(measured.values()) / max(
-            1,
-            sum(prefix[fp] + suffix[fp] + len(r.case.prompt) for fp, r in first_by_view.items()),
-        )
-        method = "count_tokens"
-    else:
-        per_char = 1 / CHARS_PER_TOKEN
-        method = f"approximation (characters / {CHARS_PER_TOKEN}); set ANTHROPIC_API_KEY to count"
-    prefix_tokens = {fp: round(chars * per_char) for fp, chars in prefix.items()}
+    rate = _token_rate(rendered, first_by_view, prefix, suffix, online=online)
+    prefix_tokens = {fp: round(chars * rate.per_char) for fp, chars in prefix.items()}
     write = sum(prefix_tokens.values())
     read = sum(prefix_tokens[r.view.fingerprint] for r in requests) - write
     fresh = sum(
-        round((len(r.case.prompt) + suffix[r.view.fingerprint]) * per_char) + 8 for r in requests
+        round((len(r.case.prompt) + suffix[r.view.fingerprint]) * rate.per_char) + 8
+        for r in requests
     )
     output = ASSUMED_OUTPUT_TOKENS * len(requests)
     model = rendered.model
@@ -166,7 +158,7 @@ def _token_estimate(
         batch=batch,
     )
     return Estimate(
-        method=method,
+        method=rate.method,
         model=model,
         requests=len(requests),
         cached=cached,
@@ -182,6 +174,37 @@ def _token_estimate(
         placement=described.get("placement"),
         prompt_source=_prompt_source(described),
         unknown_reason=_no_price(model) if cost is None else "",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _TokenRate:
+    """Tokens a character of a request, and how that was found."""
+
+    per_char: float
+    method: str
+
+
+def _token_rate(
+    rendered: ModelRouter,
+    first_by_view: Mapping[str, RouteRequest],
+    prefix: Mapping[str, int],
+    suffix: Mapping[str, int],
+    *,
+    online: bool,
+) -> _TokenRate:
+    """Online, measured with count_tokens on the first request of each view (``prefix`` and
+    ``suffix``: its characters before and after the case's words); else approximated."""
+    if online:
+        measured = asyncio.run(_count(rendered, list(first_by_view.values())))
+        per_char = sum(measured.values()) / max(
+            1,
+            sum(prefix[fp] + suffix[fp] + len(r.case.prompt) for fp, r in first_by_view.items()),
+        )
+        return _TokenRate(per_char=per_char, method="count_tokens")
+    return _TokenRate(
+        per_char=1 / CHARS_PER_TOKEN,
+        method=f"approximation (characters / {CHARS_PER_TOKEN}); set ANTHROPIC_API_KEY to count",
     )
 
 
