@@ -32,7 +32,7 @@ from agenteval.routing.cli_process import (
     write_agent_files,
     write_skill_files,
 )
-from agenteval.routing.cli_stream import claude_args, run_claude
+from agenteval.routing.cli_stream import CliOutcome, claude_args, run_claude
 from agenteval.routing.profiles.project import NO_CONTEXT, ProjectContext, write_project
 from agenteval.views import AgentView
 
@@ -277,24 +277,30 @@ async def capture_requests(
             before = len(server.messages)
             args = claude_args(cli, text, model, install.plugin_args(s.root) if install else ())
             outcome = await run_claude(args, cwd=s.project, env=env, deadline_s=deadline_s)
-            sent = server.messages[before:]
-            if not sent:
-                raise CaptureError(
-                    f"{cli} sent no Messages request during capture"
-                    + (f": {outcome.error}" if outcome.error else ""),
-                    hint="check that this `claude` runs headless (`claude -p hi`) and is not "
-                    "pinned to another base URL in its settings",
-                )
-            captures.append(
-                Capture(
-                    request=sent[0],
-                    listed=outcome.listed,
-                    skills=outcome.skills,
-                    version=outcome.version,
-                    model=outcome.model,
-                )
-            )
+            captures.append(_capture(cli, server.messages[before:], outcome))
     return tuple(captures)
+
+
+def _capture(cli: Path, sent: Sequence[CapturedRequest], outcome: CliOutcome) -> Capture:
+    """What one run sent first, with what its init event named.
+
+    Raises:
+        CaptureError: when it sent no Messages request.
+    """
+    if not sent:
+        raise CaptureError(
+            f"{cli} sent no Messages request during capture"
+            + (f": {outcome.error}" if outcome.error else ""),
+            hint="check that this `claude` runs headless (`claude -p hi`) and is not "
+            "pinned to another base URL in its settings",
+        )
+    return Capture(
+        request=sent[0],
+        listed=outcome.listed,
+        skills=outcome.skills,
+        version=outcome.version,
+        model=outcome.model,
+    )
 
 
 def _lay_out(
