@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,7 +345,9 @@ def _route_and_grade(work: _Work) -> contextlib.ExitStack:
     """The phases, each trial appended to results.jsonl as it finishes. A Ctrl-C or SIGTERM
     halts the run (it is then saved as interrupted); the stack returned, once entered, tells
     further presses that the run is being saved instead of obeying them."""
+    interrupts = _Interrupts(work.say)
     shield = contextlib.ExitStack()
+    shield.callback(interrupts.restore)
     by_id = {c.id: c for c in work.plan.cases}
     with ResultsWriter(work.folder.run_dir) as writer:
 
@@ -354,14 +356,15 @@ def _route_and_grade(work: _Work) -> contextlib.ExitStack:
             if work.progress:
                 work.progress(work.state)
 
+        interrupts.arm()
         try:
-            with _sigterm_as_ctrl_c() as terminated:
-                asyncio.run(_phases(work, on_trial))
+            asyncio.run(_phases(work, on_trial))
+            interrupts.restore()  # not stopped: the run is saved with the handlers it found
         except KeyboardInterrupt:
+            interrupts.saving()  # first: a press from now on is told, not obeyed
             if work.state.phase != FINISHED:  # a press after the last piece of work stops nothing
-                how = "SIGTERM" if terminated else "Ctrl-C"
+                how = "SIGTERM" if interrupts.came else "Ctrl-C"
                 work.executor.halt(StopReason.INTERRUPTED, f"interrupted ({how})")
-            shield.enter_context(_saving_despite_ctrl_c(work.say))
     return shield
 
 
@@ -413,45 +416,46 @@ async def _phases(work: _Work, on_trial: Callable[[Trial], None]) -> None:
             await client.aclose()
 
 
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[list[int]]:
-    """SIGTERM (what `timeout`, CI cancellation and `kill` send) stops the run as Ctrl-C does:
-    saved as interrupted, reports written, the lock released, exit 130. The list it yields
-    holds the signal once one came."""
-    came: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield came
-        return
+class _Interrupts:
+    """Ctrl-C and SIGTERM around a run.
 
-    def stop(signum: int, frame: object) -> None:
-        came.append(signum)
+    Armed, SIGTERM (what `timeout`, CI cancellation and `kill` send) stops the run as Ctrl-C
+    does: saved as interrupted, reports written, the lock released, exit 130. From the first
+    stop on (`saving`), further presses and signals are told the run is being saved instead of
+    obeyed: the handler that says so is installed before the stop is raised, so no second press
+    can land between the two. `restore` puts back the handlers found when it was armed. Outside
+    the main thread signals are not ours to handle, and nothing is installed.
+    """
+
+    def __init__(self, say: Callable[[str], Any]) -> None:
+        self.say = say
+        self.came: list[int] = []  # SIGTERM, once it came
+        self._previous: dict[int, Any] = {}
+        self._ours = threading.current_thread() is threading.main_thread()
+
+    def arm(self) -> None:
+        if self._ours:
+            self._previous = {
+                signal.SIGINT: signal.getsignal(signal.SIGINT),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, self._stop),
+            }
+
+    def saving(self) -> None:
+        if self._ours:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._again)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.came.append(signum)
+        self.saving()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield came
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _saving_despite_ctrl_c(say: Callable[[str], Any]) -> Iterator[None]:
-    """After the first Ctrl-C (or SIGTERM) the run is being saved: further presses and signals
-    are told so, not obeyed (saving takes a moment; the run then exits 130 and resumes with
-    --resume)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def again(signum: int, frame: object) -> None:
-        say("still saving the interrupted run and its reports; it exits in a moment")
-
-    previous = {sig: signal.signal(sig, again) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    def _again(self, signum: int, frame: object) -> None:
+        self.say("still saving the interrupted run and its reports; it exits in a moment")
 
 
 async def _run_batch(
