@@ -21,6 +21,9 @@ The devices measured and removed (2 cores, load average 1 to 3; CPU, with the de
 without it; medians of 9):
 - models.anthropic._parameters (the SDK method's signature read once, not per request): `api`
   2.40 s against 2.28 s (noise: no gain to be seen).
+- routing.router_entry's shortcut for built-in names (the installed packages' entry points not
+  read for `--router lexical`): `demo` 0.720 s against 0.729 s, `lexical` 1.421 s against
+  1.439 s (a hundredth).
 """
 
 from __future__ import annotations
