@@ -16,6 +16,12 @@ the device then without it; the pointers in the code lead here):
   3.51 s (a quarter of the command; wall 7.0 s against 10.0 s); `cases` 0.46 s against 0.50 s.
 - pipeline.__getattr__ (the run machinery imported on first use): `cases` on laywill 0.48 s
   against 0.62 s (a fifth), `lint` 0.76 s against 0.87 s (an eighth).
+- templating (jinja's bytecode cache between processes; load average 1 to 3, medians of 11):
+  `report` of 10,000 trials 0.60 s against 0.71 s (a sixth), `demo` 0.78 s against 0.90 s (an
+  eighth); `api` (the approximate prompt's template) 2.34 s against 2.37 s.
+- ruamel.yaml.clib (ruamel's C parser, a dependency src does not import; --block _ruamel_yaml,
+  medians of 7): `cases` on laywill 0.41 s against 0.81 s (half), `lint` 0.81 s against 1.63 s
+  (half), `lexical` 1.59 s against 1.83 s (an eighth).
 
 The devices measured and removed (2 cores, load average 1 to 3; CPU, with the device then
 without it; medians of 9):
