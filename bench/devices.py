@@ -30,6 +30,9 @@ without it; medians of 9):
 - routing.router_entry's shortcut for built-in names (the installed packages' entry points not
   read for `--router lexical`): `demo` 0.720 s against 0.729 s, `lexical` 1.421 s against
   1.439 s (a hundredth).
+- cases.WrittenOrder (a frozenset subclass iterating in the written order; now a plain tuple):
+  `cases` 0.447 s against 0.469 s, `demo` 0.773 s against 0.756 s, `lexical` 1.524 s against
+  1.514 s, `report` 0.633 s against 0.619 s (noise both ways).
 """
 
 from __future__ import annotations
