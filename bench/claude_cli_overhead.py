@@ -73,7 +73,7 @@ def cases(n: int) -> list[Case]:
         Case(
             id=f"b{i}",
             prompt=f"request {i}: please change module {i} and run its tests",
-            expected=frozenset({NAMES[0]}),
+            expected=(NAMES[0],),
             origin="dataset",
             source="bench",
         )

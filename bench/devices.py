@@ -4,8 +4,11 @@ package, a git revision's `src` (--before) and this checkout's (or --after's), i
 A speed device keeps its place only when it buys a tenth of a command's time (STYLE.md, habit
 13): time the revision with the device against the one without it. CPU seconds (the process's
 own user + system time) are the figure to read on a loaded machine; wall seconds are shown too.
-Medians of --runs runs.
-Usage: python bench/devices.py --before REV [--after REV] [--runs 7] [--only help cases ...]
+Medians of --runs runs. A device that is an optional C extension rather than code is timed with
+--block MODULE: the after-runs find MODULE unimportable (a stand-in module that raises
+ImportError comes first on the path), as on an install without it.
+Usage: python bench/devices.py --before REV [--after REV] [--block MODULE] [--runs 7]
+  [--only help cases ...]
 
 The devices kept, and what they bought when measured (2 cores, load average about 8; CPU, with
 the device then without it; the pointers in the code lead here):
@@ -13,6 +16,23 @@ the device then without it; the pointers in the code lead here):
   3.51 s (a quarter of the command; wall 7.0 s against 10.0 s); `cases` 0.46 s against 0.50 s.
 - pipeline.__getattr__ (the run machinery imported on first use): `cases` on laywill 0.48 s
   against 0.62 s (a fifth), `lint` 0.76 s against 0.87 s (an eighth).
+- templating (jinja's bytecode cache between processes; load average 1 to 3, medians of 11):
+  `report` of 10,000 trials 0.60 s against 0.71 s (a sixth), `demo` 0.78 s against 0.90 s (an
+  eighth); `api` (the approximate prompt's template) 2.34 s against 2.37 s.
+- ruamel.yaml.clib (ruamel's C parser, a dependency src does not import; --block _ruamel_yaml,
+  medians of 7): `cases` on laywill 0.41 s against 0.81 s (half), `lint` 0.81 s against 1.63 s
+  (half), `lexical` 1.59 s against 1.83 s (an eighth).
+
+The devices measured and removed (2 cores, load average 1 to 3; CPU, with the device then
+without it; medians of 9):
+- models.anthropic._parameters (the SDK method's signature read once, not per request): `api`
+  2.40 s against 2.28 s (noise: no gain to be seen).
+- routing.router_entry's shortcut for built-in names (the installed packages' entry points not
+  read for `--router lexical`): `demo` 0.720 s against 0.729 s, `lexical` 1.421 s against
+  1.439 s (a hundredth).
+- cases.WrittenOrder (a frozenset subclass iterating in the written order; now a plain tuple):
+  `cases` 0.447 s against 0.469 s, `demo` 0.773 s against 0.756 s, `lexical` 1.524 s against
+  1.514 s, `report` 0.633 s against 0.619 s (noise both ways).
 """
 
 from __future__ import annotations
@@ -48,10 +68,10 @@ class Command:
     ok: tuple[int, ...] = (0,)
 
 
-def timed(cmd: Command, src: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of one run of `cmd` with the package from `src`."""
+def timed(cmd: Command, path: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of `cmd` with `path` (the package's `src`) as PYTHONPATH."""
     cmd.before()
-    env = {**cmd.env, "PYTHONPATH": str(src)}
+    env = {**cmd.env, "PYTHONPATH": path}
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd.argv, cwd=cmd.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -96,6 +116,13 @@ def commands(names: Sequence[str]) -> Iterator[dict[str, Command]]:
             env=env,
             before=lambda: shutil.rmtree(out, ignore_errors=True),
         ),
+        # the quick start's run on the demo catalog and datasets, offline
+        "demo": Command(
+            argv=[AGENTEVAL, "run", "--router", "lexical", "--out", str(out), "--plain"],
+            cwd=_demo(cwd / "demo"),
+            env=env,
+            before=lambda: shutil.rmtree(out, ignore_errors=True),
+        ),
     }
     if "report" in names:
         render_report.build_run(cwd / "run", 10_000)
@@ -117,9 +144,23 @@ def commands(names: Sequence[str]) -> Iterator[dict[str, Command]]:
         yield made
 
 
-def compare(cmd: Command, before: Path, after: Path, runs: int) -> list[list[float]]:
+def _demo(into: Path) -> Path:
+    """A copy of the checkout's demo project: its agents and datasets."""
+    for name in ("agents", "datasets"):
+        shutil.copytree(ROOT / name, into / name)
+    return into
+
+
+def _blocking(module: str, into: Path) -> Path:
+    """A folder whose `module` raises ImportError: first on the path, it hides the real one."""
+    into.mkdir(parents=True)
+    (into / f"{module}.py").write_text(f"raise ImportError('{module} is blocked')\n")
+    return into
+
+
+def compare(cmd: Command, before: str, after: str, runs: int) -> list[list[float]]:
     """[wall, cpu] medians for before, then after; interleaved so both see the same load."""
-    samples: dict[Path, list[tuple[float, float]]] = {before: [], after: []}
+    samples: dict[str, list[tuple[float, float]]] = {before: [], after: []}
     for i in range(runs):
         for src in (before, after) if i % 2 == 0 else (after, before):
             samples[src].append(timed(cmd, src))
@@ -130,14 +171,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="a git revision")
     parser.add_argument("--after", help="a git revision (default: this checkout's src)")
+    parser.add_argument("--block", help="a module the after-runs cannot import")
     parser.add_argument("--runs", type=int, default=7)
-    choices = ["help", "cases", "lint", "lexical", "report", "api"]
+    choices = ["help", "cases", "lint", "lexical", "demo", "report", "api"]
     parser.add_argument("--only", nargs="+", choices=choices, default=choices)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        before = _export(args.before, Path(tmp) / "before")
-        after = _export(args.after, Path(tmp) / "after") if args.after else ROOT / "src"
-        print(f"{args.before} -> {args.after or 'checkout'}, median of {args.runs}")
+        before = str(_export(args.before, Path(tmp) / "before"))
+        after = str(_export(args.after, Path(tmp) / "after") if args.after else ROOT / "src")
+        if args.block:
+            after += os.pathsep + str(_blocking(args.block, Path(tmp) / "block"))
+        without = f" without {args.block}" if args.block else ""
+        print(f"{args.before} -> {args.after or 'checkout'}{without}, median of {args.runs}")
         print("| command | CPU before | CPU after | change | wall before | wall after |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         with commands(args.only) as made:

@@ -345,7 +345,7 @@ def test_kfold_holds_the_example_out_and_shares_one_prefix_per_fold(project, stu
         case = Case(
             id=r["case_id"],
             prompt=r["prompt"],
-            expected=frozenset(r["expected"]),
+            expected=tuple(r["expected"]),
             origin=r["origin"],
             source=r["source"],
             agent=r["owner"],
@@ -501,7 +501,7 @@ def route_one(stub: StubAnthropic, **router_options: Any):
     case = Case(
         id="cases/x",
         prompt="write docs",
-        expected=frozenset({"alpha-writer"}),
+        expected=("alpha-writer",),
         origin="dataset",
         source="cases.yaml:1",
     )
@@ -542,7 +542,7 @@ def test_overload_callbacks_fire_for_every_retried_attempt(stub):
     case = Case(
         id="cases/x",
         prompt="write docs",
-        expected=frozenset({"alpha-writer"}),
+        expected=("alpha-writer",),
         origin="dataset",
         source="cases.yaml:1",
     )

@@ -57,10 +57,10 @@ cases:
     )
     cases = build_cases(catalog, [ds]).cases
     by_id = {c.id: c for c in cases if c.origin == "dataset"}
-    assert by_id["ds/one"].expected == frozenset({"db-expert"})
-    assert by_id["ds/many"].expected == frozenset({"db-expert", "api-writer"})
+    assert by_id["ds/one"].expected == ("db-expert",)
+    assert by_id["ds/many"].expected == ("db-expert", "api-writer")
     assert by_id["ds/many"].tags == ("overlap",)
-    assert by_id["ds/nobody"].expected == frozenset({NONE_LABEL})
+    assert by_id["ds/nobody"].expected == (NONE_LABEL,)
     assert by_id["ds/one"].source.endswith("ds.yaml:3")
 
 

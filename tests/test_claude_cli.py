@@ -70,9 +70,7 @@ TABLE = {
 
 def case(prompt: str, i: int = 0) -> Case:
     expected = TABLE.get(prompt) or "none"
-    return Case(
-        id=f"c{i}", prompt=prompt, expected=frozenset({expected}), origin="dataset", source="t"
-    )
+    return Case(id=f"c{i}", prompt=prompt, expected=(expected,), origin="dataset", source="t")
 
 
 def router(

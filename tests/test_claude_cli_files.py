@@ -77,7 +77,7 @@ def example_cases(names: tuple[str, ...]) -> list[Case]:
         Case(
             id=f"{name}-{i}",
             prompt=f"{name} {i}",
-            expected=frozenset({name}),
+            expected=(name,),
             origin="example",
             source="t",
             agent=name,
@@ -152,7 +152,7 @@ def test_the_router_scores_what_the_cli_lists_not_agentevals_reading(tmp_path: P
         r.prepare(lambda message: None)
 
         def route(prompt: str) -> Decision:
-            expected = frozenset({table[prompt]})
+            expected = (table[prompt],)
             case = Case(id=prompt, prompt=prompt, expected=expected, origin="dataset", source="t")
             return asyncio.run(r.route(RouteRequest(case=case, view=view)))
 
@@ -189,9 +189,7 @@ def route_installed(
         r = router(server, tmp_path, **options)
 
         def route(prompt: str) -> Decision:
-            case = Case(
-                id=prompt, prompt=prompt, expected=frozenset({"x"}), origin="dataset", source="t"
-            )
+            case = Case(id=prompt, prompt=prompt, expected=("x",), origin="dataset", source="t")
             return asyncio.run(r.route(RouteRequest(case=case, view=view)))
 
         decisions = {p: route(p) for p in table}
@@ -239,7 +237,7 @@ def test_a_holdout_fold_cuts_a_skills_example_from_its_raw_file(tmp_path: Path) 
         Case(
             id=f"n{i}",
             prompt=f"n{i}",
-            expected=frozenset({"skill:notes"}),
+            expected=("skill:notes",),
             origin="example",
             source="t",
             agent="skill:notes",

@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenteval.cases import Case, WrittenOrder
+from agenteval.cases import Case
 from agenteval.execution.trials import ResultRow, Trial
 from agenteval.routing import Decision
 from agenteval.scoring.compare import Comparison, compare, regression_gate
@@ -30,7 +30,7 @@ def row(
     exp = (expected,) if isinstance(expected, str) else tuple(expected)
     text = f"request {case}" if prompt is None else prompt
     return ResultRow(
-        case=Case(id=case, prompt=text, expected=WrittenOrder(exp), origin=origin, source="d:1"),
+        case=Case(id=case, prompt=text, expected=exp, origin=origin, source="d:1"),
         trial=Trial(
             case_id=case,
             trial=n,

@@ -35,7 +35,7 @@ def plan_of(n: int, trials: int = 1) -> RunPlan:
         Case(
             id=f"cases/c{i}",
             prompt=f"please do task {i % 4} now",
-            expected=frozenset({f"agent-{i % 4}"}),
+            expected=(f"agent-{i % 4}",),
             origin="dataset",
             source="cases.yaml:1",
         )
@@ -135,7 +135,7 @@ def test_output_grading_keeps_the_same_budget(tmp_path):
             case=Case(
                 id=f"out/c{i}",
                 prompt=f"write {i}",
-                expected=frozenset({"writer"}),
+                expected=("writer",),
                 origin="dataset",
                 source="x.yaml:1",
                 checks=({"contains": "x"},),

@@ -224,7 +224,7 @@ def test_every_example_with_a_user_turn_is_exactly_one_clean_case(slug: str) -> 
             assert case is not None, f"no case {cid}; have {sorted(by_id)}"
             assert case.prompt == ex.user
             assert case.prompt and case.prompt == case.prompt.strip()
-            assert case.expected == frozenset({a.name})
+            assert case.expected == (a.name,)
             assert case.origin == "example"
             assert case.source.endswith(f":{ex.line}") and a.path.name in case.source
             assert case.context == ex.context
@@ -520,7 +520,7 @@ def test_08_names_that_differ_from_the_file_name() -> None:
         "powershell-5.1-expert/ex1",
         "sql-formatter/ex1",
     }
-    assert by_id["powershell-5.1-expert/ex1"].expected == frozenset({"powershell-5.1-expert"})
+    assert by_id["powershell-5.1-expert/ex1"].expected == ("powershell-5.1-expert",)
     assert by_id["powershell-5.1-expert/ex1"].prompt == (
         "My PowerShell script works in 7 but fails on the Windows Server 2016 box"
     )
@@ -695,7 +695,7 @@ def test_15_assistant_turn_that_names_the_answer_never_reaches_the_prompt() -> N
         "dependency-auditor/ex2": "are any of our npm packages unmaintained?",
     }
     for case in by_id.values():
-        assert case.expected == frozenset({"dependency-auditor"})
+        assert case.expected == ("dependency-auditor",)
         assert "dependency-auditor" not in case.prompt
         assert "I'll use" not in case.prompt
     ex2 = examples(cat, "dependency-auditor")[1]
@@ -710,9 +710,9 @@ def test_16_orchestrator_naming_another_agent_still_expects_its_own_agent() -> N
     assert names(cat) == ["changelog-writer", "release-orchestrator"]
     by_id = cases(cat)
     for cid in ("release-orchestrator/ex1", "release-orchestrator/ex2"):
-        assert by_id[cid].expected == frozenset({"release-orchestrator"}), cid
+        assert by_id[cid].expected == ("release-orchestrator",), cid
         assert "names-other-agent" in by_id[cid].tags, cid
-    assert by_id["changelog-writer/ex1"].expected == frozenset({"changelog-writer"})
+    assert by_id["changelog-writer/ex1"].expected == ("changelog-writer",)
     assert "names-other-agent" not in by_id["changelog-writer/ex1"].tags
     assert by_id["release-orchestrator/ex1"].prompt == (
         "Cut the 3.2 release: bump the versions, tag it and publish the notes"
@@ -750,19 +750,19 @@ def test_18_near_identical_prompts_in_two_agents_are_both_kept() -> None:
     assert {cid: (c.prompt, c.expected) for cid, c in by_id.items()} == {
         "frontend-reviewer/ex1": (
             "Can you review my React component for performance problems?",
-            frozenset({"frontend-reviewer"}),
+            ("frontend-reviewer",),
         ),
         "frontend-reviewer/ex2": (
             "Please review the changes in src/components/Navbar.tsx",
-            frozenset({"frontend-reviewer"}),
+            ("frontend-reviewer",),
         ),
         "react-code-reviewer/ex1": (
             "Could you review my React component for performance problems?",
-            frozenset({"react-code-reviewer"}),
+            ("react-code-reviewer",),
         ),
         "react-code-reviewer/ex2": (
             "Please review the changes in src/components/Navbar.tsx",
-            frozenset({"react-code-reviewer"}),
+            ("react-code-reviewer",),
         ),
     }
     assert not errors(cat)

@@ -42,7 +42,7 @@ VIEW = CatalogView(
 
 def route(prompt: str, view: CatalogView = VIEW, **options: float):
     router = make_router("lexical", options)
-    case = Case(id="x", prompt=prompt, expected=frozenset({"none"}), origin="dataset", source="-")
+    case = Case(id="x", prompt=prompt, expected=("none",), origin="dataset", source="-")
     return asyncio.run(router.route(RouteRequest(case=case, view=view)))
 
 

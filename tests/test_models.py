@@ -116,7 +116,7 @@ def test_a_stalled_warm_up_request_does_not_hold_up_the_rest(stub):
         Case(
             id=f"cases/c{i}",
             prompt=f"write docs {i}",
-            expected=frozenset({"alpha-writer"}),
+            expected=("alpha-writer",),
             origin="dataset",
             source="cases.yaml:1",
         )

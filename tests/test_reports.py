@@ -459,7 +459,7 @@ def _hostile_data(trials: int, outputs: str):
         case = Case(
             id=f"{'' if i % 2 else h}/c{i}{h}",
             prompt=f"p{h}" if i % 3 else "",
-            expected=frozenset({"a", f"x{h}"}),
+            expected=("a", f"x{h}"),
             origin="dataset",
             source=f"s{h}:{i}",
             agent=None if i % 2 else f"ag{h}",
@@ -543,7 +543,7 @@ def rows_of(trials, origin="dataset"):
             case=Case(
                 id=t.case_id,
                 prompt=f"request {t.case_id}",
-                expected=frozenset(t.expected),
+                expected=t.expected,
                 origin=origin,
                 source="cases.yaml",
             ),

@@ -152,7 +152,7 @@ def test_a_decision_can_be_returned_whole():
     from agenteval.views import AgentView, CatalogView
 
     router = MockRouter(lambda r: Decision(agent=None, error="boom"))
-    case = Case(id="d/x", prompt="p", expected=frozenset({"a"}), origin="dataset", source="x:1")
+    case = Case(id="d/x", prompt="p", expected=("a",), origin="dataset", source="x:1")
     view = CatalogView(fold=None, agents=(AgentView(name="a", description="d", tools_text=""),))
     decision = asyncio.run(router.route(RouteRequest(case=case, view=view)))
     assert decision.error == "boom"

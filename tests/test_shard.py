@@ -29,9 +29,7 @@ from agenteval.record.store import (
 
 def cases(n: int) -> list[Case]:
     return [
-        Case(
-            id=f"case-{i}", prompt=f"p{i}", expected=frozenset({"a"}), origin="dataset", source="s"
-        )
+        Case(id=f"case-{i}", prompt=f"p{i}", expected=("a",), origin="dataset", source="s")
         for i in range(n)
     ]
 

@@ -27,7 +27,7 @@ from agenteval.views import CatalogView, Holdout, build_views
 DATASET_CASE = Case(
     id="routing/any",
     prompt="Set up CI for this repo.",
-    expected=frozenset({"devops-engineer"}),
+    expected=("devops-engineer",),
     origin="dataset",
     source="datasets/routing.yaml:1",
 )
@@ -70,7 +70,7 @@ def example_folds(catalog: Catalog, holdout: Holdout) -> dict[str, int | None]:
             probe = Case(
                 id="probe",
                 prompt="",
-                expected=frozenset(),
+                expected=(),
                 origin="example",
                 source="",
                 agent=agent.name,

@@ -11,7 +11,6 @@ example name the answer ("I'll use the X agent"), so they never reach the router
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,40 +20,17 @@ INVALID_LABEL = "invalid"
 UNLISTED_LABEL = "unlisted"
 
 
-class WrittenOrder(frozenset[str]):
-    """A set of agent names that iterates in the order they were written.
-
-    It compares, hashes and combines like a frozenset, so `expected` keeps its set semantics,
-    while ``tuple(case.expected)`` lists the names as the file wrote them: the first one owns
-    the case when several agents are acceptable (see DESIGN's scoring rules).
-    """
-
-    __slots__ = ("_order",)
-    _order: tuple[str, ...]
-
-    def __new__(cls, names: Iterable[str] = ()) -> WrittenOrder:
-        order = tuple(dict.fromkeys(names))
-        self = super().__new__(cls, order)
-        self._order = order
-        return self
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
-
-    def __repr__(self) -> str:
-        return f"WrittenOrder({list(self._order)!r})"
-
-    def __reduce__(self) -> tuple[type[WrittenOrder], tuple[tuple[str, ...]]]:
-        return (type(self), (self._order,))
-
-
 @dataclass(frozen=True, kw_only=True)
 class Case:
-    """One routing test: a request and the agents that may rightly receive it."""
+    """One routing test: a request and the agents that may rightly receive it.
+
+    ``expected`` lists those agents once each, in the order they were written: the first one
+    owns the case when several are acceptable (see DESIGN's scoring rules).
+    """
 
     id: str
     prompt: str
-    expected: frozenset[str]
+    expected: tuple[str, ...]
     origin: Literal["example", "dataset", "generated"]
     source: str
     context: str | None = None

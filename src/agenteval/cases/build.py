@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from agenteval.cases import NONE_LABEL, Case, WrittenOrder
+from agenteval.cases import NONE_LABEL, Case
 from agenteval.cases.datasets import Dataset
 from agenteval.cases.examples import Example, extract_examples
 from agenteval.catalog import SKILL_PREFIX, Agent, Catalog, Diagnostic, Skill
@@ -95,7 +95,7 @@ def _example_case(agent: Agent, ex: Example, diags: list[Diagnostic]) -> Case | 
     return Case(
         id=f"{agent.name}/ex{ex.index}",
         prompt=ex.user,
-        expected=WrittenOrder([agent.name]),
+        expected=(agent.name,),
         origin="example",
         source=f"{agent.path}:{ex.line}",
         context=ex.context,
@@ -115,9 +115,8 @@ def _dataset_case(catalog: Catalog, ds: Dataset, case: Case, line: int) -> Case:
             line=line,
             hint="expect either `none` or a list of agents",
         )
-    if expected == list(case.expected):
-        return case
-    return replace(case, expected=WrittenOrder(expected))
+    resolved = tuple(dict.fromkeys(expected))
+    return case if resolved == case.expected else replace(case, expected=resolved)
 
 
 def _resolve(
@@ -181,7 +180,9 @@ def select_cases(
     """Narrow a run to some cases (by id), some agents, a random sample and/or the first N."""
     wanted = set(ids)
     chosen = [c for c in cases if not wanted or c.id in wanted]
-    chosen = [c for c in chosen if not only or (c.expected & set(only)) or c.agent in only]
+    chosen = [
+        c for c in chosen if not only or not set(only).isdisjoint(c.expected) or c.agent in only
+    ]
     if sample is not None and sample < len(chosen):
         keyed = sorted(chosen, key=lambda c: hashlib.sha256(f"{seed}:{c.id}".encode()).digest())
         keep = {c.id for c in keyed[:sample]}

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agenteval.cases import NONE_LABEL, Case, WrittenOrder
+from agenteval.cases import NONE_LABEL, Case
 from agenteval.cases.checks import CheckSpecError, parse_checks
 from agenteval.errors import DatasetError, parse_user_yaml, read_user_file
 
@@ -127,7 +127,7 @@ def _case_of(r: _CaseRow, case_id: str, path: Path, line: int) -> Case:
     return Case(
         id=f"{path.stem}/{case_id}",
         prompt=r.prompt.strip(),
-        expected=WrittenOrder(e.strip() for e in expected),
+        expected=tuple(dict.fromkeys(e.strip() for e in expected)),
         origin="generated" if r.provenance is not None else "dataset",
         source=f"{path}:{line}",
         context=r.context,

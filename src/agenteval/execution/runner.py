@@ -236,7 +236,7 @@ def settle(
     result = Trial(
         case_id=case.id,
         trial=request.trial,
-        expected=tuple(case.expected),  # as written: the first acceptable agent owns it
+        expected=case.expected,  # as written: the first acceptable agent owns it
         label=label_of(decision, request.view.names, case.expected),
         decision=decision,
     )

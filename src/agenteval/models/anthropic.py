@@ -12,7 +12,7 @@ spend limit, unknown model) raise `FatalModelError`.
 from __future__ import annotations
 
 import asyncio
-import functools
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -354,19 +354,12 @@ def _describe(exc: Any) -> str:
 def _sdk_kwargs(method: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for an SDK method: request fields it does not name yet (a newer
     field a captured Claude Code request carries) travel in ``extra_body``, as sent."""
-    known = _parameters(getattr(method, "__func__", method))  # a bound method: its function
+    known = inspect.signature(method).parameters
     extra = {k: v for k, v in params.items() if k not in known}
     kwargs = {k: v for k, v in params.items() if k in known}
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
-
-
-@functools.cache  # the signature of the SDK's decorated methods: read once, not per request
-def _parameters(function: Callable[..., Any]) -> frozenset[str]:
-    import inspect
-
-    return frozenset(inspect.signature(function).parameters)
 
 
 def _raise_if_fatal(exc: Any, model: str) -> None:

@@ -302,7 +302,7 @@ class _Grader:
             trial=job.trial,
             agent=job.agent,
             routed=job.routed,
-            expected=tuple(job.case.expected),
+            expected=job.case.expected,
             oracle=job.oracle,
             agent_input=None,
         )

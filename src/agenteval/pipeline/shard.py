@@ -212,7 +212,7 @@ def _row_problem(
     names = views.for_case(case).names
     if (
         row.case.expected != case.expected
-        or frozenset(t.expected) != case.expected
+        or t.expected != case.expected
         or t.label != label_of(t.decision, names, case.expected)
     ):
         return (

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Generic, Literal, TypeVar
 
 import msgspec
 
-from agenteval.cases import Case, WrittenOrder
+from agenteval.cases import Case
 from agenteval.errors import RecordError
 from agenteval.execution.trials import ResultRow, Trial
 from agenteval.models.client import Usage
@@ -162,7 +162,7 @@ class ResultParser:
         case = Case(
             id=r.case_id,
             prompt=r.prompt,
-            expected=WrittenOrder(r.expected),
+            expected=r.expected,
             origin=r.origin,
             source=r.source,
             context=r.context,

@@ -204,10 +204,7 @@ def registry() -> Mapping[str, RouterEntry]:
 
 
 def router_entry(backend: str) -> RouterEntry | None:
-    """The registered backend of that name, if any. A built-in name wins over entry points, so
-    naming one does not read the installed packages' metadata."""
-    if backend in BUILTIN_ROUTERS:
-        return RouterEntry(name=backend, target=BUILTIN_ROUTERS[backend], builtin=True)
+    """The registered backend of that name, if any."""
     return registry().get(backend)
 
 
