@@ -50,8 +50,8 @@ class GateOption(click.Option):
 
 
 class RouterChoice(click.Choice[str]):
-    """`--router`'s choices: the registry's names, read only when they are shown or a name is
-    not a built-in (reading the installed packages' entry points would cost every start)."""
+    """`--router`'s choices: the registry's names (built-ins and installed packages' entry
+    points), read when a name is given or the choices are shown, not at every start."""
 
     def __init__(self) -> None:
         super().__init__(())
