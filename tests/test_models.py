@@ -143,3 +143,51 @@ def test_a_stalled_warm_up_request_does_not_hold_up_the_rest(stub):
     errors = [t for t in trials if t.error]
     assert len(errors) == 1 and "deadline" in (errors[0].error or "")
     assert took < 4.0
+
+
+# ------------------------------------------------------------------------------------------
+# The SDK is the `anthropic` extra: a plain install routes offline and says how to ask Claude
+# ------------------------------------------------------------------------------------------
+
+
+def without_the_sdk(monkeypatch) -> None:
+    """As if `pip install agenteval` without the `anthropic` extra: the SDK cannot be imported."""
+    import importlib.util
+    import sys
+
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # `import anthropic` raises ImportError
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "anthropic" else real(name, *a),
+    )
+
+
+def test_without_the_sdk_an_api_run_stops_at_once_naming_the_extra(demo_project, monkeypatch):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    without_the_sdk(monkeypatch)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    result = CliRunner().invoke(main, ["run", "--router", "anthropic", "--plain"])
+    assert result.exit_code == 2, result.output
+    assert "Anthropic SDK is not installed" in result.output
+    assert "pip install 'agenteval[anthropic]'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_without_the_sdk_a_key_alone_routes_offline_and_says_why(demo_project, monkeypatch):
+    from click.testing import CliRunner
+
+    from agenteval.cli import main
+
+    without_the_sdk(monkeypatch)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    result = CliRunner().invoke(main, ["run", "--plain"])
+    assert result.exit_code == 0, result.output
+    assert "router: lexical (offline: ANTHROPIC_API_KEY is set, but the Anthropic SDK is not " in (
+        result.output
+    )
+    assert "agenteval[anthropic]" in result.output

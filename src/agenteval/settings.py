@@ -24,6 +24,7 @@ from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationEr
 
 from agenteval.config import CatalogReading, EvalConfig
 from agenteval.errors import ConfigError, RouterError
+from agenteval.models.anthropic import SDK_HINT, sdk_installed
 from agenteval.routing import registry, router_entry, router_factory, validate_options
 from agenteval.views import DEFAULT_HOLDOUT, Holdout
 
@@ -443,8 +444,11 @@ def choose_backend(
         backend, reason = explicit, "chosen with --router"
     elif config.router.backend:
         backend, reason = config.router.backend, "set in the config"
-    elif env.get(key_env):
+    elif env.get(key_env) and sdk_installed():
         backend, reason = "anthropic", f"{key_env} is set"
+    elif env.get(key_env):
+        backend = "lexical"
+        reason = f"offline: {key_env} is set, but the Anthropic SDK is not installed: {SDK_HINT}"
     else:
         backend, reason = "lexical", f"offline: {key_env} is not set"
     if router_entry(backend) is None:

@@ -7,11 +7,16 @@ concurrency. Every call has a whole-request deadline (the SDK's own timeout is p
 response trickled a byte at a time would never end). A 200 whose body is not a JSON message is a
 retryable error that says what came back. Failures every later request would hit too (bad key,
 spend limit, unknown model) raise `FatalModelError`.
+
+The SDK is the `anthropic` extra (`pip install 'agenteval[anthropic]'`): offline routers and the
+claude-cli router do not need it, and without it a run that would ask Claude stops before it
+starts, naming the extra (`require_sdk`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 import os
 import time
@@ -19,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from agenteval.errors import RouterError
+from agenteval.errors import ConfigError, RouterError
 from agenteval.models.client import (
     BatchStatus,
     ChatRequest,
@@ -31,9 +36,21 @@ from agenteval.models.client import (
 from agenteval.models.pricing import ModelTable, model_table
 from agenteval.text import redact, register_secret
 
+SDK_HINT = "pip install 'agenteval[anthropic]' (the SDK is an extra; offline routers need none)"
 DEFAULT_DEADLINE_S = 180.0
 DEFAULT_RETRIES = 4
 MALFORMED_RETRIES = 2
+
+
+def sdk_installed() -> bool:
+    """Whether the Anthropic SDK can be imported (found, not imported)."""
+    return importlib.util.find_spec("anthropic") is not None
+
+
+def require_sdk() -> None:
+    """Raises: ConfigError naming the extra, when the SDK is not installed."""
+    if not sdk_installed():
+        raise ConfigError("the Anthropic SDK is not installed", hint=SDK_HINT)
 
 
 class AnthropicClient:
@@ -74,8 +91,10 @@ class AnthropicClient:
         """A client whose key comes from the environment.
 
         Raises:
+            ConfigError: when the SDK is not installed.
             RouterError: when the key variable is not set.
         """
+        require_sdk()
         key = os.environ.get(api_key_env, "").strip()
         if not key:
             raise RouterError(
@@ -103,6 +122,7 @@ class AnthropicClient:
     def client(self) -> Any:
         """The shared `AsyncAnthropic` client (`anthropic` is imported only now)."""
         if self._client is None:
+            require_sdk()
             import anthropic
 
             self._client = anthropic.AsyncAnthropic(
@@ -166,6 +186,7 @@ class AnthropicClient:
         Raises:
             FatalModelError: for failures every later request would hit too.
         """
+        require_sdk()
         import anthropic
 
         params = request.params()
@@ -215,6 +236,7 @@ class AnthropicClient:
 
     async def submit_batch(self, items: Sequence[tuple[str, ChatRequest]]) -> str:
         """Submit (custom_id, request) pairs as one Message Batch; return its id."""
+        require_sdk()
         import anthropic
 
         # the betas a request needs (a replayed Claude Code profile's) go on the batch's call
@@ -305,6 +327,7 @@ def _overload_watch(callbacks: list[Callable[[], None]]) -> Any:
     A spend-limit 429 (no `retry-after`) keeps failing however long one waits: it is marked
     not-to-retry so the run stops at once instead of backing off on every request in flight.
     """
+    require_sdk()
     import anthropic
 
     class OverloadWatch(anthropic.Middleware):
@@ -363,6 +386,7 @@ def _sdk_kwargs(method: Callable[..., Any], params: dict[str, Any]) -> dict[str,
 
 
 def _raise_if_fatal(exc: Any, model: str) -> None:
+    require_sdk()
     import anthropic
 
     if exc.status_code in (401, 403):

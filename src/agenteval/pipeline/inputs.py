@@ -174,12 +174,14 @@ def build_router(settings: RunSettings) -> Router:
 
 def output_client(settings: RunSettings, router: Router) -> ModelClient | None:
     """Who runs agents and judges: the router's own model client, else the Anthropic SDK
-    client when a key is set, else nobody (outputs can then only be graded as recorded)."""
+    client when a key is set and the SDK installed, else nobody (outputs can then only be
+    graded as recorded)."""
     if isinstance(router, ModelRouter):
         return router.client
-    if not os.environ.get(settings.api_key_env):
-        return None
-    from agenteval.models.anthropic import AnthropicClient
+    from agenteval.models.anthropic import AnthropicClient, sdk_installed
+
+    if not os.environ.get(settings.api_key_env) or not sdk_installed():
+        return None  # (the router line said why, when the SDK is what is missing)
 
     return AnthropicClient.from_env(
         api_key_env=settings.api_key_env, model=settings.router_options.get("model")
