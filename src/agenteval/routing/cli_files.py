@@ -70,9 +70,7 @@ def install_files(view: CatalogView) -> Install:
             folder = plugins.get(source.plugin)
             if folder is None:
                 folder = plugins[source.plugin] = _plugin_folder(len(plugins), source.plugin)
-                manifest = _read(source.plugin / MANIFEST)
-                if manifest is not None:
-                    files.append(ProjectFile(rel=folder.joinpath(*MANIFEST.parts), data=manifest))
+                files += folder_files(source.plugin, folder, (MANIFEST.as_posix(),))
             files.append(ProjectFile(rel=folder / source.rel, data=data))
             continue
         rel = PurePosixPath(source.rel if source else _made_up(target, i))
